@@ -1,0 +1,78 @@
+// Reads a bundle (SPEC.md) in one forward pass from any io::SequentialReader
+// (a file or a pipe), checking as it goes: header, catalog checksum, the
+// signature against the trusted keys *before* any blob byte is handed out,
+// every frame's checksum, every blob's size and sha256, the trailer and the
+// end of input. Errors name the region, frame, blob digest and byte offset.
+//
+// Memory is bounded by the catalog plus one frame.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "format/catalog.h"
+#include "io/file.h"
+
+namespace sluice::format {
+
+struct TrustPolicy {
+  std::vector<PublicKey> keys;
+  // Accept a bundle whatever key signed it (still checks it is well formed).
+  // Only for `--insecure-skip-signature`.
+  bool skip_signature = false;
+};
+
+struct SignatureInfo {
+  std::array<uint8_t, 32> key_fingerprint{};
+  bool verified = false;  // false only with skip_signature
+};
+
+// Where each shipped blob's frames lie in a bundle file (from the trailer).
+struct BlobLocation {
+  uint32_t blob_index = 0;
+  uint64_t offset = 0;       // absolute offset of the blob's first frame
+  uint64_t stored_size = 0;  // bytes of all its frames, headers included
+  uint32_t frame_count = 0;
+};
+
+class BundleReader {
+ public:
+  // Reads header, catalog and signature. kUntrusted if no trusted key signed
+  // the bundle; kCorruption for damage; kUnsupported for an unknown version
+  // or required feature (the message names it).
+  static Result<std::unique_ptr<BundleReader>> Open(io::SequentialReader* in,
+                                                    const TrustPolicy& trust);
+  ~BundleReader();
+  BundleReader(const BundleReader&) = delete;
+  BundleReader& operator=(const BundleReader&) = delete;
+
+  const Catalog& catalog() const;
+  const SignatureInfo& signature() const;
+
+  // Advances to the next shipped blob (catalog order) and returns its catalog
+  // index, or nullopt when all shipped blobs have been read. An unread rest
+  // of the previous blob is read and verified first.
+  Result<std::optional<size_t>> NextBlob();
+  // Reads raw bytes of the current blob. Returns 0 at its end, and only after
+  // its size and sha256 have been checked against the catalog.
+  Result<size_t> Read(io::MutableBytes buf);
+  // Reads the trailer and footer, checks them against the frames seen, and
+  // checks that the input ends there. Call after NextBlob() returned nullopt.
+  Status Finish();
+
+  // Stored sizes seen so far, one per shipped blob read.
+  const std::vector<BlobLocation>& locations() const;
+
+ private:
+  struct Impl;
+  explicit BundleReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Random access for files: reads the footer and trailer at the end of the
+// file and returns where each shipped blob lies. Checks the trailer checksum.
+Result<std::vector<BlobLocation>> ReadBlobLocations(const io::PositionalReader& file);
+
+}  // namespace sluice::format

@@ -1,0 +1,62 @@
+// Writes a bundle (SPEC.md) front to back to any io::SequentialWriter, so the
+// same code writes a file, a pipe or a volume. Memory stays bounded by the
+// frame size whatever the blob sizes.
+//
+// Use: Start() writes header, catalog and signature; then, for each shipped
+// blob in catalog order, BeginBlob / Append... / EndBlob; then Finish().
+// The writer does not Sync or Close `out`: publication is the caller's job.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "format/catalog.h"
+#include "io/file.h"
+
+namespace sluice::format {
+
+enum class Compression { kNone, kZstd };
+
+struct BundleWriterOptions {
+  uint32_t frame_size = 1u << 20;  // raw bytes per frame; at most kMaxFrameRawSize
+  int zstd_level = 3;
+};
+
+class BundleWriter {
+ public:
+  // Validates the catalog (every ref names a manifest in it, every manifest's
+  // bytes hash to its digest, no digest listed twice), then writes header,
+  // catalog and the signature made with `key`.
+  static Result<std::unique_ptr<BundleWriter>> Start(io::SequentialWriter* out, Catalog catalog,
+                                                     const PrivateKey& key,
+                                                     const BundleWriterOptions& options = {});
+  ~BundleWriter();
+  BundleWriter(const BundleWriter&) = delete;
+  BundleWriter& operator=(const BundleWriter&) = delete;
+
+  // Starts the data of catalog.blobs[blob_index], which must be the next
+  // shipped blob in catalog order. kZstd frames that do not shrink are stored
+  // raw instead.
+  Status BeginBlob(size_t blob_index, Compression compression);
+  // Raw blob bytes, any amount per call.
+  Status Append(io::ByteView data);
+  // Ends the blob. kCorruption naming the digest if the bytes appended do not
+  // have the catalog's size and sha256 (the source lied); the bundle is then
+  // unusable and the caller must discard it.
+  Status EndBlob();
+  // Writes the trailer and footer. Fails if a shipped blob was not written.
+  Status Finish();
+
+  const Catalog& catalog() const;
+  // Bytes written to `out` so far.
+  uint64_t bytes_written() const;
+  // Stored bytes (frame headers included) of blobs written so far.
+  uint64_t stored_blob_bytes() const;
+
+ private:
+  struct Impl;
+  explicit BundleWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::format

@@ -1,0 +1,55 @@
+// The catalog: everything a bundle says about its contents, signed as one
+// unit before any blob data (see SPEC.md, "Catalog").
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "format/crypto.h"
+
+namespace sluice::format {
+
+using BundleId = std::array<uint8_t, 16>;
+using LedgerId = std::array<uint8_t, 16>;
+
+struct BundleHeader {
+  BundleId bundle_id{};
+  LedgerId ledger_id{};
+  uint64_t base_sequence = 0;  // ledger sequence the bundle was planned against
+  uint64_t sequence = 0;       // base_sequence + 1
+  uint64_t created_unix = 0;   // seconds since the epoch
+};
+
+// A name that points at a manifest or index in the catalog. `repository` is
+// empty for refs that came from an OCI layout (whose tags name no repository).
+struct RefEntry {
+  std::string repository;
+  std::string tag;
+  Digest manifest;
+};
+
+// A manifest or index, kept byte for byte: its digest is its name.
+struct ManifestEntry {
+  Digest digest;
+  std::string media_type;
+  std::string bytes;
+};
+
+// A config or layer blob the bundle's manifests reference.
+struct BlobEntry {
+  Digest digest;
+  uint64_t size = 0;
+  std::string media_type;
+  bool shipped = false;  // false: the exporter's ledger says the far side has it
+};
+
+struct Catalog {
+  BundleHeader header;
+  std::vector<RefEntry> refs;
+  std::vector<ManifestEntry> manifests;
+  std::vector<BlobEntry> blobs;
+};
+
+}  // namespace sluice::format
