@@ -1,0 +1,48 @@
+// Where an import writes images to. One implementation per transport: OCI
+// layout (oci:DIR), and registries and registry storage to come.
+//
+// Order is the importer's promise: every blob of an image lands before its
+// manifests, child manifests before their index, and tags only in Commit(),
+// after everything they point at is durable.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "format/crypto.h"
+#include "io/file.h"
+
+namespace sluice {
+
+// One blob being written. Nothing is visible until Commit().
+class BlobWriter {
+ public:
+  virtual ~BlobWriter() = default;  // uncommitted: discarded
+  virtual Status Append(io::ByteView data) = 0;
+  // Publishes the blob under its digest. The sink checks the bytes against
+  // the digest and size it was given (kCorruption otherwise).
+  virtual Status Commit() = 0;
+};
+
+class ImageSink {
+ public:
+  virtual ~ImageSink() = default;
+
+  // True if the destination already holds the blob (or manifest) `digest`.
+  virtual Result<bool> HasBlob(const std::string& repository, const format::Digest& digest) = 0;
+  virtual Result<std::unique_ptr<BlobWriter>> NewBlob(const std::string& repository,
+                                                      const format::Digest& digest,
+                                                      uint64_t size) = 0;
+  virtual Status PutManifest(const std::string& repository, const format::Digest& digest,
+                             const std::string& media_type, const std::string& bytes) = 0;
+  // Records a tag; it becomes visible in Commit().
+  virtual Status AddTag(const std::string& repository, const std::string& tag,
+                        const format::Digest& digest, const std::string& media_type,
+                        uint64_t size) = 0;
+  // Makes the tags visible, atomically where the transport allows.
+  virtual Status Commit() = 0;
+  // Bytes free for new blobs at the destination, or nullopt-like UINT64_MAX if unknown.
+  virtual Result<uint64_t> FreeSpace() = 0;
+};
+
+}  // namespace sluice

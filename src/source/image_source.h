@@ -1,0 +1,48 @@
+// Where an export reads images from. One implementation per transport:
+// OCI layout (oci:DIR[:TAG]), and registries and archives to come. Every
+// source feeds the same graph walk, ledger dedupe and bundle writer.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "format/crypto.h"
+#include "io/file.h"
+
+namespace sluice {
+
+// A root the export starts from: a tagged (or digest-pinned) manifest or index.
+struct SourceImage {
+  std::string display;     // the reference as the user wrote it, for messages
+  std::string repository;  // "" for OCI layouts; "library/alpine" for registries
+  std::string tag;         // "" when pinned by digest only
+  format::Digest digest;   // of the root manifest or index
+  std::string media_type;  // as the source declared it; may be empty
+};
+
+struct ManifestBytes {
+  std::string bytes;       // exactly as stored: the digest is over these bytes
+  std::string media_type;  // as the source declared it; may be empty
+};
+
+class ImageSource {
+ public:
+  virtual ~ImageSource() = default;
+
+  // The images this source was asked for, resolved to digests.
+  virtual Result<std::vector<SourceImage>> ListImages() = 0;
+
+  // The exact bytes of a manifest or index in `repository`. The source checks
+  // them against `digest` and fails with kCorruption if they differ.
+  virtual Result<ManifestBytes> FetchManifest(const std::string& repository,
+                                              const format::Digest& digest) = 0;
+
+  // Streams a blob. The caller checks size and sha256 as the bytes go by (the
+  // bundle writer does), so a source need not buffer or pre-verify.
+  virtual Result<std::unique_ptr<io::SequentialReader>> OpenBlob(const std::string& repository,
+                                                                 const format::Digest& digest,
+                                                                 uint64_t size) = 0;
+};
+
+}  // namespace sluice
