@@ -28,6 +28,10 @@ class ImageSink {
  public:
   virtual ~ImageSink() = default;
 
+  // Whether `repository`:`tag` can be written here. Called for every ref
+  // before anything is written, so a bad name refuses the whole import.
+  virtual Status CheckRef(const std::string& repository, const std::string& tag) = 0;
+
   // True if the destination already holds the blob (or manifest) `digest`.
   virtual Result<bool> HasBlob(const std::string& repository, const format::Digest& digest) = 0;
   virtual Result<std::unique_ptr<BlobWriter>> NewBlob(const std::string& repository,

@@ -1,0 +1,107 @@
+#include "cli/cli_util.h"
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "signing.h"
+
+namespace po = boost::program_options;
+
+namespace sluice::cli {
+
+std::optional<int> ParseCommandLine(const char* command, const char* usage, const Args& args,
+                                    po::options_description& options,
+                                    const po::positional_options_description& positional,
+                                    po::variables_map* vm) {
+  options.add_options()("help,h", "show this help");
+  try {
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(), *vm);
+    if (vm->count("help")) {
+      std::cout << "usage: sluice " << command << " " << usage << "\n\n" << options << "\n";
+      return kExitOk;
+    }
+    po::notify(*vm);
+  } catch (const po::error& e) {
+    std::cerr << "sluice " << command << ": " << e.what() << "\n"
+              << "usage: sluice " << command << " " << usage << "\n"
+              << "Try 'sluice " << command << " --help'.\n";
+    return kExitUsage;
+  }
+  return std::nullopt;
+}
+
+int ExitCodeFor(const Status& status) {
+  switch (status.kind()) {
+    case ErrorKind::kOk:
+      return kExitOk;
+    case ErrorKind::kCorruption:
+    case ErrorKind::kUntrusted:
+      return kExitBadData;
+    case ErrorKind::kInvalidArgument:
+      return kExitUsage;
+    default:
+      return kExitFailed;
+  }
+}
+
+int ReportError(const Status& status) {
+  std::cerr << "sluice: error: " << status.ToString() << "\n";
+  return ExitCodeFor(status);
+}
+
+Result<std::unique_ptr<io::SequentialReader>> OpenBundleInput(const std::string& path) {
+  if (path == "-") return io::StdinReader();
+  return io::DefaultFileSystem()->NewSequentialReader(path);
+}
+
+Result<format::TrustPolicy> LoadTrust(const std::vector<std::string>& trust_paths,
+                                      bool insecure_skip_signature) {
+  format::TrustPolicy trust;
+  if (insecure_skip_signature) {
+    std::cerr << "sluice: WARNING: --insecure-skip-signature: the bundle's signature is NOT "
+                 "checked; anyone could have made it\n";
+    trust.skip_signature = true;
+    return trust;
+  }
+  SLUICE_ASSIGN_OR_RETURN(trust.keys, LoadTrustedKeys(io::DefaultFileSystem(), trust_paths));
+  return trust;
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) {
+    value /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", value, kUnits[unit]);
+  return buf;
+}
+
+Progress::Progress(const char* verb, bool enabled)
+    : verb_(verb), enabled_(enabled), terminal_(isatty(STDERR_FILENO) == 1) {}
+
+Progress::~Progress() { Finish(); }
+
+void Progress::Finish() {
+  if (drawn_ && terminal_) std::fputc('\n', stderr);
+  drawn_ = false;
+}
+
+void Progress::Update(uint64_t done, uint64_t total, uint64_t bytes_done, uint64_t bytes_total) {
+  if (!enabled_) return;
+  // On a terminal, one line redrawn; in a log, a line per blob.
+  std::fprintf(stderr, "%s%s blob %llu/%llu, %s of %s%s", terminal_ ? "\r" : "", verb_,
+               static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
+               HumanBytes(bytes_done).c_str(), HumanBytes(bytes_total).c_str(),
+               terminal_ ? "   " : "\n");
+  std::fflush(stderr);
+  drawn_ = true;
+}
+
+}  // namespace sluice::cli

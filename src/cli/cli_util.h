@@ -1,0 +1,62 @@
+// Helpers every command shares: option parsing with --help, turning a Status
+// into a message and an exit code (the only place that happens), sizes for
+// people, and progress lines.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "cli/command.h"
+#include "format/bundle_reader.h"
+#include "io/file.h"
+
+namespace boost::program_options {
+class options_description;
+class positional_options_description;
+class variables_map;
+}  // namespace boost::program_options
+
+namespace sluice::cli {
+
+// Parses args into vm. Prints usage and returns kExitOk for --help, or prints
+// the problem and returns kExitUsage; returns nullopt when the command
+// should go on.
+std::optional<int> ParseCommandLine(const char* command, const char* usage, const Args& args,
+                                    boost::program_options::options_description& options,
+                                    const boost::program_options::positional_options_description&
+                                        positional,
+                                    boost::program_options::variables_map* vm);
+
+// Prints "sluice: error: …" and returns the exit code for the error's kind.
+int ReportError(const Status& status);
+int ExitCodeFor(const Status& status);
+
+// Opens BUNDLE for one forward pass: a file, or standard input for "-".
+Result<std::unique_ptr<io::SequentialReader>> OpenBundleInput(const std::string& path);
+
+// The keys an importer trusts, from --trust files or directories, or none
+// with a loud warning when --insecure-skip-signature was spelled out.
+Result<format::TrustPolicy> LoadTrust(const std::vector<std::string>& trust_paths,
+                                      bool insecure_skip_signature);
+
+// "1.5 MiB"
+std::string HumanBytes(uint64_t bytes);
+
+// A progress line on stderr, rewritten in place when stderr is a terminal.
+class Progress {
+ public:
+  Progress(const char* verb, bool enabled);
+  ~Progress();
+  void Update(uint64_t done, uint64_t total, uint64_t bytes_done, uint64_t bytes_total);
+  // Ends a line redrawn in place, before other output follows.
+  void Finish();
+
+ private:
+  const char* verb_;
+  bool enabled_;
+  bool terminal_;
+  bool drawn_ = false;
+};
+
+}  // namespace sluice::cli

@@ -1,0 +1,34 @@
+// The command table: every subcommand is a name, a one-line summary and a
+// handler. main() only dispatches; handlers parse their own options.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sluice::cli {
+
+// Exit codes, the same for every command.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFailed = 1,    // the operation failed (I/O, not found, missing blobs, no space, ...)
+  kExitUsage = 2,     // bad command line
+  kExitBadData = 3,   // a bundle or source is corrupt, or its signature is bad or untrusted
+};
+
+using Args = std::vector<std::string>;
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const Args& args);  // args exclude the program and command names
+};
+
+int RunKeygen(const Args& args);
+int RunExport(const Args& args);
+int RunVerify(const Args& args);
+int RunImport(const Args& args);
+int RunInspect(const Args& args);
+
+const std::vector<Command>& Commands();
+
+}  // namespace sluice::cli

@@ -1,0 +1,136 @@
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_util.h"
+#include "exporter.h"
+#include "io/atomic_file.h"
+#include "source/oci_layout_source.h"
+#include "transport_ref.h"
+
+namespace po = boost::program_options;
+
+namespace sluice::cli {
+namespace {
+
+// One reference per line; blank lines and '#' comments ignored.
+Result<std::vector<std::string>> ReadListFile(io::FileSystem* fs, const std::string& path) {
+  SLUICE_ASSIGN_OR_RETURN(std::string text, io::ReadSmallFile(fs, path, 16u << 20));
+  std::vector<std::string> refs;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    if (size_t hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    size_t last = line.find_last_not_of(" \t\r");
+    refs.push_back(line.substr(first, last - first + 1));
+  }
+  return refs;
+}
+
+Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const std::string& text) {
+  SLUICE_ASSIGN_OR_RETURN(TransportRef ref, ParseTransportRef(text));
+  switch (ref.transport) {
+    case Transport::kOciLayout:
+      return NewOciLayoutSource(fs, ref.path, ref.name);
+    case Transport::kDocker:
+      break;
+  }
+  return Status::Unsupported("'" + text + "': registry sources are not supported yet");
+}
+
+void PrintReport(const ExportReport& r, const std::string& output, bool json) {
+  if (json) {
+    nlohmann::ordered_json doc = {{"bundle", output},
+                                  {"bundle_id", r.bundle_id},
+                                  {"base_sequence", r.base_sequence},
+                                  {"sequence", r.sequence},
+                                  {"refs", r.refs},
+                                  {"manifests", r.manifests},
+                                  {"shipped_blobs", r.shipped_blobs},
+                                  {"shipped_bytes", r.shipped_bytes},
+                                  {"skipped_blobs", r.skipped_blobs},
+                                  {"skipped_bytes", r.skipped_bytes},
+                                  {"bundle_bytes", r.bundle_bytes}};
+    std::cout << doc.dump(2) << "\n";
+    return;
+  }
+  std::ostream& out = output == "-" ? std::cerr : std::cout;
+  out << "exported bundle " << r.sequence << " (on ledger sequence " << r.base_sequence
+      << ") to " << output << "\n";
+  for (const std::string& ref : r.refs) out << "  " << ref << "\n";
+  out << "  " << r.manifests << " manifests, " << r.shipped_blobs << " blobs shipped ("
+      << HumanBytes(r.shipped_bytes) << "), " << r.skipped_blobs
+      << " skipped as already delivered (" << HumanBytes(r.skipped_bytes) << ")\n"
+      << "  bundle size " << HumanBytes(r.bundle_bytes) << "\n";
+}
+
+}  // namespace
+
+int RunExport(const Args& args) {
+  std::vector<std::string> refs;
+  std::string list_path;
+  ExportOptions opts;
+  bool json = false;
+  bool quiet = false;
+  po::options_description options("export options");
+  options.add_options()
+      ("source", po::value(&refs)->multitoken(), "images to export: oci:DIR[:TAG] (also positional)")
+      ("list", po::value(&list_path), "file with one source reference per line ('#' comments)")
+      ("ledger", po::value(&opts.ledger_path)->required(),
+       "ledger of what the far side holds; created if missing, updated after success")
+      ("sign-key", po::value(&opts.sign_key_path)->required(), "Ed25519 private key (PEM)")
+      ("output,o", po::value(&opts.output_path)->required(), "bundle file to write, or - for stdout")
+      ("frame-size", po::value(&opts.writer.frame_size)->default_value(1u << 20),
+       "raw bytes per frame")
+      ("level", po::value(&opts.writer.zstd_level)->default_value(3), "zstd compression level")
+      ("json", po::bool_switch(&json), "print the report as JSON on stdout")
+      ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
+  po::positional_options_description positional;
+  positional.add("source", -1);
+  po::variables_map vm;
+  if (auto exit = ParseCommandLine(
+          "export", "SRC... [--list FILE] --ledger LEDGER --sign-key KEY -o BUNDLE", args,
+          options, positional, &vm)) {
+    return *exit;
+  }
+  io::FileSystem* fs = io::DefaultFileSystem();
+  if (!list_path.empty()) {
+    auto listed = ReadListFile(fs, list_path);
+    if (!listed.ok()) return ReportError(listed.status().WithContext("--list " + list_path));
+    refs.insert(refs.end(), listed->begin(), listed->end());
+  }
+  if (refs.empty()) {
+    std::cerr << "sluice export: no source given (SRC... or --list FILE)\n";
+    return kExitUsage;
+  }
+  if (opts.output_path == "-" && json) {
+    std::cerr << "sluice export: --json and -o - both want stdout\n";
+    return kExitUsage;
+  }
+
+  std::vector<std::unique_ptr<ImageSource>> sources;
+  std::vector<ImageSource*> source_ptrs;
+  for (const std::string& ref : refs) {
+    auto source = OpenSource(fs, ref);
+    if (!source.ok()) return ReportError(source.status());
+    source_ptrs.push_back(source->get());
+    sources.push_back(std::move(source).value());
+  }
+  Progress progress("exporting", !quiet);
+  opts.progress = [&](uint64_t d, uint64_t t, uint64_t bd, uint64_t bt) {
+    progress.Update(d, t, bd, bt);
+  };
+  auto report = Export(fs, source_ptrs, opts);
+  progress.Finish();
+  if (!report.ok()) return ReportError(report.status());
+  PrintReport(*report, opts.output_path, json);
+  return kExitOk;
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,92 @@
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_util.h"
+#include "importer.h"
+#include "sink/oci_layout_sink.h"
+#include "transport_ref.h"
+
+namespace po = boost::program_options;
+
+namespace sluice::cli {
+namespace {
+
+Result<std::unique_ptr<ImageSink>> OpenSink(const std::string& text) {
+  SLUICE_ASSIGN_OR_RETURN(TransportRef ref, ParseTransportRef(text));
+  if (ref.transport == Transport::kOciLayout) {
+    if (!ref.name.empty()) {
+      return Status::InvalidArgument("--to " + text +
+                                     ": give a directory only (oci:DIR); images keep their tags");
+    }
+    return NewOciLayoutSink(io::DefaultFileSystem(), ref.path);
+  }
+  return Status::Unsupported("--to " + text + ": registry destinations are not supported yet");
+}
+
+}  // namespace
+
+int RunImport(const Args& args) {
+  std::string bundle_path, destination;
+  std::vector<std::string> trust_paths;
+  bool skip_signature = false;
+  bool json = false;
+  bool quiet = false;
+  po::options_description options("import options");
+  options.add_options()
+      ("bundle", po::value(&bundle_path)->required(), "bundle file, or - for stdin (also positional)")
+      ("to", po::value(&destination)->required(), "destination: oci:DIR")
+      ("trust", po::value(&trust_paths)->composing(),
+       "trusted public key file or directory of *.pub/*.pem (repeatable)")
+      ("insecure-skip-signature", po::bool_switch(&skip_signature),
+       "do not check the signature (never do this with media from outside)")
+      ("json", po::bool_switch(&json), "print the report as JSON on stdout")
+      ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
+  po::positional_options_description positional;
+  positional.add("bundle", 1);
+  po::variables_map vm;
+  if (auto exit = ParseCommandLine("import", "BUNDLE --trust PUB --to oci:DIR", args, options,
+                                   positional, &vm)) {
+    return *exit;
+  }
+  auto trust = LoadTrust(trust_paths, skip_signature);
+  if (!trust.ok()) return ReportError(trust.status());
+  auto sink = OpenSink(destination);
+  if (!sink.ok()) return ReportError(sink.status());
+  auto input = OpenBundleInput(bundle_path);
+  if (!input.ok()) return ReportError(input.status());
+
+  Progress progress("importing", !quiet);
+  auto report = ImportBundle(input->get(), *trust, sink->get(), destination,
+                             [&](auto d, auto t, auto bd, auto bt) { progress.Update(d, t, bd, bt); });
+  progress.Finish();
+  if (!report.ok()) return ReportError(report.status());
+  const ImportReport& r = *report;
+  if (json) {
+    nlohmann::ordered_json refs = nlohmann::ordered_json::array();
+    for (const auto& ref : r.refs) {
+      refs.push_back({{"source", ref.source}, {"destination", ref.destination}, {"digest", ref.digest}});
+    }
+    std::cout << nlohmann::ordered_json{{"bundle", bundle_path},
+                                        {"bundle_id", r.bundle.bundle_id},
+                                        {"sequence", r.bundle.sequence},
+                                        {"signer", r.bundle.signer},
+                                        {"destination", destination},
+                                        {"blobs_written", r.blobs_written},
+                                        {"bytes_written", r.bytes_written},
+                                        {"blobs_already_present", r.blobs_already_present},
+                                        {"manifests_written", r.manifests_written},
+                                        {"refs", refs}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << "imported bundle " << r.bundle.sequence << " into " << destination << ": "
+              << r.blobs_written << " blobs written (" << HumanBytes(r.bytes_written) << "), "
+              << r.blobs_already_present << " already present, " << r.manifests_written
+              << " manifests written\n";
+    for (const auto& ref : r.refs) std::cout << "  " << ref.destination << "@" << ref.digest << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,56 @@
+// sluice: carries container images across an air gap.
+#include <cstring>
+#include <iostream>
+
+#include "cli/command.h"
+
+namespace sluice::cli {
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> kCommands = {
+      {"keygen", "create an Ed25519 signing key pair", RunKeygen},
+      {"export", "write the images a ledger has not shipped yet into a signed bundle", RunExport},
+      {"verify", "check a bundle's signature and every byte", RunVerify},
+      {"import", "verify a bundle and write its images to a destination", RunImport},
+      {"inspect", "show what a bundle holds", RunInspect},
+  };
+  return kCommands;
+}
+
+namespace {
+
+void PrintUsage(std::ostream& out) {
+  out << "usage: sluice COMMAND [OPTIONS]\n\n"
+         "Carries container images across an air gap: export signed delta bundles on the\n"
+         "connected side, verify and import them on the air-gapped side.\n\ncommands:\n";
+  for (const Command& c : Commands()) {
+    out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
+  }
+  out << "\nRun 'sluice COMMAND --help' for a command's options.\n";
+}
+
+}  // namespace
+}  // namespace sluice::cli
+
+int main(int argc, char** argv) {
+  using namespace sluice::cli;
+  if (argc < 2) {
+    PrintUsage(std::cerr);
+    return kExitUsage;
+  }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    PrintUsage(std::cout);
+    return kExitOk;
+  }
+  if (name == "--version") {
+    std::cout << "sluice 0.1.0 (bundle format 1)\n";
+    return kExitOk;
+  }
+  for (const Command& c : Commands()) {
+    if (name == c.name) return c.run(Args(argv + 2, argv + argc));
+  }
+  std::cerr << "sluice: unknown command '" << name << "'\n";
+  PrintUsage(std::cerr);
+  return kExitUsage;
+}

@@ -1,0 +1,79 @@
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_util.h"
+#include "importer.h"
+
+namespace po = boost::program_options;
+
+namespace sluice::cli {
+
+int RunVerify(const Args& args) {
+  std::string bundle_path;
+  std::vector<std::string> trust_paths;
+  bool skip_signature = false;
+  bool json = false;
+  bool quiet = false;
+  po::options_description options("verify options");
+  options.add_options()
+      ("bundle", po::value(&bundle_path)->required(), "bundle file, or - for stdin (also positional)")
+      ("trust", po::value(&trust_paths)->composing(),
+       "trusted public key file or directory of *.pub/*.pem (repeatable)")
+      ("insecure-skip-signature", po::bool_switch(&skip_signature),
+       "do not check the signature (never do this with media from outside)")
+      ("json", po::bool_switch(&json), "print the result as JSON on stdout")
+      ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
+  po::positional_options_description positional;
+  positional.add("bundle", 1);
+  po::variables_map vm;
+  if (auto exit = ParseCommandLine("verify", "BUNDLE --trust PUB", args, options, positional, &vm)) {
+    return *exit;
+  }
+  auto trust = LoadTrust(trust_paths, skip_signature);
+  if (!trust.ok()) return ReportError(trust.status());
+  auto input = OpenBundleInput(bundle_path);
+  if (!input.ok()) return ReportError(input.status());
+
+  Progress progress("verifying", !quiet);
+  auto summary = VerifyBundle(input->get(), *trust, [&](auto d, auto t, auto bd, auto bt) {
+    progress.Update(d, t, bd, bt);
+  });
+  progress.Finish();
+  if (!summary.ok()) {
+    if (json) {
+      std::cout << nlohmann::ordered_json{{"bundle", bundle_path}, {"ok", false},
+                                          {"error", summary.status().ToString()}}
+                       .dump(2)
+                << "\n";
+    }
+    return ReportError(summary.status());
+  }
+  const BundleSummary& s = *summary;
+  if (json) {
+    std::cout << nlohmann::ordered_json{{"bundle", bundle_path},
+                                        {"ok", true},
+                                        {"bundle_id", s.bundle_id},
+                                        {"signer", s.signer},
+                                        {"signature_verified", s.signature_verified},
+                                        {"base_sequence", s.base_sequence},
+                                        {"sequence", s.sequence},
+                                        {"refs", s.refs},
+                                        {"manifests", s.manifests},
+                                        {"shipped_blobs", s.shipped_blobs},
+                                        {"shipped_bytes", s.shipped_bytes},
+                                        {"assumed_blobs", s.assumed_blobs}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << bundle_path << ": OK, bundle " << s.sequence << " (on ledger sequence "
+              << s.base_sequence << "), signed by " << s.signer
+              << (s.signature_verified ? "" : " (signature NOT checked)") << "\n  " << s.refs
+              << " refs, " << s.manifests << " manifests, " << s.shipped_blobs << " blobs ("
+              << HumanBytes(s.shipped_bytes) << ") verified, " << s.assumed_blobs
+              << " assumed present at the destination\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace sluice::cli

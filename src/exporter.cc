@@ -1,0 +1,140 @@
+#include "exporter.h"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <vector>
+
+#include "format/bundle_format.h"
+#include "io/atomic_file.h"
+#include "ledger.h"
+#include "oci/media_types.h"
+#include "plan.h"
+#include "signing.h"
+
+namespace sluice {
+namespace {
+
+constexpr size_t kCopyBufferSize = 1u << 20;
+
+// An upper bound of the bundle's size, for the free-space check: compression
+// only shrinks frames, so raw sizes plus framing overhead always suffice.
+uint64_t PlannedBundleSize(const ExportPlan& plan, uint32_t frame_size) {
+  uint64_t size = 64 * 1024 + plan.manifest_bytes;  // header, catalog, signature, trailer
+  for (const format::BlobEntry& blob : plan.catalog.blobs) {
+    size += 256;  // catalog and trailer entry
+    if (!blob.shipped) continue;
+    uint64_t frames = blob.size / frame_size + 1;
+    size += blob.size + frames * format::kFrameHeaderSize;
+  }
+  return size;
+}
+
+Status CopyBlob(ImageSource* source, const BlobOrigin& origin, const format::BlobEntry& blob,
+                size_t index, format::BundleWriter* writer, std::vector<uint8_t>* buffer) {
+  format::Compression compression = oci::IsCompressedMediaType(blob.media_type)
+                                        ? format::Compression::kNone
+                                        : format::Compression::kZstd;
+  SLUICE_RETURN_IF_ERROR(writer->BeginBlob(index, compression));
+  SLUICE_ASSIGN_OR_RETURN(auto reader, source->OpenBlob(origin.repository, blob.digest, blob.size));
+  uint64_t total = 0;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(*buffer));
+    if (n == 0) break;
+    total += n;
+    if (total > blob.size) {
+      return Status::Corruption("source has more than the declared " + std::to_string(blob.size) +
+                                " bytes");
+    }
+    SLUICE_RETURN_IF_ERROR(writer->Append(io::ByteView(buffer->data(), n)));
+  }
+  return writer->EndBlob();
+}
+
+Status WriteBundle(io::SequentialWriter* out, ExportPlan* plan, const format::PrivateKey& key,
+                   const ExportOptions& options) {
+  SLUICE_ASSIGN_OR_RETURN(auto writer, format::BundleWriter::Start(out, plan->catalog, key,
+                                                                   options.writer));
+  std::vector<uint8_t> buffer(kCopyBufferSize);
+  uint64_t done_blobs = 0;
+  uint64_t done_bytes = 0;
+  const auto& blobs = writer->catalog().blobs;
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    if (!blobs[i].shipped) continue;
+    const BlobOrigin& origin = plan->origins[i];
+    SLUICE_RETURN_IF_ERROR(CopyBlob(origin.source, origin, blobs[i], i, writer.get(), &buffer)
+                               .WithContext("blob " + blobs[i].digest.str() + " of image " +
+                                            origin.image));
+    done_bytes += blobs[i].size;
+    if (options.progress) {
+      options.progress(++done_blobs, plan->shipped_blobs, done_bytes, plan->shipped_bytes);
+    }
+  }
+  return writer->Finish();
+}
+
+}  // namespace
+
+Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>& sources,
+                            const ExportOptions& options) {
+  // Everything that can be refused is checked before a byte is written.
+  SLUICE_ASSIGN_OR_RETURN(format::PrivateKey key, LoadPrivateKey(fs, options.sign_key_path));
+  SLUICE_ASSIGN_OR_RETURN(Ledger ledger, Ledger::Load(fs, options.ledger_path));
+  SLUICE_ASSIGN_OR_RETURN(ExportPlan plan, PlanExport(sources, ledger));
+
+  format::BundleHeader& header = plan.catalog.header;
+  RAND_bytes(header.bundle_id.data(), static_cast<int>(header.bundle_id.size()));
+  header.ledger_id = ledger.id();
+  header.base_sequence = ledger.sequence();
+  header.sequence = ledger.sequence() + 1;
+  header.created_unix = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+
+  uint64_t bundle_bytes = 0;
+  if (options.output_path == "-") {
+    auto out = io::StdoutWriter();
+    SLUICE_RETURN_IF_ERROR(WriteBundle(out.get(), &plan, key, options));
+    SLUICE_RETURN_IF_ERROR(out->Close());
+    bundle_bytes = out->Size();
+  } else {
+    uint64_t planned = PlannedBundleSize(plan, options.writer.frame_size);
+    std::string dir = io::Dirname(options.output_path);
+    SLUICE_ASSIGN_OR_RETURN(uint64_t free_bytes, fs->FreeSpace(dir));
+    if (free_bytes < planned) {
+      return Status::NoSpace("the bundle needs up to " + std::to_string(planned) + " bytes but " +
+                             dir + " has " + std::to_string(free_bytes) + " free");
+    }
+    SLUICE_ASSIGN_OR_RETURN(auto file, io::AtomicFile::Create(fs, options.output_path));
+    SLUICE_RETURN_IF_ERROR(WriteBundle(file->writer(), &plan, key, options));
+    bundle_bytes = file->writer()->Size();
+    SLUICE_RETURN_IF_ERROR(file->Commit().WithContext("publishing " + options.output_path));
+  }
+
+  // The bundle is durable: now, and only now, the ledger may learn of it.
+  std::vector<format::Digest> shipped;
+  for (const format::BlobEntry& blob : plan.catalog.blobs) {
+    if (blob.shipped) shipped.push_back(blob.digest);
+  }
+  ledger.RecordBundle(header, shipped);
+  SLUICE_RETURN_IF_ERROR(ledger.Save(fs, options.ledger_path));
+
+  ExportReport report;
+  report.bundle_id = format::HexEncode(header.bundle_id);
+  report.base_sequence = header.base_sequence;
+  report.sequence = header.sequence;
+  for (const format::RefEntry& ref : plan.catalog.refs) {
+    std::string name = ref.repository.empty() ? ref.tag : ref.repository + ":" + ref.tag;
+    report.refs.push_back(name + "@" + ref.manifest.str());
+  }
+  report.manifests = plan.catalog.manifests.size();
+  report.shipped_blobs = plan.shipped_blobs;
+  report.shipped_bytes = plan.shipped_bytes;
+  report.skipped_blobs = plan.skipped_blobs;
+  report.skipped_bytes = plan.skipped_bytes;
+  report.bundle_bytes = bundle_bytes;
+  return report;
+}
+
+}  // namespace sluice

@@ -1,0 +1,44 @@
+// `sluice export`: plan, then stream every shipped blob from its source
+// through the bundle writer into a temp file, publish the bundle, and only
+// then record it in the ledger.
+//
+// A failed export leaves the ledger exactly as it was and nothing at the
+// output path (the temp file is removed).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "format/bundle_writer.h"
+#include "io/file.h"
+#include "source/image_source.h"
+
+namespace sluice {
+
+struct ExportOptions {
+  std::string ledger_path;
+  std::string sign_key_path;
+  std::string output_path;  // "-" writes to standard output
+  format::BundleWriterOptions writer;
+  // Called after each shipped blob: (blobs done, blobs total, bytes done, bytes total).
+  std::function<void(uint64_t, uint64_t, uint64_t, uint64_t)> progress;
+};
+
+struct ExportReport {
+  std::string bundle_id;  // hex
+  uint64_t base_sequence = 0;
+  uint64_t sequence = 0;
+  std::vector<std::string> refs;  // "repository:tag@digest" (repository may be empty)
+  uint64_t manifests = 0;
+  uint64_t shipped_blobs = 0;
+  uint64_t shipped_bytes = 0;  // raw
+  uint64_t skipped_blobs = 0;
+  uint64_t skipped_bytes = 0;
+  uint64_t bundle_bytes = 0;   // the file as written
+};
+
+Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>& sources,
+                            const ExportOptions& options);
+
+}  // namespace sluice

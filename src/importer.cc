@@ -1,0 +1,188 @@
+#include "importer.h"
+
+#include <map>
+#include <set>
+#include <vector>
+
+#include "catalog_check.h"
+#include "oci/manifest.h"
+
+namespace sluice {
+namespace {
+
+constexpr size_t kCopyBufferSize = 1u << 20;
+
+std::string RefName(const format::RefEntry& ref) {
+  return ref.repository.empty() ? ref.tag : ref.repository + ":" + ref.tag;
+}
+
+// Opens the bundle and checks everything that can be checked before blob data.
+Result<std::unique_ptr<format::BundleReader>> OpenChecked(io::SequentialReader* in,
+                                                          const format::TrustPolicy& trust,
+                                                          BundleSummary* summary) {
+  auto reader = format::BundleReader::Open(in, trust);
+  if (!reader.ok()) return reader.status().WithContext(in->name());
+  const format::Catalog& catalog = (*reader)->catalog();
+  SLUICE_RETURN_IF_ERROR(CheckCatalogGraph(catalog).WithContext(in->name()));
+
+  summary->bundle_id = format::HexEncode(catalog.header.bundle_id);
+  summary->signer = "sha256:" + format::HexEncode((*reader)->signature().key_fingerprint);
+  summary->signature_verified = (*reader)->signature().verified;
+  summary->base_sequence = catalog.header.base_sequence;
+  summary->sequence = catalog.header.sequence;
+  summary->refs = catalog.refs.size();
+  summary->manifests = catalog.manifests.size();
+  for (const format::BlobEntry& blob : catalog.blobs) {
+    if (blob.shipped) {
+      summary->shipped_blobs += 1;
+      summary->shipped_bytes += blob.size;
+    } else {
+      summary->assumed_blobs += 1;
+    }
+  }
+  return reader;
+}
+
+// The repository each manifest and blob belongs to: that of the first ref
+// whose graph reaches it. An OCI layout has one namespace and ignores it; a
+// registry sink stores each blob under the repository of its image.
+std::map<format::Digest, std::string> RepositoryOfEachDigest(const format::Catalog& catalog) {
+  std::map<format::Digest, const format::ManifestEntry*> manifests;
+  for (const format::ManifestEntry& m : catalog.manifests) manifests[m.digest] = &m;
+  std::map<format::Digest, std::string> owner;
+  for (const format::RefEntry& ref : catalog.refs) {
+    std::vector<format::Digest> stack{ref.manifest};
+    while (!stack.empty()) {
+      format::Digest digest = stack.back();
+      stack.pop_back();
+      if (!owner.emplace(digest, ref.repository).second) continue;
+      auto it = manifests.find(digest);
+      if (it == manifests.end()) continue;  // a blob
+      // CheckCatalogGraph has already parsed every manifest successfully.
+      auto parsed = oci::ParseManifest(it->second->bytes, it->second->media_type);
+      if (!parsed.ok()) continue;
+      for (const oci::Descriptor& d : parsed->manifests) stack.push_back(d.digest);
+      if (parsed->config) stack.push_back(parsed->config->digest);
+      for (const oci::Descriptor& d : parsed->layers) stack.push_back(d.digest);
+    }
+  }
+  return owner;
+}
+
+Status Drain(format::BundleReader* reader, std::vector<uint8_t>* buffer) {
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(*buffer));
+    if (n == 0) return Status::Ok();
+  }
+}
+
+}  // namespace
+
+Result<BundleSummary> VerifyBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
+                                   const ProgressFunction& progress) {
+  BundleSummary summary;
+  SLUICE_ASSIGN_OR_RETURN(auto reader, OpenChecked(in, trust, &summary));
+  std::vector<uint8_t> buffer(kCopyBufferSize);
+  uint64_t done = 0;
+  uint64_t bytes = 0;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<size_t> index, reader->NextBlob());
+    if (!index) break;
+    SLUICE_RETURN_IF_ERROR(Drain(reader.get(), &buffer));
+    bytes += reader->catalog().blobs[*index].size;
+    if (progress) progress(++done, summary.shipped_blobs, bytes, summary.shipped_bytes);
+  }
+  SLUICE_RETURN_IF_ERROR(reader->Finish());
+  return summary;
+}
+
+Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
+                                  ImageSink* sink, const std::string& destination,
+                                  const ProgressFunction& progress) {
+  ImportReport report;
+  SLUICE_ASSIGN_OR_RETURN(auto reader, OpenChecked(in, trust, &report.bundle));
+  const format::Catalog& catalog = reader->catalog();
+  std::map<format::Digest, std::string> repos = RepositoryOfEachDigest(catalog);
+
+  // Refuse before writing anything: bad names, missing base blobs, no room.
+  for (const format::RefEntry& ref : catalog.refs) {
+    SLUICE_RETURN_IF_ERROR(sink->CheckRef(ref.repository, ref.tag));
+  }
+  std::vector<std::string> missing;
+  std::set<format::Digest> present;
+  uint64_t needed_bytes = 0;
+  for (const format::BlobEntry& blob : catalog.blobs) {
+    SLUICE_ASSIGN_OR_RETURN(bool has, sink->HasBlob(repos[blob.digest], blob.digest));
+    if (has) {
+      present.insert(blob.digest);
+    } else if (!blob.shipped) {
+      missing.push_back(blob.digest.str());
+    } else {
+      needed_bytes += blob.size;
+    }
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (const std::string& d : missing) list += "\n  " + d;
+    return Status::NotFound(
+        "bundle " + std::to_string(catalog.header.sequence) + " builds on ledger sequence " +
+        std::to_string(catalog.header.base_sequence) + ", but " + destination + " lacks " +
+        std::to_string(missing.size()) +
+        " blob(s) it assumes present; import the earlier bundles first. Missing:" + list);
+  }
+  for (const format::ManifestEntry& m : catalog.manifests) needed_bytes += m.bytes.size();
+  SLUICE_ASSIGN_OR_RETURN(uint64_t free_bytes, sink->FreeSpace());
+  if (free_bytes < needed_bytes) {
+    return Status::NoSpace(destination + " has " + std::to_string(free_bytes) +
+                           " bytes free but the import needs " + std::to_string(needed_bytes));
+  }
+
+  // Blobs: each is verified by the reader (size and sha256) before Read
+  // reports its end, and only then committed by the sink.
+  std::vector<uint8_t> buffer(kCopyBufferSize);
+  uint64_t done = 0;
+  uint64_t bytes = 0;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<size_t> index, reader->NextBlob());
+    if (!index) break;
+    const format::BlobEntry& blob = catalog.blobs[*index];
+    if (present.contains(blob.digest)) {
+      SLUICE_RETURN_IF_ERROR(Drain(reader.get(), &buffer));
+      report.blobs_already_present += 1;
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(auto writer, sink->NewBlob(repos[blob.digest], blob.digest, blob.size));
+      while (true) {
+        SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(buffer));
+        if (n == 0) break;
+        SLUICE_RETURN_IF_ERROR(writer->Append(io::ByteView(buffer.data(), n)));
+      }
+      SLUICE_RETURN_IF_ERROR(writer->Commit().WithContext("blob " + blob.digest.str()));
+      report.blobs_written += 1;
+      report.bytes_written += blob.size;
+    }
+    bytes += blob.size;
+    if (progress) progress(++done, report.bundle.shipped_blobs, bytes, report.bundle.shipped_bytes);
+  }
+  report.blobs_already_present += present.size() - report.blobs_already_present;
+  SLUICE_RETURN_IF_ERROR(reader->Finish().WithContext(in->name()));
+
+  // Catalog order puts children before the indexes that list them.
+  std::map<format::Digest, const format::ManifestEntry*> manifests;
+  for (const format::ManifestEntry& m : catalog.manifests) {
+    manifests[m.digest] = &m;
+    SLUICE_ASSIGN_OR_RETURN(bool has, sink->HasBlob(repos[m.digest], m.digest));
+    if (has) continue;
+    SLUICE_RETURN_IF_ERROR(sink->PutManifest(repos[m.digest], m.digest, m.media_type, m.bytes));
+    report.manifests_written += 1;
+  }
+  for (const format::RefEntry& ref : catalog.refs) {
+    const format::ManifestEntry& root = *manifests.at(ref.manifest);  // checked by the reader
+    SLUICE_RETURN_IF_ERROR(
+        sink->AddTag(ref.repository, ref.tag, ref.manifest, root.media_type, root.bytes.size()));
+    report.refs.push_back({RefName(ref), destination + ":" + RefName(ref), ref.manifest.str()});
+  }
+  SLUICE_RETURN_IF_ERROR(sink->Commit());
+  return report;
+}
+
+}  // namespace sluice

@@ -1,0 +1,49 @@
+// Reading manifests and indexes. sluice never re-serialises them: their bytes
+// are their identity. This only extracts what the graph walk needs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "format/crypto.h"
+
+namespace sluice::oci {
+
+struct Platform {
+  std::string os;
+  std::string architecture;
+  std::string variant;
+  std::string ToString() const;  // "linux/arm64/v8"
+};
+
+struct Descriptor {
+  std::string media_type;
+  format::Digest digest;
+  uint64_t size = 0;
+  std::optional<Platform> platform;  // index entries only
+};
+
+enum class ManifestKind { kImage, kIndex };
+
+struct Manifest {
+  ManifestKind kind = ManifestKind::kImage;
+  std::string media_type;  // the effective media type
+  std::optional<Descriptor> config;
+  std::vector<Descriptor> layers;     // image: layers (foreign layers included)
+  std::vector<Descriptor> manifests;  // index: children
+};
+
+// Largest manifest sluice accepts. The distribution spec lets registries
+// refuse anything over 4 MiB; 16 MiB leaves room without inviting abuse.
+inline constexpr uint64_t kMaxManifestSize = 16u << 20;
+
+// Parses manifest or index bytes. `declared_media_type` is what the
+// descriptor or registry said (may be empty); it wins over the document's
+// own mediaType field, which is optional. kCorruption for malformed JSON or
+// descriptors, kUnsupported for Docker schema 1 or unknown types.
+Result<Manifest> ParseManifest(std::string_view bytes, std::string_view declared_media_type);
+
+}  // namespace sluice::oci

@@ -1,0 +1,50 @@
+// Media types sluice understands, and what it needs to know about each.
+#pragma once
+
+#include <string_view>
+
+namespace sluice::oci {
+
+inline constexpr std::string_view kOciManifest = "application/vnd.oci.image.manifest.v1+json";
+inline constexpr std::string_view kOciIndex = "application/vnd.oci.image.index.v1+json";
+inline constexpr std::string_view kDockerManifest =
+    "application/vnd.docker.distribution.manifest.v2+json";
+inline constexpr std::string_view kDockerManifestList =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+inline constexpr std::string_view kDockerSchema1 =
+    "application/vnd.docker.distribution.manifest.v1+json";
+inline constexpr std::string_view kDockerSchema1Signed =
+    "application/vnd.docker.distribution.manifest.v1+prettyjws";
+
+// The Accept list a registry client sends for manifests.
+inline constexpr std::string_view kManifestAccept =
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.docker.distribution.manifest.v2+json";
+
+inline bool IsIndexMediaType(std::string_view mt) {
+  return mt == kOciIndex || mt == kDockerManifestList;
+}
+inline bool IsImageManifestMediaType(std::string_view mt) {
+  return mt == kOciManifest || mt == kDockerManifest;
+}
+inline bool IsManifestMediaType(std::string_view mt) {
+  return IsIndexMediaType(mt) || IsImageManifestMediaType(mt);
+}
+
+// Layers that registries may refuse to serve (Windows base layers): their
+// descriptors carry `urls`, and tools do not copy them by default.
+inline bool IsForeignLayerMediaType(std::string_view mt) {
+  return mt == "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" ||
+         mt.starts_with("application/vnd.oci.image.layer.nondistributable.");
+}
+
+// Blobs whose bytes are already compressed: zstd would spend CPU for nothing.
+inline bool IsCompressedMediaType(std::string_view mt) {
+  for (std::string_view suffix : {"+gzip", "+zstd", ".gzip", ".zstd", "+bzip2", "+xz"}) {
+    if (mt.ends_with(suffix)) return true;
+  }
+  return false;
+}
+
+}  // namespace sluice::oci

@@ -1,0 +1,179 @@
+#include "sink/oci_layout_sink.h"
+
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "io/atomic_file.h"
+#include "oci/layout.h"
+#include "oci/media_types.h"
+#include "transport_ref.h"
+
+namespace sluice {
+namespace {
+
+using nlohmann::ordered_json;
+
+class LayoutBlobWriter final : public BlobWriter {
+ public:
+  LayoutBlobWriter(std::unique_ptr<io::AtomicFile> file, std::string path,
+                   format::Digest digest, uint64_t size)
+      : file_(std::move(file)), path_(std::move(path)), digest_(std::move(digest)), size_(size) {}
+
+  Status Append(io::ByteView data) override {
+    written_ += data.size();
+    if (written_ > size_) {
+      return Status::Corruption("blob " + digest_.str() + " is longer than its declared " +
+                                std::to_string(size_) + " bytes");
+    }
+    hasher_.Update(data);
+    return file_->writer()->Append(data).WithContext(file_->temp_path());
+  }
+
+  Status Commit() override {
+    format::Digest actual = hasher_.Finish();
+    if (written_ != size_ || actual != digest_) {
+      return Status::Corruption("blob " + digest_.str() + ": wrote " + std::to_string(written_) +
+                                " bytes hashing to " + actual.str() + ", expected " +
+                                std::to_string(size_) + " bytes");
+    }
+    return file_->Commit().WithContext("publishing " + path_);
+  }
+
+ private:
+  std::unique_ptr<io::AtomicFile> file_;
+  std::string path_;
+  format::Digest digest_;
+  uint64_t size_;
+  uint64_t written_ = 0;
+  format::Sha256 hasher_;
+};
+
+class OciLayoutSink final : public ImageSink {
+ public:
+  OciLayoutSink(io::FileSystem* fs, std::string dir) : fs_(fs), dir_(std::move(dir)) {}
+
+  Status CheckRef(const std::string& repository, const std::string& tag) override {
+    std::string name = OciRefName(repository, tag);
+    if (!IsValidOciRefName(name)) {
+      return Status::InvalidArgument("'" + name + "' is not a valid OCI layout reference name");
+    }
+    return Status::Ok();
+  }
+
+  Result<bool> HasBlob(const std::string&, const format::Digest& digest) override {
+    auto info = fs_->Stat(oci::BlobPath(dir_, digest));
+    if (info.ok()) return !info->is_directory;
+    if (info.status().IsNotFound()) return false;
+    return info.status();
+  }
+
+  Result<std::unique_ptr<BlobWriter>> NewBlob(const std::string&, const format::Digest& digest,
+                                              uint64_t size) override {
+    SLUICE_RETURN_IF_ERROR(EnsureLayout());
+    std::string path = oci::BlobPath(dir_, digest);
+    SLUICE_ASSIGN_OR_RETURN(auto file, io::AtomicFile::Create(fs_, path));
+    return std::unique_ptr<BlobWriter>(
+        std::make_unique<LayoutBlobWriter>(std::move(file), path, digest, size));
+  }
+
+  Status PutManifest(const std::string& repository, const format::Digest& digest,
+                     const std::string&, const std::string& bytes) override {
+    SLUICE_ASSIGN_OR_RETURN(bool present, HasBlob(repository, digest));
+    if (present) return Status::Ok();
+    SLUICE_ASSIGN_OR_RETURN(auto writer, NewBlob(repository, digest, bytes.size()));
+    SLUICE_RETURN_IF_ERROR(writer->Append(io::AsBytes(bytes)));
+    return writer->Commit();
+  }
+
+  Status AddTag(const std::string& repository, const std::string& tag,
+                const format::Digest& digest, const std::string& media_type,
+                uint64_t size) override {
+    std::string name = OciRefName(repository, tag);
+    tags_[name] = ordered_json{{"mediaType", media_type},
+                               {"digest", digest.str()},
+                               {"size", size},
+                               {"annotations", {{std::string(oci::kRefNameAnnotation), name}}}};
+    return Status::Ok();
+  }
+
+  Status Commit() override {
+    if (tags_.empty()) return Status::Ok();
+    SLUICE_RETURN_IF_ERROR(EnsureLayout());
+    std::string index_path = io::JoinPath(dir_, oci::kIndexFile);
+    ordered_json index = {{"schemaVersion", 2},
+                          {"mediaType", std::string(oci::kOciIndex)},
+                          {"manifests", ordered_json::array()}};
+    ordered_json original;
+    if (auto text = io::ReadSmallFile(fs_, index_path, oci::kMaxIndexFileSize); text.ok()) {
+      index = ordered_json::parse(*text, nullptr, /*allow_exceptions=*/false);
+      if (index.is_discarded() || !index.is_object() || !index["manifests"].is_array()) {
+        return Status::Corruption(index_path + " exists but is not an OCI index; not touching it");
+      }
+      original = index;
+    } else if (!text.status().IsNotFound()) {
+      return text.status();
+    }
+
+    // Retag in place and append new names at the end, so that importing the
+    // same tags again produces the same bytes and index.json is left alone.
+    std::map<std::string, bool> placed;
+    ordered_json entries = ordered_json::array();
+    for (const auto& entry : index["manifests"]) {
+      std::string name;
+      if (entry.contains("annotations") && entry["annotations"].is_object()) {
+        name = entry["annotations"].value(std::string(oci::kRefNameAnnotation), "");
+      }
+      auto ours = tags_.find(name);
+      if (ours == tags_.end()) {
+        entries.push_back(entry);
+      } else if (!placed[name]) {
+        entries.push_back(ours->second);
+        placed[name] = true;
+      }
+    }
+    for (const auto& [name, descriptor] : tags_) {
+      if (!placed[name]) entries.push_back(descriptor);
+    }
+    index["manifests"] = std::move(entries);
+
+    if (index == original) return Status::Ok();  // nothing new: leave the bytes alone
+    std::string new_text = index.dump(2) + "\n";
+    return io::WriteFileAtomically(fs_, index_path, io::AsBytes(new_text))
+        .WithContext("writing " + index_path);
+  }
+
+  Result<uint64_t> FreeSpace() override { return fs_->FreeSpace(dir_); }
+
+ private:
+  // Creates DIR, DIR/blobs/sha256 and DIR/oci-layout on the first write, so
+  // an import refused before writing leaves no trace.
+  Status EnsureLayout() {
+    if (layout_ready_) return Status::Ok();
+    SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(io::JoinPath(dir_, "blobs/sha256")));
+    std::string layout_path = io::JoinPath(dir_, oci::kLayoutFile);
+    if (!fs_->Exists(layout_path)) {
+      SLUICE_RETURN_IF_ERROR(io::WriteFileAtomically(fs_, layout_path,
+                                                     io::AsBytes(oci::kLayoutFileContents)));
+    }
+    layout_ready_ = true;
+    return Status::Ok();
+  }
+
+  io::FileSystem* fs_;
+  std::string dir_;
+  bool layout_ready_ = false;
+  std::map<std::string, ordered_json> tags_;
+};
+
+}  // namespace
+
+std::string OciRefName(const std::string& repository, const std::string& tag) {
+  return repository.empty() ? tag : repository + ":" + tag;
+}
+
+std::unique_ptr<ImageSink> NewOciLayoutSink(io::FileSystem* fs, std::string dir) {
+  return std::make_unique<OciLayoutSink>(fs, std::move(dir));
+}
+
+}  // namespace sluice

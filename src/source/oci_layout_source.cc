@@ -1,0 +1,98 @@
+#include "source/oci_layout_source.h"
+
+#include <nlohmann/json.hpp>
+
+#include "io/atomic_file.h"
+#include "oci/layout.h"
+#include "oci/manifest.h"
+
+namespace sluice {
+namespace {
+
+using nlohmann::json;
+
+class OciLayoutSource final : public ImageSource {
+ public:
+  OciLayoutSource(io::FileSystem* fs, std::string dir, std::string tag)
+      : fs_(fs), dir_(std::move(dir)), tag_(std::move(tag)) {}
+
+  Result<std::vector<SourceImage>> ListImages() override {
+    std::string layout_path = io::JoinPath(dir_, oci::kLayoutFile);
+    if (!fs_->Exists(layout_path)) {
+      return Status::NotFound(dir_ + " is not an OCI image layout (no " + layout_path + ")");
+    }
+    std::string index_path = io::JoinPath(dir_, oci::kIndexFile);
+    SLUICE_ASSIGN_OR_RETURN(std::string text,
+                            io::ReadSmallFile(fs_, index_path, oci::kMaxIndexFileSize));
+    json index = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (index.is_discarded() || !index.is_object() || !index["manifests"].is_array()) {
+      return Status::Corruption(index_path + " is not an OCI index");
+    }
+
+    std::vector<SourceImage> images;
+    std::vector<std::string> available;
+    for (const json& entry : index["manifests"]) {
+      if (!entry.is_object()) return Status::Corruption(index_path + ": entry is not an object");
+      std::string name;
+      if (auto a = entry.find("annotations"); a != entry.end() && a->is_object()) {
+        name = a->value(std::string(oci::kRefNameAnnotation), "");
+      }
+      if (name.empty()) continue;  // untagged: reachable only through a tag
+      available.push_back(name);
+      if (!tag_.empty() && name != tag_) continue;
+      auto digest = format::Digest::Parse(entry.value("digest", ""));
+      if (!digest.ok()) return digest.status().WithContext(index_path + " entry '" + name + "'");
+      images.push_back(SourceImage{.display = "oci:" + dir_ + ":" + name,
+                                   .repository = "",
+                                   .tag = name,
+                                   .digest = std::move(digest).value(),
+                                   .media_type = entry.value("mediaType", "")});
+    }
+    if (images.empty()) {
+      std::string list;
+      for (const std::string& n : available) list += (list.empty() ? "" : ", ") + n;
+      if (tag_.empty()) return Status::NotFound(dir_ + " has no tagged image");
+      return Status::NotFound("tag '" + tag_ + "' not found in " + index_path +
+                              (list.empty() ? std::string(" (it has no tags)")
+                                            : " (tags: " + list + ")"));
+    }
+    return images;
+  }
+
+  Result<ManifestBytes> FetchManifest(const std::string& /*repository*/,
+                                      const format::Digest& digest) override {
+    std::string path = oci::BlobPath(dir_, digest);
+    auto bytes = io::ReadSmallFile(fs_, path, oci::kMaxManifestSize);
+    if (!bytes.ok()) return bytes.status().WithContext("manifest " + digest.str());
+    if (format::Sha256::Of(*bytes) != digest) {
+      return Status::Corruption("manifest " + path + " does not match its digest " + digest.str() +
+                                " (it hashes to " + format::Sha256::Of(*bytes).str() + ")");
+    }
+    return ManifestBytes{std::move(bytes).value(), ""};
+  }
+
+  Result<std::unique_ptr<io::SequentialReader>> OpenBlob(const std::string& /*repository*/,
+                                                         const format::Digest& digest,
+                                                         uint64_t /*size*/) override {
+    std::string path = oci::BlobPath(dir_, digest);
+    auto reader = fs_->NewSequentialReader(path);
+    if (!reader.ok() && reader.status().IsNotFound()) {
+      return Status::NotFound("blob " + digest.str() + " is missing from layout " + dir_);
+    }
+    return reader;
+  }
+
+ private:
+  io::FileSystem* fs_;
+  std::string dir_;
+  std::string tag_;
+};
+
+}  // namespace
+
+std::unique_ptr<ImageSource> NewOciLayoutSource(io::FileSystem* fs, std::string dir,
+                                                std::string tag) {
+  return std::make_unique<OciLayoutSource>(fs, std::move(dir), std::move(tag));
+}
+
+}  // namespace sluice

@@ -1,0 +1,71 @@
+#include "transport_ref.h"
+
+namespace sluice {
+namespace {
+
+bool IsAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+bool IsSeparator(char c) {
+  return c == '-' || c == '.' || c == '_' || c == ':' || c == '@' || c == '+';
+}
+
+// component ::= alphanum (separator alphanum)*
+bool IsValidComponent(std::string_view c) {
+  if (c.empty() || !IsAlnum(c.front()) || !IsAlnum(c.back())) return false;
+  for (size_t i = 0; i < c.size(); ++i) {
+    if (IsAlnum(c[i])) continue;
+    if (!IsSeparator(c[i])) return false;
+    // A separator must be followed by an alphanum, except "--".
+    bool double_dash = c[i] == '-' && i + 1 < c.size() && c[i + 1] == '-';
+    if (double_dash) ++i;
+    if (i + 1 >= c.size() || !IsAlnum(c[i + 1])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool IsValidOciRefName(std::string_view name) {
+  if (name.empty() || name.size() > 1024) return false;
+  size_t start = 0;
+  while (true) {
+    size_t slash = name.find('/', start);
+    std::string_view component = name.substr(start, slash == std::string_view::npos
+                                                        ? std::string_view::npos
+                                                        : slash - start);
+    if (!IsValidComponent(component)) return false;
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
+}
+
+Result<TransportRef> ParseTransportRef(std::string_view text) {
+  TransportRef ref;
+  ref.text = std::string(text);
+  if (text.starts_with("oci:")) {
+    std::string_view rest = text.substr(4);
+    size_t colon = rest.find(':');
+    ref.transport = Transport::kOciLayout;
+    ref.path = std::string(rest.substr(0, colon));
+    if (colon != std::string_view::npos) ref.name = std::string(rest.substr(colon + 1));
+    if (ref.path.empty()) {
+      return Status::InvalidArgument("'" + ref.text + "': oci: needs a directory (oci:DIR[:TAG])");
+    }
+    if (colon != std::string_view::npos && !IsValidOciRefName(ref.name)) {
+      return Status::InvalidArgument("'" + ref.text + "': '" + ref.name +
+                                     "' is not a valid OCI reference name");
+    }
+    return ref;
+  }
+  if (text.starts_with("docker://")) {
+    ref.transport = Transport::kDocker;
+    ref.name = std::string(text.substr(9));
+    return ref;
+  }
+  return Status::InvalidArgument("'" + ref.text +
+                                 "' is not a reference sluice knows (expected oci:DIR[:TAG] or "
+                                 "docker://HOST/REPO[:TAG])");
+}
+
+}  // namespace sluice

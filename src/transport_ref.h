@@ -1,0 +1,34 @@
+// References the way skopeo writes them: a transport, a colon, and the
+// transport's own syntax.
+//
+//   oci:DIR[:TAG]          an OCI image layout directory (TAG is the
+//                          org.opencontainers.image.ref.name annotation)
+//   docker://HOST/REPO...  a registry (parsed by src/registry)
+//
+// As in containers/image, the path ends at the first colon after "oci:", so
+// a tag may itself contain colons ("oci:dir:library/alpine:3.19").
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "io/status.h"
+
+namespace sluice {
+
+enum class Transport { kOciLayout, kDocker };
+
+struct TransportRef {
+  Transport transport = Transport::kOciLayout;
+  std::string path;  // kOciLayout: the directory
+  std::string name;  // kOciLayout: the tag, may be empty; kDocker: everything after "docker://"
+  std::string text;  // as written, for messages
+};
+
+Result<TransportRef> ParseTransportRef(std::string_view text);
+
+// OCI layout ref names (the image-spec grammar): components of [A-Za-z0-9]
+// joined by "/" and separators [-._:@+] or "--".
+bool IsValidOciRefName(std::string_view name);
+
+}  // namespace sluice
