@@ -1,0 +1,260 @@
+// The spine, end to end inside one process: OCI layout -> export (plan,
+// ledger dedupe, bundle) -> verify -> import -> OCI layout, on the real file
+// system, with the real format and real keys.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <set>
+
+#include "exporter.h"
+#include "importer.h"
+#include "ledger.h"
+#include "signing.h"
+#include "sink/oci_layout_sink.h"
+#include "source/oci_layout_source.h"
+#include "test_support.h"
+
+using namespace sluice;
+using namespace sluice::testing;
+
+namespace {
+
+constexpr const char* kTarGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
+constexpr const char* kTar = "application/vnd.oci.image.layer.v1.tar";
+constexpr const char* kManifestType = "application/vnd.oci.image.manifest.v1+json";
+
+struct Fixture {
+  TempDir tmp;
+  io::FileSystem* fs = io::DefaultFileSystem();
+  std::string layout = tmp / "src";
+  std::string key = tmp / "key.pem";
+  std::string pub = tmp / "key.pub";
+  std::string ledger = tmp / "ledger.json";
+  LayoutBuilder builder{layout};
+  BuiltBlob base, middle, top;
+  BuiltImage app1, app2;
+
+  Fixture() {
+    REQUIRE(GenerateKeyPair(fs, key, pub).ok());
+    // A gzip-typed random layer (stored as is) and compressible tar layers.
+    base = builder.AddBlob(RandomBytes(3 << 20, 1), kTarGzip);
+    middle = builder.AddBlob(std::string(2 << 20, 'm'), kTar);
+    top = builder.AddBlob(RandomBytes(1000, 3), kTarGzip);
+    app1 = builder.AddImage({base, middle});
+    app2 = builder.AddImage({base, middle, top});
+    builder.Tag("app:1.0", app1.manifest, app1.manifest_size, kManifestType);
+    builder.Tag("app:1.1", app2.manifest, app2.manifest_size, kManifestType);
+  }
+
+  Result<ExportReport> ExportRefs(const std::vector<std::string>& tags, const std::string& out) {
+    std::vector<std::unique_ptr<ImageSource>> sources;
+    std::vector<ImageSource*> ptrs;
+    for (const std::string& tag : tags) {
+      sources.push_back(NewOciLayoutSource(fs, layout, tag));
+      ptrs.push_back(sources.back().get());
+    }
+    ExportOptions options;
+    options.ledger_path = ledger;
+    options.sign_key_path = key;
+    options.output_path = out;
+    return Export(fs, ptrs, options);
+  }
+
+  format::TrustPolicy Trust() {
+    auto keys = LoadTrustedKeys(fs, {pub});
+    REQUIRE(keys.ok());
+    return {*keys, false};
+  }
+
+  Result<ImportReport> ImportInto(const std::string& bundle, const std::string& dir) {
+    auto in = fs->NewSequentialReader(bundle);
+    REQUIRE(in.ok());
+    auto sink = NewOciLayoutSink(fs, dir);
+    return ImportBundle(in->get(), Trust(), sink.get(), "oci:" + dir);
+  }
+
+  // Shipped blob digests as recorded in the bundle's catalog.
+  std::set<std::string> Shipped(const std::string& bundle) {
+    auto in = fs->NewSequentialReader(bundle);
+    REQUIRE(in.ok());
+    auto reader = format::BundleReader::Open(in->get(), Trust());
+    REQUIRE(reader.ok());
+    std::set<std::string> out;
+    for (const auto& b : (*reader)->catalog().blobs) {
+      if (b.shipped) out.insert(b.digest.str());
+    }
+    return out;
+  }
+};
+
+std::string BlobFile(const std::string& dir, const format::Digest& d) {
+  return dir + "/blobs/sha256/" + std::string(d.hex());
+}
+
+}  // namespace
+
+TEST_CASE("export, verify and import reproduce every blob and the tag with its digest") {
+  Fixture f;
+  std::string bundle = f.tmp / "b1.sluice";
+  auto report = f.ExportRefs({"app:1.0"}, bundle);
+  REQUIRE(report.ok());
+  CHECK(report->sequence == 1);
+  CHECK(report->shipped_blobs == 3);  // config + 2 layers
+
+  auto in = f.fs->NewSequentialReader(bundle);
+  REQUIRE(in.ok());
+  auto summary = VerifyBundle(in->get(), f.Trust());
+  REQUIRE(summary.ok());
+  CHECK(summary->shipped_blobs == 3);
+  CHECK(summary->signature_verified);
+
+  std::string out = f.tmp / "out";
+  auto imported = f.ImportInto(bundle, out);
+  REQUIRE(imported.ok());
+  CHECK(imported->blobs_written == 3);
+  for (const BuiltBlob& b : {f.app1.config, f.base, f.middle}) {
+    CHECK(ReadFile(BlobFile(out, b.digest)) == ReadFile(BlobFile(f.layout, b.digest)));
+  }
+  CHECK(ReadFile(BlobFile(out, f.app1.manifest)) == ReadFile(BlobFile(f.layout, f.app1.manifest)));
+  std::string index = ReadFile(out + "/index.json");
+  CHECK(index.find(f.app1.manifest.str()) != std::string::npos);
+  CHECK(index.find("\"app:1.0\"") != std::string::npos);
+}
+
+TEST_CASE("a second export of unchanged images ships no config or layer blob") {
+  Fixture f;
+  REQUIRE(f.ExportRefs({"app:1.0"}, f.tmp / "b1").ok());
+  auto second = f.ExportRefs({"app:1.0"}, f.tmp / "b2");
+  REQUIRE(second.ok());
+  CHECK(second->shipped_blobs == 0);
+  CHECK(second->skipped_blobs == 3);
+  CHECK(second->base_sequence == 1);
+  CHECK(f.Shipped(f.tmp / "b2").empty());
+  // The bundle still carries the manifest, so the far side can retag.
+  CHECK(second->manifests == 1);
+  CHECK(std::filesystem::file_size(f.tmp / "b2") < 4096);
+}
+
+TEST_CASE("adding an image ships exactly its new blobs") {
+  Fixture f;
+  REQUIRE(f.ExportRefs({"app:1.0"}, f.tmp / "b1").ok());
+  REQUIRE(f.ExportRefs({"app:1.1"}, f.tmp / "b2").ok());
+  std::set<std::string> expected = {f.app2.config.digest.str(), f.top.digest.str()};
+  CHECK(f.Shipped(f.tmp / "b2") == expected);
+}
+
+TEST_CASE("import refuses a bundle whose base blobs are missing, and writes nothing") {
+  Fixture f;
+  REQUIRE(f.ExportRefs({"app:1.0"}, f.tmp / "b1").ok());
+  REQUIRE(f.ExportRefs({"app:1.1"}, f.tmp / "b2").ok());
+  std::string out = f.tmp / "out";
+  auto refused = f.ImportInto(f.tmp / "b2", out);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find(f.base.digest.str()) != std::string::npos);
+  CHECK(refused.status().message().find(f.middle.digest.str()) != std::string::npos);
+  CHECK(ListTree(out).empty());
+
+  // In order, both import.
+  REQUIRE(f.ImportInto(f.tmp / "b1", out).ok());
+  auto second = f.ImportInto(f.tmp / "b2", out);
+  REQUIRE(second.ok());
+  CHECK(second->blobs_written == 2);
+  std::string index = ReadFile(out + "/index.json");
+  CHECK(index.find("\"app:1.0\"") != std::string::npos);
+  CHECK(index.find("\"app:1.1\"") != std::string::npos);
+}
+
+TEST_CASE("importing the same bundle twice is a successful no-op") {
+  Fixture f;
+  REQUIRE(f.ExportRefs({"app:1.0", "app:1.1"}, f.tmp / "b1").ok());
+  std::string out = f.tmp / "out";
+  REQUIRE(f.ImportInto(f.tmp / "b1", out).ok());
+  std::string index = ReadFile(out + "/index.json");
+  auto tree = ListTree(out);
+  auto again = f.ImportInto(f.tmp / "b1", out);
+  REQUIRE(again.ok());
+  CHECK(again->blobs_written == 0);
+  CHECK(again->manifests_written == 0);
+  CHECK(ReadFile(out + "/index.json") == index);
+  CHECK(ListTree(out) == tree);
+}
+
+TEST_CASE("an index with two platforms travels whole") {
+  Fixture f;
+  BuiltImage arm = f.builder.AddImage({f.top}, "arm64");
+  uint64_t index_size = 0;
+  format::Digest index = f.builder.AddIndex({{f.app1, "amd64"}, {arm, "arm64"}}, &index_size);
+  f.builder.Tag("multi:1", index, index_size, "application/vnd.oci.image.index.v1+json");
+
+  REQUIRE(f.ExportRefs({"multi:1"}, f.tmp / "b1").ok());
+  std::string out = f.tmp / "out";
+  REQUIRE(f.ImportInto(f.tmp / "b1", out).ok());
+  for (const format::Digest& d : {index, f.app1.manifest, arm.manifest, arm.config.digest,
+                                  f.top.digest, f.base.digest}) {
+    CHECK(ReadFile(BlobFile(out, d)) == ReadFile(BlobFile(f.layout, d)));
+  }
+  CHECK(ReadFile(out + "/index.json").find(index.str()) != std::string::npos);
+}
+
+TEST_CASE("a tampered source blob aborts the export naming blob and image; ledger and output untouched") {
+  Fixture f;
+  REQUIRE(f.ExportRefs({"app:1.0"}, f.tmp / "b1").ok());
+  std::string ledger_before = ReadFile(f.ledger);
+  // Same size, different bytes: only the digest check can catch it.
+  std::string path = BlobFile(f.layout, f.top.digest);
+  std::string bytes = ReadFile(path);
+  bytes[500] ^= 0x01;
+  WriteFile(path, bytes);
+
+  std::string out = f.tmp / "b2";
+  auto report = f.ExportRefs({"app:1.1"}, out);
+  REQUIRE_FALSE(report.ok());
+  CHECK(report.status().IsCorruption());
+  CHECK(report.status().message().find(f.top.digest.str()) != std::string::npos);
+  CHECK(report.status().message().find("app:1.1") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(out));
+  CHECK(ReadFile(f.ledger) == ledger_before);
+  // No temp file left beside the output either.
+  for (const std::string& name : ListTree(f.tmp.path())) {
+    CHECK(name.find(".tmp-") == std::string::npos);
+  }
+}
+
+TEST_CASE("a missing tag is refused listing the tags there are") {
+  Fixture f;
+  auto report = f.ExportRefs({"nope"}, f.tmp / "b");
+  REQUIRE_FALSE(report.ok());
+  CHECK(report.status().IsNotFound());
+  CHECK(report.status().message().find("app:1.0") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(f.ledger));
+}
+
+TEST_CASE("import with the wrong key is refused as untrusted and writes nothing") {
+  Fixture f;
+  REQUIRE(f.ExportRefs({"app:1.0"}, f.tmp / "b1").ok());
+  REQUIRE(GenerateKeyPair(f.fs, f.tmp / "other.pem", f.tmp / "other.pub").ok());
+  auto keys = LoadTrustedKeys(f.fs, {f.tmp / "other.pub"});
+  REQUIRE(keys.ok());
+  auto in = f.fs->NewSequentialReader(f.tmp / "b1");
+  REQUIRE(in.ok());
+  std::string out = f.tmp / "out";
+  auto sink = NewOciLayoutSink(f.fs, out);
+  auto result = ImportBundle(in->get(), {*keys, false}, sink.get(), "oci:" + out);
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.status().kind() == ErrorKind::kUntrusted);
+  CHECK(ListTree(out).empty());
+}
+
+TEST_CASE("a corrupted bundle fails import and publishes no tag") {
+  Fixture f;
+  std::string bundle = f.tmp / "b1";
+  REQUIRE(f.ExportRefs({"app:1.0"}, bundle).ok());
+  std::string bytes = ReadFile(bundle);
+  bytes[bytes.size() - 200000] ^= 0x40;  // inside the last layer's frames
+  WriteFile(bundle, bytes);
+  std::string out = f.tmp / "out";
+  auto result = f.ImportInto(bundle, out);
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.status().IsCorruption());
+  CHECK_FALSE(std::filesystem::exists(out + "/index.json"));
+}
