@@ -1,0 +1,72 @@
+// Private to io/: file descriptors and the plain read/write/pread file types.
+// Shared by the posix and the io_uring file systems, which differ only in
+// how bulk bytes move; opening, sizing and the fallbacks are the same.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "io/file.h"
+
+namespace sluice::io {
+
+// Writers gather appends into buffers of this size before writing them out;
+// large enough that a syscall (or an io_uring submission) moves a lot of
+// bytes, small enough that a few of them in flight cost little memory.
+inline constexpr size_t kWriteBufferSize = size_t{1} << 20;
+
+// Owns a file descriptor; closes it on destruction. Move-only.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd();
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  // Closes now and reports a failed close(2) (which can carry a deferred
+  // write error, e.g. on NFS). The descriptor is released either way.
+  Status Close(std::string_view path);
+
+ private:
+  int fd_ = -1;
+};
+
+// Opens path for writing: created with options.mode, truncated unless
+// options.exclusive (then kAlreadyExists if it exists).
+Result<UniqueFd> OpenForWriting(const std::string& path, const WriterOptions& options);
+
+struct OpenedFile {
+  UniqueFd fd;
+  uint64_t size = 0;     // at open time; 0 for pipes and devices
+  bool regular = false;  // a regular file (not a pipe, socket or device)
+};
+// Opens path for reading. A directory is refused (EISDIR, kIoError).
+Result<OpenedFile> OpenForReading(const std::string& path);
+
+// read(2)s until buf is full or end of input; retries EINTR.
+Result<size_t> ReadFully(int fd, MutableBytes buf, const std::string& name);
+// pread(2)s until buf is full or end of file; retries EINTR.
+Result<size_t> PreadFully(int fd, uint64_t offset, MutableBytes buf, const std::string& name);
+// write(2)s all of data; retries EINTR and short writes.
+Status WriteFully(int fd, ByteView data, const std::string& name);
+// fsync(2).
+Status SyncFd(int fd, const std::string& name);
+
+// The posix file types over an open descriptor, which they own.
+std::unique_ptr<SequentialWriter> NewPosixWriter(UniqueFd fd, std::string name);
+std::unique_ptr<SequentialReader> NewPosixSequentialReader(UniqueFd fd, std::string name);
+std::unique_ptr<PositionalReader> NewPosixPositionalReader(UniqueFd fd, std::string name,
+                                                           uint64_t size);
+
+}  // namespace sluice::io
