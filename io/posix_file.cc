@@ -61,6 +61,11 @@ Result<OpenedFile> OpenForReading(const std::string& path) {
   return file;
 }
 
+bool IsRegularFile(int fd) {
+  struct stat st;
+  return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 Result<size_t> ReadFully(int fd, MutableBytes buf, const std::string& name) {
   size_t done = 0;
   while (done < buf.size()) {
@@ -149,7 +154,7 @@ class PosixWriter final : public SequentialWriter {
     if (!owned_.valid()) {
       // stdout: a pipe or a terminal cannot be fsynced, and need not be.
       Status s = SyncFd(fd_, name_);
-      return s.ok() || !IsRegularFile() ? Status::Ok() : Fail(std::move(s));
+      return s.ok() || !IsRegularFile(fd_) ? Status::Ok() : Fail(std::move(s));
     }
     return Fail(SyncFd(fd_, name_));
   }
@@ -181,10 +186,6 @@ class PosixWriter final : public SequentialWriter {
     Status s = WriteFully(fd_, buffer_, name_);
     buffer_.clear();
     return Fail(std::move(s));
-  }
-  bool IsRegularFile() const {
-    struct stat st;
-    return ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
   }
 
   const int fd_;

@@ -54,6 +54,9 @@ struct OpenedFile {
 // Opens path for reading. A directory is refused (EISDIR, kIoError).
 Result<OpenedFile> OpenForReading(const std::string& path);
 
+// True if fd is a regular file (not a pipe, socket, device or directory).
+bool IsRegularFile(int fd);
+
 // read(2)s until buf is full or end of input; retries EINTR.
 Result<size_t> ReadFully(int fd, MutableBytes buf, const std::string& name);
 // pread(2)s until buf is full or end of file; retries EINTR.
