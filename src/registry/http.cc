@@ -1,0 +1,427 @@
+#include "registry/http.h"
+
+#include <curl/curl.h>
+
+#include <array>
+#include <cstring>
+#include <mutex>
+
+namespace sluice::registry {
+namespace {
+
+// A paused transfer holds at most about this much undelivered body.
+constexpr size_t kMaxBuffered = 1 << 20;
+
+void GlobalInit() {
+  static const CURLcode init = curl_global_init(CURL_GLOBAL_DEFAULT);
+  (void)init;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
+                        s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool IsFollowedRedirect(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+TransportFailure Classify(CURLcode code) {
+  switch (code) {
+    case CURLE_OK:
+      return TransportFailure::kNone;
+    case CURLE_PEER_FAILED_VERIFICATION:
+      return TransportFailure::kTlsTrust;
+    case CURLE_SSL_CONNECT_ERROR:
+      return TransportFailure::kTlsHandshake;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return TransportFailure::kRetryable;
+    default:
+      return TransportFailure::kOther;
+  }
+}
+
+struct UrlDeleter {
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+};
+using UrlPtr = std::unique_ptr<CURLU, UrlDeleter>;
+
+Result<std::string> GetUrlPart(CURLU* url, CURLUPart part, const std::string& what) {
+  char* out = nullptr;
+  CURLUcode rc = curl_url_get(url, part, &out, 0);
+  if (rc != CURLUE_OK) {
+    return Status::InvalidArgument("URL '" + what + "': " + curl_url_strerror(rc));
+  }
+  std::string s(out);
+  curl_free(out);
+  return s;
+}
+
+Result<UrlPtr> ParseUrl(const std::string& text) {
+  GlobalInit();
+  UrlPtr url(curl_url());
+  CURLUcode rc = curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0);
+  if (rc != CURLUE_OK) {
+    return Status::InvalidArgument("URL '" + text + "': " + curl_url_strerror(rc));
+  }
+  return url;
+}
+
+}  // namespace
+
+void HttpHeaders::Add(std::string name, std::string value) {
+  entries_.emplace_back(Lower(name), std::move(value));
+}
+
+std::string HttpHeaders::Get(std::string_view name) const {
+  for (const auto& [k, v] : entries_) {
+    if (k == name) return v;
+  }
+  return std::string();
+}
+
+std::vector<std::string> HttpHeaders::GetAll(std::string_view name) const {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : entries_) {
+    if (k == name) out.push_back(v);
+  }
+  return out;
+}
+
+struct HttpStream::Transfer {
+  CURLM* multi = nullptr;
+  CURL* easy = nullptr;
+  curl_slist* header_list = nullptr;
+  char error[CURL_ERROR_SIZE] = {};
+  std::string url;
+  std::string trust_hint;
+  bool follow = false;
+
+  // Body bytes received but not yet read.
+  std::string buffer;
+  size_t pos = 0;
+  bool paused = false;
+
+  bool done = false;
+  CURLcode result = CURLE_OK;
+
+  int status = 0;
+  HttpHeaders headers;
+  bool has_location = false;
+  bool headers_complete = false;
+
+  ~Transfer() {
+    if (multi != nullptr && easy != nullptr) curl_multi_remove_handle(multi, easy);
+    if (easy != nullptr) curl_easy_cleanup(easy);
+    if (multi != nullptr) curl_multi_cleanup(multi);
+    curl_slist_free_all(header_list);
+  }
+
+  static size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    std::string_view line(data, size * count);
+    if (line.starts_with("HTTP/")) {
+      // A new response (after a redirect or a 100 Continue) starts over.
+      t->headers.Clear();
+      t->has_location = false;
+      t->headers_complete = false;
+      size_t sp = line.find(' ');
+      t->status = 0;
+      if (sp != std::string_view::npos) {
+        for (size_t i = sp + 1; i < line.size() && line[i] >= '0' && line[i] <= '9'; ++i) {
+          t->status = t->status * 10 + (line[i] - '0');
+        }
+      }
+    } else if (Trim(line).empty()) {
+      bool interim = t->status < 200;
+      bool redirected = t->follow && IsFollowedRedirect(t->status) && t->has_location;
+      if (!interim && !redirected) t->headers_complete = true;
+    } else {
+      size_t colon = line.find(':');
+      if (colon != std::string_view::npos) {
+        std::string name(Trim(line.substr(0, colon)));
+        if (Lower(name) == "location") t->has_location = true;
+        t->headers.Add(std::move(name), std::string(Trim(line.substr(colon + 1))));
+      }
+    }
+    return size * count;
+  }
+
+  static size_t OnBody(char* data, size_t size, size_t count, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    if (t->buffer.size() - t->pos >= kMaxBuffered) {
+      // The reader is behind: let curl hold the data until it catches up.
+      t->paused = true;
+      return CURL_WRITEFUNC_PAUSE;
+    }
+    if (t->pos > 0 && t->pos == t->buffer.size()) {
+      t->buffer.clear();
+      t->pos = 0;
+    }
+    t->buffer.append(data, size * count);
+    return size * count;
+  }
+};
+
+HttpStream::HttpStream(std::unique_ptr<Transfer> transfer) : t_(std::move(transfer)) {}
+HttpStream::~HttpStream() = default;
+
+Status HttpStream::Pump() {
+  size_t buffered = t_->buffer.size() - t_->pos;
+  bool had_headers = t_->headers_complete;
+  int running = 0;
+  CURLMcode mc = curl_multi_perform(t_->multi, &running);
+  if (mc != CURLM_OK) {
+    return Status::Network("curl multi error for " + t_->url + ": " + curl_multi_strerror(mc));
+  }
+  int left = 0;
+  while (CURLMsg* msg = curl_multi_info_read(t_->multi, &left)) {
+    if (msg->msg == CURLMSG_DONE && msg->easy_handle == t_->easy) {
+      t_->done = true;
+      t_->result = msg->data.result;
+    }
+  }
+  bool progressed = t_->buffer.size() - t_->pos != buffered || t_->headers_complete != had_headers;
+  if (!t_->done && !progressed) {
+    // Nothing new: sleep until the socket has something (or a second passes).
+    curl_multi_poll(t_->multi, nullptr, 0, 1000, nullptr);
+  }
+  return Status::Ok();
+}
+
+Status HttpStream::TransferStatus() {
+  if (t_->result == CURLE_OK) return Status::Ok();
+  std::string detail = t_->error[0] != '\0' ? t_->error : curl_easy_strerror(t_->result);
+  return Status::Network("transfer from " + t_->url + " broke: " + detail);
+}
+
+Result<size_t> HttpStream::Read(io::MutableBytes buf) {
+  if (buf.empty()) return size_t{0};
+  while (true) {
+    size_t avail = t_->buffer.size() - t_->pos;
+    if (avail > 0) {
+      size_t n = std::min(avail, buf.size());
+      std::memcpy(buf.data(), t_->buffer.data() + t_->pos, n);
+      t_->pos += n;
+      if (t_->paused && t_->buffer.size() - t_->pos < kMaxBuffered / 2) {
+        t_->paused = false;
+        // May call OnBody right away with the data it held back.
+        curl_easy_pause(t_->easy, CURLPAUSE_CONT);
+      }
+      return n;
+    }
+    if (t_->done) {
+      SLUICE_RETURN_IF_ERROR(TransferStatus());
+      return size_t{0};
+    }
+    if (t_->paused) {
+      t_->paused = false;
+      curl_easy_pause(t_->easy, CURLPAUSE_CONT);
+    }
+    SLUICE_RETURN_IF_ERROR(Pump());
+  }
+}
+
+Result<std::string> HttpStream::ReadAll(size_t max_size) {
+  std::string out;
+  std::array<uint8_t, 64 << 10> chunk;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(size_t n, Read(chunk));
+    if (n == 0) return out;
+    if (out.size() + n > max_size) {
+      return Status::InvalidArgument("response from " + t_->url + " is larger than " +
+                                     std::to_string(max_size) + " bytes");
+    }
+    out.append(reinterpret_cast<const char*>(chunk.data()), n);
+  }
+}
+
+struct HttpSession::Shared {
+  CURLSH* share = nullptr;
+  std::array<std::mutex, CURL_LOCK_DATA_LAST> locks;
+
+  static void Lock(CURL*, curl_lock_data data, curl_lock_access, void* user) {
+    static_cast<Shared*>(user)->locks[data].lock();
+  }
+  static void Unlock(CURL*, curl_lock_data data, void* user) {
+    static_cast<Shared*>(user)->locks[data].unlock();
+  }
+};
+
+HttpSession::HttpSession(TlsSettings tls, std::string user_agent)
+    : shared_(std::make_unique<Shared>()), tls_(std::move(tls)),
+      user_agent_(std::move(user_agent)) {
+  GlobalInit();
+  shared_->share = curl_share_init();
+  curl_share_setopt(shared_->share, CURLSHOPT_LOCKFUNC, &Shared::Lock);
+  curl_share_setopt(shared_->share, CURLSHOPT_UNLOCKFUNC, &Shared::Unlock);
+  curl_share_setopt(shared_->share, CURLSHOPT_USERDATA, shared_.get());
+  curl_share_setopt(shared_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  curl_share_setopt(shared_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  curl_share_setopt(shared_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+}
+
+HttpSession::~HttpSession() { curl_share_cleanup(shared_->share); }
+
+Result<std::unique_ptr<HttpStream>> HttpSession::Open(const HttpRequest& request,
+                                                      TransportFailure* failure) {
+  if (failure != nullptr) *failure = TransportFailure::kNone;
+  auto t = std::make_unique<HttpStream::Transfer>();
+  t->url = request.url;
+  t->trust_hint = tls_.trust_hint;
+  t->follow = request.follow_redirects;
+  t->easy = curl_easy_init();
+  t->multi = curl_multi_init();
+  if (t->easy == nullptr || t->multi == nullptr) {
+    return Status::Network("cannot create a curl handle for " + request.url);
+  }
+  CURL* h = t->easy;
+  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(h, CURLOPT_SHARE, shared_->share);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent_.c_str());
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->error);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &HttpStream::Transfer::OnHeader);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, t.get());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &HttpStream::Transfer::OnBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, t.get());
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+  // A stalled server, not a slow one, aborts the transfer.
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 120L);
+  if (request.follow_redirects) {
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
+  }
+
+  if (request.method == "GET") {
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  } else if (request.method == "HEAD") {
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    if (request.has_body || request.method != "DELETE") {
+      // POSTFIELDS sends the body with any method and sets Content-Length;
+      // an empty body still gets "Content-Length: 0", as registries expect.
+      const char* data = request.body.empty() ? "" : request.body.data();
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, data);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
+    }
+  }
+  for (const std::string& header : request.headers) {
+    t->header_list = curl_slist_append(t->header_list, header.c_str());
+  }
+  // No "Expect: 100-continue" round trip before bodies.
+  t->header_list = curl_slist_append(t->header_list, "Expect:");
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->header_list);
+
+  if (!tls_.verify) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (!tls_.ca_bundle_pem.empty()) {
+    curl_blob blob{const_cast<char*>(tls_.ca_bundle_pem.data()), tls_.ca_bundle_pem.size(),
+                   CURL_BLOB_COPY};
+    curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+  }
+  if (!tls_.client_cert.empty()) {
+    curl_easy_setopt(h, CURLOPT_SSLCERT, tls_.client_cert.c_str());
+    curl_easy_setopt(h, CURLOPT_SSLKEY, tls_.client_key.c_str());
+  }
+
+  curl_multi_add_handle(t->multi, h);
+  auto stream = std::unique_ptr<HttpStream>(new HttpStream(std::move(t)));
+  HttpStream::Transfer* tr = stream->t_.get();
+  while (!tr->headers_complete && !tr->done) SLUICE_RETURN_IF_ERROR(stream->Pump());
+
+  if (tr->result != CURLE_OK || tr->status == 0) {
+    TransportFailure why = Classify(tr->result);
+    if (tr->result == CURLE_OK) why = TransportFailure::kOther;
+    if (failure != nullptr) *failure = why;
+    std::string detail = tr->error[0] != '\0' ? tr->error : curl_easy_strerror(tr->result);
+    if (why == TransportFailure::kTlsTrust) {
+      auto host = UrlHostPort(request.url);
+      return Status::Untrusted("TLS certificate of " + (host.ok() ? *host : request.url) +
+                               " is not trusted (" + detail + ")" +
+                               (tls_.trust_hint.empty() ? "" : ": " + tls_.trust_hint));
+    }
+    return Status::Network(request.method + " " + request.url + ": " + detail);
+  }
+  stream->status_ = tr->status;
+  stream->headers_ = tr->headers;
+  char* effective = nullptr;
+  curl_easy_getinfo(tr->easy, CURLINFO_EFFECTIVE_URL, &effective);
+  stream->effective_url_ = effective != nullptr ? effective : request.url;
+  stream->name_ = stream->effective_url_;
+  return stream;
+}
+
+std::string DefaultCaBundlePath() {
+  GlobalInit();
+  CURL* h = curl_easy_init();
+  if (h == nullptr) return std::string();
+  char* path = nullptr;
+  std::string out;
+  if (curl_easy_getinfo(h, CURLINFO_CAINFO, &path) == CURLE_OK && path != nullptr) out = path;
+  curl_easy_cleanup(h);
+  return out;
+}
+
+Result<std::string> ResolveUrl(const std::string& base, const std::string& reference) {
+  SLUICE_ASSIGN_OR_RETURN(UrlPtr url, ParseUrl(base));
+  CURLUcode rc = curl_url_set(url.get(), CURLUPART_URL, reference.c_str(), 0);
+  if (rc != CURLUE_OK) {
+    return Status::InvalidArgument("URL '" + reference + "' relative to '" + base +
+                                   "': " + curl_url_strerror(rc));
+  }
+  return GetUrlPart(url.get(), CURLUPART_URL, reference);
+}
+
+Result<std::string> AppendQuery(const std::string& url_text, std::string_view key,
+                                std::string_view value) {
+  SLUICE_ASSIGN_OR_RETURN(UrlPtr url, ParseUrl(url_text));
+  std::string pair = std::string(key) + "=" + std::string(value);
+  CURLUcode rc = curl_url_set(url.get(), CURLUPART_QUERY, pair.c_str(),
+                              CURLU_APPENDQUERY | CURLU_URLENCODE);
+  if (rc != CURLUE_OK) {
+    return Status::InvalidArgument("URL '" + url_text + "': " + curl_url_strerror(rc));
+  }
+  return GetUrlPart(url.get(), CURLUPART_URL, url_text);
+}
+
+Result<std::string> UrlHostPort(const std::string& url_text) {
+  SLUICE_ASSIGN_OR_RETURN(UrlPtr url, ParseUrl(url_text));
+  SLUICE_ASSIGN_OR_RETURN(std::string host, GetUrlPart(url.get(), CURLUPART_HOST, url_text));
+  char* port = nullptr;
+  if (curl_url_get(url.get(), CURLUPART_PORT, &port, 0) == CURLUE_OK && port != nullptr) {
+    host += ":" + std::string(port);
+    curl_free(port);
+  }
+  return host;
+}
+
+}  // namespace sluice::registry

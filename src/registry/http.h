@@ -1,0 +1,125 @@
+// HTTP for the registry client, on libcurl. Knows nothing about registries:
+// requests, responses, TLS settings, and a streaming body reader.
+//
+// One HttpSession per registry client. Its easy handles share one connection
+// cache, DNS cache and TLS session cache (a curl share handle), so requests to
+// the same host reuse connections. A session may be used from several threads;
+// one HttpStream from one thread at a time. Streams must not outlive their
+// session.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "io/file.h"
+
+namespace sluice::registry {
+
+struct TlsSettings {
+  bool verify = true;          // false: accept any certificate and host name
+  std::string ca_bundle_pem;   // empty: curl's default CAs; else the whole bundle to trust
+  std::string client_cert;     // PEM file, or empty
+  std::string client_key;      // PEM file, or empty
+  std::string trust_hint;      // appended to certificate-verification errors
+};
+
+// Response headers with lower-cased names, in arrival order.
+class HttpHeaders {
+ public:
+  void Add(std::string name, std::string value);
+  void Clear() { entries_.clear(); }
+  // The first value of `name` (lower-case), or "".
+  std::string Get(std::string_view name) const;
+  std::vector<std::string> GetAll(std::string_view name) const;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> entries_;
+};
+
+struct HttpRequest {
+  std::string method = "GET";       // GET HEAD POST PUT PATCH DELETE
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string_view body;             // sent when has_body; must outlive the stream
+  bool has_body = false;
+  // Follow 3xx (GET/HEAD only). Custom headers such as Authorization are sent
+  // only to the original host, port and scheme; curl drops them on a
+  // redirect elsewhere, so a blob store never sees registry credentials.
+  bool follow_redirects = false;
+};
+
+// Why a request got no HTTP response.
+enum class TransportFailure {
+  kNone,
+  kRetryable,    // refused or reset connection, timeout, truncated response
+  kTlsTrust,     // the server's certificate was not trusted
+  kTlsHandshake, // TLS failed (e.g. the server speaks plain HTTP)
+  kOther,
+};
+
+// A response whose headers have arrived; the body is read with Read().
+class HttpStream final : public io::SequentialReader {
+ public:
+  ~HttpStream() override;
+
+  int status() const { return status_; }
+  const HttpHeaders& headers() const { return headers_; }
+  // The URL that answered, after redirects.
+  const std::string& effective_url() const { return effective_url_; }
+
+  // Body bytes; 0 at the end. A transfer that breaks mid-body is kNetwork.
+  Result<size_t> Read(io::MutableBytes buf) override;
+  // The whole body; kInvalidArgument (naming the URL) beyond max_size bytes.
+  Result<std::string> ReadAll(size_t max_size);
+  const std::string& name() const override { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
+
+ private:
+  friend class HttpSession;
+  struct Transfer;
+  explicit HttpStream(std::unique_ptr<Transfer> transfer);
+  Status Pump();
+  Status TransferStatus();
+
+  std::unique_ptr<Transfer> t_;
+  int status_ = 0;
+  HttpHeaders headers_;
+  std::string effective_url_;
+  std::string name_;
+};
+
+class HttpSession {
+ public:
+  HttpSession(TlsSettings tls, std::string user_agent);
+  ~HttpSession();
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+
+  // Sends the request and returns when the final response's headers are in,
+  // whatever its status. With no response at all: kNetwork (or kUntrusted for
+  // an untrusted certificate, with the trust hint), and *failure says why.
+  Result<std::unique_ptr<HttpStream>> Open(const HttpRequest& request,
+                                           TransportFailure* failure = nullptr);
+
+ private:
+  struct Shared;
+  std::unique_ptr<Shared> shared_;
+  TlsSettings tls_;
+  std::string user_agent_;
+};
+
+// The CA bundle file libcurl uses by default (the system's), or "".
+std::string DefaultCaBundlePath();
+
+// RFC 3986 reference resolution (Location headers may be relative), via curl's URL API.
+Result<std::string> ResolveUrl(const std::string& base, const std::string& reference);
+// Appends "key=value" (value URL-encoded) to the URL's query.
+Result<std::string> AppendQuery(const std::string& url, std::string_view key,
+                                std::string_view value);
+// The host[:port] of a URL, as written in it.
+Result<std::string> UrlHostPort(const std::string& url);
+
+}  // namespace sluice::registry

@@ -1,0 +1,174 @@
+// A client for one OCI distribution registry (the /v2/ API), on libcurl.
+//
+// What it promises:
+//   - Manifests come back byte for byte; their sha256 is computed here and
+//     compared with the digest asked for (kCorruption on mismatch). A
+//     Docker-Content-Digest header is checked against the bytes, never trusted.
+//   - Blobs are streamed (a SequentialReader; bounded memory). Checking their
+//     size and sha256 is the reader's caller's job; VerifyingReader does it.
+//   - Redirects are followed for blob and manifest reads; Authorization is
+//     never sent to a host other than the registry.
+//   - Auth: anonymous, Basic, and Bearer token challenges (realm/service/scope;
+//     tokens cached per scope). A request answered 401 is retried once with
+//     fresh credentials. Credentials: ClientOptions::credentials, else the
+//     auth files (see auth.h).
+//   - TLS: system CAs plus the registry's certs.d directory (see certs_dir.h).
+//     tls_verify=false accepts any certificate and falls back to plain HTTP
+//     when the registry does not speak TLS, as skopeo --tls-verify=false.
+//   - 429, 5xx and broken connections are retried with exponential backoff,
+//     at most max_retries times.
+//   - Errors: 401/403 kAuth naming host and repository; 404 kNotFound naming
+//     the reference; no response kNetwork; untrusted certificate kUntrusted
+//     naming the host and the certs.d path that would trust it; bytes that do
+//     not match a digest kCorruption.
+//
+// Thread safety: the methods may be called from several threads at once.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "format/crypto.h"
+#include "io/file.h"
+#include "registry/auth.h"
+
+namespace sluice::registry {
+
+class HttpSession;
+class HttpStream;
+struct HttpRequest;
+
+struct ClientOptions {
+  io::FileSystem* fs = nullptr;  // for auth files and certificates; null: the default
+  bool tls_verify = true;
+  std::string cert_dir;                    // explicit certs.d-style directory
+  std::vector<std::string> certs_d_roots;  // empty: DefaultCertsDirRoots()
+  std::string cert_dir_flag = "--cert-dir";  // the option named in TLS errors
+  std::optional<Credentials> credentials;  // explicit USER:PASS
+  std::vector<std::string> auth_files;     // empty: DefaultAuthFiles()
+  bool use_auth_files = true;
+  int max_retries = 4;
+  int initial_backoff_ms = 250;  // doubles after every retry
+  // Blobs up to this size are uploaded in one PUT; larger ones in PATCH
+  // chunks of chunk_size. Both bound the memory an upload holds.
+  uint64_t monolithic_limit = 16 << 20;
+  uint64_t chunk_size = 16 << 20;
+  std::string user_agent = "sluice/0.1";
+};
+
+struct Manifest {
+  std::string bytes;       // exactly as served
+  std::string media_type;  // Content-Type, parameters stripped
+  format::Digest digest;   // sha256 of bytes
+};
+
+struct ManifestInfo {
+  format::Digest digest;  // from Docker-Content-Digest: a claim, not checked (HEAD has no bytes)
+  std::string media_type;
+  uint64_t size = 0;
+};
+
+// An upload in progress. Destroying it before Commit() cancels it.
+class BlobUpload {
+ public:
+  virtual ~BlobUpload() = default;
+  virtual Status Append(io::ByteView data) = 0;
+  // Finishes the upload under the digest it was started with. The registry
+  // checks the bytes; kCorruption if it refuses them as not matching.
+  virtual Status Commit() = 0;
+};
+
+class RegistryClient {
+ public:
+  // `host` is "HOST[:PORT]" as the registry is reached (registry-1.docker.io,
+  // not docker.io). No I/O happens until the first request.
+  static Result<std::unique_ptr<RegistryClient>> Create(std::string host, ClientOptions options);
+  ~RegistryClient();
+  RegistryClient(const RegistryClient&) = delete;
+  RegistryClient& operator=(const RegistryClient&) = delete;
+
+  const std::string& host() const { return host_; }
+  // "https://HOST" or "http://HOST"; known after the first request.
+  std::string base_url();
+
+  // GET /v2/: the registry is there and speaks the API (auth included).
+  Status Ping();
+
+  // `reference` is a tag or a digest ("sha256:..."): when a digest, the bytes
+  // must hash to it.
+  Result<Manifest> GetManifest(const std::string& repository, const std::string& reference);
+  // nullopt when absent.
+  Result<std::optional<ManifestInfo>> HeadManifest(const std::string& repository,
+                                                   const std::string& reference);
+  // PUT /v2/<repository>/manifests/<reference> with the bytes as given.
+  // Returns the digest of the bytes; kCorruption if the registry reports
+  // another one.
+  Result<format::Digest> PutManifest(const std::string& repository, const std::string& reference,
+                                     const std::string& media_type, const std::string& bytes);
+
+  // Streams a blob (redirects followed). The caller checks size and digest.
+  Result<std::unique_ptr<io::SequentialReader>> OpenBlob(const std::string& repository,
+                                                         const format::Digest& digest);
+  // The blob's size, or nullopt when the repository does not have it.
+  Result<std::optional<uint64_t>> HeadBlob(const std::string& repository,
+                                           const format::Digest& digest);
+  // Cross-repository mount. True when the registry mounted the blob; false
+  // when it could not (it does not have it in `from`, or does not mount).
+  Result<bool> MountBlob(const std::string& repository, const format::Digest& digest,
+                         const std::string& from);
+  // Starts an upload of a blob of `size` bytes: one PUT up to
+  // monolithic_limit, PATCH chunks above it.
+  Result<std::unique_ptr<BlobUpload>> StartUpload(const std::string& repository,
+                                                  const format::Digest& digest, uint64_t size);
+
+  // All tags of a repository / all repositories, following Link pagination
+  // with `page_size` entries per request (0: the registry's default).
+  Result<std::vector<std::string>> ListTags(const std::string& repository, int page_size = 0);
+  Result<std::vector<std::string>> Catalog(int page_size = 0);
+
+ private:
+  friend class ChunkedUpload;
+  struct Call;
+  struct Response;
+
+  RegistryClient(std::string host, ClientOptions options);
+  Status EnsureSession();
+  Status EnsureScheme();
+  // Sends `call`, handling auth challenges and retries; returns the final
+  // response with its headers read and body unread.
+  Result<std::unique_ptr<HttpStream>> Send(const Call& call);
+  Result<Response> SendBuffered(const Call& call, size_t max_body);
+  Result<std::string> FetchToken(const std::string& realm, const std::string& service,
+                                 const std::vector<std::string>& scopes,
+                                 const std::string& repository);
+  Result<std::optional<Credentials>> CredentialsFor(const std::string& repository);
+  std::string AuthHeader(const Call& call);
+  Status ErrorFor(const Response& response, const Call& call);
+  Result<std::vector<std::string>> ListPaged(const std::string& path, const std::string& field,
+                                             const std::string& scope, int page_size,
+                                             const std::string& what);
+
+  std::string host_;
+  ClientOptions options_;
+  std::unique_ptr<HttpSession> session_;
+  std::string cert_hint_;
+
+  std::mutex mu_;  // guards everything below
+  std::string scheme_;                          // "https" or "http"; empty until known
+  bool basic_ = false;                          // the registry asked for Basic auth
+  std::map<std::string, std::string> tokens_;   // scope key -> bearer token
+  std::map<std::string, std::optional<Credentials>> creds_;  // repository -> credentials
+};
+
+// Wraps a blob stream: counts and hashes the bytes, and at the end (or when
+// more than `size` arrive) fails with kCorruption naming the digest unless
+// both size and sha256 match.
+std::unique_ptr<io::SequentialReader> NewVerifyingReader(
+    std::unique_ptr<io::SequentialReader> inner, format::Digest digest, uint64_t size);
+
+}  // namespace sluice::registry
