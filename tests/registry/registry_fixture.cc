@@ -1,0 +1,224 @@
+#include "registry_fixture.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "registry/http.h"
+
+namespace sluice::registry::testing {
+namespace {
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  REQUIRE(out.good());
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string Quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sluice-registry-XXXXXX";
+  char* made = mkdtemp(tmpl.data());
+  REQUIRE(made != nullptr);
+  path_ = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+CommandResult Run(const std::string& command, bool merge_stderr) {
+  CommandResult result;
+  FILE* pipe = popen((merge_stderr ? "(" + command + ") 2>&1" : command).c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.output.append(buf.data(), n);
+  int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string MustRun(const std::string& command) {
+  CommandResult r = Run(command);
+  INFO(command << "\n" << r.output);
+  REQUIRE(r.exit_code == 0);
+  return r.output;
+}
+
+TestRegistry::TestRegistry(RegistryOptions options) : options_(std::move(options)) {
+  if (options_.tls) MakeCertificates();
+  if (!options_.user.empty()) {
+    MustRun("htpasswd -Bbn " + Quote(options_.user) + " " + Quote(options_.password) + " > " +
+            Quote(dir_.path() + "/htpasswd"));
+  }
+  // A port found free may be taken before the registry binds it: try again.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (Start()) return;
+  }
+  FAIL("docker-registry did not start; log:\n" << ReadFile(dir_.path() + "/registry.log"));
+}
+
+TestRegistry::~TestRegistry() { Stop(); }
+
+void TestRegistry::Stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void TestRegistry::MakeCertificates() {
+  const std::string d = dir_.path();
+  std::filesystem::create_directories(d + "/ca");
+  // A CA, and a server certificate it signs for IP 127.0.0.1.
+  MustRun("cd " + Quote(d) +
+          " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+          " -keyout ca.key -out ca/ca.crt -days 2 -subj /CN=sluice-test-ca"
+          " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+          " -keyout server.key -out server.csr -subj /CN=127.0.0.1"
+          " && printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext"
+          " && openssl x509 -req -in server.csr -CA ca/ca.crt -CAkey ca.key -CAcreateserial"
+          " -out server.crt -days 2 -extfile san.ext");
+}
+
+bool TestRegistry::Start() {
+  port_ = FreePort();
+  const std::string d = dir_.path();
+  std::string config = "version: 0.1\nlog:\n  level: warn\n"
+                       "storage:\n  filesystem:\n    rootdirectory: " + d + "/storage\n"
+                       "  delete:\n    enabled: true\n"
+                       "http:\n  addr: 127.0.0.1:" + std::to_string(port_) + "\n";
+  if (options_.tls) {
+    config += "  tls:\n    certificate: " + d + "/server.crt\n    key: " + d + "/server.key\n";
+  }
+  if (!options_.user.empty()) {
+    config += "auth:\n  htpasswd:\n    realm: sluice-test\n    path: " + d + "/htpasswd\n";
+  }
+  WriteFile(d + "/config.yml", config);
+
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int log = open((d + "/registry.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (log >= 0) {
+      dup2(log, 1);
+      dup2(log, 2);
+    }
+    execl("/usr/bin/docker-registry", "docker-registry", "serve", (d + "/config.yml").c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  pid_ = pid;
+
+  // Ready when /v2/ answers anything over HTTP.
+  TlsSettings tls;
+  tls.verify = false;
+  HttpSession session(tls, "sluice-test");
+  HttpRequest ping;
+  ping.url = std::string(options_.tls ? "https" : "http") + "://" + host() + "/v2/";
+  for (int i = 0; i < 300; ++i) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    auto stream = session.Open(ping);
+    if (stream.ok()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  Stop();
+  return false;
+}
+
+std::string TestRegistry::SkopeoFlags(const std::string& side) const {
+  std::string prefix = side.empty() ? "--" : "--" + side + "-";
+  std::string flags;
+  if (options_.tls) {
+    flags += " " + prefix + "cert-dir " + Quote(ca_dir());
+  } else {
+    flags += " " + prefix + "tls-verify=false";
+  }
+  if (!options_.user.empty()) {
+    flags += " " + prefix + "creds " + Quote(options_.user + ":" + options_.password);
+  }
+  return flags;
+}
+
+void MakeImage(const std::string& layout, const std::string& tag, const std::string& content) {
+  std::string bundle = layout + ".bundle-" + tag;
+  if (!std::filesystem::exists(layout)) MustRun("umoci init --layout " + Quote(layout));
+  MustRun("umoci new --image " + Quote(layout + ":" + tag));
+  MustRun("umoci unpack --rootless --image " + Quote(layout + ":" + tag) + " " + Quote(bundle));
+  WriteFile(bundle + "/rootfs/f", content);
+  MustRun("umoci repack --image " + Quote(layout + ":" + tag) + " " + Quote(bundle));
+  std::filesystem::remove_all(bundle);
+}
+
+void PushImage(const TestRegistry& registry, const std::string& layout, const std::string& tag,
+               const std::string& ref) {
+  MustRun("skopeo copy --quiet" + registry.SkopeoFlags("dest") + " " +
+          Quote("oci:" + layout + ":" + tag) + " " + Quote("docker://" + registry.host() + "/" + ref));
+}
+
+std::string InspectRaw(const TestRegistry& registry, const std::string& ref) {
+  std::string command = "skopeo inspect --raw" + registry.SkopeoFlags("") + " " +
+                        Quote("docker://" + registry.host() + "/" + ref);
+  CommandResult r = Run(command, /*merge_stderr=*/false);
+  INFO(command << "\n" << r.output);
+  REQUIRE(r.exit_code == 0);
+  return r.output;
+}
+
+}  // namespace sluice::registry::testing

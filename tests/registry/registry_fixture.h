@@ -1,0 +1,76 @@
+// Real servers and tools for registry tests: a docker-registry process on
+// 127.0.0.1 at a free port with its own storage (optionally TLS from a CA made
+// here, and htpasswd auth), images built with umoci and pushed with skopeo.
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+
+namespace sluice::registry::testing {
+
+// A fresh directory under $TMPDIR, removed with everything in it.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `command` with /bin/sh; output is stdout, plus stderr when merge_stderr.
+CommandResult Run(const std::string& command, bool merge_stderr = true);
+// Runs it and fails the test (showing the output) unless it exits 0.
+std::string MustRun(const std::string& command);
+
+struct RegistryOptions {
+  bool tls = false;       // serve HTTPS with a certificate from a CA made by the test
+  std::string user;       // with a user: htpasswd (bcrypt) basic auth
+  std::string password;
+};
+
+class TestRegistry {
+ public:
+  explicit TestRegistry(RegistryOptions options = {});
+  ~TestRegistry();
+  TestRegistry(const TestRegistry&) = delete;
+  TestRegistry& operator=(const TestRegistry&) = delete;
+
+  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  // A directory holding only ca.crt (TLS registries): a --cert-dir.
+  std::string ca_dir() const { return dir_.path() + "/ca"; }
+  const std::string& dir() const { return dir_.path(); }
+  // skopeo flags that reach this registry, for "dest" or "src" (or "" for inspect).
+  std::string SkopeoFlags(const std::string& side) const;
+  // Stops the process (SIGTERM, then waits).
+  void Stop();
+
+ private:
+  void MakeCertificates();
+  bool Start();
+
+  RegistryOptions options_;
+  TempDir dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// Builds a one-layer OCI image in `layout` tagged `tag` whose only file holds
+// `content` (distinct contents give distinct layers).
+void MakeImage(const std::string& layout, const std::string& tag, const std::string& content);
+// skopeo copy oci:LAYOUT:TAG docker://HOST/REF.
+void PushImage(const TestRegistry& registry, const std::string& layout, const std::string& tag,
+               const std::string& ref);
+// skopeo inspect --raw docker://HOST/REF.
+std::string InspectRaw(const TestRegistry& registry, const std::string& ref);
+
+}  // namespace sluice::registry::testing
