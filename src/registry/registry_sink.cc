@@ -1,0 +1,221 @@
+#include "registry/registry_sink.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+
+namespace sluice::registry {
+namespace {
+
+class RegistryBlobWriter final : public BlobWriter {
+ public:
+  RegistryBlobWriter(std::unique_ptr<BlobUpload> upload, std::string name,
+                     format::Digest digest, uint64_t size, std::function<void()> on_commit)
+      : upload_(std::move(upload)),
+        name_(std::move(name)),
+        digest_(std::move(digest)),
+        size_(size),
+        on_commit_(std::move(on_commit)) {}
+
+  Status Append(io::ByteView data) override {
+    if (count_ + data.size() > size_) {
+      return Status::Corruption(name_ + ": more than the expected " + std::to_string(size_) +
+                                " bytes");
+    }
+    count_ += data.size();
+    hasher_.Update(data);
+    return upload_->Append(data);
+  }
+
+  Status Commit() override {
+    format::Digest got = hasher_.Finish();
+    if (count_ != size_) {
+      return Status::Corruption(name_ + ": " + std::to_string(count_) + " bytes, expected " +
+                                std::to_string(size_));
+    }
+    if (got != digest_) return Status::Corruption(name_ + ": bytes hash to " + got.str());
+    SLUICE_RETURN_IF_ERROR(upload_->Commit());
+    on_commit_();
+    return Status::Ok();
+  }
+
+ private:
+  std::unique_ptr<BlobUpload> upload_;
+  std::string name_;
+  format::Digest digest_;
+  uint64_t size_;
+  std::function<void()> on_commit_;
+  uint64_t count_ = 0;
+  format::Sha256 hasher_;
+};
+
+class RegistrySink final : public ImageSink {
+ public:
+  RegistrySink(std::string prefix, std::unique_ptr<RegistryClient> client)
+      : prefix_(std::move(prefix)), client_(std::move(client)) {}
+
+  Status CheckRef(const std::string& repository, const std::string& tag) override {
+    SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository));
+    if (!tag.empty() && !IsValidTag(tag)) {
+      return Status::InvalidArgument("tag '" + tag + "' for " + client_->host() + "/" + target +
+                                     " is not a valid registry tag");
+    }
+    return Status::Ok();
+  }
+
+  Result<bool> HasBlob(const std::string& repository, const format::Digest& digest) override {
+    SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository));
+    std::string from;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = known_.find(digest);
+      if (it != known_.end()) {
+        if (it->second.count(target)) return true;
+        from = *it->second.begin();
+      }
+    }
+    SLUICE_ASSIGN_OR_RETURN(auto size, client_->HeadBlob(target, digest));
+    if (!size) {
+      SLUICE_ASSIGN_OR_RETURN(auto manifest, client_->HeadManifest(target, digest.str()));
+      if (manifest) {
+        Remember(digest, target);
+        return true;
+      }
+    }
+    if (!size && !from.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(bool mounted, client_->MountBlob(target, digest, from));
+      if (!mounted) return false;
+    } else if (!size) {
+      return false;
+    }
+    Remember(digest, target);
+    return true;
+  }
+
+  Result<std::unique_ptr<BlobWriter>> NewBlob(const std::string& repository,
+                                              const format::Digest& digest,
+                                              uint64_t size) override {
+    SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository));
+    SLUICE_ASSIGN_OR_RETURN(auto upload, client_->StartUpload(target, digest, size));
+    std::string name = "blob " + client_->host() + "/" + target + "@" + digest.str();
+    return std::unique_ptr<BlobWriter>(new RegistryBlobWriter(
+        std::move(upload), std::move(name), digest, size,
+        [this, digest, target] { Remember(digest, target); }));
+  }
+
+  Status PutManifest(const std::string& repository, const format::Digest& digest,
+                     const std::string& media_type, const std::string& bytes) override {
+    SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository));
+    format::Digest got = format::Sha256::Of(bytes);
+    if (got != digest) {
+      return Status::Corruption("manifest " + digest.str() + " for " + target +
+                                ": bytes hash to " + got.str());
+    }
+    SLUICE_ASSIGN_OR_RETURN(format::Digest pushed,
+                            client_->PutManifest(target, digest.str(), media_type, bytes));
+    (void)pushed;
+    std::lock_guard<std::mutex> lock(mu_);
+    manifests_[digest] = {media_type, bytes};
+    known_[digest].insert(target);
+    return Status::Ok();
+  }
+
+  Status AddTag(const std::string& repository, const std::string& tag,
+                const format::Digest& digest, const std::string& media_type,
+                uint64_t /*size*/) override {
+    SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository));
+    if (!IsValidTag(tag)) {
+      return Status::InvalidArgument("tag '" + tag + "' for " + target +
+                                     " is not a valid registry tag");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    tags_.push_back({target, tag, digest, media_type});
+    return Status::Ok();
+  }
+
+  Status Commit() override {
+    std::vector<PendingTag> tags;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      tags.swap(tags_);
+    }
+    for (size_t i = 0; i < tags.size(); ++i) {
+      const PendingTag& t = tags[i];
+      std::string media_type = t.media_type;
+      std::string bytes;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = manifests_.find(t.digest);
+        if (it != manifests_.end()) {
+          media_type = it->second.first;
+          bytes = it->second.second;
+        }
+      }
+      if (bytes.empty()) {
+        // Pushed by an earlier run: the registry has it; fetch (verified) to re-tag.
+        auto m = client_->GetManifest(t.repository, t.digest.str());
+        if (!m.ok()) return Requeue(tags, i, m.status());
+        bytes = std::move(m->bytes);
+        if (media_type.empty()) media_type = m->media_type;
+      }
+      auto pushed = client_->PutManifest(t.repository, t.tag, media_type, bytes);
+      if (!pushed.ok()) return Requeue(tags, i, pushed.status());
+    }
+    return Status::Ok();
+  }
+
+  Result<uint64_t> FreeSpace() override { return UINT64_MAX; }
+
+ private:
+  struct PendingTag {
+    std::string repository;
+    std::string tag;
+    format::Digest digest;
+    std::string media_type;
+  };
+
+  // Keeps the tags not yet pushed, so a retried Commit() finishes the job.
+  Status Requeue(std::vector<PendingTag>& tags, size_t failed, Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    tags_.insert(tags_.begin(), tags.begin() + static_cast<std::ptrdiff_t>(failed), tags.end());
+    return status.WithContext("pushing tag " + client_->host() + "/" + tags[failed].repository +
+                              ":" + tags[failed].tag);
+  }
+
+  Result<std::string> Target(const std::string& repository) const {
+    std::string target = prefix_.empty() ? repository
+                         : repository.empty() ? prefix_
+                                              : prefix_ + "/" + repository;
+    Status valid = ValidateRepository(target);
+    if (!valid.ok()) return valid.WithContext("destination " + client_->host());
+    return target;
+  }
+
+  void Remember(const format::Digest& digest, const std::string& repository) {
+    std::lock_guard<std::mutex> lock(mu_);
+    known_[digest].insert(repository);
+  }
+
+  std::string prefix_;
+  std::unique_ptr<RegistryClient> client_;
+  std::mutex mu_;
+  std::map<format::Digest, std::set<std::string>> known_;  // digest -> repositories holding it
+  std::map<format::Digest, std::pair<std::string, std::string>> manifests_;  // -> type, bytes
+  std::vector<PendingTag> tags_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ImageSink>> NewRegistrySink(const Reference& destination,
+                                                   ClientOptions options) {
+  if (!destination.repository.empty()) {
+    SLUICE_RETURN_IF_ERROR(ValidateRepository(destination.repository));
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto client,
+                          RegistryClient::Create(destination.Endpoint(), std::move(options)));
+  return std::unique_ptr<ImageSink>(new RegistrySink(destination.repository, std::move(client)));
+}
+
+}  // namespace sluice::registry

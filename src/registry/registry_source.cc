@@ -1,0 +1,105 @@
+#include "registry/registry_source.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "oci/media_types.h"
+
+namespace sluice::registry {
+namespace {
+
+class RegistrySource final : public ImageSource {
+ public:
+  RegistrySource(Reference reference, std::unique_ptr<RegistryClient> client)
+      : reference_(std::move(reference)), client_(std::move(client)) {}
+
+  Result<std::vector<SourceImage>> ListImages() override {
+    std::vector<std::string> repositories;
+    if (reference_.repository.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(repositories, client_->Catalog());
+      std::sort(repositories.begin(), repositories.end());
+    } else {
+      repositories.push_back(reference_.repository);
+    }
+    std::vector<SourceImage> out;
+    for (const std::string& repository : repositories) {
+      bool pinned = !reference_.repository.empty() &&
+                    (!reference_.tag.empty() || !reference_.digest.empty());
+      if (pinned) {
+        SLUICE_ASSIGN_OR_RETURN(SourceImage image,
+                                Resolve(repository, reference_.tag, reference_.digest));
+        out.push_back(std::move(image));
+        continue;
+      }
+      SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> tags, client_->ListTags(repository));
+      std::sort(tags.begin(), tags.end());
+      for (const std::string& tag : tags) {
+        SLUICE_ASSIGN_OR_RETURN(SourceImage image, Resolve(repository, tag, format::Digest()));
+        out.push_back(std::move(image));
+      }
+    }
+    return out;
+  }
+
+  Result<ManifestBytes> FetchManifest(const std::string& repository,
+                                      const format::Digest& digest) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = cache_.find({repository, digest});
+      if (it != cache_.end()) return it->second;
+    }
+    // GetManifest checks the bytes against the digest (kCorruption).
+    SLUICE_ASSIGN_OR_RETURN(Manifest m, client_->GetManifest(repository, digest.str()));
+    return ManifestBytes{std::move(m.bytes), std::move(m.media_type)};
+  }
+
+  Result<std::unique_ptr<io::SequentialReader>> OpenBlob(const std::string& repository,
+                                                         const format::Digest& digest,
+                                                         uint64_t /*size*/) override {
+    return client_->OpenBlob(repository, digest);
+  }
+
+ private:
+  Result<SourceImage> Resolve(const std::string& repository, const std::string& tag,
+                              const format::Digest& digest) {
+    std::string display = client_->host() == kDockerHubEndpoint
+                              ? std::string(kDockerHubDomain)
+                              : client_->host();
+    display += "/" + repository;
+    if (!tag.empty()) display += ":" + tag;
+    if (!digest.empty()) display += "@" + digest.str();
+    SLUICE_ASSIGN_OR_RETURN(Manifest m,
+                            client_->GetManifest(repository, digest.empty() ? tag : digest.str()));
+    if (m.media_type == oci::kDockerSchema1 || m.media_type == oci::kDockerSchema1Signed) {
+      return Status::Unsupported(display + " is a Docker schema 1 manifest (" + m.media_type +
+                                 "); sluice copies schema 2 and OCI images only");
+    }
+    SourceImage image;
+    image.display = display;
+    image.repository = repository;
+    image.tag = tag;
+    image.digest = m.digest;
+    image.media_type = m.media_type;
+    std::lock_guard<std::mutex> lock(mu_);
+    cache_[{repository, m.digest}] = ManifestBytes{std::move(m.bytes), std::move(m.media_type)};
+    return image;
+  }
+
+  Reference reference_;
+  std::unique_ptr<RegistryClient> client_;
+  std::mutex mu_;
+  // Root manifests read while listing, so the walk does not fetch them twice.
+  std::map<std::pair<std::string, format::Digest>, ManifestBytes> cache_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ImageSource>> NewRegistrySource(const Reference& reference,
+                                                       ClientOptions options) {
+  SLUICE_ASSIGN_OR_RETURN(auto client,
+                          RegistryClient::Create(reference.Endpoint(), std::move(options)));
+  return std::unique_ptr<ImageSource>(new RegistrySource(reference, std::move(client)));
+}
+
+}  // namespace sluice::registry
