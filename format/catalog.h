@@ -20,6 +20,8 @@ struct BundleHeader {
   uint64_t base_sequence = 0;  // ledger sequence the bundle was planned against
   uint64_t sequence = 0;       // base_sequence + 1
   uint64_t created_unix = 0;   // seconds since the epoch
+
+  bool operator==(const BundleHeader&) const = default;
 };
 
 // A name that points at a manifest or index in the catalog. `repository` is
@@ -28,6 +30,8 @@ struct RefEntry {
   std::string repository;
   std::string tag;
   Digest manifest;
+
+  bool operator==(const RefEntry&) const = default;
 };
 
 // A manifest or index, kept byte for byte: its digest is its name.
@@ -35,6 +39,8 @@ struct ManifestEntry {
   Digest digest;
   std::string media_type;
   std::string bytes;
+
+  bool operator==(const ManifestEntry&) const = default;
 };
 
 // A config or layer blob the bundle's manifests reference.
@@ -43,6 +49,8 @@ struct BlobEntry {
   uint64_t size = 0;
   std::string media_type;
   bool shipped = false;  // false: the exporter's ledger says the far side has it
+
+  bool operator==(const BlobEntry&) const = default;
 };
 
 struct Catalog {
@@ -50,6 +58,8 @@ struct Catalog {
   std::vector<RefEntry> refs;
   std::vector<ManifestEntry> manifests;
   std::vector<BlobEntry> blobs;
+
+  bool operator==(const Catalog&) const = default;
 };
 
 }  // namespace sluice::format

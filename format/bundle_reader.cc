@@ -1,0 +1,478 @@
+#include "format/bundle_reader.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "format/bundle_format.h"
+#include "format/catalog_codec.h"
+#include "format/checksum.h"
+#include "format/endian.h"
+#include "format/frame_codec.h"
+
+namespace sluice::format {
+namespace {
+
+struct DctxDeleter {
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+constexpr size_t kReadChunk = 1u << 20;
+
+std::string At(uint64_t offset) { return " at offset " + std::to_string(offset); }
+
+}  // namespace
+
+struct BundleReader::Impl {
+  io::SequentialReader* in = nullptr;
+  Catalog catalog;
+  SignatureInfo signature;
+
+  // The first error met; every later call returns it (the stream position is
+  // unknown after a failure).
+  Status broken;
+  uint64_t offset = 0;       // bytes consumed from `in`
+  uint64_t frames_read = 0;  // over the whole bundle, for messages
+  size_t next_blob = 0;      // catalog index from which to look for the next shipped blob
+  bool blobs_done = false;   // NextBlob returned nullopt
+  std::vector<BlobLocation> locations;
+
+  // The current blob.
+  std::optional<size_t> blob;
+  std::optional<Sha256> hasher;
+  uint64_t raw_received = 0;  // raw bytes of the frames read so far
+  uint32_t blob_frames = 0;
+  bool last_seen = false;
+  bool verified = false;
+
+  // The current frame's raw bytes: raw[raw_pos, raw_len) not yet handed out.
+  // Buffers only grow, so their size is a capacity.
+  std::vector<uint8_t> raw;
+  size_t raw_len = 0;
+  size_t raw_pos = 0;
+  std::vector<uint8_t> stored;
+  std::unique_ptr<ZSTD_DCtx, DctxDeleter> dctx;
+
+  Status Fail(Status s) {
+    broken = s;
+    return s;
+  }
+
+  // Reads exactly buf.size() bytes. The input ending early is damage
+  // (a truncated bundle), reported with what was being read and where.
+  Status ReadExact(io::MutableBytes buf, std::string_view what) {
+    size_t done = 0;
+    while (done < buf.size()) {
+      SLUICE_ASSIGN_OR_RETURN(size_t n, in->Read(buf.subspan(done)));
+      if (n == 0) {
+        return Status::Corruption("truncated bundle: " + std::string(what) + At(offset) +
+                                  " needs " + std::to_string(buf.size()) +
+                                  " bytes, the input ends after " + std::to_string(done));
+      }
+      done += n;
+    }
+    offset += buf.size();
+    return Status::Ok();
+  }
+
+  // Reads n bytes into *out, growing it as data arrives, so that a size
+  // claimed by a damaged header costs memory only once the bytes exist.
+  Status ReadGrowing(std::string* out, uint64_t n, std::string_view what) {
+    out->clear();
+    uint64_t start = offset;
+    while (out->size() < n) {
+      size_t chunk = static_cast<size_t>(std::min<uint64_t>(n - out->size(), kReadChunk));
+      size_t old = out->size();
+      out->resize(old + chunk);
+      Status s = ReadExact(io::MutableBytes(reinterpret_cast<uint8_t*>(out->data()) + old, chunk),
+                           what);
+      if (!s.ok()) {
+        if (!s.IsCorruption()) return s;
+        return Status::Corruption("truncated bundle: " + std::string(what) + At(start) + " needs " +
+                                  std::to_string(n) + " bytes, the input ends before that");
+      }
+    }
+    return Status::Ok();
+  }
+
+  std::string FrameContext(uint64_t frame_offset) const {
+    const BlobEntry& entry = catalog.blobs[*blob];
+    return "frame " + std::to_string(frames_read) + " (frame " + std::to_string(blob_frames) +
+           " of blob " + std::to_string(*blob) + " " + entry.digest.str() + ")" + At(frame_offset);
+  }
+
+  std::optional<size_t> NextShipped() const {
+    for (size_t i = next_blob; i < catalog.blobs.size(); ++i) {
+      if (catalog.blobs[i].shipped) return i;
+    }
+    return std::nullopt;
+  }
+
+  // Reads, checks and decodes the next frame of the current blob into raw.
+  Status ReadFrame() {
+    const BlobEntry& entry = catalog.blobs[*blob];
+    const uint64_t frame_offset = offset;
+    std::array<uint8_t, kFrameHeaderSize> hb{};
+    {
+      std::string what = "frame header of blob " + entry.digest.str();
+      Status s = ReadExact(hb, what);
+      if (!s.ok()) return s;
+    }
+    auto corrupt = [&](const std::string& msg) {
+      return Status::Corruption(FrameContext(frame_offset) + ": " + msg);
+    };
+    if (std::equal(kTrailerMagic.begin(), kTrailerMagic.end(), hb.begin())) {
+      return corrupt("found the trailer, but the blob has only " + std::to_string(raw_received) +
+                     " of its " + std::to_string(entry.size) + " bytes (frames are missing)");
+    }
+    auto decoded = DecodeFrameHeader(hb);
+    if (!decoded.ok()) return corrupt(decoded.status().message());
+    const FrameHeader& h = *decoded;
+    if (h.blob_index != *blob) {
+      std::string other = "blob " + std::to_string(h.blob_index);
+      if (h.blob_index >= catalog.blobs.size()) {
+        other += ", which is not in the catalog";
+      } else if (!catalog.blobs[h.blob_index].shipped) {
+        other += " " + catalog.blobs[h.blob_index].digest.str() + ", which is not shipped";
+      } else if (h.blob_index < *blob) {
+        other += " " + catalog.blobs[h.blob_index].digest.str() +
+                 ", which came earlier (a duplicated or misplaced frame)";
+      } else {
+        other += " " + catalog.blobs[h.blob_index].digest.str() + " (frames out of order)";
+      }
+      return corrupt("belongs to " + other + ", expected blob " + std::to_string(*blob));
+    }
+    if (h.raw_offset != raw_received) {
+      return corrupt("raw_offset " + std::to_string(h.raw_offset) + ", expected " +
+                     std::to_string(raw_received) + " (a duplicated, missing or misplaced frame)");
+    }
+    uint64_t end = h.raw_offset + h.raw_size;
+    if (end > entry.size) {
+      return corrupt("raw bytes [" + std::to_string(h.raw_offset) + ", " + std::to_string(end) +
+                     ") run past the blob's declared size " + std::to_string(entry.size));
+    }
+    if (h.last() && end != entry.size) {
+      return corrupt("flagged last but ends at raw offset " + std::to_string(end) +
+                     " of a blob of " + std::to_string(entry.size) + " bytes");
+    }
+    if (!h.last() && end == entry.size) {
+      return corrupt("reaches the blob's end (" + std::to_string(entry.size) +
+                     " bytes) but is not flagged last");
+    }
+    if (!h.last() && h.raw_size == 0) return corrupt("empty frame that is not the last");
+
+    // The header is plausible: only now is memory committed for the payload,
+    // bounded by kMaxFrameRawSize and its zstd bound.
+    uint8_t* payload = nullptr;
+    if (h.codec == kCodecNone) {
+      if (raw.size() < h.raw_size) raw.resize(h.raw_size);
+      payload = raw.data();
+    } else {
+      if (stored.size() < h.stored_size) stored.resize(h.stored_size);
+      payload = stored.data();
+    }
+    SLUICE_RETURN_IF_ERROR(ReadExact(io::MutableBytes(payload, h.stored_size),
+                                     "payload of " + FrameContext(frame_offset)));
+    Xxh3Stream sum;
+    sum.Update(io::ByteView(hb.data(), kFrameChecksumOffset));
+    sum.Update(io::ByteView(payload, h.stored_size));
+    if (sum.Digest() != h.checksum) {
+      return corrupt("checksum mismatch (stored " + std::to_string(h.checksum) + ", computed " +
+                     std::to_string(sum.Digest()) + ")");
+    }
+    if (h.codec == kCodecZstd) {
+      SLUICE_RETURN_IF_ERROR(Decompress(h, payload, frame_offset));
+    }
+    raw_len = h.raw_size;
+    raw_pos = 0;
+    hasher->Update(io::ByteView(raw.data(), raw_len));
+    raw_received = end;
+    last_seen = h.last();
+    blob_frames += 1;
+    frames_read += 1;
+    BlobLocation& loc = locations.back();
+    loc.stored_size += kFrameHeaderSize + h.stored_size;
+    loc.frame_count += 1;
+    return Status::Ok();
+  }
+
+  Status Decompress(const FrameHeader& h, const uint8_t* payload, uint64_t frame_offset) {
+    auto corrupt = [&](const std::string& msg) {
+      return Status::Corruption(FrameContext(frame_offset) + ": zstd payload: " + msg);
+    };
+    static constexpr uint8_t kZstdMagic[4] = {0x28, 0xB5, 0x2F, 0xFD};
+    if (h.stored_size < 4 || std::memcmp(payload, kZstdMagic, 4) != 0) {
+      return corrupt("does not start with a zstd frame");
+    }
+    unsigned long long content = ZSTD_getFrameContentSize(payload, h.stored_size);
+    if (content != h.raw_size) {
+      return corrupt("frame header does not declare a content size of " +
+                     std::to_string(h.raw_size) + " bytes");
+    }
+    size_t frame_size = ZSTD_findFrameCompressedSize(payload, h.stored_size);
+    if (ZSTD_isError(frame_size) || frame_size != h.stored_size) {
+      return corrupt("is not exactly one zstd frame of " + std::to_string(h.stored_size) +
+                     " bytes");
+    }
+    if (!dctx) {
+      dctx.reset(ZSTD_createDCtx());
+      if (!dctx) throw std::bad_alloc();
+    }
+    if (raw.size() < h.raw_size) raw.resize(h.raw_size);
+    // The output buffer holds exactly raw_size bytes: zstd cannot write more.
+    size_t n = ZSTD_decompressDCtx(dctx.get(), raw.data(), h.raw_size, payload, h.stored_size);
+    if (ZSTD_isError(n)) return corrupt(ZSTD_getErrorName(n));
+    if (n != h.raw_size) {
+      return corrupt("decompressed to " + std::to_string(n) + " bytes, expected " +
+                     std::to_string(h.raw_size));
+    }
+    return Status::Ok();
+  }
+
+  // Called once the last frame has been read.
+  Status VerifyBlob() {
+    const BlobEntry& entry = catalog.blobs[*blob];
+    Digest found = hasher->Finish();
+    hasher.reset();
+    if (found != entry.digest) {
+      const BlobLocation& loc = locations.back();
+      return Status::Corruption("blob " + std::to_string(*blob) + " " + entry.digest.str() +
+                                " (frames at offsets " + std::to_string(loc.offset) + ".." +
+                                std::to_string(loc.offset + loc.stored_size) +
+                                "): content hashes to " + found.str());
+    }
+    verified = true;
+    return Status::Ok();
+  }
+
+  // Reads and checks what is left of the current blob.
+  Status DrainBlob() {
+    while (!last_seen) SLUICE_RETURN_IF_ERROR(ReadFrame());
+    if (!verified) SLUICE_RETURN_IF_ERROR(VerifyBlob());
+    raw_len = raw_pos = 0;
+    return Status::Ok();
+  }
+
+  Status ReadTrailerAndFooter();
+};
+
+BundleReader::BundleReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BundleReader::~BundleReader() = default;
+
+Result<std::unique_ptr<BundleReader>> BundleReader::Open(io::SequentialReader* in,
+                                                         const TrustPolicy& trust) {
+  auto impl = std::make_unique<Impl>();
+  Impl& r = *impl;
+  r.in = in;
+
+  // Header: the fixed prefix says how long it is; the checksum is checked
+  // before the version is believed (see SPEC.md section 3).
+  std::string header(kHeaderPrefixSize, '\0');
+  SLUICE_RETURN_IF_ERROR(
+      r.ReadExact(io::MutableBytes(reinterpret_cast<uint8_t*>(header.data()), header.size()),
+                  "header"));
+  SLUICE_ASSIGN_OR_RETURN(uint32_t header_size, DecodeHeaderPrefix(io::AsBytes(header)));
+  header.resize(header_size);
+  SLUICE_RETURN_IF_ERROR(r.ReadExact(
+      io::MutableBytes(reinterpret_cast<uint8_t*>(header.data()) + kHeaderPrefixSize,
+                       header_size - kHeaderPrefixSize),
+      "header"));
+  SLUICE_ASSIGN_OR_RETURN(HeaderFields fields, DecodeHeader(io::AsBytes(header)));
+  r.catalog.header = fields.header;
+
+  const uint64_t catalog_offset = r.offset;
+  std::string catalog_bytes;
+  SLUICE_RETURN_IF_ERROR(r.ReadGrowing(&catalog_bytes, fields.catalog_size, "catalog"));
+  SLUICE_RETURN_IF_ERROR(DecodeCatalog(io::AsBytes(catalog_bytes), catalog_offset, &r.catalog));
+
+  const uint64_t signature_offset = r.offset;
+  std::array<uint8_t, kSignatureSize> sig_bytes{};
+  SLUICE_RETURN_IF_ERROR(r.ReadExact(sig_bytes, "signature"));
+  SignatureBlock block = DecodeSignatureBlock(sig_bytes);
+  if (block.algorithm != kSignatureAlgorithmEd25519) {
+    return Status::Corruption("signature" + At(signature_offset) + ": algorithm " +
+                              std::to_string(block.algorithm) + " is not Ed25519 (1)");
+  }
+  r.signature.key_fingerprint = block.key_fingerprint;
+  const std::string signer = "sha256:" + HexEncode(block.key_fingerprint);
+  if (!trust.skip_signature) {
+    auto key = std::find_if(trust.keys.begin(), trust.keys.end(), [&](const PublicKey& k) {
+      return k.Fingerprint() == block.key_fingerprint;
+    });
+    if (key == trust.keys.end()) {
+      return Status::Untrusted("bundle is signed by key " + signer + " which is not trusted" +
+                               (trust.keys.empty() ? " (no trusted keys were given)" : ""));
+    }
+    Sha256 signed_hash;
+    signed_hash.Update(io::AsBytes(header));
+    signed_hash.Update(io::AsBytes(catalog_bytes));
+    std::string message = SignatureMessage(signed_hash.FinishRaw());
+    if (!key->Verify(io::AsBytes(message), block.signature)) {
+      return Status::Untrusted("signature" + At(signature_offset) + " by key " + signer +
+                               " does not verify: the header or catalog was altered");
+    }
+    r.signature.verified = true;
+  }
+  return std::unique_ptr<BundleReader>(new BundleReader(std::move(impl)));
+}
+
+const Catalog& BundleReader::catalog() const { return impl_->catalog; }
+const SignatureInfo& BundleReader::signature() const { return impl_->signature; }
+const std::vector<BlobLocation>& BundleReader::locations() const { return impl_->locations; }
+
+Result<std::optional<size_t>> BundleReader::NextBlob() {
+  Impl& r = *impl_;
+  if (!r.broken.ok()) return r.broken;
+  if (r.blob) {
+    Status s = r.DrainBlob();
+    if (!s.ok()) return r.Fail(s);
+    r.next_blob = *r.blob + 1;
+    r.blob.reset();
+  }
+  std::optional<size_t> next = r.NextShipped();
+  if (!next) {
+    r.blobs_done = true;
+    return std::optional<size_t>();
+  }
+  r.blob = next;
+  r.hasher.emplace();
+  r.raw_received = 0;
+  r.blob_frames = 0;
+  r.last_seen = false;
+  r.verified = false;
+  r.raw_len = r.raw_pos = 0;
+  BlobLocation loc;
+  loc.blob_index = static_cast<uint32_t>(*next);
+  loc.offset = r.offset;
+  r.locations.push_back(loc);
+  return next;
+}
+
+Result<size_t> BundleReader::Read(io::MutableBytes buf) {
+  Impl& r = *impl_;
+  if (!r.broken.ok()) return r.broken;
+  if (!r.blob) return Status::InvalidArgument("bundle reader: Read without a current blob");
+  if (buf.empty()) return size_t{0};
+  while (r.raw_pos == r.raw_len) {
+    if (r.last_seen) {
+      if (!r.verified) {
+        Status s = r.VerifyBlob();
+        if (!s.ok()) return r.Fail(s);
+      }
+      return size_t{0};
+    }
+    Status s = r.ReadFrame();
+    if (!s.ok()) return r.Fail(s);
+  }
+  size_t n = std::min(buf.size(), r.raw_len - r.raw_pos);
+  std::memcpy(buf.data(), r.raw.data() + r.raw_pos, n);
+  r.raw_pos += n;
+  return n;
+}
+
+Status BundleReader::Impl::ReadTrailerAndFooter() {
+  const uint64_t trailer_offset = offset;
+  Xxh3Stream sum;
+  std::array<uint8_t, kTrailerHeaderSize> th{};
+  SLUICE_RETURN_IF_ERROR(ReadExact(th, "trailer"));
+  sum.Update(th);
+  if (std::equal(kFrameMagic.begin(), kFrameMagic.end(), th.begin())) {
+    return Status::Corruption("frame" + At(trailer_offset) + " (for blob " +
+                              std::to_string(LoadU32(&th[4])) +
+                              ") follows the last shipped blob, where the trailer should be");
+  }
+  if (!std::equal(kTrailerMagic.begin(), kTrailerMagic.end(), th.begin())) {
+    return Status::Corruption("trailer" + At(trailer_offset) + ": wrong magic");
+  }
+  uint32_t count = LoadU32(&th[4]);
+  if (count != locations.size()) {
+    return Status::Corruption("trailer" + At(trailer_offset) + ": " + std::to_string(count) +
+                              " entries, but the bundle has " + std::to_string(locations.size()) +
+                              " shipped blobs");
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint64_t entry_offset = offset;
+    std::array<uint8_t, kTrailerEntrySize> e{};
+    SLUICE_RETURN_IF_ERROR(ReadExact(e, "trailer entry"));
+    sum.Update(e);
+    BlobLocation got = DecodeTrailerEntry(e.data());
+    const BlobLocation& want = locations[i];
+    if (got.blob_index != want.blob_index || got.offset != want.offset ||
+        got.stored_size != want.stored_size || got.frame_count != want.frame_count) {
+      auto text = [](const BlobLocation& l) {
+        return "blob " + std::to_string(l.blob_index) + " at " + std::to_string(l.offset) + ", " +
+               std::to_string(l.stored_size) + " bytes in " + std::to_string(l.frame_count) +
+               " frames";
+      };
+      return Status::Corruption("trailer entry " + std::to_string(i) + At(entry_offset) +
+                                " says " + text(got) + "; the frames show " + text(want));
+    }
+  }
+  const uint64_t entries_end = offset;
+
+  // The footer is the last kFooterSize bytes of the input. Usually it follows
+  // the entries directly; anything between is a trailer extension (SPEC.md
+  // section 12), hashed but otherwise ignored, with bounded memory.
+  std::array<uint8_t, kFooterSize> footer{};
+  SLUICE_RETURN_IF_ERROR(ReadExact(footer, "footer"));
+  // The entries matched the frames, so this is what a footer without
+  // extension must be; if it is that and more input follows, the input
+  // continues past the end of the bundle.
+  const auto plain_footer = EncodeFooter(trailer_offset, io::AsBytes(EncodeTrailer(locations)));
+  std::vector<uint8_t> chunk(64 * 1024);
+  std::vector<uint8_t> window;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(size_t n, in->Read(chunk));
+    if (n == 0) break;
+    if (offset == entries_end + kFooterSize && footer == plain_footer) {
+      return Status::Corruption("trailing garbage: the input continues after the footer that ends" +
+                                At(offset));
+    }
+    offset += n;
+    window.assign(footer.begin(), footer.end());
+    window.insert(window.end(), chunk.begin(), chunk.begin() + n);
+    const size_t keep_from = window.size() - kFooterSize;
+    sum.Update(io::ByteView(window.data(), keep_from));
+    std::copy(window.begin() + keep_from, window.end(), footer.begin());
+  }
+  const uint64_t footer_offset = offset - kFooterSize;
+  auto f = DecodeFooter(footer);
+  if (!f.ok()) return Status::Corruption("footer" + At(footer_offset) + ": " + f.status().message());
+  if (f->trailer_offset != trailer_offset) {
+    return Status::Corruption("footer" + At(footer_offset) + ": trailer_offset " +
+                              std::to_string(f->trailer_offset) + ", but the trailer is" +
+                              At(trailer_offset));
+  }
+  if (f->trailer_size != footer_offset - trailer_offset) {
+    return Status::Corruption("footer" + At(footer_offset) + ": trailer_size " +
+                              std::to_string(f->trailer_size) + ", but " +
+                              std::to_string(footer_offset - trailer_offset) +
+                              " bytes lie between trailer and footer");
+  }
+  sum.Update(io::ByteView(footer.data(), 16));
+  if (sum.Digest() != f->checksum) {
+    return Status::Corruption("footer" + At(footer_offset) + ": checksum mismatch (stored " +
+                              std::to_string(f->checksum) + ", computed " +
+                              std::to_string(sum.Digest()) + ")");
+  }
+  return Status::Ok();
+}
+
+Status BundleReader::Finish() {
+  Impl& r = *impl_;
+  if (!r.broken.ok()) return r.broken;
+  // Blobs the caller did not read are read and checked here, so Open()
+  // followed by Finish() verifies a whole bundle.
+  while (!r.blobs_done) {
+    auto next = NextBlob();
+    if (!next.ok()) return next.status();
+  }
+  Status s = r.ReadTrailerAndFooter();
+  if (!s.ok()) return r.Fail(s);
+  r.broken = Status::InvalidArgument("bundle reader: already finished");
+  return Status::Ok();
+}
+
+}  // namespace sluice::format

@@ -1,0 +1,254 @@
+#include "format/bundle_writer.h"
+
+#include <zstd.h>
+
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "format/bundle_format.h"
+#include "format/catalog_codec.h"
+#include "format/frame_codec.h"
+
+namespace sluice::format {
+namespace {
+
+struct CctxDeleter {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+
+}  // namespace
+
+struct BundleWriter::Impl {
+  io::SequentialWriter* out = nullptr;
+  Catalog catalog;
+  BundleWriterOptions options;
+
+  // The first error that made the output unusable; every later call returns it.
+  Status broken;
+  bool finished = false;
+  uint64_t offset = 0;  // bytes written to `out`
+  uint64_t stored_blob_bytes = 0;
+  size_t next_blob = 0;  // catalog index from which to look for the next shipped blob
+  std::vector<BlobLocation> locations;
+
+  // The blob being written, if any.
+  std::optional<size_t> blob;
+  Compression compression = Compression::kNone;
+  std::optional<Sha256> hasher;
+  uint64_t raw_total = 0;
+  uint64_t raw_flushed = 0;
+  std::vector<uint8_t> buffer;  // raw bytes of the frame being filled
+  std::vector<uint8_t> compressed;
+  std::unique_ptr<ZSTD_CCtx, CctxDeleter> cctx;
+
+  Status Write(io::ByteView data) {
+    Status s = out->Append(data);
+    if (!s.ok()) {
+      broken = s;
+      return s;
+    }
+    offset += data.size();
+    return Status::Ok();
+  }
+
+  Status Fail(Status s) {
+    broken = s;
+    return s;
+  }
+
+  std::optional<size_t> NextShipped() const {
+    for (size_t i = next_blob; i < catalog.blobs.size(); ++i) {
+      if (catalog.blobs[i].shipped) return i;
+    }
+    return std::nullopt;
+  }
+
+  Status EmitFrame(bool last) {
+    const BlobEntry& entry = catalog.blobs[*blob];
+    FrameHeader h;
+    h.blob_index = static_cast<uint32_t>(*blob);
+    h.raw_offset = raw_flushed;
+    h.raw_size = static_cast<uint32_t>(buffer.size());
+    h.flags = last ? kFrameFlagLast : 0;
+    io::ByteView payload(buffer.data(), buffer.size());
+    if (compression == Compression::kZstd && !buffer.empty()) {
+      if (!cctx) {
+        cctx.reset(ZSTD_createCCtx());
+        if (!cctx) throw std::bad_alloc();
+        ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, options.zstd_level);
+        compressed.resize(ZSTD_compressBound(options.frame_size));
+      }
+      size_t n = ZSTD_compress2(cctx.get(), compressed.data(), compressed.size(), buffer.data(),
+                                buffer.size());
+      if (ZSTD_isError(n)) {
+        return Fail(Status::InvalidArgument("zstd compression of blob " + entry.digest.str() +
+                                            " failed: " + ZSTD_getErrorName(n)));
+      }
+      // A frame that does not shrink is stored raw: cheaper to read, and
+      // already-compressed layers cost no extra space.
+      if (n < buffer.size()) {
+        h.codec = kCodecZstd;
+        payload = io::ByteView(compressed.data(), n);
+      }
+    }
+    h.stored_size = static_cast<uint32_t>(payload.size());
+    auto header = EncodeFrameHeader(h, payload);
+    SLUICE_RETURN_IF_ERROR(Write(header));
+    SLUICE_RETURN_IF_ERROR(Write(payload));
+    BlobLocation& loc = locations.back();
+    loc.stored_size += kFrameHeaderSize + payload.size();
+    loc.frame_count += 1;
+    stored_blob_bytes += kFrameHeaderSize + payload.size();
+    raw_flushed += buffer.size();
+    buffer.clear();
+    return Status::Ok();
+  }
+};
+
+BundleWriter::BundleWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BundleWriter::~BundleWriter() = default;
+
+Result<std::unique_ptr<BundleWriter>> BundleWriter::Start(io::SequentialWriter* out,
+                                                          Catalog catalog, const PrivateKey& key,
+                                                          const BundleWriterOptions& options) {
+  if (options.frame_size == 0 || options.frame_size > kMaxFrameRawSize) {
+    return Status::InvalidArgument("frame size " + std::to_string(options.frame_size) +
+                                   " is not between 1 and " + std::to_string(kMaxFrameRawSize));
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::string catalog_bytes, EncodeCatalog(catalog));
+  std::string header = EncodeHeader(catalog.header, catalog_bytes.size());
+
+  Sha256 signed_hash;
+  signed_hash.Update(io::AsBytes(header));
+  signed_hash.Update(io::AsBytes(catalog_bytes));
+  std::string message = SignatureMessage(signed_hash.FinishRaw());
+  SignatureBlock block;
+  block.algorithm = kSignatureAlgorithmEd25519;
+  block.key_fingerprint = key.public_key().Fingerprint();
+  SLUICE_ASSIGN_OR_RETURN(block.signature, key.Sign(io::AsBytes(message)));
+
+  auto impl = std::make_unique<Impl>();
+  impl->out = out;
+  impl->catalog = std::move(catalog);
+  impl->options = options;
+  impl->buffer.reserve(options.frame_size);
+  SLUICE_RETURN_IF_ERROR(impl->Write(io::AsBytes(header)));
+  SLUICE_RETURN_IF_ERROR(impl->Write(io::AsBytes(catalog_bytes)));
+  SLUICE_RETURN_IF_ERROR(impl->Write(io::AsBytes(EncodeSignatureBlock(block))));
+  return std::unique_ptr<BundleWriter>(new BundleWriter(std::move(impl)));
+}
+
+Status BundleWriter::BeginBlob(size_t blob_index, Compression compression) {
+  Impl& w = *impl_;
+  if (!w.broken.ok()) return w.broken;
+  if (w.finished) return Status::InvalidArgument("bundle writer: BeginBlob after Finish");
+  if (w.blob) {
+    return Status::InvalidArgument("bundle writer: BeginBlob(" + std::to_string(blob_index) +
+                                   ") while blob " + std::to_string(*w.blob) + " is not ended");
+  }
+  if (blob_index >= w.catalog.blobs.size()) {
+    return Status::InvalidArgument("bundle writer: blob index " + std::to_string(blob_index) +
+                                   " is out of range (catalog has " +
+                                   std::to_string(w.catalog.blobs.size()) + " blobs)");
+  }
+  std::optional<size_t> expected = w.NextShipped();
+  if (!expected) {
+    return Status::InvalidArgument("bundle writer: blob " + std::to_string(blob_index) + " " +
+                                   w.catalog.blobs[blob_index].digest.str() +
+                                   ": every shipped blob has been written");
+  }
+  if (blob_index != *expected) {
+    return Status::InvalidArgument(
+        "bundle writer: blob " + std::to_string(blob_index) + " " +
+        w.catalog.blobs[blob_index].digest.str() +
+        (w.catalog.blobs[blob_index].shipped ? "" : " (not shipped)") +
+        " is not the next shipped blob; expected blob " + std::to_string(*expected) + " " +
+        w.catalog.blobs[*expected].digest.str());
+  }
+  w.blob = blob_index;
+  w.compression = compression;
+  w.hasher.emplace();
+  w.raw_total = 0;
+  w.raw_flushed = 0;
+  w.buffer.clear();
+  BlobLocation loc;
+  loc.blob_index = static_cast<uint32_t>(blob_index);
+  loc.offset = w.offset;
+  w.locations.push_back(loc);
+  return Status::Ok();
+}
+
+Status BundleWriter::Append(io::ByteView data) {
+  Impl& w = *impl_;
+  if (!w.broken.ok()) return w.broken;
+  if (!w.blob) return Status::InvalidArgument("bundle writer: Append without BeginBlob");
+  const BlobEntry& entry = w.catalog.blobs[*w.blob];
+  if (data.size() > entry.size - w.raw_total) {
+    return w.Fail(Status::Corruption("blob " + entry.digest.str() + ": more than the declared " +
+                                     std::to_string(entry.size) + " bytes"));
+  }
+  w.raw_total += data.size();
+  w.hasher->Update(data);
+  const size_t frame_size = w.options.frame_size;
+  while (!data.empty()) {
+    // A full frame is written only once more data arrives, so that the last
+    // frame (flagged in EndBlob) is never empty unless the blob is.
+    if (w.buffer.size() == frame_size) SLUICE_RETURN_IF_ERROR(w.EmitFrame(/*last=*/false));
+    size_t n = std::min(frame_size - w.buffer.size(), data.size());
+    w.buffer.insert(w.buffer.end(), data.begin(), data.begin() + n);
+    data = data.subspan(n);
+  }
+  return Status::Ok();
+}
+
+Status BundleWriter::EndBlob() {
+  Impl& w = *impl_;
+  if (!w.broken.ok()) return w.broken;
+  if (!w.blob) return Status::InvalidArgument("bundle writer: EndBlob without BeginBlob");
+  const BlobEntry& entry = w.catalog.blobs[*w.blob];
+  if (w.raw_total != entry.size) {
+    return w.Fail(Status::Corruption("blob " + entry.digest.str() + ": expected " +
+                                     std::to_string(entry.size) + " bytes, found " +
+                                     std::to_string(w.raw_total)));
+  }
+  Digest found = w.hasher->Finish();
+  w.hasher.reset();
+  if (found != entry.digest) {
+    // Checked before the last frame is written, so the output never holds a
+    // complete blob whose bytes contradict the signed catalog.
+    return w.Fail(Status::Corruption("blob " + entry.digest.str() + ": content hashes to " +
+                                     found.str()));
+  }
+  SLUICE_RETURN_IF_ERROR(w.EmitFrame(/*last=*/true));
+  w.next_blob = *w.blob + 1;
+  w.blob.reset();
+  return Status::Ok();
+}
+
+Status BundleWriter::Finish() {
+  Impl& w = *impl_;
+  if (!w.broken.ok()) return w.broken;
+  if (w.finished) return Status::InvalidArgument("bundle writer: Finish called twice");
+  if (w.blob) {
+    return Status::InvalidArgument("bundle writer: Finish while blob " +
+                                   w.catalog.blobs[*w.blob].digest.str() + " is not ended");
+  }
+  if (std::optional<size_t> missing = w.NextShipped()) {
+    return Status::InvalidArgument("bundle writer: shipped blob " + std::to_string(*missing) +
+                                   " " + w.catalog.blobs[*missing].digest.str() +
+                                   " was not written");
+  }
+  uint64_t trailer_offset = w.offset;
+  std::string trailer = EncodeTrailer(w.locations);
+  SLUICE_RETURN_IF_ERROR(w.Write(io::AsBytes(trailer)));
+  SLUICE_RETURN_IF_ERROR(w.Write(EncodeFooter(trailer_offset, io::AsBytes(trailer))));
+  w.finished = true;
+  return Status::Ok();
+}
+
+const Catalog& BundleWriter::catalog() const { return impl_->catalog; }
+uint64_t BundleWriter::bytes_written() const { return impl_->offset; }
+uint64_t BundleWriter::stored_blob_bytes() const { return impl_->stored_blob_bytes; }
+
+}  // namespace sluice::format

@@ -1,0 +1,386 @@
+#include "format/catalog_codec.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <utility>
+
+#include "format/bundle_format.h"
+#include "format/checksum.h"
+#include "format/endian.h"
+
+namespace sluice::format {
+namespace {
+
+void PutString(std::string* out, std::string_view s) {
+  PutU32(out, static_cast<uint32_t>(s.size()));
+  out->append(s);
+}
+
+std::string FeatureBitName(uint32_t bits) {
+  for (int i = 0; i < 32; ++i) {
+    if (bits & (1u << i)) return "bit " + std::to_string(i);
+  }
+  return "none";
+}
+
+// Reads the catalog front to back. Every read is checked against the bytes
+// that remain, so nothing in the catalog can make it read out of bounds or
+// allocate more than the catalog's own size.
+class CatalogParser {
+ public:
+  CatalogParser(io::ByteView bytes, uint64_t offset) : bytes_(bytes), base_(offset) {}
+
+  uint64_t offset() const { return base_ + pos_; }
+  size_t remaining() const { return bytes_.size() - pos_; }
+
+  Status Error(std::string_view what, uint64_t at) const {
+    return Status::Corruption("catalog at offset " + std::to_string(at) + ": " + std::string(what));
+  }
+
+  Status U8(uint8_t* v, std::string_view what) {
+    if (remaining() < 1) return Error(std::string(what) + " runs past the catalog's end", offset());
+    *v = bytes_[pos_];
+    pos_ += 1;
+    return Status::Ok();
+  }
+  Status U32(uint32_t* v, std::string_view what) {
+    if (remaining() < 4) return Error(std::string(what) + " runs past the catalog's end", offset());
+    *v = LoadU32(bytes_.data() + pos_);
+    pos_ += 4;
+    return Status::Ok();
+  }
+  Status U64(uint64_t* v, std::string_view what) {
+    if (remaining() < 8) return Error(std::string(what) + " runs past the catalog's end", offset());
+    *v = LoadU64(bytes_.data() + pos_);
+    pos_ += 8;
+    return Status::Ok();
+  }
+  Status Bytes(std::string* out, uint32_t limit, std::string_view what) {
+    uint64_t at = offset();
+    uint32_t len = 0;
+    SLUICE_RETURN_IF_ERROR(U32(&len, what));
+    if (len > limit) {
+      return Error(std::string(what) + " is " + std::to_string(len) + " bytes, over the limit of " +
+                       std::to_string(limit),
+                   at);
+    }
+    if (len > remaining()) {
+      return Error(std::string(what) + " of " + std::to_string(len) +
+                       " bytes runs past the catalog's end",
+                   at);
+    }
+    out->assign(reinterpret_cast<const char*>(bytes_.data() + pos_), len);
+    pos_ += len;
+    return Status::Ok();
+  }
+  Status DigestField(Digest* out, std::string_view what) {
+    uint64_t at = offset();
+    std::string text;
+    SLUICE_RETURN_IF_ERROR(Bytes(&text, kMaxStringSize, what));
+    auto digest = Digest::Parse(text);
+    if (!digest.ok()) return Error(std::string(what) + ": " + digest.status().message(), at);
+    *out = std::move(digest).value();
+    return Status::Ok();
+  }
+  // Checks `count` records of at least `min_size` bytes can fit before
+  // anything is reserved for them.
+  Status Count(uint32_t* count, size_t min_size, std::string_view what) {
+    uint64_t at = offset();
+    SLUICE_RETURN_IF_ERROR(U32(count, what));
+    if (static_cast<uint64_t>(*count) * min_size > remaining()) {
+      return Error(std::string(what) + " " + std::to_string(*count) + " needs at least " +
+                       std::to_string(static_cast<uint64_t>(*count) * min_size) +
+                       " bytes, only " + std::to_string(remaining()) + " remain",
+                   at);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  io::ByteView bytes_;
+  uint64_t base_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+Status MakeStatus(ErrorKind kind, std::string message) {
+  switch (kind) {
+    case ErrorKind::kOk:
+      return Status::Ok();
+    case ErrorKind::kInvalidArgument:
+      return Status::InvalidArgument(std::move(message));
+    case ErrorKind::kNotFound:
+      return Status::NotFound(std::move(message));
+    case ErrorKind::kAlreadyExists:
+      return Status::AlreadyExists(std::move(message));
+    case ErrorKind::kCorruption:
+      return Status::Corruption(std::move(message));
+    case ErrorKind::kUntrusted:
+      return Status::Untrusted(std::move(message));
+    case ErrorKind::kIoError:
+      return Status::IoError(std::move(message));
+    case ErrorKind::kNoSpace:
+      return Status::NoSpace(std::move(message));
+    case ErrorKind::kUnsupported:
+      return Status::Unsupported(std::move(message));
+    case ErrorKind::kNetwork:
+      return Status::Network(std::move(message));
+    case ErrorKind::kAuth:
+      return Status::Auth(std::move(message));
+  }
+  return Status::Corruption(std::move(message));
+}
+
+std::string EncodeHeader(const BundleHeader& header, uint64_t catalog_size) {
+  std::string out;
+  out.reserve(kHeaderSize);
+  out.append(reinterpret_cast<const char*>(kHeaderMagic.data()), kHeaderMagic.size());
+  PutU32(&out, kFormatVersion);
+  PutU32(&out, 0);  // required_features
+  PutU32(&out, 0);  // optional_features
+  PutU32(&out, kHeaderSize);
+  out.append(reinterpret_cast<const char*>(header.bundle_id.data()), header.bundle_id.size());
+  out.append(reinterpret_cast<const char*>(header.ledger_id.data()), header.ledger_id.size());
+  PutU64(&out, header.base_sequence);
+  PutU64(&out, header.sequence);
+  PutU64(&out, header.created_unix);
+  PutU64(&out, catalog_size);
+  PutU64(&out, Xxh3(io::AsBytes(out)));
+  return out;
+}
+
+Result<uint32_t> DecodeHeaderPrefix(io::ByteView prefix) {
+  if (prefix.size() < kHeaderPrefixSize ||
+      !std::equal(kHeaderMagic.begin(), kHeaderMagic.end(), prefix.begin())) {
+    return Status::Corruption("header at offset 0: not a sluice bundle (wrong magic)");
+  }
+  uint32_t size = LoadU32(prefix.data() + 20);
+  if (size < kMinHeaderSize || size > kMaxHeaderSize || size % 8 != 0) {
+    return Status::Corruption("header at offset 0: header_size " + std::to_string(size) +
+                              " is not a multiple of 8 between " + std::to_string(kMinHeaderSize) +
+                              " and " + std::to_string(kMaxHeaderSize));
+  }
+  return size;
+}
+
+Result<HeaderFields> DecodeHeader(io::ByteView header) {
+  SLUICE_ASSIGN_OR_RETURN(uint32_t size, DecodeHeaderPrefix(header));
+  if (header.size() != size) {
+    return Status::Corruption("header at offset 0: " + std::to_string(header.size()) +
+                              " bytes given, header_size says " + std::to_string(size));
+  }
+  const uint8_t* p = header.data();
+  uint64_t stored = LoadU64(p + size - 8);
+  uint64_t computed = Xxh3(header.first(size - 8));
+  if (stored != computed) {
+    return Status::Corruption("header at offset 0: checksum mismatch (stored " +
+                              std::to_string(stored) + ", computed " + std::to_string(computed) +
+                              ")");
+  }
+  HeaderFields f;
+  f.format_version = LoadU32(p + 8);
+  f.required_features = LoadU32(p + 12);
+  f.optional_features = LoadU32(p + 16);
+  f.header_size = size;
+  if (f.format_version != kFormatVersion) {
+    return Status::Unsupported("bundle format version " + std::to_string(f.format_version) +
+                               " is not supported (this sluice reads version " +
+                               std::to_string(kFormatVersion) + ")");
+  }
+  uint32_t unknown = f.required_features & ~kKnownRequiredFeatures;
+  if (unknown != 0) {
+    return Status::Unsupported("bundle requires feature " + FeatureBitName(unknown) +
+                               " (required_features " + std::to_string(f.required_features) +
+                               "), which this sluice does not support");
+  }
+  std::memcpy(f.header.bundle_id.data(), p + 24, 16);
+  std::memcpy(f.header.ledger_id.data(), p + 40, 16);
+  f.header.base_sequence = LoadU64(p + 56);
+  f.header.sequence = LoadU64(p + 64);
+  f.header.created_unix = LoadU64(p + 72);
+  f.catalog_size = LoadU64(p + 80);
+  if (f.catalog_size < kMinCatalogSize || f.catalog_size > kMaxCatalogSize) {
+    return Status::Corruption("header at offset 0: catalog_size " + std::to_string(f.catalog_size) +
+                              " is outside " + std::to_string(kMinCatalogSize) + ".." +
+                              std::to_string(kMaxCatalogSize));
+  }
+  return f;
+}
+
+namespace {
+
+Status ValidateCatalogAt(const Catalog& catalog, ErrorKind kind, const std::string& prefix) {
+  auto fail = [&](std::string msg) { return MakeStatus(kind, prefix + std::move(msg)); };
+  auto check_string = [&](const std::string& s, std::string_view what) {
+    if (s.size() > kMaxStringSize) {
+      return fail(std::string(what) + " is " + std::to_string(s.size()) +
+                  " bytes, over the limit of " + std::to_string(kMaxStringSize));
+    }
+    return Status::Ok();
+  };
+
+  std::set<std::string_view> digests;
+  for (size_t i = 0; i < catalog.manifests.size(); ++i) {
+    const ManifestEntry& m = catalog.manifests[i];
+    std::string where = "manifest " + std::to_string(i);
+    if (m.digest.empty()) return fail(where + " has no digest");
+    where += " " + m.digest.str();
+    SLUICE_RETURN_IF_ERROR(check_string(m.media_type, where + " media type"));
+    if (m.bytes.size() > kMaxManifestSize) {
+      return fail(where + " is " + std::to_string(m.bytes.size()) + " bytes, over the limit of " +
+                  std::to_string(kMaxManifestSize));
+    }
+    Digest actual = Sha256::Of(m.bytes);
+    if (actual != m.digest) {
+      return fail(where + ": bytes hash to " + actual.str());
+    }
+    if (!digests.insert(m.digest.str()).second) return fail(where + " is listed twice");
+  }
+  for (size_t i = 0; i < catalog.blobs.size(); ++i) {
+    const BlobEntry& b = catalog.blobs[i];
+    std::string where = "blob " + std::to_string(i);
+    if (b.digest.empty()) return fail(where + " has no digest");
+    where += " " + b.digest.str();
+    SLUICE_RETURN_IF_ERROR(check_string(b.media_type, where + " media type"));
+    if (!digests.insert(b.digest.str()).second) {
+      return fail(where + " is listed twice among manifests and blobs");
+    }
+  }
+  std::set<std::pair<std::string_view, std::string_view>> names;
+  for (size_t i = 0; i < catalog.refs.size(); ++i) {
+    const RefEntry& r = catalog.refs[i];
+    std::string where = "ref " + std::to_string(i) + " (" + r.repository + ":" + r.tag + ")";
+    SLUICE_RETURN_IF_ERROR(check_string(r.repository, where + " repository"));
+    SLUICE_RETURN_IF_ERROR(check_string(r.tag, where + " tag"));
+    if (r.manifest.empty()) return fail(where + " names no manifest");
+    bool found = std::any_of(catalog.manifests.begin(), catalog.manifests.end(),
+                             [&](const ManifestEntry& m) { return m.digest == r.manifest; });
+    if (!found) return fail(where + " names " + r.manifest.str() + ", which is not a manifest here");
+    if (!names.insert({r.repository, r.tag}).second) return fail(where + " is listed twice");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateCatalog(const Catalog& catalog, ErrorKind kind) {
+  return ValidateCatalogAt(catalog, kind, "catalog: ");
+}
+
+Result<std::string> EncodeCatalog(const Catalog& catalog) {
+  SLUICE_RETURN_IF_ERROR(ValidateCatalog(catalog, ErrorKind::kInvalidArgument));
+  std::string out;
+  PutU32(&out, static_cast<uint32_t>(catalog.refs.size()));
+  for (const RefEntry& r : catalog.refs) {
+    PutString(&out, r.repository);
+    PutString(&out, r.tag);
+    PutString(&out, r.manifest.str());
+  }
+  PutU32(&out, static_cast<uint32_t>(catalog.manifests.size()));
+  for (const ManifestEntry& m : catalog.manifests) {
+    PutString(&out, m.digest.str());
+    PutString(&out, m.media_type);
+    PutString(&out, m.bytes);
+    if (out.size() + 8 > kMaxCatalogSize) break;  // refused below; stop growing
+  }
+  PutU32(&out, static_cast<uint32_t>(catalog.blobs.size()));
+  for (const BlobEntry& b : catalog.blobs) {
+    PutString(&out, b.digest.str());
+    PutU64(&out, b.size);
+    PutString(&out, b.media_type);
+    PutU8(&out, b.shipped ? kBlobFlagShipped : 0);
+  }
+  if (out.size() + 8 > kMaxCatalogSize) {
+    return Status::InvalidArgument("catalog: encodes to more than the limit of " +
+                                   std::to_string(kMaxCatalogSize) + " bytes");
+  }
+  PutU64(&out, Xxh3(io::AsBytes(out)));
+  return out;
+}
+
+Status DecodeCatalog(io::ByteView bytes, uint64_t offset, Catalog* out) {
+  if (bytes.size() < kMinCatalogSize) {
+    return Status::Corruption("catalog at offset " + std::to_string(offset) + ": only " +
+                              std::to_string(bytes.size()) + " bytes");
+  }
+  io::ByteView body = bytes.first(bytes.size() - 8);
+  uint64_t stored = LoadU64(bytes.data() + body.size());
+  uint64_t computed = Xxh3(body);
+  if (stored != computed) {
+    return Status::Corruption("catalog at offset " + std::to_string(offset) +
+                              ": checksum mismatch (stored " + std::to_string(stored) +
+                              ", computed " + std::to_string(computed) + ")");
+  }
+
+  CatalogParser in(body, offset);
+  uint32_t count = 0;
+  SLUICE_RETURN_IF_ERROR(in.Count(&count, kMinRefRecordSize, "ref_count"));
+  out->refs.resize(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    RefEntry& r = out->refs[i];
+    std::string what = "ref " + std::to_string(i);
+    SLUICE_RETURN_IF_ERROR(in.Bytes(&r.repository, kMaxStringSize, what + " repository"));
+    SLUICE_RETURN_IF_ERROR(in.Bytes(&r.tag, kMaxStringSize, what + " tag"));
+    SLUICE_RETURN_IF_ERROR(in.DigestField(&r.manifest, what + " manifest digest"));
+  }
+  SLUICE_RETURN_IF_ERROR(in.Count(&count, kMinManifestRecordSize, "manifest_count"));
+  out->manifests.resize(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    ManifestEntry& m = out->manifests[i];
+    std::string what = "manifest " + std::to_string(i);
+    SLUICE_RETURN_IF_ERROR(in.DigestField(&m.digest, what + " digest"));
+    SLUICE_RETURN_IF_ERROR(in.Bytes(&m.media_type, kMaxStringSize, what + " media type"));
+    SLUICE_RETURN_IF_ERROR(in.Bytes(&m.bytes, kMaxManifestSize, what + " bytes"));
+  }
+  SLUICE_RETURN_IF_ERROR(in.Count(&count, kMinBlobRecordSize, "blob_count"));
+  out->blobs.resize(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    BlobEntry& b = out->blobs[i];
+    std::string what = "blob " + std::to_string(i);
+    SLUICE_RETURN_IF_ERROR(in.DigestField(&b.digest, what + " digest"));
+    SLUICE_RETURN_IF_ERROR(in.U64(&b.size, what + " size"));
+    SLUICE_RETURN_IF_ERROR(in.Bytes(&b.media_type, kMaxStringSize, what + " media type"));
+    uint64_t at = in.offset();
+    uint8_t flags = 0;
+    SLUICE_RETURN_IF_ERROR(in.U8(&flags, what + " flags"));
+    if (flags & ~kBlobFlagShipped) {
+      return in.Error(what + " " + b.digest.str() + " has unknown flags " + std::to_string(flags),
+                      at);
+    }
+    b.shipped = (flags & kBlobFlagShipped) != 0;
+  }
+  if (in.remaining() != 0) {
+    return in.Error(std::to_string(in.remaining()) + " unexpected bytes after the last blob",
+                    in.offset());
+  }
+  return ValidateCatalogAt(*out, ErrorKind::kCorruption,
+                           "catalog at offset " + std::to_string(offset) + ": ");
+}
+
+std::string EncodeSignatureBlock(const SignatureBlock& block) {
+  std::string out;
+  PutU32(&out, block.algorithm);
+  out.append(reinterpret_cast<const char*>(block.key_fingerprint.data()),
+             block.key_fingerprint.size());
+  out.append(reinterpret_cast<const char*>(block.signature.data()), block.signature.size());
+  return out;
+}
+
+SignatureBlock DecodeSignatureBlock(io::ByteView bytes) {
+  SignatureBlock block;
+  block.algorithm = LoadU32(bytes.data());
+  std::memcpy(block.key_fingerprint.data(), bytes.data() + 4, 32);
+  std::memcpy(block.signature.data(), bytes.data() + 36, 64);
+  return block;
+}
+
+std::string SignatureMessage(const std::array<uint8_t, 32>& header_and_catalog_sha256) {
+  std::string message(kSignatureContext);
+  message.append(reinterpret_cast<const char*>(header_and_catalog_sha256.data()),
+                 header_and_catalog_sha256.size());
+  return message;
+}
+
+}  // namespace sluice::format

@@ -1,0 +1,70 @@
+// Encoding and decoding of the signed part of a bundle: header, catalog and
+// signature block (SPEC.md sections 3 to 5). Pure functions over bytes; the
+// reader and writer do the I/O.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "format/catalog.h"
+#include "format/crypto.h"
+#include "io/file.h"
+#include "io/status.h"
+
+namespace sluice::format {
+
+// The header fields as stored.
+struct HeaderFields {
+  uint32_t format_version = 0;
+  uint32_t required_features = 0;
+  uint32_t optional_features = 0;
+  uint32_t header_size = 0;
+  BundleHeader header;
+  uint64_t catalog_size = 0;
+};
+
+// The kHeaderSize-byte version 1 header, checksum included.
+std::string EncodeHeader(const BundleHeader& header, uint64_t catalog_size);
+
+// Checks the magic and header_size in the first kHeaderPrefixSize bytes of a
+// bundle and returns header_size. kCorruption otherwise.
+Result<uint32_t> DecodeHeaderPrefix(io::ByteView prefix);
+
+// Decodes a whole header of header_size bytes: checks the checksum first,
+// then the version and required features (kUnsupported, naming them), then
+// the catalog size (kCorruption).
+Result<HeaderFields> DecodeHeader(io::ByteView header);
+
+// Checks what SPEC.md section 4 requires of a catalog (refs name manifests,
+// no duplicate refs or digests, manifest bytes hash to their digests, limits).
+// Errors have kind `kind` (kInvalidArgument for a writer's input, kCorruption
+// for a reader's) and name the offending entry.
+Status ValidateCatalog(const Catalog& catalog, ErrorKind kind);
+
+// Validates (kInvalidArgument) and encodes refs, manifests and blobs,
+// checksum included. Refuses catalogs larger than kMaxCatalogSize.
+Result<std::string> EncodeCatalog(const Catalog& catalog);
+
+// Checks the checksum of `bytes` (a whole catalog that starts at absolute
+// `offset`), parses and validates it into out->refs/manifests/blobs.
+// kCorruption naming the entry and offset on any failure.
+Status DecodeCatalog(io::ByteView bytes, uint64_t offset, Catalog* out);
+
+struct SignatureBlock {
+  uint32_t algorithm = 0;
+  std::array<uint8_t, 32> key_fingerprint{};
+  Ed25519Signature signature{};
+};
+
+std::string EncodeSignatureBlock(const SignatureBlock& block);
+// `bytes` must be kSignatureSize long. Does not check any field.
+SignatureBlock DecodeSignatureBlock(io::ByteView bytes);
+
+// The signed message: kSignatureContext || SHA-256(header || catalog).
+std::string SignatureMessage(const std::array<uint8_t, 32>& header_and_catalog_sha256);
+
+// A Status of the given kind (Status has one factory per kind).
+Status MakeStatus(ErrorKind kind, std::string message);
+
+}  // namespace sluice::format

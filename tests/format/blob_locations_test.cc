@@ -1,0 +1,90 @@
+#include <catch2/catch.hpp>
+
+#include "format/bundle_format.h"
+#include "format/bundle_reader.h"
+#include "tests/format/bundle_test_util.h"
+#include "tests/format/string_io.h"
+
+namespace sluice::format {
+namespace {
+
+using testing::BlobSpec;
+using testing::MakeCatalog;
+
+Status Locate(const std::string& bundle) {
+  return ReadBlobLocations(testing::StringPositionalReader(bundle)).status();
+}
+
+std::string SomeBundle() {
+  std::vector<BlobSpec> blobs = {{testing::RandomBytes(3000, 1), true},
+                                 {"skipped", false},
+                                 {testing::CompressibleBytes(5000, 2), true, Compression::kZstd}};
+  return testing::WriteBundle(MakeCatalog(blobs), blobs, {1024, 3});
+}
+
+TEST_CASE("ReadBlobLocations points at each shipped blob's first frame") {
+  std::string bundle = SomeBundle();
+  auto locations = ReadBlobLocations(testing::StringPositionalReader(bundle));
+  REQUIRE(locations.ok());
+  REQUIRE(locations->size() == 2);
+  CHECK((*locations)[0].blob_index == 0);
+  CHECK((*locations)[1].blob_index == 2);
+  CHECK((*locations)[0].frame_count == 3);
+  for (const BlobLocation& l : *locations) {
+    CHECK(bundle.compare(l.offset, 4, "SFRM") == 0);
+    CHECK(testing::GetU32At(bundle, l.offset + 4) == l.blob_index);
+    CHECK(testing::GetU64At(bundle, l.offset + 8) == 0);  // raw_offset of the first frame
+  }
+  CHECK((*locations)[1].offset == (*locations)[0].offset + (*locations)[0].stored_size);
+}
+
+TEST_CASE("ReadBlobLocations rejects a file that is not a bundle") {
+  CHECK(Locate("").kind() == ErrorKind::kCorruption);
+  CHECK(Locate(std::string(200, 'x')).kind() == ErrorKind::kCorruption);
+}
+
+TEST_CASE("ReadBlobLocations rejects a damaged trailer or footer") {
+  const std::string bundle = SomeBundle();
+  const testing::Layout l = testing::ParseLayout(bundle);
+  for (uint64_t at = l.trailer_offset; at < bundle.size(); ++at) {
+    std::string damaged = bundle;
+    damaged[at] ^= 0x04;
+    INFO("flip at " << at);
+    CHECK(Locate(damaged).kind() == ErrorKind::kCorruption);
+  }
+}
+
+TEST_CASE("ReadBlobLocations rejects entries that do not tile the frames") {
+  std::string bundle = SomeBundle();
+  const testing::Layout l = testing::ParseLayout(bundle);
+  const uint64_t entry0 = l.trailer_offset + 8;
+  const uint64_t entry1 = entry0 + 24;
+  SECTION("first entry not at the first frame") {
+    testing::PutU64At(&bundle, entry0 + 4, l.frames_offset + 1);
+  }
+  SECTION("an entry's stored size overlapping the next") {
+    testing::PutU64At(&bundle, entry0 + 12, testing::GetU64At(bundle, entry0 + 12) + 1);
+  }
+  SECTION("blob indexes not increasing") {
+    testing::PutU32At(&bundle, entry1, 0);
+  }
+  SECTION("zero frames") {
+    testing::PutU32At(&bundle, entry1 + 20, 0);
+  }
+  SECTION("entry count larger than the catalog allows") {
+    testing::PutU32At(&bundle, l.trailer_offset + 4, 0x10000000);
+  }
+  testing::FixFooterChecksum(&bundle);
+  CHECK(Locate(bundle).kind() == ErrorKind::kCorruption);
+}
+
+TEST_CASE("ReadBlobLocations of a bundle with nothing shipped is empty") {
+  std::vector<BlobSpec> blobs = {{"absent", false}};
+  auto locations = ReadBlobLocations(
+      testing::StringPositionalReader(testing::WriteBundle(MakeCatalog(blobs), blobs)));
+  REQUIRE(locations.ok());
+  CHECK(locations->empty());
+}
+
+}  // namespace
+}  // namespace sluice::format

@@ -1,0 +1,263 @@
+#include <catch2/catch.hpp>
+
+#include "format/bundle_format.h"
+#include "format/bundle_reader.h"
+#include "tests/format/bundle_test_util.h"
+#include "tests/format/string_io.h"
+
+namespace sluice::format {
+namespace {
+
+using testing::BlobSpec;
+using testing::MakeCatalog;
+using testing::ReadAll;
+using testing::TrustTestKey;
+
+constexpr uint32_t kFrame = 1u << 20;
+
+void CheckRoundTrip(const std::vector<BlobSpec>& blobs, const BundleWriterOptions& options,
+                    size_t max_chunk = 0) {
+  Catalog catalog = MakeCatalog(blobs);
+  std::string bundle = testing::WriteBundle(catalog, blobs, options);
+  testing::ReadResult r = ReadAll(bundle, TrustTestKey(), 65536, max_chunk);
+  REQUIRE(r.status.ok());
+  CHECK(r.catalog == catalog);
+  CHECK(r.signature.verified);
+  CHECK(r.signature.key_fingerprint == testing::TestKey().public_key().Fingerprint());
+  size_t shipped = 0;
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    if (!blobs[i].shipped) {
+      CHECK(r.blobs.count(i) == 0);
+      continue;
+    }
+    ++shipped;
+    REQUIRE(r.blobs.count(i) == 1);
+    INFO("blob " << i << " of " << blobs[i].data.size() << " bytes");
+    CHECK(r.blobs[i].size() == blobs[i].data.size());
+    CHECK(r.blobs[i] == blobs[i].data);
+  }
+  CHECK(r.locations.size() == shipped);
+  auto locations = ReadBlobLocations(testing::StringPositionalReader(bundle));
+  REQUIRE(locations.ok());
+  REQUIRE(locations->size() == r.locations.size());
+  for (size_t i = 0; i < r.locations.size(); ++i) {
+    CHECK((*locations)[i].blob_index == r.locations[i].blob_index);
+    CHECK((*locations)[i].offset == r.locations[i].offset);
+    CHECK((*locations)[i].stored_size == r.locations[i].stored_size);
+    CHECK((*locations)[i].frame_count == r.locations[i].frame_count);
+  }
+}
+
+TEST_CASE("reader returns every shipped blob byte for byte, at frame-size edges") {
+  auto compression = GENERATE(Compression::kNone, Compression::kZstd);
+  std::vector<BlobSpec> blobs;
+  uint64_t seed = 1;
+  for (size_t size : {size_t{0}, size_t{1}, size_t{kFrame - 1}, size_t{kFrame},
+                      size_t{kFrame + 1}}) {
+    blobs.push_back({testing::CompressibleBytes(size, seed++), true, compression});
+  }
+  blobs.push_back({testing::CompressibleBytes(3 * kFrame + 12345, seed++), true, compression});
+  blobs.push_back({testing::RandomBytes(3 * kFrame + 777, seed++), true, compression});
+  blobs.push_back({testing::RandomBytes(4096, seed++), false, compression});  // not shipped
+  blobs.push_back({testing::RandomBytes(2 * kFrame, seed++), true, compression});
+  CheckRoundTrip(blobs, {});
+}
+
+TEST_CASE("reader round-trips with small frames and a bundle with nothing shipped") {
+  std::vector<BlobSpec> blobs = {{testing::CompressibleBytes(5000, 1), true, Compression::kZstd},
+                                 {testing::RandomBytes(5000, 2), true, Compression::kZstd},
+                                 {"", true, Compression::kZstd}};
+  CheckRoundTrip(blobs, {128, 3});
+  CheckRoundTrip({{"unshipped", false}}, {});
+  CheckRoundTrip({}, {});
+}
+
+TEST_CASE("reader copes with input arriving a few bytes at a time") {
+  std::vector<BlobSpec> blobs = {{testing::CompressibleBytes(20000, 1), true, Compression::kZstd},
+                                 {testing::RandomBytes(3000, 2), true, Compression::kNone}};
+  CheckRoundTrip(blobs, {4096, 3}, /*max_chunk=*/7);
+}
+
+TEST_CASE("reader hands out blob bytes in reads of one byte") {
+  std::vector<BlobSpec> blobs = {{"hello, world", true, Compression::kNone}};
+  std::string bundle = testing::WriteBundle(MakeCatalog(blobs), blobs, {5, 3});
+  testing::ReadResult r = ReadAll(bundle, TrustTestKey(), /*read_size=*/1);
+  REQUIRE(r.status.ok());
+  CHECK(r.blobs[0] == "hello, world");
+}
+
+TEST_CASE("reader rejects a bundle signed by a key that is not trusted") {
+  std::vector<BlobSpec> blobs = {{"hello", true}};
+  std::string bundle = testing::WriteBundle(MakeCatalog(blobs), blobs);
+  auto other = PrivateKey::Generate();
+  REQUIRE(other.ok());
+  std::string fingerprint = testing::TestKey().public_key().FingerprintText();
+
+  SECTION("a different key") {
+    Status s = testing::Verify(bundle, TrustPolicy{{other->public_key()}, false});
+    CHECK(s.kind() == ErrorKind::kUntrusted);
+    CHECK(s.message().find(fingerprint) != std::string::npos);
+  }
+  SECTION("no keys at all") {
+    Status s = testing::Verify(bundle, TrustPolicy{});
+    CHECK(s.kind() == ErrorKind::kUntrusted);
+    CHECK(s.message().find("no trusted keys") != std::string::npos);
+  }
+  SECTION("the trusted key among others is found by fingerprint") {
+    CHECK(testing::Verify(bundle, TrustPolicy{{other->public_key(), testing::TestKey().public_key()},
+                                              false})
+              .ok());
+  }
+  SECTION("skip_signature accepts it and says it did not verify") {
+    testing::ReadResult r = ReadAll(bundle, TrustPolicy{{}, true});
+    CHECK(r.status.ok());
+    CHECK_FALSE(r.signature.verified);
+    CHECK(r.blobs[0] == "hello");
+  }
+}
+
+TEST_CASE("reader rejects a catalog re-signed by an untrusted key") {
+  std::vector<BlobSpec> blobs = {{"hello", true}};
+  std::string bundle = testing::WriteBundle(MakeCatalog(blobs), blobs);
+  auto mallory = PrivateKey::Generate();
+  REQUIRE(mallory.ok());
+  testing::FixCatalogAndSign(&bundle, *mallory);
+  CHECK(testing::Verify(bundle).kind() == ErrorKind::kUntrusted);
+}
+
+TEST_CASE("reader rejects an unknown format version, naming it") {
+  std::vector<BlobSpec> blobs = {{"hello", true}};
+  std::string bundle = testing::WriteBundle(MakeCatalog(blobs), blobs);
+  testing::PutU32At(&bundle, 8, 7);
+  testing::FixHeaderChecksum(&bundle);
+  Status s = testing::Verify(bundle);
+  CHECK(s.kind() == ErrorKind::kUnsupported);
+  CHECK(s.message() == "bundle format version 7 is not supported (this sluice reads version 1)");
+}
+
+TEST_CASE("reader rejects an unknown required feature, naming the bit") {
+  std::vector<BlobSpec> blobs = {{"hello", true}};
+  std::string bundle = testing::WriteBundle(MakeCatalog(blobs), blobs);
+  testing::PutU32At(&bundle, 12, 1u << 5);
+  testing::FixHeaderChecksum(&bundle);
+  testing::FixCatalogAndSign(&bundle);
+  Status s = testing::Verify(bundle);
+  CHECK(s.kind() == ErrorKind::kUnsupported);
+  CHECK(s.message().find("bit 5") != std::string::npos);
+}
+
+TEST_CASE("reader ignores an unknown optional feature") {
+  std::vector<BlobSpec> blobs = {{"hello", true}};
+  std::string bundle = testing::WriteBundle(MakeCatalog(blobs), blobs);
+  testing::PutU32At(&bundle, 16, 1u << 9);
+  testing::FixHeaderChecksum(&bundle);
+  testing::FixCatalogAndSign(&bundle);  // the signature covers the header
+  CHECK(testing::Verify(bundle).ok());
+}
+
+// Inserts `extra` bytes at `at`, shifting everything behind it, and fixes the
+// trailer entries and footer offset that point behind it.
+void InsertAndShift(std::string* b, uint64_t at, const std::string& extra) {
+  testing::Layout l = testing::ParseLayout(*b);
+  uint32_t count = testing::GetU32At(*b, l.trailer_offset + 4);
+  for (uint32_t i = 0; i < count; ++i) {
+    uint64_t field = l.trailer_offset + 8 + 24 * i + 4;
+    testing::PutU64At(b, field, testing::GetU64At(*b, field) + extra.size());
+  }
+  testing::PutU64At(b, l.footer_offset, l.trailer_offset + extra.size());
+  b->insert(at, extra);
+  testing::FixFooterChecksum(b);
+}
+
+TEST_CASE("reader and ReadBlobLocations accept a header extension") {
+  std::vector<BlobSpec> blobs = {{"hello", true}, {"world", true}};
+  std::string bundle = testing::WriteBundle(MakeCatalog(blobs), blobs);
+  InsertAndShift(&bundle, 88, std::string(16, '\x5a'));
+  testing::PutU32At(&bundle, 20, 112);
+  testing::FixHeaderChecksum(&bundle);
+  testing::FixCatalogAndSign(&bundle);
+  testing::ReadResult r = ReadAll(bundle, TrustTestKey());
+  REQUIRE(r.status.ok());
+  CHECK(r.blobs[1] == "world");
+  auto locations = ReadBlobLocations(testing::StringPositionalReader(bundle));
+  REQUIRE(locations.ok());
+  CHECK((*locations)[0].offset == 112 + testing::GetU64At(bundle, 80) + kSignatureSize);
+}
+
+TEST_CASE("reader and ReadBlobLocations accept a trailer extension") {
+  std::vector<BlobSpec> blobs = {{"hello", true}};
+  std::string bundle = testing::WriteBundle(MakeCatalog(blobs), blobs);
+  for (size_t size : {size_t{1}, size_t{31}, size_t{32}, size_t{200000}}) {
+    std::string b = bundle;
+    uint64_t footer = b.size() - kFooterSize;
+    b.insert(footer, testing::RandomBytes(size, size));
+    uint64_t trailer = testing::GetU64At(b, b.size() - kFooterSize);
+    testing::PutU64At(&b, b.size() - kFooterSize + 8, b.size() - kFooterSize - trailer);
+    testing::FixFooterChecksum(&b);
+    INFO("extension of " << size << " bytes");
+    CHECK(testing::Verify(b).ok());
+    CHECK(ReadBlobLocations(testing::StringPositionalReader(b)).ok());
+    // Without its checksum fixed, the same extension is damage.
+    std::string stale = b;
+    stale[footer] ^= 1;
+    CHECK(testing::Verify(stale).kind() == ErrorKind::kCorruption);
+  }
+}
+
+TEST_CASE("reader reports an I/O failure as an I/O error, wherever it happens") {
+  std::vector<BlobSpec> blobs = {{testing::RandomBytes(3000, 1), true}};
+  std::string bundle = testing::WriteBundle(MakeCatalog(blobs), blobs, {1024, 3});
+  testing::Layout l = testing::ParseLayout(bundle);
+  for (uint64_t at : {uint64_t{0}, uint64_t{30}, l.catalog_offset + 5, l.signature_offset + 1,
+                      l.frame_offsets[1] + 3, l.trailer_offset + 2, l.footer_offset + 31,
+                      uint64_t{bundle.size()}}) {
+    testing::FailingReader in(bundle, at);
+    Status s;
+    auto reader = BundleReader::Open(&in, TrustTestKey());
+    if (!reader.ok()) {
+      s = reader.status();
+    } else {
+      s = (*reader)->Finish();
+    }
+    INFO("failing after " << at << " bytes: " << s.ToString());
+    CHECK(s.kind() == ErrorKind::kIoError);
+  }
+}
+
+TEST_CASE("Finish alone reads and verifies every blob") {
+  std::vector<BlobSpec> blobs = {{"hello", true}, {"world", true}};
+  std::string bundle = testing::WriteBundle(MakeCatalog(blobs), blobs);
+  testing::StringReader in(bundle);
+  auto reader = BundleReader::Open(&in, TrustTestKey());
+  REQUIRE(reader.ok());
+  CHECK((*reader)->Finish().ok());
+  CHECK((*reader)->locations().size() == 2);
+  CHECK(in.position() == bundle.size());
+}
+
+TEST_CASE("NextBlob verifies the unread rest of the previous blob") {
+  std::vector<BlobSpec> blobs = {{"hello, world", true}, {"second", true}};
+  std::string bundle = testing::WriteBundle(MakeCatalog(blobs), blobs, {4, 3});
+  // Damage the last frame of blob 0 so that only its digest can notice.
+  testing::Layout l = testing::ParseLayout(bundle);
+  bundle[l.frame_offsets[2] + 40] ^= 0x20;
+  testing::FixFrameChecksum(&bundle, l.frame_offsets[2]);
+
+  testing::StringReader in(bundle);
+  auto reader = BundleReader::Open(&in, TrustTestKey());
+  REQUIRE(reader.ok());
+  auto first = (*reader)->NextBlob();
+  REQUIRE(first.ok());
+  CHECK(**first == 0);
+  uint8_t byte = 0;
+  REQUIRE((*reader)->Read(io::MutableBytes(&byte, 1)).ok());
+  auto second = (*reader)->NextBlob();
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.status().kind() == ErrorKind::kCorruption);
+  CHECK(second.status().message().find(Sha256::Of("hello, world").str()) != std::string::npos);
+  // The reader stays failed.
+  CHECK((*reader)->Finish().kind() == ErrorKind::kCorruption);
+}
+
+}  // namespace
+}  // namespace sluice::format

@@ -1,0 +1,236 @@
+#include "tests/format/bundle_test_util.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+#include "format/checksum.h"
+#include "tests/format/string_io.h"
+
+namespace sluice::format::testing {
+
+std::string GoldenPath(const std::string& name) {
+  return std::string(SLUICE_FORMAT_TEST_DIR) + "/golden/" + name;
+}
+
+std::string ReadFileOrDie(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+const PrivateKey& TestKey() {
+  static const PrivateKey* key = [] {
+    auto k = PrivateKey::FromPem(ReadFileOrDie(GoldenPath("tiny.key.pem")));
+    if (!k.ok()) throw std::runtime_error(k.status().ToString());
+    return new PrivateKey(std::move(k).value());
+  }();
+  return *key;
+}
+
+TrustPolicy TrustTestKey() { return TrustPolicy{{TestKey().public_key()}, false}; }
+
+std::string RandomBytes(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string out(n, '\0');
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t v = rng();
+    for (size_t j = 0; j < 8 && i + j < n; ++j) out[i + j] = static_cast<char>(v >> (8 * j));
+  }
+  return out;
+}
+
+std::string CompressibleBytes(size_t n, uint64_t seed) {
+  // Text-like: words from a small vocabulary, as in JSON configs and tar
+  // headers, so zstd finds plenty to do.
+  static const char* kWords[] = {"layer ", "usr/lib/", "config ", "\"digest\": ", "0000644 ",
+                                 "sha256:", "libc.so.6 ", "\n", "etc/", "root "};
+  std::mt19937_64 rng(seed);
+  std::string out;
+  out.reserve(n + 16);
+  while (out.size() < n) out += kWords[rng() % 10];
+  out.resize(n);
+  return out;
+}
+
+Catalog MakeCatalog(const std::vector<BlobSpec>& blobs) {
+  Catalog c;
+  c.header.bundle_id = {1, 2, 3};
+  c.header.ledger_id = {9, 8, 7};
+  c.header.base_sequence = 41;
+  c.header.sequence = 42;
+  c.header.created_unix = 1700000000;
+  std::string manifest = R"({"schemaVersion":2,"layers":[)";
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    BlobEntry b;
+    b.digest = Sha256::Of(blobs[i].data);
+    b.size = blobs[i].data.size();
+    b.media_type = "application/vnd.oci.image.layer.v1.tar";
+    b.shipped = blobs[i].shipped;
+    if (i > 0) manifest += ",";
+    manifest += R"({"digest":")" + b.digest.str() + R"(","size":)" + std::to_string(b.size) + "}";
+    c.blobs.push_back(b);
+  }
+  manifest += "]}";
+  ManifestEntry m;
+  m.digest = Sha256::Of(manifest);
+  m.media_type = "application/vnd.oci.image.manifest.v1+json";
+  m.bytes = manifest;
+  c.manifests.push_back(m);
+  c.refs.push_back({"test/repo", "latest", m.digest});
+  return c;
+}
+
+std::string WriteBundle(const Catalog& catalog, const std::vector<BlobSpec>& blobs,
+                        const BundleWriterOptions& options) {
+  StringWriter out;
+  auto writer = BundleWriter::Start(&out, catalog, TestKey(), options);
+  if (!writer.ok()) throw std::runtime_error(writer.status().ToString());
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    if (!blobs[i].shipped) continue;
+    Status s = (*writer)->BeginBlob(i, blobs[i].compression);
+    // Odd-sized appends, so frame boundaries never line up with calls.
+    io::ByteView data = io::AsBytes(blobs[i].data);
+    for (size_t at = 0; s.ok() && at < data.size();) {
+      size_t n = std::min<size_t>(data.size() - at, 100003);
+      s = (*writer)->Append(data.subspan(at, n));
+      at += n;
+    }
+    if (s.ok()) s = (*writer)->EndBlob();
+    if (!s.ok()) throw std::runtime_error(s.ToString());
+  }
+  Status s = (*writer)->Finish();
+  if (!s.ok()) throw std::runtime_error(s.ToString());
+  if ((*writer)->bytes_written() != out.contents().size()) {
+    throw std::runtime_error("bytes_written disagrees with the output");
+  }
+  return out.contents();
+}
+
+ReadResult ReadAll(const std::string& bundle, const TrustPolicy& trust, size_t read_size,
+                   size_t max_chunk) {
+  ReadResult r;
+  StringReader in(bundle, max_chunk);
+  auto reader = BundleReader::Open(&in, trust);
+  if (!reader.ok()) {
+    r.status = reader.status();
+    return r;
+  }
+  r.catalog = (*reader)->catalog();
+  r.signature = (*reader)->signature();
+  std::string buf(read_size, '\0');
+  while (true) {
+    auto next = (*reader)->NextBlob();
+    if (!next.ok()) {
+      r.status = next.status();
+      return r;
+    }
+    if (!*next) break;
+    std::string& data = r.blobs[**next];
+    while (true) {
+      auto n = (*reader)->Read(io::MutableBytes(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
+      if (!n.ok()) {
+        r.status = n.status();
+        return r;
+      }
+      if (*n == 0) break;
+      data.append(buf.data(), *n);
+    }
+  }
+  r.status = (*reader)->Finish();
+  r.locations = (*reader)->locations();
+  return r;
+}
+
+Status Verify(const std::string& bundle, const TrustPolicy& trust) {
+  return ReadAll(bundle, trust).status;
+}
+
+uint32_t GetU32At(const std::string& b, uint64_t offset) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(b.at(offset + i));
+  return v;
+}
+
+uint64_t GetU64At(const std::string& b, uint64_t offset) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(b.at(offset + i));
+  return v;
+}
+
+void PutU32At(std::string* b, uint64_t offset, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b->at(offset + i) = static_cast<char>(v >> (8 * i));
+}
+
+void PutU64At(std::string* b, uint64_t offset, uint64_t v) {
+  for (int i = 0; i < 8; ++i) b->at(offset + i) = static_cast<char>(v >> (8 * i));
+}
+
+Layout ParseLayout(const std::string& b) {
+  Layout l;
+  l.header_size = GetU32At(b, 20);
+  l.catalog_offset = l.header_size;
+  l.catalog_size = GetU64At(b, 80);
+  l.signature_offset = l.catalog_offset + l.catalog_size;
+  l.frames_offset = l.signature_offset + 100;
+  uint64_t at = l.frames_offset;
+  while (b.compare(at, 4, "SFRM") == 0) {
+    l.frame_offsets.push_back(at);
+    l.frame_stored_sizes.push_back(GetU32At(b, at + 20));
+    at += 40 + GetU32At(b, at + 20);
+  }
+  l.trailer_offset = at;
+  l.footer_offset = b.size() - 32;
+  if (GetU64At(b, l.footer_offset) != l.trailer_offset) {
+    throw std::runtime_error("ParseLayout: footer does not point at the trailer");
+  }
+  return l;
+}
+
+void FixHeaderChecksum(std::string* b) {
+  uint32_t size = GetU32At(*b, 20);
+  PutU64At(b, size - 8, Xxh3(io::AsBytes(std::string_view(*b).substr(0, size - 8))));
+}
+
+void FixCatalogAndSign(std::string* b, const PrivateKey& key) {
+  uint64_t header_size = GetU32At(*b, 20);
+  uint64_t catalog_size = GetU64At(*b, 80);
+  uint64_t end = header_size + catalog_size;
+  PutU64At(b, end - 8,
+           Xxh3(io::AsBytes(std::string_view(*b).substr(header_size, catalog_size - 8))));
+  // The signed message, written out from SPEC.md section 5.
+  Sha256 h;
+  h.Update(io::AsBytes(std::string_view(*b).substr(0, end)));
+  auto digest = h.FinishRaw();
+  std::string message("sluice bundle v1 signature");
+  message.push_back('\0');
+  message.append(reinterpret_cast<const char*>(digest.data()), digest.size());
+  auto sig = key.Sign(io::AsBytes(message));
+  if (!sig.ok()) throw std::runtime_error(sig.status().ToString());
+  auto fp = key.public_key().Fingerprint();
+  b->replace(end + 4, 32, reinterpret_cast<const char*>(fp.data()), 32);
+  b->replace(end + 36, 64, reinterpret_cast<const char*>(sig->data()), 64);
+}
+
+void FixFrameChecksum(std::string* b, uint64_t frame_offset) {
+  uint32_t stored = GetU32At(*b, frame_offset + 20);
+  Xxh3Stream sum;
+  sum.Update(io::AsBytes(std::string_view(*b).substr(frame_offset, 32)));
+  sum.Update(io::AsBytes(std::string_view(*b).substr(frame_offset + 40, stored)));
+  PutU64At(b, frame_offset + 32, sum.Digest());
+}
+
+void FixFooterChecksum(std::string* b) {
+  uint64_t footer = b->size() - 32;
+  uint64_t trailer = GetU64At(*b, footer);
+  Xxh3Stream sum;
+  sum.Update(io::AsBytes(std::string_view(*b).substr(trailer, footer - trailer)));
+  sum.Update(io::AsBytes(std::string_view(*b).substr(footer, 16)));
+  PutU64At(b, footer + 16, sum.Digest());
+}
+
+}  // namespace sluice::format::testing

@@ -1,0 +1,80 @@
+// Helpers shared by the format tests: a fixed signing key, catalogs and
+// bundles built from blob contents, a full verify pass, an independent walk
+// of a bundle's layout, and patch helpers that re-seal checksums and the
+// signature after a test has edited bytes (so a test can reach the check it
+// means to exercise instead of tripping an earlier checksum).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "format/bundle_reader.h"
+#include "format/bundle_writer.h"
+#include "format/catalog.h"
+#include "format/crypto.h"
+
+namespace sluice::format::testing {
+
+// The golden key: Ed25519 seed 00 01 02 .. 1f (tests/format/golden/tiny.key.pem).
+const PrivateKey& TestKey();
+std::string GoldenPath(const std::string& name);
+std::string ReadFileOrDie(const std::string& path);
+TrustPolicy TrustTestKey();
+
+std::string RandomBytes(size_t n, uint64_t seed);
+std::string CompressibleBytes(size_t n, uint64_t seed);
+
+struct BlobSpec {
+  std::string data;
+  bool shipped = true;
+  Compression compression = Compression::kNone;
+};
+
+// One ref "test/repo:latest" to one manifest that lists every blob.
+Catalog MakeCatalog(const std::vector<BlobSpec>& blobs);
+// Writes the shipped blobs of `blobs` (whose order matches catalog.blobs).
+std::string WriteBundle(const Catalog& catalog, const std::vector<BlobSpec>& blobs,
+                        const BundleWriterOptions& options = {});
+
+struct ReadResult {
+  Status status;  // of the first failing step of Open, NextBlob, Read, Finish
+  Catalog catalog;
+  SignatureInfo signature;
+  std::map<size_t, std::string> blobs;
+  std::vector<BlobLocation> locations;
+};
+// Open, read every shipped blob to its end, Finish. read_size is the buffer
+// handed to Read; max_chunk limits the bytes per SequentialReader::Read.
+ReadResult ReadAll(const std::string& bundle, const TrustPolicy& trust, size_t read_size = 65536,
+                   size_t max_chunk = 0);
+Status Verify(const std::string& bundle, const TrustPolicy& trust = TrustTestKey());
+
+// Where each structure of a well-formed bundle lies, found by walking it.
+struct Layout {
+  uint64_t header_size = 0;
+  uint64_t catalog_offset = 0;
+  uint64_t catalog_size = 0;
+  uint64_t signature_offset = 0;
+  uint64_t frames_offset = 0;
+  std::vector<uint64_t> frame_offsets;
+  std::vector<uint32_t> frame_stored_sizes;
+  uint64_t trailer_offset = 0;
+  uint64_t footer_offset = 0;
+};
+Layout ParseLayout(const std::string& bundle);
+
+uint32_t GetU32At(const std::string& b, uint64_t offset);
+uint64_t GetU64At(const std::string& b, uint64_t offset);
+void PutU32At(std::string* b, uint64_t offset, uint32_t v);
+void PutU64At(std::string* b, uint64_t offset, uint64_t v);
+
+void FixHeaderChecksum(std::string* b);
+// Recomputes the catalog checksum and re-signs header and catalog.
+void FixCatalogAndSign(std::string* b, const PrivateKey& key = TestKey());
+void FixFrameChecksum(std::string* b, uint64_t frame_offset);
+// Recomputes the footer checksum over [trailer_offset, footer) as the footer says.
+void FixFooterChecksum(std::string* b);
+
+}  // namespace sluice::format::testing

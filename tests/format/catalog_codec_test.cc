@@ -1,0 +1,199 @@
+#include <catch2/catch.hpp>
+
+#include "format/bundle_format.h"
+#include "format/catalog_codec.h"
+#include "format/checksum.h"
+#include "tests/format/bundle_test_util.h"
+
+namespace sluice::format {
+namespace {
+
+// Builds catalog bytes field by field, so tests can say things the encoder
+// refuses to say.
+class RawCatalog {
+ public:
+  RawCatalog& U8(uint8_t v) {
+    bytes_.push_back(static_cast<char>(v));
+    return *this;
+  }
+  RawCatalog& U32(uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes_.push_back(static_cast<char>(v >> (8 * i)));
+    return *this;
+  }
+  RawCatalog& U64(uint64_t v) {
+    for (int i = 0; i < 8; ++i) bytes_.push_back(static_cast<char>(v >> (8 * i)));
+    return *this;
+  }
+  RawCatalog& Str(std::string_view s) {
+    U32(static_cast<uint32_t>(s.size()));
+    bytes_.append(s);
+    return *this;
+  }
+  // Appends the checksum and returns the whole catalog.
+  std::string Seal() const {
+    std::string out = bytes_;
+    uint64_t sum = Xxh3(io::AsBytes(out));
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(sum >> (8 * i)));
+    return out;
+  }
+
+ private:
+  std::string bytes_;
+};
+
+const std::string kManifest = R"({"schemaVersion":2})";
+const std::string kManifestDigest = Sha256::Of(kManifest).str();
+const std::string kBlobDigest = Sha256::Of("hello").str();
+
+RawCatalog GoodPrefix() {
+  RawCatalog c;
+  c.U32(1).Str("repo").Str("tag").Str(kManifestDigest);
+  c.U32(1).Str(kManifestDigest).Str("application/vnd.oci.image.manifest.v1+json").Str(kManifest);
+  return c;
+}
+
+Status Decode(const std::string& bytes) {
+  Catalog c;
+  return DecodeCatalog(io::AsBytes(bytes), 96, &c);
+}
+
+TEST_CASE("catalog codec round-trips refs, manifests and blobs") {
+  Catalog c = testing::MakeCatalog({{"a", true}, {"", false}, {"ccc", true}});
+  c.refs.push_back({"", "v1", c.manifests[0].digest});  // an OCI layout ref: no repository
+  auto bytes = EncodeCatalog(c);
+  REQUIRE(bytes.ok());
+  Catalog back;
+  back.header = c.header;
+  REQUIRE(DecodeCatalog(io::AsBytes(*bytes), 96, &back).ok());
+  CHECK(back == c);
+}
+
+TEST_CASE("catalog decoder accepts a hand-built catalog") {
+  std::string bytes =
+      GoodPrefix().U32(1).Str(kBlobDigest).U64(5).Str("text/plain").U8(kBlobFlagShipped).Seal();
+  Catalog c;
+  REQUIRE(DecodeCatalog(io::AsBytes(bytes), 96, &c).ok());
+  REQUIRE(c.blobs.size() == 1);
+  CHECK(c.blobs[0].size == 5);
+  CHECK(c.blobs[0].shipped);
+}
+
+TEST_CASE("catalog decoder rejects a bad checksum") {
+  std::string bytes = GoodPrefix().U32(0).Seal();
+  bytes.back() ^= 1;
+  Status s = Decode(bytes);
+  CHECK(s.kind() == ErrorKind::kCorruption);
+  CHECK(s.message().find("checksum") != std::string::npos);
+}
+
+TEST_CASE("catalog decoder rejects a count larger than the bytes that remain") {
+  Status s = Decode(GoodPrefix().U32(0xffffffff).Seal());
+  CHECK(s.kind() == ErrorKind::kCorruption);
+  CHECK(s.message().find("blob_count") != std::string::npos);
+}
+
+TEST_CASE("catalog decoder rejects a string longer than the catalog") {
+  RawCatalog c;
+  c.U32(1).U32(1000).Str("x");
+  CHECK(Decode(c.Seal()).kind() == ErrorKind::kCorruption);
+}
+
+TEST_CASE("catalog decoder rejects a string over the limit") {
+  RawCatalog c;
+  c.U32(1).Str(std::string(kMaxStringSize + 1, 'r')).Str("tag").Str(kManifestDigest);
+  Status s = Decode(c.U32(0).U32(0).Seal());
+  CHECK(s.kind() == ErrorKind::kCorruption);
+  CHECK(s.message().find("over the limit") != std::string::npos);
+}
+
+TEST_CASE("catalog decoder rejects a digest that is not sha256 hex") {
+  std::string upper = kBlobDigest;
+  upper[10] = 'A';
+  for (const std::string& bad : {upper, std::string("md5:abc"), kBlobDigest.substr(0, 70)}) {
+    Status s = Decode(GoodPrefix().U32(1).Str(bad).U64(5).Str(std::string(80, 'm')).U8(1).Seal());
+    CHECK(s.kind() == ErrorKind::kCorruption);
+    INFO(s.ToString());
+    CHECK(s.message().find("blob 0 digest") != std::string::npos);
+  }
+}
+
+TEST_CASE("catalog decoder rejects a ref to a digest that is not a manifest") {
+  RawCatalog c;
+  c.U32(1).Str("repo").Str("tag").Str(kBlobDigest);
+  c.U32(0).U32(1).Str(kBlobDigest).U64(5).Str("").U8(1);
+  Status s = Decode(c.Seal());
+  CHECK(s.kind() == ErrorKind::kCorruption);
+  CHECK(s.message().find("not a manifest") != std::string::npos);
+}
+
+TEST_CASE("catalog decoder rejects manifest bytes that do not hash to their digest") {
+  RawCatalog c;
+  c.U32(0).U32(1).Str(kManifestDigest).Str("m").Str(kManifest + " ").U32(0);
+  Status s = Decode(c.Seal());
+  CHECK(s.kind() == ErrorKind::kCorruption);
+  CHECK(s.message().find(kManifestDigest) != std::string::npos);
+}
+
+TEST_CASE("catalog decoder rejects a digest listed twice") {
+  Status s = Decode(GoodPrefix().U32(1).Str(kManifestDigest).U64(5).Str("").U8(0).Seal());
+  CHECK(s.kind() == ErrorKind::kCorruption);
+  CHECK(s.message().find("twice") != std::string::npos);
+}
+
+TEST_CASE("catalog decoder rejects unknown blob flags") {
+  Status s = Decode(GoodPrefix().U32(1).Str(kBlobDigest).U64(5).Str("").U8(0x03).Seal());
+  CHECK(s.kind() == ErrorKind::kCorruption);
+  CHECK(s.message().find("flags") != std::string::npos);
+}
+
+TEST_CASE("catalog decoder rejects bytes after the last blob") {
+  Status s = Decode(GoodPrefix().U32(0).U8(0).Seal());
+  CHECK(s.kind() == ErrorKind::kCorruption);
+  CHECK(s.message().find("after the last blob") != std::string::npos);
+}
+
+TEST_CASE("catalog decoder rejects a catalog cut short") {
+  std::string good = GoodPrefix().U32(1).Str(kBlobDigest).U64(5).Str("").U8(1).Seal();
+  // Re-seal every prefix so only the structure, not the checksum, can fail.
+  for (size_t n = 0; n + 8 < good.size(); ++n) {
+    std::string body = good.substr(0, n);
+    uint64_t sum = Xxh3(io::AsBytes(body));
+    for (int i = 0; i < 8; ++i) body.push_back(static_cast<char>(sum >> (8 * i)));
+    INFO("body length " << n);
+    CHECK(Decode(body).kind() == ErrorKind::kCorruption);
+  }
+}
+
+TEST_CASE("header decoder checks the checksum before the version") {
+  std::string h = EncodeHeader(BundleHeader{}, 20);
+  REQUIRE(DecodeHeader(io::AsBytes(h)).ok());
+  h[8] = 2;  // version 2, stale checksum: damage
+  CHECK(DecodeHeader(io::AsBytes(h)).status().kind() == ErrorKind::kCorruption);
+  testing::FixHeaderChecksum(&h);  // a genuine version 2 header
+  Status s = DecodeHeader(io::AsBytes(h)).status();
+  CHECK(s.kind() == ErrorKind::kUnsupported);
+  CHECK(s.message() == "bundle format version 2 is not supported (this sluice reads version 1)");
+}
+
+TEST_CASE("header decoder rejects a catalog size out of bounds") {
+  for (uint64_t size : {uint64_t{0}, uint64_t{19}, kMaxCatalogSize + 1, ~uint64_t{0}}) {
+    std::string h = EncodeHeader(BundleHeader{}, size);
+    CHECK(DecodeHeader(io::AsBytes(h)).status().kind() == ErrorKind::kCorruption);
+  }
+}
+
+TEST_CASE("header prefix decoder rejects bad magic and bad header sizes") {
+  std::string h = EncodeHeader(BundleHeader{}, 20);
+  std::string text_mode = h;
+  text_mode[0] = 0x09;  // high bit stripped
+  CHECK(DecodeHeaderPrefix(io::AsBytes(text_mode)).status().kind() == ErrorKind::kCorruption);
+  for (uint32_t size : {0u, 88u, 97u, 100u, 4104u}) {
+    std::string bad = h;
+    testing::PutU32At(&bad, 20, size);
+    INFO("header_size " << size);
+    CHECK(DecodeHeaderPrefix(io::AsBytes(bad)).status().kind() == ErrorKind::kCorruption);
+  }
+}
+
+}  // namespace
+}  // namespace sluice::format
