@@ -18,7 +18,7 @@ const char kTinyManifest[] =
     R"("digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",)"
     R"("size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar",)"
     R"("digest":"sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",)"
-    R"("size":5}]}})";
+    R"("size":5}]})";
 
 // One ref, one manifest, a 2-byte config the far side already has (not
 // shipped) and the 5-byte layer "hello" (shipped, uncompressed so the bytes
