@@ -22,7 +22,10 @@ Result<Descriptor> ParseDescriptor(const json& obj, std::string_view where) {
   Descriptor d;
   d.media_type = StringField(obj, "mediaType");
   auto digest = format::Digest::Parse(StringField(obj, "digest"));
-  if (!digest.ok()) return digest.status().WithContext(where);
+  if (!digest.ok()) {
+    // A bad digest inside a manifest is bad data, not a bad argument.
+    return Status::Corruption(std::string(where) + ": " + digest.status().message());
+  }
   d.digest = std::move(digest).value();
   auto size = obj.find("size");
   if (size == obj.end() || !size->is_number_unsigned()) {
