@@ -1,0 +1,83 @@
+// sluice keygen: PEM files, a private key only its owner can read, and never
+// an overwritten key.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include "e2e_support.h"
+
+namespace sluice::e2e {
+namespace {
+
+unsigned Mode(const std::string& path) {
+  struct stat st;
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+TEST_CASE("keygen writes a PEM key pair with a private key of mode 0600", "[e2e][keygen]") {
+  TempDir dir;
+  RunResult r = Sluice({"keygen", "--private", dir / "k.key", "--public", dir / "k.pub"});
+  INFO(r.Describe());
+  REQUIRE(r.exit_code == 0);
+  std::string private_pem = ReadFile(dir / "k.key");
+  std::string public_pem = ReadFile(dir / "k.pub");
+  CHECK(StartsWith(private_pem, "-----BEGIN PRIVATE KEY-----\n"));
+  CHECK(private_pem.find("-----END PRIVATE KEY-----") != std::string::npos);
+  CHECK(StartsWith(public_pem, "-----BEGIN PUBLIC KEY-----\n"));
+  CHECK(public_pem.find("-----END PUBLIC KEY-----") != std::string::npos);
+  CHECK(public_pem.find("PRIVATE") == std::string::npos);
+  CHECK(Mode(dir / "k.key") == 0600);
+}
+
+TEST_CASE("keygen makes a different key each time", "[e2e][keygen]") {
+  TempDir dir;
+  KeyPair a = MakeKeys(dir, "a");
+  KeyPair b = MakeKeys(dir, "b");
+  CHECK(ReadFile(a.public_key) != ReadFile(b.public_key));
+  CHECK(ReadFile(a.private_key) != ReadFile(b.private_key));
+}
+
+TEST_CASE("keygen refuses to overwrite an existing key pair and names the file",
+          "[e2e][keygen]") {
+  TempDir dir;
+  KeyPair keys = MakeKeys(dir, "k");
+  std::string private_before = ReadFile(keys.private_key);
+  std::string public_before = ReadFile(keys.public_key);
+
+  RunResult r = Sluice({"keygen", "--private", keys.private_key, "--public", keys.public_key});
+  INFO(r.Describe());
+  CHECK(r.exit_code == 1);
+  CHECK_FALSE(r.ErrorLine().empty());
+  CHECK(r.ErrorLine().find(keys.private_key) != std::string::npos);
+  CHECK(ReadFile(keys.private_key) == private_before);
+  CHECK(ReadFile(keys.public_key) == public_before);
+}
+
+TEST_CASE("keygen refuses an existing public key file and leaves no half key pair",
+          "[e2e][keygen]") {
+  TempDir dir;
+  WriteFile(dir / "k.pub", "someone else's key\n");
+  RunResult r = Sluice({"keygen", "--private", dir / "k.key", "--public", dir / "k.pub"});
+  INFO(r.Describe());
+  CHECK(r.exit_code == 1);
+  CHECK_FALSE(r.ErrorLine().empty());
+  CHECK(r.ErrorLine().find(dir / "k.pub") != std::string::npos);
+  CHECK(ReadFile(dir / "k.pub") == "someone else's key\n");
+  CHECK_FALSE(Exists(dir / "k.key"));
+}
+
+TEST_CASE("keygen without --public is a usage error", "[e2e][keygen][usage]") {
+  TempDir dir;
+  RunResult r = Sluice({"keygen", "--private", dir / "k.key"});
+  INFO(r.Describe());
+  CHECK(r.exit_code == 2);
+  CHECK_FALSE(Exists(dir / "k.key"));
+}
+
+}  // namespace
+}  // namespace sluice::e2e

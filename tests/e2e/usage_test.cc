@@ -1,0 +1,63 @@
+// The command line itself: help for every command, exit code 2 for misuse.
+#include <catch2/catch.hpp>
+
+#include "e2e_support.h"
+
+namespace sluice::e2e {
+namespace {
+
+const char* const kCommands[] = {"keygen", "export", "verify", "import", "inspect"};
+
+TEST_CASE("sluice --help lists every command", "[e2e][usage]") {
+  RunResult r = Sluice({"--help"});
+  INFO(r.Describe());
+  CHECK(r.exit_code == 0);
+  for (const char* command : kCommands) {
+    INFO("command " << command);
+    CHECK(r.out.find(command) != std::string::npos);
+  }
+}
+
+TEST_CASE("every command has --help", "[e2e][usage]") {
+  for (const char* command : kCommands) {
+    RunResult r = Sluice({command, "--help"});
+    INFO(r.Describe());
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find(command) != std::string::npos);
+    CHECK(r.out.find("--") != std::string::npos);  // lists its options
+  }
+}
+
+TEST_CASE("an unknown command exits 2 and says so", "[e2e][usage]") {
+  RunResult r = Sluice({"frobnicate"});
+  INFO(r.Describe());
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("frobnicate") != std::string::npos);
+  CHECK(r.out.empty());
+}
+
+TEST_CASE("no command at all exits 2", "[e2e][usage]") {
+  RunResult r = Sluice({});
+  INFO(r.Describe());
+  CHECK(r.exit_code == 2);
+}
+
+TEST_CASE("an unknown option exits 2", "[e2e][usage]") {
+  for (const char* command : kCommands) {
+    RunResult r = Sluice({command, "--no-such-option"});
+    INFO(r.Describe());
+    CHECK(r.exit_code == 2);
+  }
+}
+
+TEST_CASE("export without --ledger is a usage error", "[e2e][usage]") {
+  TempDir dir;
+  RunResult r = Sluice({"export", "oci:" + dir.path() + ":x", "--sign-key", dir / "k", "-o",
+                        dir / "bundle"});
+  INFO(r.Describe());
+  CHECK(r.exit_code == 2);
+  CHECK_FALSE(Exists(dir / "bundle"));
+}
+
+}  // namespace
+}  // namespace sluice::e2e
