@@ -196,6 +196,36 @@ std::string TestRegistry::SkopeoFlags(const std::string& side) const {
   return flags;
 }
 
+FakeRegistry::FakeRegistry() {
+  std::string port_file = dir_.path() + "/port";
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    execl("/usr/bin/python3", "python3", SLUICE_FAKE_REGISTRY, port_file.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  pid_ = pid;
+  for (int i = 0; i < 300 && port_ == 0; ++i) {
+    std::string text = ReadFile(port_file);
+    if (!text.empty()) {
+      port_ = std::stoi(text);
+      break;
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid_, &status, WNOHANG) == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(port_ != 0);
+}
+
+FakeRegistry::~FakeRegistry() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+}
+
 void MakeImage(const std::string& layout, const std::string& tag, const std::string& content) {
   std::string bundle = layout + ".bundle-" + tag;
   if (!std::filesystem::exists(layout)) MustRun("umoci init --layout " + Quote(layout));

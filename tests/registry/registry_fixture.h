@@ -64,6 +64,22 @@ class TestRegistry {
   pid_t pid_ = -1;
 };
 
+// fake_registry.py (python3): Bearer tokens, tags pagination, a blob redirect
+// to another host name, a lying digest header, a transient 503.
+class FakeRegistry {
+ public:
+  FakeRegistry();
+  ~FakeRegistry();
+  FakeRegistry(const FakeRegistry&) = delete;
+  FakeRegistry& operator=(const FakeRegistry&) = delete;
+  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  TempDir dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
 // Builds a one-layer OCI image in `layout` tagged `tag` whose only file holds
 // `content` (distinct contents give distinct layers).
 void MakeImage(const std::string& layout, const std::string& tag, const std::string& content);

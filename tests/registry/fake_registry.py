@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""A scripted registry for what docker-registry cannot show: a Bearer token
+server, tags/list pagination, a blob redirect to another host name, a lying
+Docker-Content-Digest header and a transient 503.
+
+Usage: fake_registry.py PORT_FILE   (binds 127.0.0.1:0, writes the port there)
+"""
+import base64
+import hashlib
+import json
+import os
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+MANIFEST = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}'
+BLOB = b"blob bytes behind a redirect\n"
+TAGS = ["t0", "t1", "t2", "t3", "t4"]
+CREDS = "Basic " + base64.b64encode(b"user:pass").decode()
+
+lock = threading.Lock()
+token_requests = {}  # scope -> count
+flaky_left = {"n": 1}
+
+
+def sha(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, code, body=b"", headers=None):
+        self.send_response(code)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        port = self.server.server_address[1]
+        if url.path == "/stats":
+            with lock:
+                return self.send(200, json.dumps(token_requests).encode())
+        if url.path == "/token":
+            if self.headers.get("Authorization") != CREDS:
+                return self.send(401, b'{"details":"bad credentials"}')
+            scopes = parse_qs(url.query).get("scope", [])
+            with lock:
+                for s in scopes:
+                    token_requests[s] = token_requests.get(s, 0) + 1
+            return self.send(200, json.dumps({"token": "tok:" + " ".join(sorted(scopes))}).encode())
+        if url.path.startswith("/storage/"):
+            if self.headers.get("Authorization"):
+                return self.send(400, b"Authorization leaked to the blob store")
+            return self.send(200, BLOB, {"Content-Type": "application/octet-stream"})
+        if not url.path.startswith("/v2/"):
+            return self.send(404)
+
+        # Everything under /v2/r/ needs a token for repository:r:pull.
+        scope = "repository:r:pull" if url.path.startswith("/v2/r/") else ""
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Bearer tok:") or scope not in auth:
+            challenge = 'Bearer realm="http://127.0.0.1:%d/token",service="fake"' % port
+            if scope:
+                challenge += ',scope="%s"' % scope
+            return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"token"}]}',
+                             {"WWW-Authenticate": challenge})
+        if url.path == "/v2/":
+            return self.send(200, b"{}")
+        if url.path == "/v2/r/tags/list":
+            q = parse_qs(url.query)
+            n = int(q.get("n", ["100"])[0])
+            last = q.get("last", [None])[0]
+            start = TAGS.index(last) + 1 if last else 0
+            page = TAGS[start:start + n]
+            headers = {"Content-Type": "application/json"}
+            if start + n < len(TAGS):
+                headers["Link"] = '</v2/r/tags/list?n=%d&last=%s>; rel="next"' % (n, page[-1])
+            return self.send(200, json.dumps({"name": "r", "tags": page}).encode(), headers)
+        mt = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
+        if url.path == "/v2/r/manifests/good":
+            return self.send(200, MANIFEST, dict(mt, **{"Docker-Content-Digest": sha(MANIFEST)}))
+        if url.path == "/v2/r/manifests/lying":
+            return self.send(200, MANIFEST, dict(mt, **{"Docker-Content-Digest": sha(b"other")}))
+        if url.path == "/v2/r/manifests/flaky":
+            with lock:
+                fail = flaky_left["n"] > 0
+                flaky_left["n"] -= 1
+            if fail:
+                return self.send(503, b"try again", {"Retry-After": "0"})
+            return self.send(200, MANIFEST, mt)
+        if url.path == "/v2/r/blobs/" + sha(BLOB):
+            # Another host name for the same server: curl must drop Authorization.
+            return self.send(307, b"", {"Location": "http://localhost:%d/storage/x" % port})
+        return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}')
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # Clients drop connections they no longer need (a 401 body unread).
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def main():
+    server = Server(("127.0.0.1", 0), Handler)
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write(str(server.server_address[1]))
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
