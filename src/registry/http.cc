@@ -27,8 +27,8 @@ std::string Lower(std::string_view s) {
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -268,7 +268,8 @@ struct HttpSession::Shared {
 };
 
 HttpSession::HttpSession(TlsSettings tls, std::string user_agent)
-    : shared_(std::make_unique<Shared>()), tls_(std::move(tls)),
+    : shared_(std::make_unique<Shared>()),
+      tls_(std::move(tls)),
       user_agent_(std::move(user_agent)) {
   GlobalInit();
   shared_->share = curl_share_init();
@@ -405,8 +406,8 @@ Result<std::string> AppendQuery(const std::string& url_text, std::string_view ke
                                 std::string_view value) {
   SLUICE_ASSIGN_OR_RETURN(UrlPtr url, ParseUrl(url_text));
   std::string pair = std::string(key) + "=" + std::string(value);
-  CURLUcode rc = curl_url_set(url.get(), CURLUPART_QUERY, pair.c_str(),
-                              CURLU_APPENDQUERY | CURLU_URLENCODE);
+  CURLUcode rc =
+      curl_url_set(url.get(), CURLUPART_QUERY, pair.c_str(), CURLU_APPENDQUERY | CURLU_URLENCODE);
   if (rc != CURLUE_OK) {
     return Status::InvalidArgument("URL '" + url_text + "': " + curl_url_strerror(rc));
   }

@@ -19,11 +19,11 @@
 namespace sluice::registry {
 
 struct TlsSettings {
-  bool verify = true;          // false: accept any certificate and host name
-  std::string ca_bundle_pem;   // empty: curl's default CAs; else the whole bundle to trust
-  std::string client_cert;     // PEM file, or empty
-  std::string client_key;      // PEM file, or empty
-  std::string trust_hint;      // appended to certificate-verification errors
+  bool verify = true;         // false: accept any certificate and host name
+  std::string ca_bundle_pem;  // empty: curl's default CAs; else the whole bundle to trust
+  std::string client_cert;    // PEM file, or empty
+  std::string client_key;     // PEM file, or empty
+  std::string trust_hint;     // appended to certificate-verification errors
 };
 
 // Response headers with lower-cased names, in arrival order.
@@ -40,7 +40,7 @@ class HttpHeaders {
 };
 
 struct HttpRequest {
-  std::string method = "GET";       // GET HEAD POST PUT PATCH DELETE
+  std::string method = "GET";  // GET HEAD POST PUT PATCH DELETE
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
   std::string_view body;             // sent when has_body; must outlive the stream
@@ -54,9 +54,9 @@ struct HttpRequest {
 // Why a request got no HTTP response.
 enum class TransportFailure {
   kNone,
-  kRetryable,    // refused or reset connection, timeout, truncated response
-  kTlsTrust,     // the server's certificate was not trusted
-  kTlsHandshake, // TLS failed (e.g. the server speaks plain HTTP)
+  kRetryable,     // refused or reset connection, timeout, truncated response
+  kTlsTrust,      // the server's certificate was not trusted
+  kTlsHandshake,  // TLS failed (e.g. the server speaks plain HTTP)
   kOther,
 };
 

@@ -81,9 +81,8 @@ bool IsValidHost(std::string_view host) {
   size_t start = 0;
   while (true) {
     size_t dot = name.find('.', start);
-    if (!IsValidDomainComponent(name.substr(start, dot == std::string_view::npos
-                                                       ? std::string_view::npos
-                                                       : dot - start))) {
+    if (!IsValidDomainComponent(name.substr(
+            start, dot == std::string_view::npos ? std::string_view::npos : dot - start))) {
       return false;
     }
     if (dot == std::string_view::npos) return true;
@@ -119,9 +118,8 @@ Status ValidateRepository(std::string_view repository) {
   size_t start = 0;
   while (true) {
     size_t slash = repository.find('/', start);
-    std::string_view component =
-        repository.substr(start, slash == std::string_view::npos ? std::string_view::npos
-                                                                  : slash - start);
+    std::string_view component = repository.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (!IsValidPathComponent(component)) {
       std::string what = "repository component '" + std::string(component) + "' of '" +
                          std::string(repository) + "' ";

@@ -53,9 +53,9 @@ Result<Reference> ParseReference(std::string_view text);
 Result<Reference> ParseDestination(std::string_view text);
 
 // Grammar checks, exposed for tests and for callers that join prefixes.
-bool IsValidHost(std::string_view host);          // name or IP, optional :port, [v6]
-bool IsValidPathComponent(std::string_view c);    // [a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*
+bool IsValidHost(std::string_view host);                 // name or IP, optional :port, [v6]
+bool IsValidPathComponent(std::string_view c);           // [a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*
 Status ValidateRepository(std::string_view repository);  // components joined by '/'
-bool IsValidTag(std::string_view tag);            // [A-Za-z0-9_][A-Za-z0-9._-]{0,127}
+bool IsValidTag(std::string_view tag);                   // [A-Za-z0-9_][A-Za-z0-9._-]{0,127}
 
 }  // namespace sluice::registry

@@ -124,8 +124,8 @@ Status RegistryClient::EnsureSession() {
   }
   TlsSettings tls;
   tls.verify = options_.tls_verify;
-  SLUICE_ASSIGN_OR_RETURN(CertsDir certs, FindCertsDir(options_.fs, host_, options_.cert_dir,
-                                                       options_.certs_d_roots));
+  SLUICE_ASSIGN_OR_RETURN(
+      CertsDir certs, FindCertsDir(options_.fs, host_, options_.cert_dir, options_.certs_d_roots));
   if (!certs.ca_files.empty()) {
     // One bundle: the system CAs plus the registry's own (CAINFO_BLOB
     // replaces the default CA file rather than adding to it).
@@ -190,8 +190,8 @@ Result<std::optional<Credentials>> RegistryClient::CredentialsFor(const std::str
   auto it = creds_.find(repository);
   if (it != creds_.end()) return it->second;
   std::string key_host = host_ == "registry-1.docker.io" ? std::string("docker.io") : host_;
-  SLUICE_ASSIGN_OR_RETURN(auto creds, LookupCredentials(options_.fs, options_.auth_files,
-                                                        key_host, repository));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto creds, LookupCredentials(options_.fs, options_.auth_files, key_host, repository));
   creds_[repository] = creds;
   return creds;
 }
@@ -208,8 +208,7 @@ std::string RegistryClient::AuthHeader(const Call& call) {
   return "Authorization: Basic " + Base64Encode((*creds)->username + ":" + (*creds)->password);
 }
 
-Result<std::string> RegistryClient::FetchToken(const std::string& realm,
-                                               const std::string& service,
+Result<std::string> RegistryClient::FetchToken(const std::string& realm, const std::string& service,
                                                const std::vector<std::string>& scopes,
                                                const std::string& repository) {
   if (realm.empty()) {
@@ -257,8 +256,7 @@ Result<std::string> RegistryClient::FetchToken(const std::string& realm,
                           " (HTTP " + std::to_string(status) + ")");
     }
     if (status != 200) {
-      return Status::Network("token server " + realm + " answered HTTP " +
-                             std::to_string(status));
+      return Status::Network("token server " + realm + " answered HTTP " + std::to_string(status));
     }
     nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
     if (doc.is_object()) {
@@ -327,8 +325,7 @@ Result<std::unique_ptr<HttpStream>> RegistryClient::Send(const Call& call) {
           for (size_t pos = 0; pos < asked.size();) {
             size_t sp = asked.find(' ', pos);
             std::string scope = asked.substr(pos, sp == std::string::npos ? sp : sp - pos);
-            if (!scope.empty() &&
-                std::find(scopes.begin(), scopes.end(), scope) == scopes.end()) {
+            if (!scope.empty() && std::find(scopes.begin(), scopes.end(), scope) == scopes.end()) {
               scopes.push_back(scope);
             }
             pos = sp == std::string::npos ? asked.size() : sp + 1;
@@ -356,8 +353,7 @@ Result<std::unique_ptr<HttpStream>> RegistryClient::Send(const Call& call) {
       ++attempt;
       int wait = backoff;
       std::string retry_after = (*stream)->headers().Get("retry-after");
-      if (!retry_after.empty() &&
-          std::all_of(retry_after.begin(), retry_after.end(), ::isdigit) &&
+      if (!retry_after.empty() && std::all_of(retry_after.begin(), retry_after.end(), ::isdigit) &&
           retry_after.size() < 6) {
         wait = std::max(wait, std::stoi(retry_after) * 1000);
       }
@@ -384,15 +380,15 @@ Result<RegistryClient::Response> RegistryClient::SendBuffered(const Call& call, 
 
 Status RegistryClient::ErrorFor(const Response& response, const Call& call) {
   std::string errors = RegistryErrors(response.body);
-  std::string detail = "HTTP " + std::to_string(response.status) +
-                       (errors.empty() ? std::string() : ", " + errors);
+  std::string detail =
+      "HTTP " + std::to_string(response.status) + (errors.empty() ? std::string() : ", " + errors);
   switch (response.status) {
     case 401:
     case 403: {
       auto creds = CredentialsFor(call.repository);
       bool have = creds.ok() && creds->has_value();
-      std::string target = call.repository.empty() ? "the registry"
-                                                   : "repository " + call.repository;
+      std::string target =
+          call.repository.empty() ? "the registry" : "repository " + call.repository;
       return Status::Auth(host_ + " refused access to " + target + " (" + detail + ")" +
                           (have ? std::string(": wrong user name or password?")
                                 : std::string(": no credentials found; pass --creds USER:PASS "
@@ -404,8 +400,8 @@ Status RegistryClient::ErrorFor(const Response& response, const Call& call) {
       break;
   }
   if (errors.find("DIGEST_INVALID") != std::string::npos) {
-    return Status::Corruption(call.what + ": the registry says the bytes do not match (" +
-                              detail + ")");
+    return Status::Corruption(call.what + ": the registry says the bytes do not match (" + detail +
+                              ")");
   }
   if (response.status >= 500 || response.status == 429) {
     return Status::Network(call.what + ": " + host_ + " answered " + detail);
@@ -504,8 +500,8 @@ Result<format::Digest> RegistryClient::PutManifest(const std::string& repository
   }
   std::string claimed = response.headers.Get("docker-content-digest");
   if (claimed.starts_with("sha256:") && claimed != digest.str()) {
-    return Status::Corruption(call.what + ": the registry stored it as " + claimed +
-                              ", not " + digest.str());
+    return Status::Corruption(call.what + ": the registry stored it as " + claimed + ", not " +
+                              digest.str());
   }
   return digest;
 }
@@ -547,15 +543,15 @@ Result<std::optional<uint64_t>> RegistryClient::HeadBlob(const std::string& repo
   return std::optional<uint64_t>(size);
 }
 
-Result<bool> RegistryClient::MountBlob(const std::string& repository,
-                                       const format::Digest& digest, const std::string& from) {
+Result<bool> RegistryClient::MountBlob(const std::string& repository, const format::Digest& digest,
+                                       const std::string& from) {
   Call call;
   call.method = "POST";
   call.path = "/v2/" + repository + "/blobs/uploads/?mount=" + digest.str() + "&from=" + from;
   call.repository = repository;
   call.scopes = {PushScope(repository), PullScope(from)};
-  call.what = "mounting blob " + digest.str() + " from " + from + " into " + host_ + "/" +
-              repository;
+  call.what =
+      "mounting blob " + digest.str() + " from " + from + " into " + host_ + "/" + repository;
   SLUICE_ASSIGN_OR_RETURN(Response response, SendBuffered(call, kMaxErrorBody));
   if (response.status == 201) return true;
   if (response.status == 202) {
@@ -659,8 +655,8 @@ class ChunkedUpload final : public BlobUpload {
 
   Status EnsureStarted() {
     if (!location_.empty()) return Status::Ok();
-    RegistryClient::Call call = MakeCall("POST", "/v2/" + repository_ + "/blobs/uploads/",
-                                         "starting upload of " + Name());
+    RegistryClient::Call call =
+        MakeCall("POST", "/v2/" + repository_ + "/blobs/uploads/", "starting upload of " + Name());
     SLUICE_ASSIGN_OR_RETURN(RegistryClient::Response response,
                             client_->SendBuffered(call, kMaxErrorBody));
     if (response.status != 202) return client_->ErrorFor(response, call);
@@ -706,8 +702,7 @@ Result<std::unique_ptr<BlobUpload>> RegistryClient::StartUpload(const std::strin
 
 Result<std::vector<std::string>> RegistryClient::ListPaged(const std::string& path,
                                                            const std::string& field,
-                                                           const std::string& scope,
-                                                           int page_size,
+                                                           const std::string& scope, int page_size,
                                                            const std::string& what) {
   std::vector<std::string> out;
   std::string next = path;
@@ -716,8 +711,8 @@ Result<std::vector<std::string>> RegistryClient::ListPaged(const std::string& pa
     if (page > 1000000) return Status::Network(what + ": pagination does not end");
     Call call;
     call.path = next;
-    call.repository = scope.starts_with("repository:") ? scope.substr(11, scope.rfind(':') - 11)
-                                                       : std::string();
+    call.repository =
+        scope.starts_with("repository:") ? scope.substr(11, scope.rfind(':') - 11) : std::string();
     call.scopes = {scope};
     call.what = what;
     SLUICE_ASSIGN_OR_RETURN(Response response, SendBuffered(call, kMaxListPageSize));
@@ -756,8 +751,7 @@ namespace {
 
 class VerifyingReader final : public io::SequentialReader {
  public:
-  VerifyingReader(std::unique_ptr<io::SequentialReader> inner, format::Digest digest,
-                  uint64_t size)
+  VerifyingReader(std::unique_ptr<io::SequentialReader> inner, format::Digest digest, uint64_t size)
       : inner_(std::move(inner)), digest_(std::move(digest)), size_(size) {}
 
   Result<size_t> Read(io::MutableBytes buf) override {
@@ -768,8 +762,8 @@ class VerifyingReader final : public io::SequentialReader {
       finished_ = true;
       format::Digest got = hasher_.Finish();
       if (count_ != size_) {
-        failure_ = Status::Corruption("blob " + digest_.str() + " from " + inner_->name() +
-                                      ": " + std::to_string(count_) + " bytes, expected " +
+        failure_ = Status::Corruption("blob " + digest_.str() + " from " + inner_->name() + ": " +
+                                      std::to_string(count_) + " bytes, expected " +
                                       std::to_string(size_));
       } else if (got != digest_) {
         failure_ = Status::Corruption("blob " + digest_.str() + " from " + inner_->name() +
@@ -780,8 +774,7 @@ class VerifyingReader final : public io::SequentialReader {
     }
     if (count_ + n > size_) {
       failure_ = Status::Corruption("blob " + digest_.str() + " from " + inner_->name() +
-                                    ": more than the expected " + std::to_string(size_) +
-                                    " bytes");
+                                    ": more than the expected " + std::to_string(size_) + " bytes");
       return failure_;
     }
     count_ += n;

@@ -46,11 +46,11 @@ struct HttpRequest;
 struct ClientOptions {
   io::FileSystem* fs = nullptr;  // for auth files and certificates; null: the default
   bool tls_verify = true;
-  std::string cert_dir;                    // explicit certs.d-style directory
-  std::vector<std::string> certs_d_roots;  // empty: DefaultCertsDirRoots()
+  std::string cert_dir;                      // explicit certs.d-style directory
+  std::vector<std::string> certs_d_roots;    // empty: DefaultCertsDirRoots()
   std::string cert_dir_flag = "--cert-dir";  // the option named in TLS errors
-  std::optional<Credentials> credentials;  // explicit USER:PASS
-  std::vector<std::string> auth_files;     // empty: DefaultAuthFiles()
+  std::optional<Credentials> credentials;    // explicit USER:PASS
+  std::vector<std::string> auth_files;       // empty: DefaultAuthFiles()
   bool use_auth_files = true;
   int max_retries = 4;
   int initial_backoff_ms = 250;  // doubles after every retry
@@ -158,10 +158,10 @@ class RegistryClient {
   std::unique_ptr<HttpSession> session_;
   std::string cert_hint_;
 
-  std::mutex mu_;  // guards everything below
-  std::string scheme_;                          // "https" or "http"; empty until known
-  bool basic_ = false;                          // the registry asked for Basic auth
-  std::map<std::string, std::string> tokens_;   // scope key -> bearer token
+  std::mutex mu_;                                            // guards everything below
+  std::string scheme_;                                       // "https" or "http"; empty until known
+  bool basic_ = false;                                       // the registry asked for Basic auth
+  std::map<std::string, std::string> tokens_;                // scope key -> bearer token
   std::map<std::string, std::optional<Credentials>> creds_;  // repository -> credentials
 };
 

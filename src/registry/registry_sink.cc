@@ -11,8 +11,8 @@ namespace {
 
 class RegistryBlobWriter final : public BlobWriter {
  public:
-  RegistryBlobWriter(std::unique_ptr<BlobUpload> upload, std::string name,
-                     format::Digest digest, uint64_t size, std::function<void()> on_commit)
+  RegistryBlobWriter(std::unique_ptr<BlobUpload> upload, std::string name, format::Digest digest,
+                     uint64_t size, std::function<void()> on_commit)
       : upload_(std::move(upload)),
         name_(std::move(name)),
         digest_(std::move(digest)),
@@ -100,9 +100,9 @@ class RegistrySink final : public ImageSink {
     SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository));
     SLUICE_ASSIGN_OR_RETURN(auto upload, client_->StartUpload(target, digest, size));
     std::string name = "blob " + client_->host() + "/" + target + "@" + digest.str();
-    return std::unique_ptr<BlobWriter>(new RegistryBlobWriter(
-        std::move(upload), std::move(name), digest, size,
-        [this, digest, target] { Remember(digest, target); }));
+    return std::unique_ptr<BlobWriter>(
+        new RegistryBlobWriter(std::move(upload), std::move(name), digest, size,
+                               [this, digest, target] { Remember(digest, target); }));
   }
 
   Status PutManifest(const std::string& repository, const format::Digest& digest,
@@ -110,8 +110,8 @@ class RegistrySink final : public ImageSink {
     SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository));
     format::Digest got = format::Sha256::Of(bytes);
     if (got != digest) {
-      return Status::Corruption("manifest " + digest.str() + " for " + target +
-                                ": bytes hash to " + got.str());
+      return Status::Corruption("manifest " + digest.str() + " for " + target + ": bytes hash to " +
+                                got.str());
     }
     SLUICE_ASSIGN_OR_RETURN(format::Digest pushed,
                             client_->PutManifest(target, digest.str(), media_type, bytes));
@@ -122,9 +122,8 @@ class RegistrySink final : public ImageSink {
     return Status::Ok();
   }
 
-  Status AddTag(const std::string& repository, const std::string& tag,
-                const format::Digest& digest, const std::string& media_type,
-                uint64_t /*size*/) override {
+  Status AddTag(const std::string& repository, const std::string& tag, const format::Digest& digest,
+                const std::string& media_type, uint64_t /*size*/) override {
     SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository));
     if (!IsValidTag(tag)) {
       return Status::InvalidArgument("tag '" + tag + "' for " + target +
@@ -185,7 +184,7 @@ class RegistrySink final : public ImageSink {
   }
 
   Result<std::string> Target(const std::string& repository) const {
-    std::string target = prefix_.empty() ? repository
+    std::string target = prefix_.empty()      ? repository
                          : repository.empty() ? prefix_
                                               : prefix_ + "/" + repository;
     Status valid = ValidateRepository(target);

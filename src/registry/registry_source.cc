@@ -24,8 +24,8 @@ class RegistrySource final : public ImageSource {
     }
     std::vector<SourceImage> out;
     for (const std::string& repository : repositories) {
-      bool pinned = !reference_.repository.empty() &&
-                    (!reference_.tag.empty() || !reference_.digest.empty());
+      bool pinned =
+          !reference_.repository.empty() && (!reference_.tag.empty() || !reference_.digest.empty());
       if (pinned) {
         SLUICE_ASSIGN_OR_RETURN(SourceImage image,
                                 Resolve(repository, reference_.tag, reference_.digest));
@@ -63,9 +63,8 @@ class RegistrySource final : public ImageSource {
  private:
   Result<SourceImage> Resolve(const std::string& repository, const std::string& tag,
                               const format::Digest& digest) {
-    std::string display = client_->host() == kDockerHubEndpoint
-                              ? std::string(kDockerHubDomain)
-                              : client_->host();
+    std::string display =
+        client_->host() == kDockerHubEndpoint ? std::string(kDockerHubDomain) : client_->host();
     display += "/" + repository;
     if (!tag.empty()) display += ":" + tag;
     if (!digest.empty()) display += "@" + digest.str();

@@ -67,7 +67,8 @@ TEST_CASE("challenge parsing handles case, spaces, escapes and unquoted values")
 }
 
 TEST_CASE("several challenges in one header are told apart") {
-  auto c = ParseWwwAuthenticate(R"(Basic realm="Registry Realm", Bearer realm="https://t",service="s")");
+  auto c =
+      ParseWwwAuthenticate(R"(Basic realm="Registry Realm", Bearer realm="https://t",service="s")");
   REQUIRE(c.ok());
   REQUIRE(c->size() == 2);
   CHECK((*c)[0].scheme == "basic");
@@ -103,8 +104,7 @@ TEST_CASE("auth files give the entry for the host") {
 
 TEST_CASE("auth files prefer the most specific namespace") {
   std::string json = R"({"auths":{"quay.io":)" + AuthEntry("host:1") + R"(,"quay.io/team":)" +
-                     AuthEntry("team:2") + R"(,"quay.io/team/app":)" + AuthEntry("app:3") +
-                     "}}";
+                     AuthEntry("team:2") + R"(,"quay.io/team/app":)" + AuthEntry("app:3") + "}}";
   CHECK((*FindCredentialsInAuthFile(json, "f", "quay.io", "team/app"))->username == "app");
   CHECK((*FindCredentialsInAuthFile(json, "f", "quay.io", "team/other"))->username == "team");
   CHECK((*FindCredentialsInAuthFile(json, "f", "quay.io", "else/x"))->username == "host");
@@ -118,9 +118,9 @@ TEST_CASE("docker's legacy Hub key matches docker.io") {
   REQUIRE(c.ok());
   REQUIRE(c->has_value());
   CHECK((*c)->username == "hub");
-  auto other = FindCredentialsInAuthFile(R"({"auths":{"https://registry.example:8443":)" +
-                                             AuthEntry("r:s") + "}}",
-                                         "f", "registry.example:8443", "a");
+  auto other = FindCredentialsInAuthFile(
+      R"({"auths":{"https://registry.example:8443":)" + AuthEntry("r:s") + "}}", "f",
+      "registry.example:8443", "a");
   REQUIRE(other.ok());
   CHECK((*other)->username == "r");
 }

@@ -26,8 +26,9 @@ TEST_CASE("certs.d gives the CAs and client pair of the host:port directory") {
   auto dir = FindCertsDir(&fs, "127.0.0.1:5443", "", kRoots);
   REQUIRE(dir.ok());
   CHECK(dir->dir == "/etc/containers/certs.d/127.0.0.1:5443");
-  CHECK(dir->ca_files == std::vector<std::string>{"/etc/containers/certs.d/127.0.0.1:5443/ca.crt",
-                                                  "/etc/containers/certs.d/127.0.0.1:5443/extra.crt"});
+  CHECK(dir->ca_files ==
+        std::vector<std::string>{"/etc/containers/certs.d/127.0.0.1:5443/ca.crt",
+                                 "/etc/containers/certs.d/127.0.0.1:5443/extra.crt"});
   CHECK(dir->client_cert == "/etc/containers/certs.d/127.0.0.1:5443/client.cert");
   CHECK(dir->client_key == "/etc/containers/certs.d/127.0.0.1:5443/client.key");
 }

@@ -127,8 +127,8 @@ TEST_CASE("tags follow the distribution grammar") {
 }
 
 TEST_CASE("hosts are names or addresses with an optional port") {
-  for (std::string ok : {"localhost", "a.b.c", "my-host.example.com:443", "127.0.0.1:5000",
-                         "[::1]", "[fe80::1]:5000", "A.B"}) {
+  for (std::string ok : {"localhost", "a.b.c", "my-host.example.com:443", "127.0.0.1:5000", "[::1]",
+                         "[fe80::1]:5000", "A.B"}) {
     INFO(ok);
     CHECK(IsValidHost(ok));
   }

@@ -75,8 +75,7 @@ Status Upload(RegistryClient* client, const std::string& repo, const std::string
   format::Digest digest = format::Sha256::Of(bytes);
   SLUICE_ASSIGN_OR_RETURN(auto upload, client->StartUpload(repo, digest, bytes.size()));
   for (size_t pos = 0; pos < bytes.size(); pos += piece) {
-    SLUICE_RETURN_IF_ERROR(
-        upload->Append(io::AsBytes(std::string_view(bytes).substr(pos, piece))));
+    SLUICE_RETURN_IF_ERROR(upload->Append(io::AsBytes(std::string_view(bytes).substr(pos, piece))));
   }
   return upload->Commit();
 }
@@ -138,15 +137,14 @@ TEST_CASE("the verifying reader rejects a blob read under the wrong digest or si
   Layer layer = FirstLayer(client->GetManifest("a", "1")->bytes);
 
   format::Digest wrong = format::Sha256::Of(std::string("something else"));
-  auto reader = NewVerifyingReader(client->OpenBlob("a", layer.digest).value(), wrong,
-                                   layer.size);
+  auto reader = NewVerifyingReader(client->OpenBlob("a", layer.digest).value(), wrong, layer.size);
   Status status;
   ReadAll(reader.get(), 4096, &status);
   CHECK(status.IsCorruption());
   CHECK(status.message().find(wrong.str()) != std::string::npos);
 
-  auto short_reader = NewVerifyingReader(client->OpenBlob("a", layer.digest).value(),
-                                         layer.digest, layer.size - 1);
+  auto short_reader =
+      NewVerifyingReader(client->OpenBlob("a", layer.digest).value(), layer.digest, layer.size - 1);
   status = Status::Ok();
   ReadAll(short_reader.get(), 4096, &status);
   CHECK(status.IsCorruption());
@@ -186,8 +184,9 @@ TEST_CASE("uploaded blobs and manifest land with the digest skopeo sees") {
   options.chunk_size = 256 << 10;
   auto client = MustClient(registry.host(), options);
 
-  std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
-  std::string small = RandomBytes(300000, 1);            // one PUT
+  std::string config =
+      R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
+  std::string small = RandomBytes(300000, 1);             // one PUT
   std::string large = RandomBytes((3 << 20) + 12345, 2);  // PATCH chunks + PUT
   REQUIRE(Upload(client.get(), "fresh/repo", config).ok());
   REQUIRE(Upload(client.get(), "fresh/repo", small).ok());
@@ -207,25 +206,26 @@ TEST_CASE("uploaded blobs and manifest land with the digest skopeo sees") {
   }
 
   auto desc = [](const std::string& mt, const std::string& bytes) {
-    return nlohmann::json{{"mediaType", mt},
-                          {"digest", format::Sha256::Of(bytes).str()},
-                          {"size", bytes.size()}};
+    return nlohmann::json{
+        {"mediaType", mt}, {"digest", format::Sha256::Of(bytes).str()}, {"size", bytes.size()}};
   };
-  std::string manifest =
-      nlohmann::json{{"schemaVersion", 2},
-                     {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-                     {"config", desc("application/vnd.oci.image.config.v1+json", config)},
-                     {"layers", {desc("application/vnd.oci.image.layer.v1.tar", small),
-                                 desc("application/vnd.oci.image.layer.v1.tar", large)}}}
-          .dump(2);
+  std::string manifest = nlohmann::json{
+      {"schemaVersion", 2},
+      {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+      {"config", desc("application/vnd.oci.image.config.v1+json", config)},
+      {"layers",
+       {desc("application/vnd.oci.image.layer.v1.tar", small),
+        desc("application/vnd.oci.image.layer.v1.tar",
+             large)}}}.dump(2);
   format::Digest digest = format::Sha256::Of(manifest);
   auto put = client->PutManifest("fresh/repo", digest.str(),
                                  "application/vnd.oci.image.manifest.v1+json", manifest);
   REQUIRE(put.ok());
   CHECK(*put == digest);
-  REQUIRE(client->PutManifest("fresh/repo", "v1", "application/vnd.oci.image.manifest.v1+json",
-                              manifest)
-              .ok());
+  REQUIRE(
+      client
+          ->PutManifest("fresh/repo", "v1", "application/vnd.oci.image.manifest.v1+json", manifest)
+          .ok());
   std::string raw = InspectRaw(registry, "fresh/repo:v1");
   CHECK(raw == manifest);
   CHECK(format::Sha256::Of(raw) == digest);
@@ -417,11 +417,11 @@ TEST_CASE("a certs.d root directory and an auth file are found by host") {
   std::filesystem::create_directories(certs_d);
   std::filesystem::copy_file(s.registry.ca_dir() + "/ca.crt", certs_d + "/ca.crt");
   std::string auth_file = conf.path() + "/auth.json";
-  REQUIRE(io::WriteFileAtomically(io::DefaultFileSystem(), auth_file,
-                                  io::AsBytes(R"({"auths":{")" + s.registry.host() +
-                                              R"(":{"auth":")" + Base64Encode("alice:s3cret") +
-                                              "\"}}}"))
-              .ok());
+  REQUIRE(
+      io::WriteFileAtomically(io::DefaultFileSystem(), auth_file,
+                              io::AsBytes(R"({"auths":{")" + s.registry.host() + R"(":{"auth":")" +
+                                          Base64Encode("alice:s3cret") + "\"}}}"))
+          .ok());
   ClientOptions o;
   o.certs_d_roots = {conf.path() + "/certs.d"};
   o.auth_files = {auth_file};

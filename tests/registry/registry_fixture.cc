@@ -136,10 +136,14 @@ void TestRegistry::MakeCertificates() {
 bool TestRegistry::Start() {
   port_ = FreePort();
   const std::string d = dir_.path();
-  std::string config = "version: 0.1\nlog:\n  level: warn\n"
-                       "storage:\n  filesystem:\n    rootdirectory: " + d + "/storage\n"
-                       "  delete:\n    enabled: true\n"
-                       "http:\n  addr: 127.0.0.1:" + std::to_string(port_) + "\n";
+  std::string config =
+      "version: 0.1\nlog:\n  level: warn\n"
+      "storage:\n  filesystem:\n    rootdirectory: " +
+      d +
+      "/storage\n"
+      "  delete:\n    enabled: true\n"
+      "http:\n  addr: 127.0.0.1:" +
+      std::to_string(port_) + "\n";
   if (options_.tls) {
     config += "  tls:\n    certificate: " + d + "/server.crt\n    key: " + d + "/server.key\n";
   }
@@ -239,7 +243,8 @@ void MakeImage(const std::string& layout, const std::string& tag, const std::str
 void PushImage(const TestRegistry& registry, const std::string& layout, const std::string& tag,
                const std::string& ref) {
   MustRun("skopeo copy --quiet" + registry.SkopeoFlags("dest") + " " +
-          Quote("oci:" + layout + ":" + tag) + " " + Quote("docker://" + registry.host() + "/" + ref));
+          Quote("oci:" + layout + ":" + tag) + " " +
+          Quote("docker://" + registry.host() + "/" + ref));
 }
 
 std::string InspectRaw(const TestRegistry& registry, const std::string& ref) {

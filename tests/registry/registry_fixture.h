@@ -3,8 +3,9 @@
 // here, and htpasswd auth), images built with umoci and pushed with skopeo.
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+
+#include <string>
 
 namespace sluice::registry::testing {
 
@@ -32,8 +33,8 @@ CommandResult Run(const std::string& command, bool merge_stderr = true);
 std::string MustRun(const std::string& command);
 
 struct RegistryOptions {
-  bool tls = false;       // serve HTTPS with a certificate from a CA made by the test
-  std::string user;       // with a user: htpasswd (bcrypt) basic auth
+  bool tls = false;  // serve HTTPS with a certificate from a CA made by the test
+  std::string user;  // with a user: htpasswd (bcrypt) basic auth
   std::string password;
 };
 
