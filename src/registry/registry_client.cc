@@ -678,7 +678,6 @@ class ChunkedUpload final : public BlobUpload {
     SLUICE_RETURN_IF_ERROR(NextLocation(response));
     offset_ += n;
     buffer_.erase(0, n);
-    ++chunks_;
     return Status::Ok();
   }
 
@@ -690,7 +689,6 @@ class ChunkedUpload final : public BlobUpload {
   std::string buffer_;
   std::string location_;
   uint64_t offset_ = 0;
-  int chunks_ = 0;
   bool committed_ = false;
 };
 

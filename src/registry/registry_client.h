@@ -73,7 +73,8 @@ struct ManifestInfo {
   uint64_t size = 0;
 };
 
-// An upload in progress. Destroying it before Commit() cancels it.
+// An upload in progress. Destroying it before Commit() cancels it (DELETE of
+// the upload session). It must not outlive the RegistryClient that made it.
 class BlobUpload {
  public:
   virtual ~BlobUpload() = default;
