@@ -1,5 +1,6 @@
 #include "importer.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <vector>
@@ -43,19 +44,28 @@ Result<std::unique_ptr<format::BundleReader>> OpenChecked(io::SequentialReader* 
   return reader;
 }
 
-// The repository each manifest and blob belongs to: that of the first ref
-// whose graph reaches it. An OCI layout has one namespace and ignores it; a
-// registry sink stores each blob under the repository of its image.
-std::map<format::Digest, std::string> RepositoryOfEachDigest(const format::Catalog& catalog) {
+// The repositories each manifest and blob belongs to, in the order refs name
+// them: a registry keeps repositories apart, so a layer shared by two images
+// of two repositories must end up in both. The first is where it is written;
+// the sink makes it available in the others (a registry mounts it). An OCI
+// layout has one namespace and ignores all this.
+using RepositoryMap = std::map<format::Digest, std::vector<std::string>>;
+
+RepositoryMap RepositoriesOfEachDigest(const format::Catalog& catalog) {
   std::map<format::Digest, const format::ManifestEntry*> manifests;
   for (const format::ManifestEntry& m : catalog.manifests) manifests[m.digest] = &m;
-  std::map<format::Digest, std::string> owner;
+  RepositoryMap owners;
   for (const format::RefEntry& ref : catalog.refs) {
+    std::set<format::Digest> seen;
     std::vector<format::Digest> stack{ref.manifest};
     while (!stack.empty()) {
       format::Digest digest = stack.back();
       stack.pop_back();
-      if (!owner.emplace(digest, ref.repository).second) continue;
+      if (!seen.insert(digest).second) continue;
+      auto& repos = owners[digest];
+      if (std::find(repos.begin(), repos.end(), ref.repository) == repos.end()) {
+        repos.push_back(ref.repository);
+      }
       auto it = manifests.find(digest);
       if (it == manifests.end()) continue;  // a blob
       // CheckCatalogGraph has already parsed every manifest successfully.
@@ -66,7 +76,11 @@ std::map<format::Digest, std::string> RepositoryOfEachDigest(const format::Catal
       for (const oci::Descriptor& d : parsed->layers) stack.push_back(d.digest);
     }
   }
-  return owner;
+  // Listed but unreachable from any ref: keep it with the first repository.
+  std::string fallback = catalog.refs.empty() ? "" : catalog.refs.front().repository;
+  for (const auto& b : catalog.blobs) owners.try_emplace(b.digest, std::vector{fallback});
+  for (const auto& m : catalog.manifests) owners.try_emplace(m.digest, std::vector{fallback});
+  return owners;
 }
 
 Status Drain(format::BundleReader* reader, std::vector<uint8_t>* buffer) {
@@ -102,7 +116,7 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
   ImportReport report;
   SLUICE_ASSIGN_OR_RETURN(auto reader, OpenChecked(in, trust, &report.bundle));
   const format::Catalog& catalog = reader->catalog();
-  std::map<format::Digest, std::string> repos = RepositoryOfEachDigest(catalog);
+  RepositoryMap repos = RepositoriesOfEachDigest(catalog);
 
   // Refuse before writing anything: bad names, missing base blobs, no room.
   for (const format::RefEntry& ref : catalog.refs) {
@@ -112,7 +126,7 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
   std::set<format::Digest> present;
   uint64_t needed_bytes = 0;
   for (const format::BlobEntry& blob : catalog.blobs) {
-    SLUICE_ASSIGN_OR_RETURN(bool has, sink->HasBlob(repos[blob.digest], blob.digest));
+    SLUICE_ASSIGN_OR_RETURN(bool has, sink->HasBlob(repos[blob.digest].front(), blob.digest));
     if (has) {
       present.insert(blob.digest);
     } else if (!blob.shipped) {
@@ -150,7 +164,7 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
       SLUICE_RETURN_IF_ERROR(Drain(reader.get(), &buffer));
       report.blobs_already_present += 1;
     } else {
-      SLUICE_ASSIGN_OR_RETURN(auto writer, sink->NewBlob(repos[blob.digest], blob.digest, blob.size));
+      SLUICE_ASSIGN_OR_RETURN(auto writer, sink->NewBlob(repos[blob.digest].front(), blob.digest, blob.size));
       while (true) {
         SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(buffer));
         if (n == 0) break;
@@ -166,14 +180,28 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
   report.blobs_already_present += present.size() - report.blobs_already_present;
   SLUICE_RETURN_IF_ERROR(reader->Finish().WithContext(in->name()));
 
+  // Blobs shared across repositories: make them present in every one.
+  for (const format::BlobEntry& blob : catalog.blobs) {
+    const std::vector<std::string>& wanted_in = repos[blob.digest];
+    for (size_t i = 1; i < wanted_in.size(); ++i) {
+      SLUICE_ASSIGN_OR_RETURN(bool has, sink->HasBlob(wanted_in[i], blob.digest));
+      if (!has) {
+        return Status::NotFound("blob " + blob.digest.str() + " could not be made available in " +
+                                "repository '" + wanted_in[i] + "' of " + destination);
+      }
+    }
+  }
+
   // Catalog order puts children before the indexes that list them.
   std::map<format::Digest, const format::ManifestEntry*> manifests;
   for (const format::ManifestEntry& m : catalog.manifests) {
     manifests[m.digest] = &m;
-    SLUICE_ASSIGN_OR_RETURN(bool has, sink->HasBlob(repos[m.digest], m.digest));
-    if (has) continue;
-    SLUICE_RETURN_IF_ERROR(sink->PutManifest(repos[m.digest], m.digest, m.media_type, m.bytes));
-    report.manifests_written += 1;
+    for (const std::string& repository : repos[m.digest]) {
+      SLUICE_ASSIGN_OR_RETURN(bool has, sink->HasBlob(repository, m.digest));
+      if (has) continue;
+      SLUICE_RETURN_IF_ERROR(sink->PutManifest(repository, m.digest, m.media_type, m.bytes));
+      report.manifests_written += 1;
+    }
   }
   for (const format::RefEntry& ref : catalog.refs) {
     const format::ManifestEntry& root = *manifests.at(ref.manifest);  // checked by the reader

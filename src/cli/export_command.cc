@@ -4,8 +4,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
+#include "cli/registry_options.h"
 #include "exporter.h"
 #include "io/atomic_file.h"
+#include "registry/reference.h"
+#include "registry/registry_source.h"
 #include "source/oci_layout_source.h"
 #include "transport_ref.h"
 
@@ -33,15 +36,28 @@ Result<std::vector<std::string>> ReadListFile(io::FileSystem* fs, const std::str
   return refs;
 }
 
-Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const std::string& text) {
+Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const std::string& text,
+                                                const RegistryOptions& registry_options,
+                                                bool all_repositories) {
   SLUICE_ASSIGN_OR_RETURN(TransportRef ref, ParseTransportRef(text));
   switch (ref.transport) {
     case Transport::kOciLayout:
       return NewOciLayoutSource(fs, ref.path, ref.name);
-    case Transport::kDocker:
-      break;
+    case Transport::kDocker: {
+      SLUICE_ASSIGN_OR_RETURN(registry::Reference reference, registry::ParseReference(ref.name));
+      // A whole registry is a lot to ship by accident: it must be asked for.
+      if (reference.repository.empty() != all_repositories) {
+        return Status::InvalidArgument(
+            "'" + text + "': " +
+            (all_repositories ? "--all takes a registry only (docker://HOST[:PORT])"
+                              : "names no repository; add --all to export every repository of " +
+                                    reference.host));
+      }
+      SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client, registry_options.ToClientOptions());
+      return registry::NewRegistrySource(reference, std::move(client));
+    }
   }
-  return Status::Unsupported("'" + text + "': registry sources are not supported yet");
+  return Status::Unsupported("'" + text + "': unsupported transport");
 }
 
 void PrintReport(const ExportReport& r, const std::string& output, bool json) {
@@ -78,10 +94,15 @@ int RunExport(const Args& args) {
   ExportOptions opts;
   bool json = false;
   bool quiet = false;
+  bool all_repositories = false;
+  RegistryOptions registry_options("src");
   po::options_description options("export options");
   options.add_options()
-      ("source", po::value(&refs)->multitoken(), "images to export: oci:DIR[:TAG] (also positional)")
+      ("source", po::value(&refs)->multitoken(), "images to export (also positional): oci:DIR[:TAG], docker://HOST/REPO[:TAG|@DIGEST], "
+       "docker://HOST/REPO (all tags)")
       ("list", po::value(&list_path), "file with one source reference per line ('#' comments)")
+      ("all", po::bool_switch(&all_repositories),
+       "with docker://HOST: every tag of every repository of the registry")
       ("ledger", po::value(&opts.ledger_path)->required(),
        "ledger of what the far side holds; created if missing, updated after success")
       ("sign-key", po::value(&opts.sign_key_path)->required(), "Ed25519 private key (PEM)")
@@ -91,6 +112,7 @@ int RunExport(const Args& args) {
       ("level", po::value(&opts.writer.zstd_level)->default_value(3), "zstd compression level")
       ("json", po::bool_switch(&json), "print the report as JSON on stdout")
       ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
+  registry_options.AddTo(options);
   po::positional_options_description positional;
   positional.add("source", -1);
   po::variables_map vm;
@@ -117,7 +139,7 @@ int RunExport(const Args& args) {
   std::vector<std::unique_ptr<ImageSource>> sources;
   std::vector<ImageSource*> source_ptrs;
   for (const std::string& ref : refs) {
-    auto source = OpenSource(fs, ref);
+    auto source = OpenSource(fs, ref, registry_options, all_repositories);
     if (!source.ok()) return ReportError(source.status());
     source_ptrs.push_back(source->get());
     sources.push_back(std::move(source).value());

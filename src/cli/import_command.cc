@@ -3,7 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
+#include "cli/registry_options.h"
 #include "importer.h"
+#include "registry/reference.h"
+#include "registry/registry_sink.h"
 #include "sink/oci_layout_sink.h"
 #include "transport_ref.h"
 
@@ -12,7 +15,8 @@ namespace po = boost::program_options;
 namespace sluice::cli {
 namespace {
 
-Result<std::unique_ptr<ImageSink>> OpenSink(const std::string& text) {
+Result<std::unique_ptr<ImageSink>> OpenSink(const std::string& text,
+                                            const RegistryOptions& registry_options) {
   SLUICE_ASSIGN_OR_RETURN(TransportRef ref, ParseTransportRef(text));
   if (ref.transport == Transport::kOciLayout) {
     if (!ref.name.empty()) {
@@ -21,7 +25,9 @@ Result<std::unique_ptr<ImageSink>> OpenSink(const std::string& text) {
     }
     return NewOciLayoutSink(io::DefaultFileSystem(), ref.path);
   }
-  return Status::Unsupported("--to " + text + ": registry destinations are not supported yet");
+  SLUICE_ASSIGN_OR_RETURN(registry::Reference destination, registry::ParseDestination(ref.name));
+  SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client, registry_options.ToClientOptions());
+  return registry::NewRegistrySink(destination, std::move(client));
 }
 
 }  // namespace
@@ -32,26 +38,30 @@ int RunImport(const Args& args) {
   bool skip_signature = false;
   bool json = false;
   bool quiet = false;
+  RegistryOptions registry_options("dest");
   po::options_description options("import options");
   options.add_options()
       ("bundle", po::value(&bundle_path)->required(), "bundle file, or - for stdin (also positional)")
-      ("to", po::value(&destination)->required(), "destination: oci:DIR")
+      ("to", po::value(&destination)->required(),
+       "destination: oci:DIR, or docker://HOST[:PORT][/PREFIX] (each image keeps its "
+       "repository path below PREFIX)")
       ("trust", po::value(&trust_paths)->composing(),
        "trusted public key file or directory of *.pub/*.pem (repeatable)")
       ("insecure-skip-signature", po::bool_switch(&skip_signature),
        "do not check the signature (never do this with media from outside)")
       ("json", po::bool_switch(&json), "print the report as JSON on stdout")
       ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
+  registry_options.AddTo(options);
   po::positional_options_description positional;
   positional.add("bundle", 1);
   po::variables_map vm;
-  if (auto exit = ParseCommandLine("import", "BUNDLE --trust PUB --to oci:DIR", args, options,
+  if (auto exit = ParseCommandLine("import", "BUNDLE --trust PUB --to oci:DIR|docker://HOST[/PREFIX]", args, options,
                                    positional, &vm)) {
     return *exit;
   }
   auto trust = LoadTrust(trust_paths, skip_signature);
   if (!trust.ok()) return ReportError(trust.status());
-  auto sink = OpenSink(destination);
+  auto sink = OpenSink(destination, registry_options);
   if (!sink.ok()) return ReportError(sink.status());
   auto input = OpenBundleInput(bundle_path);
   if (!input.ok()) return ReportError(input.status());

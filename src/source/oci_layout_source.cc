@@ -5,11 +5,27 @@
 #include "io/atomic_file.h"
 #include "oci/layout.h"
 #include "oci/manifest.h"
+#include "registry/reference.h"
 
 namespace sluice {
 namespace {
 
 using nlohmann::json;
+
+// A layout's ref names are free-form; one that reads "REPOSITORY:TAG"
+// ("library/alpine:3.19", as sluice writes registry images into layouts)
+// names a repository too, so it can be pushed to a registry as such.
+std::pair<std::string, std::string> SplitRefName(const std::string& name) {
+  size_t colon = name.rfind(':');
+  if (colon != std::string::npos) {
+    std::string repository = name.substr(0, colon);
+    std::string tag = name.substr(colon + 1);
+    if (registry::ValidateRepository(repository).ok() && registry::IsValidTag(tag)) {
+      return {repository, tag};
+    }
+  }
+  return {"", name};
+}
 
 class OciLayoutSource final : public ImageSource {
  public:
@@ -42,9 +58,10 @@ class OciLayoutSource final : public ImageSource {
       if (!tag_.empty() && name != tag_) continue;
       auto digest = format::Digest::Parse(entry.value("digest", ""));
       if (!digest.ok()) return digest.status().WithContext(index_path + " entry '" + name + "'");
+      auto [repository, tag] = SplitRefName(name);
       images.push_back(SourceImage{.display = "oci:" + dir_ + ":" + name,
-                                   .repository = "",
-                                   .tag = name,
+                                   .repository = std::move(repository),
+                                   .tag = std::move(tag),
                                    .digest = std::move(digest).value(),
                                    .media_type = entry.value("mediaType", "")});
     }
