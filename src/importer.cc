@@ -207,7 +207,7 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
     const format::ManifestEntry& root = *manifests.at(ref.manifest);  // checked by the reader
     SLUICE_RETURN_IF_ERROR(
         sink->AddTag(ref.repository, ref.tag, ref.manifest, root.media_type, root.bytes.size()));
-    report.refs.push_back({RefName(ref), destination + ":" + RefName(ref), ref.manifest.str()});
+    report.refs.push_back({RefName(ref), sink->Describe(ref.repository, ref.tag), ref.manifest.str()});
   }
   SLUICE_RETURN_IF_ERROR(sink->Commit());
   return report;

@@ -65,6 +65,11 @@ class RegistrySink final : public ImageSink {
     return Status::Ok();
   }
 
+  std::string Describe(const std::string& repository, const std::string& tag) override {
+    auto target = Target(repository);
+    return client_->host() + "/" + (target.ok() ? *target : repository) + ":" + tag;
+  }
+
   Result<bool> HasBlob(const std::string& repository, const format::Digest& digest) override {
     SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository));
     std::string from;

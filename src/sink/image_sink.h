@@ -32,6 +32,10 @@ class ImageSink {
   // before anything is written, so a bad name refuses the whole import.
   virtual Status CheckRef(const std::string& repository, const std::string& tag) = 0;
 
+  // The reference `repository`:`tag` will have here, as a user would write
+  // it ("oci:/srv/layout:app:1.0", "registry.local/mirror/app:1.0").
+  virtual std::string Describe(const std::string& repository, const std::string& tag) = 0;
+
   // True if the destination already holds the blob (or manifest) `digest`.
   virtual Result<bool> HasBlob(const std::string& repository, const format::Digest& digest) = 0;
   virtual Result<std::unique_ptr<BlobWriter>> NewBlob(const std::string& repository,

@@ -61,6 +61,10 @@ class OciLayoutSink final : public ImageSink {
     return Status::Ok();
   }
 
+  std::string Describe(const std::string& repository, const std::string& tag) override {
+    return "oci:" + dir_ + ":" + OciRefName(repository, tag);
+  }
+
   Result<bool> HasBlob(const std::string&, const format::Digest& digest) override {
     auto info = fs_->Stat(oci::BlobPath(dir_, digest));
     if (info.ok()) return !info->is_directory;
