@@ -63,9 +63,37 @@ Result<TransportRef> ParseTransportRef(std::string_view text) {
     ref.name = std::string(text.substr(9));
     return ref;
   }
+  if (text.starts_with("oci-archive:") || text.starts_with("docker-archive:")) {
+    bool oci = text.starts_with("oci-archive:");
+    std::string_view rest = text.substr(oci ? 12 : 15);
+    size_t colon = rest.find(':');
+    ref.transport = oci ? Transport::kOciArchive : Transport::kDockerArchive;
+    ref.path = std::string(rest.substr(0, colon));
+    if (colon != std::string_view::npos) ref.name = std::string(rest.substr(colon + 1));
+    if (ref.path.empty()) {
+      return Status::InvalidArgument("'" + ref.text + "': " +
+                                     (oci ? "oci-archive: needs a file (oci-archive:FILE[:TAG])"
+                                          : "docker-archive: needs a file "
+                                            "(docker-archive:FILE[:NAME:TAG|:@N])"));
+    }
+    if (colon == std::string_view::npos) return ref;
+    if (oci && !IsValidOciRefName(ref.name)) {
+      return Status::InvalidArgument("'" + ref.text + "': '" + ref.name +
+                                     "' is not a valid OCI reference name");
+    }
+    // containers/image: either a source index "@N" or a tagged name, never a digest.
+    bool index = ref.name.size() > 1 && ref.name[0] == '@' &&
+                 ref.name.find_first_not_of("0123456789", 1) == std::string::npos;
+    if (!oci && !index && (ref.name.empty() || ref.name.find('@') != std::string::npos)) {
+      return Status::InvalidArgument("'" + ref.text + "': after the file comes NAME[:TAG] or @N (" +
+                                     "a source index), not '" + ref.name + "'");
+    }
+    return ref;
+  }
   return Status::InvalidArgument("'" + ref.text +
-                                 "' is not a reference sluice knows (expected oci:DIR[:TAG] or "
-                                 "docker://HOST/REPO[:TAG])");
+                                 "' is not a reference sluice knows (expected oci:DIR[:TAG], "
+                                 "docker://HOST/REPO[:TAG], oci-archive:FILE[:TAG] or "
+                                 "docker-archive:FILE[:NAME:TAG|:@N])");
 }
 
 }  // namespace sluice

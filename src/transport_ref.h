@@ -4,9 +4,14 @@
 //   oci:DIR[:TAG]          an OCI image layout directory (TAG is the
 //                          org.opencontainers.image.ref.name annotation)
 //   docker://HOST/REPO...  a registry (parsed by src/registry)
+//   oci-archive:FILE[:TAG] a tar of an OCI image layout, TAG as for oci:
+//   docker-archive:FILE[:NAME[:TAG]|:@N]
+//                          `docker save` output; NAME:TAG selects a RepoTag,
+//                          @N the N-th image of its manifest.json
 //
-// As in containers/image, the path ends at the first colon after "oci:", so
-// a tag may itself contain colons ("oci:dir:library/alpine:3.19").
+// As in containers/image, the path ends at the first colon after "oci:" (and
+// the archive transports), so a tag may itself contain colons
+// ("oci:dir:library/alpine:3.19").
 #pragma once
 
 #include <string>
@@ -16,12 +21,13 @@
 
 namespace sluice {
 
-enum class Transport { kOciLayout, kDocker };
+enum class Transport { kOciLayout, kDocker, kOciArchive, kDockerArchive };
 
 struct TransportRef {
   Transport transport = Transport::kOciLayout;
-  std::string path;  // kOciLayout: the directory
-  std::string name;  // kOciLayout: the tag, may be empty; kDocker: everything after "docker://"
+  std::string path;  // kOciLayout: the directory; archives: the file
+  std::string name;  // kOciLayout, kOciArchive: the tag, may be empty; kDocker: everything
+                     // after "docker://"; kDockerArchive: "NAME[:TAG]", "@N" or empty
   std::string text;  // as written, for messages
 };
 

@@ -9,6 +9,7 @@
 #include "io/atomic_file.h"
 #include "registry/reference.h"
 #include "registry/registry_source.h"
+#include "source/archive_source.h"
 #include "source/oci_layout_source.h"
 #include "transport_ref.h"
 
@@ -56,6 +57,10 @@ Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const std::s
       SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client, registry_options.ToClientOptions());
       return registry::NewRegistrySource(reference, std::move(client));
     }
+    case Transport::kOciArchive:
+      return NewOciArchiveSource(fs, ref.path, ref.name);
+    case Transport::kDockerArchive:
+      return NewDockerArchiveSource(fs, ref.path, ref.name);
   }
   return Status::Unsupported("'" + text + "': unsupported transport");
 }
@@ -99,7 +104,7 @@ int RunExport(const Args& args) {
   po::options_description options("export options");
   options.add_options()
       ("source", po::value(&refs)->multitoken(), "images to export (also positional): oci:DIR[:TAG], docker://HOST/REPO[:TAG|@DIGEST], "
-       "docker://HOST/REPO (all tags)")
+       "docker://HOST/REPO (all tags), oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG|:@N]")
       ("list", po::value(&list_path), "file with one source reference per line ('#' comments)")
       ("all", po::bool_switch(&all_repositories),
        "with docker://HOST: every tag of every repository of the registry")

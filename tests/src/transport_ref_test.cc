@@ -58,3 +58,41 @@ TEST_CASE("OCI ref names follow the image-spec grammar") {
   CHECK_FALSE(IsValidOciRefName("a..b/../c"));
   CHECK_FALSE(IsValidOciRefName(std::string("a\0b", 3)));
 }
+
+TEST_CASE("oci-archive: ref splits the file at the first colon and keeps the tag") {
+  auto ref = ParseTransportRef("oci-archive:/tmp/o.tar:library/alpine:3.19");
+  REQUIRE(ref.ok());
+  CHECK(ref->transport == Transport::kOciArchive);
+  CHECK(ref->path == "/tmp/o.tar");
+  CHECK(ref->name == "library/alpine:3.19");
+  auto bare = ParseTransportRef("oci-archive:o.tar");
+  REQUIRE(bare.ok());
+  CHECK(bare->path == "o.tar");
+  CHECK(bare->name.empty());
+  CHECK_FALSE(ParseTransportRef("oci-archive:o.tar:-bad").ok());
+  CHECK_FALSE(ParseTransportRef("oci-archive::t").ok());
+}
+
+TEST_CASE("docker-archive: ref takes a NAME:TAG or a source index after the file") {
+  auto named = ParseTransportRef("docker-archive:a.tar:example.com:5000/team/app:1.0");
+  REQUIRE(named.ok());
+  CHECK(named->transport == Transport::kDockerArchive);
+  CHECK(named->path == "a.tar");
+  CHECK(named->name == "example.com:5000/team/app:1.0");
+  auto indexed = ParseTransportRef("docker-archive:/x/a.tar:@2");
+  REQUIRE(indexed.ok());
+  CHECK(indexed->path == "/x/a.tar");
+  CHECK(indexed->name == "@2");
+  auto bare = ParseTransportRef("docker-archive:a.tar");
+  REQUIRE(bare.ok());
+  CHECK(bare->name.empty());
+}
+
+TEST_CASE("docker-archive: ref refuses digests, bad indexes and a missing file") {
+  for (const char* bad : {"docker-archive:a.tar:app@sha256:0123", "docker-archive:a.tar:@",
+                          "docker-archive:a.tar:@x1", "docker-archive:a.tar:", "docker-archive:",
+                          "docker-archive::app:1"}) {
+    INFO(bad);
+    CHECK_FALSE(ParseTransportRef(bad).ok());
+  }
+}
