@@ -106,8 +106,8 @@ Result<std::vector<BlobLocation>> ReadBlobLocations(const io::PositionalReader& 
   sum.Update(io::ByteView(footer.data(), 16));
   if (sum.Digest() != f->checksum) {
     return Status::Corruption("footer" + At(footer_offset) + ": checksum mismatch (stored " +
-                              std::to_string(f->checksum) + ", computed " +
-                              std::to_string(sum.Digest()) + ")");
+                              ChecksumText(f->checksum) + ", computed " +
+                              ChecksumText(sum.Digest()) + ")");
   }
 
   // Shipped blobs lie back to back from the first frame to the trailer.

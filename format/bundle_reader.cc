@@ -179,8 +179,8 @@ struct BundleReader::Impl {
     sum.Update(io::ByteView(hb.data(), kFrameChecksumOffset));
     sum.Update(io::ByteView(payload, h.stored_size));
     if (sum.Digest() != h.checksum) {
-      return corrupt("checksum mismatch (stored " + std::to_string(h.checksum) + ", computed " +
-                     std::to_string(sum.Digest()) + ")");
+      return corrupt("checksum mismatch (stored " + ChecksumText(h.checksum) + ", computed " +
+                     ChecksumText(sum.Digest()) + ")");
     }
     if (h.codec == kCodecZstd) {
       SLUICE_RETURN_IF_ERROR(Decompress(h, payload, frame_offset));
@@ -454,8 +454,8 @@ Status BundleReader::Impl::ReadTrailerAndFooter() {
   sum.Update(io::ByteView(footer.data(), 16));
   if (sum.Digest() != f->checksum) {
     return Status::Corruption("footer" + At(footer_offset) + ": checksum mismatch (stored " +
-                              std::to_string(f->checksum) + ", computed " +
-                              std::to_string(sum.Digest()) + ")");
+                              ChecksumText(f->checksum) + ", computed " +
+                              ChecksumText(sum.Digest()) + ")");
   }
   return Status::Ok();
 }

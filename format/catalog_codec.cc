@@ -176,7 +176,7 @@ Result<HeaderFields> DecodeHeader(io::ByteView header) {
   uint64_t computed = Xxh3(header.first(size - 8));
   if (stored != computed) {
     return Status::Corruption("header at offset 0: checksum mismatch (stored " +
-                              std::to_string(stored) + ", computed " + std::to_string(computed) +
+                              ChecksumText(stored) + ", computed " + ChecksumText(computed) +
                               ")");
   }
   HeaderFields f;
@@ -310,8 +310,8 @@ Status DecodeCatalog(io::ByteView bytes, uint64_t offset, Catalog* out) {
   uint64_t computed = Xxh3(body);
   if (stored != computed) {
     return Status::Corruption("catalog at offset " + std::to_string(offset) +
-                              ": checksum mismatch (stored " + std::to_string(stored) +
-                              ", computed " + std::to_string(computed) + ")");
+                              ": checksum mismatch (stored " + ChecksumText(stored) +
+                              ", computed " + ChecksumText(computed) + ")");
   }
 
   CatalogParser in(body, offset);

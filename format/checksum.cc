@@ -2,11 +2,18 @@
 
 #include <xxhash.h>
 
+#include <cstdio>
 #include <new>
 
 namespace sluice::format {
 
 uint64_t Xxh3(io::ByteView data) { return XXH3_64bits(data.data(), data.size()); }
+
+std::string ChecksumText(uint64_t checksum) {
+  char buf[19];
+  std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(checksum));
+  return buf;
+}
 
 struct Xxh3Stream::State {
   XXH3_state_t* state = nullptr;

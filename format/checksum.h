@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "io/file.h"
 
@@ -11,6 +12,9 @@ namespace sluice::format {
 
 // XXH3-64 of `data`, seed 0.
 uint64_t Xxh3(io::ByteView data);
+
+// "0x" and 16 hex digits, how messages show a checksum.
+std::string ChecksumText(uint64_t checksum);
 
 // Streaming XXH3-64: Update(a); Update(b) gives Xxh3(a || b).
 class Xxh3Stream {
