@@ -97,10 +97,14 @@ struct BundleReader::Impl {
     return Status::Ok();
   }
 
-  std::string FrameContext(uint64_t frame_offset) const {
+  // "frame 7 (frame 2 of blob 3 sha256:...)"
+  std::string FrameLabel() const {
     const BlobEntry& entry = catalog.blobs[*blob];
     return "frame " + std::to_string(frames_read) + " (frame " + std::to_string(blob_frames) +
-           " of blob " + std::to_string(*blob) + " " + entry.digest.str() + ")" + At(frame_offset);
+           " of blob " + std::to_string(*blob) + " " + entry.digest.str() + ")";
+  }
+  std::string FrameContext(uint64_t frame_offset) const {
+    return FrameLabel() + At(frame_offset);
   }
 
   std::optional<size_t> NextShipped() const {
@@ -116,7 +120,7 @@ struct BundleReader::Impl {
     const uint64_t frame_offset = offset;
     std::array<uint8_t, kFrameHeaderSize> hb{};
     {
-      std::string what = "frame header of blob " + entry.digest.str();
+      std::string what = "header of " + FrameLabel();
       Status s = ReadExact(hb, what);
       if (!s.ok()) return s;
     }
@@ -174,7 +178,7 @@ struct BundleReader::Impl {
       payload = stored.data();
     }
     SLUICE_RETURN_IF_ERROR(ReadExact(io::MutableBytes(payload, h.stored_size),
-                                     "payload of " + FrameContext(frame_offset)));
+                                     "payload of " + FrameLabel()));
     Xxh3Stream sum;
     sum.Update(io::ByteView(hb.data(), kFrameChecksumOffset));
     sum.Update(io::ByteView(payload, h.stored_size));
