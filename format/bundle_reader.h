@@ -56,10 +56,13 @@ class BundleReader {
   // of the previous blob is read and verified first.
   Result<std::optional<size_t>> NextBlob();
   // Reads raw bytes of the current blob. Returns 0 at its end, and only after
-  // its size and sha256 have been checked against the catalog.
+  // its size and sha256 have been checked against the catalog (and 0 for an
+  // empty buf). Bytes handed out are unverified until then.
   Result<size_t> Read(io::MutableBytes buf);
   // Reads the trailer and footer, checks them against the frames seen, and
-  // checks that the input ends there. Call after NextBlob() returned nullopt.
+  // checks that the input ends there. Shipped blobs not yet read are read and
+  // verified first, so Open() then Finish() verifies a whole bundle.
+  // After any error the reader is failed: every later call returns the error.
   Status Finish();
 
   // Stored sizes seen so far, one per shipped blob read.
