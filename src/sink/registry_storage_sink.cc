@@ -1,0 +1,360 @@
+#include "sink/registry_storage_sink.h"
+
+#include <functional>
+#include <map>
+#include <set>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "io/atomic_file.h"
+#include "oci/manifest.h"
+#include "oci/media_types.h"
+#include "registry/reference.h"
+
+namespace sluice {
+namespace {
+
+// A link file holds "sha256:" and 64 hex digits; anything longer is not one.
+constexpr uint64_t kMaxLinkSize = 256;
+
+class StorageBlobWriter final : public BlobWriter {
+ public:
+  // `publish_link` runs after the data is durable: it links the blob into
+  // its repository.
+  StorageBlobWriter(std::unique_ptr<io::AtomicFile> file, std::string path, format::Digest digest,
+                    uint64_t size, std::function<Status()> publish_link)
+      : file_(std::move(file)),
+        path_(std::move(path)),
+        digest_(std::move(digest)),
+        size_(size),
+        publish_link_(std::move(publish_link)) {}
+
+  Status Append(io::ByteView data) override {
+    written_ += data.size();
+    if (written_ > size_) {
+      return Status::Corruption("blob " + digest_.str() + " is longer than its declared " +
+                                std::to_string(size_) + " bytes");
+    }
+    hasher_.Update(data);
+    return file_->writer()->Append(data).WithContext(file_->temp_path());
+  }
+
+  Status Commit() override {
+    format::Digest actual = hasher_.Finish();
+    if (written_ != size_ || actual != digest_) {
+      return Status::Corruption("blob " + digest_.str() + ": wrote " + std::to_string(written_) +
+                                " bytes hashing to " + actual.str() + ", expected " +
+                                std::to_string(size_) + " bytes");
+    }
+    SLUICE_RETURN_IF_ERROR(file_->Commit().WithContext("publishing " + path_));
+    return publish_link_();
+  }
+
+ private:
+  std::unique_ptr<io::AtomicFile> file_;
+  std::string path_;
+  format::Digest digest_;
+  uint64_t size_;
+  std::function<Status()> publish_link_;
+  uint64_t written_ = 0;
+  format::Sha256 hasher_;
+};
+
+class RegistryStorageSink final : public ImageSink {
+ public:
+  RegistryStorageSink(io::FileSystem* fs, std::string dir, std::string prefix)
+      : fs_(fs),
+        dir_(std::move(dir)),
+        root_(RegistryStorageRoot(dir_)),
+        prefix_(std::move(prefix)) {}
+
+  Status CheckRef(const std::string& repository, const std::string& tag) override {
+    SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository, tag));
+    if (!registry::IsValidTag(tag)) {
+      return Status::InvalidArgument("tag '" + tag + "' for " + target + " in registry-storage:" +
+                                     dir_ + " is not a valid registry tag");
+    }
+    return Status::Ok();
+  }
+
+  std::string Describe(const std::string& repository, const std::string& tag) override {
+    auto target = Target(repository, tag);
+    return "registry-storage:" + dir_ + ":" + (target.ok() ? *target : repository) + ":" + tag;
+  }
+
+  Result<bool> HasBlob(const std::string& repository, const format::Digest& digest) override {
+    SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository, ""));
+    std::string layer_link = LayerLinkPath(target, digest);
+    if (pending_mounts_.contains(layer_link)) return true;
+    SLUICE_ASSIGN_OR_RETURN(bool data, DataExists(digest));
+    if (!data) return false;
+    SLUICE_ASSIGN_OR_RETURN(bool revision, LinkHolds(RevisionLinkPath(target, digest), digest));
+    if (revision) return true;
+    SLUICE_ASSIGN_OR_RETURN(bool layer, LinkHolds(layer_link, digest));
+    if (layer) return true;
+    // A manifest needs a revision link, which PutManifest writes.
+    SLUICE_ASSIGN_OR_RETURN(bool manifest, DataIsManifest(digest));
+    if (manifest) return false;
+    // Another repository's blob: link it here, as a registry mount does. The
+    // link is written with the next write, so an import refused after its
+    // checks leaves no trace.
+    pending_mounts_.emplace(layer_link, digest);
+    return true;
+  }
+
+  Result<std::unique_ptr<BlobWriter>> NewBlob(const std::string& repository,
+                                              const format::Digest& digest,
+                                              uint64_t size) override {
+    SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository, ""));
+    SLUICE_RETURN_IF_ERROR(FlushMounts());
+    std::string path = DataPath(digest);
+    SLUICE_RETURN_IF_ERROR(EnsureDir(io::Dirname(path)));
+    SLUICE_ASSIGN_OR_RETURN(auto file, io::AtomicFile::Create(fs_, path));
+    std::string link = LayerLinkPath(target, digest);
+    return std::unique_ptr<BlobWriter>(std::make_unique<StorageBlobWriter>(
+        std::move(file), path, digest, size, [this, link, digest] { return WriteLink(link, digest); }));
+  }
+
+  Status PutManifest(const std::string& repository, const format::Digest& digest,
+                     const std::string& media_type, const std::string& bytes) override {
+    SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository, ""));
+    format::Digest actual = format::Sha256::Of(bytes);
+    if (actual != digest) {
+      return Status::Corruption("manifest " + digest.str() + " for " + target +
+                                ": bytes hash to " + actual.str());
+    }
+    SLUICE_RETURN_IF_ERROR(FlushMounts());
+    // As the registry checks a manifest push: everything it names must be
+    // linked in the repository first, or the tag would name a broken image.
+    auto parsed = oci::ParseManifest(bytes, media_type);
+    if (!parsed.ok()) return parsed.status().WithContext("manifest " + digest.str());
+    for (const oci::Descriptor& child : parsed->manifests) {
+      SLUICE_RETURN_IF_ERROR(CheckLinked(target, digest, child, /*manifest=*/true));
+    }
+    if (parsed->config) {
+      SLUICE_RETURN_IF_ERROR(CheckLinked(target, digest, *parsed->config, /*manifest=*/false));
+    }
+    for (const oci::Descriptor& layer : parsed->layers) {
+      // Foreign layers live elsewhere (their descriptors carry urls); the
+      // registry does not require them either.
+      if (oci::IsForeignLayerMediaType(layer.media_type)) continue;
+      SLUICE_RETURN_IF_ERROR(CheckLinked(target, digest, layer, /*manifest=*/false));
+    }
+
+    SLUICE_ASSIGN_OR_RETURN(bool data, DataExists(digest));
+    if (!data) {
+      std::string path = DataPath(digest);
+      SLUICE_RETURN_IF_ERROR(EnsureDir(io::Dirname(path)));
+      SLUICE_RETURN_IF_ERROR(
+          io::WriteFileAtomically(fs_, path, io::AsBytes(bytes)).WithContext("writing " + path));
+    }
+    return WriteLink(RevisionLinkPath(target, digest), digest);
+  }
+
+  Status AddTag(const std::string& repository, const std::string& tag,
+                const format::Digest& digest, const std::string& /*media_type*/,
+                uint64_t /*size*/) override {
+    SLUICE_RETURN_IF_ERROR(CheckRef(repository, tag));
+    SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository, tag));
+    tags_.push_back({std::move(target), tag, digest});
+    return Status::Ok();
+  }
+
+  Status Commit() override {
+    SLUICE_RETURN_IF_ERROR(FlushMounts());
+    while (!tags_.empty()) {
+      const PendingTag& t = tags_.front();
+      std::string where = "tag " + t.repository + ":" + t.tag + " in registry-storage:" + dir_;
+      SLUICE_ASSIGN_OR_RETURN(bool data, DataExists(t.digest));
+      SLUICE_ASSIGN_OR_RETURN(bool revision,
+                              LinkHolds(RevisionLinkPath(t.repository, t.digest), t.digest));
+      if (!data || !revision) {
+        return Status::NotFound(where + ": manifest " + t.digest.str() +
+                                " is not stored in the repository; not tagging it");
+      }
+      // The index entry first: current/link is what makes the tag resolve.
+      std::string tag_dir = RepositoryPath(t.repository) + "/_manifests/tags/" + t.tag;
+      SLUICE_RETURN_IF_ERROR(
+          WriteLink(tag_dir + "/index/sha256/" + std::string(t.digest.hex()) + "/link", t.digest)
+              .WithContext(where));
+      SLUICE_RETURN_IF_ERROR(WriteLink(tag_dir + "/current/link", t.digest).WithContext(where));
+      tags_.erase(tags_.begin());
+    }
+    return Status::Ok();
+  }
+
+  Result<uint64_t> FreeSpace() override { return fs_->FreeSpace(dir_); }
+
+ private:
+  struct PendingTag {
+    std::string repository;  // the target, prefix included
+    std::string tag;
+    format::Digest digest;
+  };
+
+  // The repository an image of `repository` lands in, checked against the
+  // distribution grammar (which admits no "." or ".." component and no
+  // leading "_", so a name never leaves repositories/ nor meets _layers).
+  Result<std::string> Target(const std::string& repository, const std::string& tag) const {
+    if (repository.empty() && prefix_.empty()) {
+      return Status::InvalidArgument(
+          "image '" + tag + "' has no repository name (an OCI layout tag); give one with "
+          "--to registry-storage:" + dir_ + ":REPOSITORY");
+    }
+    std::string target = prefix_.empty()      ? repository
+                         : repository.empty() ? prefix_
+                                              : prefix_ + "/" + repository;
+    Status valid = registry::ValidateRepository(target);
+    if (!valid.ok()) return valid.WithContext("registry-storage:" + dir_);
+    return target;
+  }
+
+  std::string DataPath(const format::Digest& d) const {
+    std::string hex(d.hex());
+    return root_ + "/blobs/sha256/" + hex.substr(0, 2) + "/" + hex + "/data";
+  }
+  std::string RepositoryPath(const std::string& repository) const {
+    return root_ + "/repositories/" + repository;
+  }
+  std::string LayerLinkPath(const std::string& repository, const format::Digest& d) const {
+    return RepositoryPath(repository) + "/_layers/sha256/" + std::string(d.hex()) + "/link";
+  }
+  std::string RevisionLinkPath(const std::string& repository, const format::Digest& d) const {
+    return RepositoryPath(repository) + "/_manifests/revisions/sha256/" + std::string(d.hex()) +
+           "/link";
+  }
+
+  Result<bool> DataExists(const format::Digest& digest) {
+    auto info = fs_->Stat(DataPath(digest));
+    if (info.ok()) return !info->is_directory;
+    if (info.status().IsNotFound()) return false;
+    return info.status();
+  }
+
+  // Whether the link at `path` names `digest`. A missing or foreign link is
+  // false (it gets rewritten); failing to read one is an error.
+  Result<bool> LinkHolds(const std::string& path, const format::Digest& digest) {
+    auto text = io::ReadSmallFile(fs_, path, kMaxLinkSize);
+    if (text.ok()) return *text == digest.str();
+    if (text.status().IsNotFound() || text.status().kind() == ErrorKind::kInvalidArgument) {
+      return false;
+    }
+    return text.status();
+  }
+
+  // Whether stored data is an image manifest or index: a JSON object with
+  // schemaVersion 2 and a manifest media type, or (mediaType being optional
+  // in OCI) the layers or manifests list only manifests have. Configs and
+  // layers never look like this.
+  Result<bool> DataIsManifest(const format::Digest& digest) {
+    std::string path = DataPath(digest);
+    SLUICE_ASSIGN_OR_RETURN(io::FileInfo info, fs_->Stat(path));
+    if (info.size > oci::kMaxManifestSize) return false;
+    {
+      SLUICE_ASSIGN_OR_RETURN(auto reader, fs_->NewSequentialReader(path));
+      uint8_t first = 0;
+      SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(io::MutableBytes(&first, 1)));
+      if (n != 1 || first != '{') return false;  // layers are gzip, zstd or tar
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::string text, io::ReadSmallFile(fs_, path, oci::kMaxManifestSize));
+    auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object()) return false;
+    auto version = doc.find("schemaVersion");
+    if (version == doc.end() || !version->is_number_integer() || *version != 2) return false;
+    auto type = doc.find("mediaType");
+    if (type != doc.end() && type->is_string() && oci::IsManifestMediaType(type->get<std::string>())) {
+      return true;
+    }
+    auto layers = doc.find("layers");
+    auto manifests = doc.find("manifests");
+    return (layers != doc.end() && layers->is_array()) ||
+           (manifests != doc.end() && manifests->is_array());
+  }
+
+  // `child`, named by manifest `parent`, must be stored and linked in
+  // `repository`: as a revision (a manifest) or under _layers (a blob).
+  Status CheckLinked(const std::string& repository, const format::Digest& parent,
+                     const oci::Descriptor& child, bool manifest) {
+    SLUICE_ASSIGN_OR_RETURN(bool data, DataExists(child.digest));
+    bool linked = false;
+    if (data) {
+      std::string link = manifest ? RevisionLinkPath(repository, child.digest)
+                                  : LayerLinkPath(repository, child.digest);
+      SLUICE_ASSIGN_OR_RETURN(linked, LinkHolds(link, child.digest));
+    }
+    if (linked) return Status::Ok();
+    return Status::NotFound("manifest " + parent.str() + " for " + repository + " names " +
+                            (manifest ? "manifest " : "blob ") + child.digest.str() +
+                            ", which registry-storage:" + dir_ + " does not hold in " + repository +
+                            "; not storing the manifest");
+  }
+
+  // Creates `path` and its missing parents, each fsynced into its parent so
+  // that links written later never outlive the directories they sit in.
+  Status EnsureDir(const std::string& path) {
+    if (known_dirs_.contains(path)) return Status::Ok();
+    auto info = fs_->Stat(path);
+    if (info.ok()) {
+      if (!info->is_directory) return Status::IoError(path + " exists and is not a directory");
+    } else if (!info.status().IsNotFound()) {
+      return info.status();
+    } else {
+      std::string parent = io::Dirname(path);
+      if (parent != path) SLUICE_RETURN_IF_ERROR(EnsureDir(parent));
+      SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(path));
+      SLUICE_RETURN_IF_ERROR(fs_->SyncDir(parent));
+    }
+    known_dirs_.insert(path);
+    return Status::Ok();
+  }
+
+  // Publishes a link holding `digest`, unless it already does.
+  Status WriteLink(const std::string& path, const format::Digest& digest) {
+    SLUICE_ASSIGN_OR_RETURN(bool holds, LinkHolds(path, digest));
+    if (holds) return Status::Ok();
+    SLUICE_RETURN_IF_ERROR(EnsureDir(io::Dirname(path)));
+    return io::WriteFileAtomically(fs_, path, io::AsBytes(digest.str()))
+        .WithContext("writing " + path);
+  }
+
+  Status FlushMounts() {
+    while (!pending_mounts_.empty()) {
+      auto it = pending_mounts_.begin();
+      SLUICE_RETURN_IF_ERROR(WriteLink(it->first, it->second));
+      pending_mounts_.erase(it);
+    }
+    return Status::Ok();
+  }
+
+  io::FileSystem* fs_;
+  std::string dir_;
+  std::string root_;
+  std::string prefix_;
+  std::set<std::string> known_dirs_;
+  std::map<std::string, format::Digest> pending_mounts_;  // layer link path -> digest
+  std::vector<PendingTag> tags_;
+};
+
+}  // namespace
+
+std::string RegistryStorageRoot(const std::string& dir) {
+  return io::JoinPath(dir, "docker/registry/v2");
+}
+
+Result<std::unique_ptr<ImageSink>> NewRegistryStorageSink(io::FileSystem* fs, std::string dir,
+                                                          std::string prefix) {
+  if (dir.empty()) {
+    return Status::InvalidArgument("registry-storage: needs a directory (registry-storage:DIR)");
+  }
+  if (!prefix.empty()) {
+    Status valid = registry::ValidateRepository(prefix);
+    if (!valid.ok()) {
+      return valid.WithContext("registry-storage:" + dir + ":" + prefix + ": bad repository prefix");
+    }
+  }
+  return std::unique_ptr<ImageSink>(
+      std::make_unique<RegistryStorageSink>(fs, std::move(dir), std::move(prefix)));
+}
+
+}  // namespace sluice
