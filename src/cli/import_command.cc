@@ -5,6 +5,7 @@
 #include "cli/cli_util.h"
 #include "cli/registry_options.h"
 #include "importer.h"
+#include "mapping.h"
 #include "registry/reference.h"
 #include "registry/registry_sink.h"
 #include "sink/oci_layout_sink.h"
@@ -38,6 +39,7 @@ int RunImport(const Args& args) {
   bool skip_signature = false;
   bool json = false;
   bool quiet = false;
+  std::string mapping_path = "sluice-mapping.txt";
   RegistryOptions registry_options("dest");
   po::options_description options("import options");
   options.add_options()
@@ -49,6 +51,9 @@ int RunImport(const Args& args) {
        "trusted public key file or directory of *.pub/*.pem (repeatable)")
       ("insecure-skip-signature", po::bool_switch(&skip_signature),
        "do not check the signature (never do this with media from outside)")
+      ("mapping", po::value(&mapping_path)->default_value(mapping_path),
+       "write SOURCE=DESTINATION@DIGEST lines here, and the same as JSON beside it (.json); "
+       "'' for none")
       ("json", po::bool_switch(&json), "print the report as JSON on stdout")
       ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
   registry_options.AddTo(options);
@@ -72,6 +77,10 @@ int RunImport(const Args& args) {
   progress.Finish();
   if (!report.ok()) return ReportError(report.status());
   const ImportReport& r = *report;
+  if (!mapping_path.empty()) {
+    Status s = WriteMappingFiles(io::DefaultFileSystem(), mapping_path, r);
+    if (!s.ok()) return ReportError(s);
+  }
   if (json) {
     nlohmann::ordered_json refs = nlohmann::ordered_json::array();
     for (const auto& ref : r.refs) {

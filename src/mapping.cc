@@ -1,0 +1,51 @@
+#include "mapping.h"
+
+#include <nlohmann/json.hpp>
+
+#include "io/atomic_file.h"
+
+namespace sluice {
+namespace {
+
+// "host/repo:tag" -> "host/repo@sha256:...": the reference that cannot move.
+std::string Pinned(const std::string& destination, const std::string& digest) {
+  size_t slash = destination.rfind('/');
+  size_t colon = destination.rfind(':');
+  std::string name = destination;
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+    name.resize(colon);
+  }
+  return name + "@" + digest;
+}
+
+}  // namespace
+
+std::string MappingJsonPath(const std::string& text_path) {
+  size_t slash = text_path.rfind('/');
+  size_t dot = text_path.rfind('.');
+  if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) {
+    return text_path.substr(0, dot) + ".json";
+  }
+  return text_path + ".json";
+}
+
+Status WriteMappingFiles(io::FileSystem* fs, const std::string& text_path,
+                         const ImportReport& report) {
+  std::string text;
+  nlohmann::ordered_json entries = nlohmann::ordered_json::array();
+  for (const ImportReport::Ref& ref : report.refs) {
+    text += ref.source + "=" + ref.destination + "@" + ref.digest + "\n";
+    entries.push_back({{"source", ref.source},
+                       {"destination", ref.destination},
+                       {"digest", ref.digest},
+                       {"pinned", Pinned(ref.destination, ref.digest)}});
+  }
+  std::string json = entries.dump(2) + "\n";
+  SLUICE_RETURN_IF_ERROR(io::WriteFileAtomically(fs, text_path, io::AsBytes(text))
+                             .WithContext("writing mapping " + text_path));
+  std::string json_path = MappingJsonPath(text_path);
+  return io::WriteFileAtomically(fs, json_path, io::AsBytes(json))
+      .WithContext("writing mapping " + json_path);
+}
+
+}  // namespace sluice

@@ -1,0 +1,28 @@
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "mapping.h"
+#include "test_support.h"
+
+using namespace sluice;
+
+TEST_CASE("the JSON mapping sits beside the text one") {
+  CHECK(MappingJsonPath("out/map.txt") == "out/map.json");
+  CHECK(MappingJsonPath("map") == "map.json");
+  CHECK(MappingJsonPath("dir.d/map") == "dir.d/map.json");
+}
+
+TEST_CASE("mapping files pin every destination by digest") {
+  testing::TempDir tmp;
+  ImportReport report;
+  std::string digest = "sha256:" + std::string(64, 'c');
+  report.refs.push_back({"docker.io/coderenvs/x:1", "reg.local:5000/mirror/coderenvs/x:1", digest});
+  REQUIRE(WriteMappingFiles(io::DefaultFileSystem(), tmp / "m.txt", report).ok());
+  CHECK(testing::ReadFile(tmp / "m.txt") ==
+        "docker.io/coderenvs/x:1=reg.local:5000/mirror/coderenvs/x:1@" + digest + "\n");
+  auto json = nlohmann::json::parse(testing::ReadFile(tmp / "m.json"));
+  REQUIRE(json.size() == 1);
+  CHECK(json[0]["pinned"] == "reg.local:5000/mirror/coderenvs/x@" + digest);
+  CHECK(json[0]["source"] == "docker.io/coderenvs/x:1");
+}
