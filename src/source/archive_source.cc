@@ -150,8 +150,7 @@ class ArchiveSourceBase : public ImageSource {
     }
     SLUICE_ASSIGN_OR_RETURN(auto reader, index_->Open(**entry));
     return std::unique_ptr<io::SequentialReader>(std::make_unique<VerifyingReader>(
-        std::move(reader), digest,
-        "entry '" + (*entry)->name + "' of archive " + path_));
+        std::move(reader), digest, "entry '" + (*entry)->name + "' of archive " + path_));
   }
 
  protected:
@@ -213,9 +212,9 @@ class ArchiveSourceBase : public ImageSource {
       if (tag.empty()) return Status::NotFound("archive " + path_ + " has no tagged image");
       std::string list;
       for (const std::string& n : available) list += (list.empty() ? "" : ", ") + n;
-      return Status::NotFound("tag '" + tag + "' not found in archive " + path_ +
-                              (list.empty() ? std::string(" (it has no tags)")
-                                            : " (tags: " + list + ")"));
+      return Status::NotFound(
+          "tag '" + tag + "' not found in archive " + path_ +
+          (list.empty() ? std::string(" (it has no tags)") : " (tags: " + list + ")"));
     }
     return images;
   }
@@ -301,12 +300,11 @@ class DockerArchiveSource final : public ArchiveSourceBase {
         std::string list;
         for (const std::string& n : available) list += (list.empty() ? "" : ", ") + n;
         if (!wanted) {
-          return Status::NotFound("archive " + path_ +
-                                  " has no tagged image (select one with @N)");
+          return Status::NotFound("archive " + path_ + " has no tagged image (select one with @N)");
         }
-        return Status::NotFound("'" + selector_ + "' not found in archive " + path_ +
-                                (list.empty() ? std::string(" (it has no RepoTags)")
-                                              : " (RepoTags: " + list + ")"));
+        return Status::NotFound(
+            "'" + selector_ + "' not found in archive " + path_ +
+            (list.empty() ? std::string(" (it has no RepoTags)") : " (RepoTags: " + list + ")"));
       }
     }
 
@@ -317,8 +315,7 @@ class DockerArchiveSource final : public ArchiveSourceBase {
       if (root == roots.end()) {
         auto resolved = ResolveItem(items[i]);
         if (!resolved.ok()) {
-          return resolved.status().WithContext("archive " + path_ + " image @" +
-                                               std::to_string(i));
+          return resolved.status().WithContext("archive " + path_ + " image @" + std::to_string(i));
         }
         root = roots.emplace(i, std::move(resolved).value()).first;
       }
@@ -447,10 +444,10 @@ class DockerArchiveSource final : public ArchiveSourceBase {
     std::map<format::Digest, std::pair<std::string, uint64_t>> known;  // diff_id -> (entry, size)
     std::map<std::string, format::Digest> diff_id_of_path;
     for (size_t i = 0; i < diff_ids.size(); ++i) {
-      auto diff_id = format::Digest::Parse(diff_ids[i].is_string() ? diff_ids[i].get<std::string>()
-                                                                   : "");
-      if (!diff_id.ok()) return diff_id.status().WithContext(at + " diff_ids[" +
-                                                             std::to_string(i) + "]");
+      auto diff_id =
+          format::Digest::Parse(diff_ids[i].is_string() ? diff_ids[i].get<std::string>() : "");
+      if (!diff_id.ok())
+        return diff_id.status().WithContext(at + " diff_ids[" + std::to_string(i) + "]");
       auto seen = known.find(*diff_id);
       if (seen == known.end()) {
         // The same diff_id twice is the same layer (docker save links the
@@ -475,10 +472,9 @@ class DockerArchiveSource final : public ArchiveSourceBase {
 
     ordered_json manifest{{"schemaVersion", 2},
                           {"mediaType", oci::kDockerManifest},
-                          {"config",
-                           ordered_json{{"mediaType", kDockerConfigType},
-                                        {"size", config_bytes.size()},
-                                        {"digest", config_digest.str()}}},
+                          {"config", ordered_json{{"mediaType", kDockerConfigType},
+                                                  {"size", config_bytes.size()},
+                                                  {"digest", config_digest.str()}}},
                           {"layers", std::move(layers)}};
     std::string bytes = manifest.dump();
     format::Digest digest = format::Sha256::Of(bytes);
@@ -490,7 +486,9 @@ class DockerArchiveSource final : public ArchiveSourceBase {
 
   static bool IsCompressed(std::string_view head) {
     return head.starts_with("\x1f\x8b") || head.starts_with("\x28\xb5\x2f\xfd") ||
-           head.starts_with(std::string_view("\xfd" "7zXZ\0", 6)) ||
+           head.starts_with(std::string_view("\xfd"
+                                             "7zXZ\0",
+                                             6)) ||
            (head.size() >= 10 && head.starts_with("BZh") && head[3] >= '1' && head[3] <= '9' &&
             head.substr(4, 6) == "1AY&SY");
   }

@@ -41,8 +41,8 @@ la_int64_t SkipCallback(struct archive*, void* data, la_int64_t request) {
   auto* c = static_cast<Cursor*>(data);
   uint64_t size = c->file->Size();
   uint64_t available = c->position < size ? size - c->position : 0;
-  uint64_t skip = std::min<uint64_t>(static_cast<uint64_t>(std::max<la_int64_t>(request, 0)),
-                                     available);
+  uint64_t skip =
+      std::min<uint64_t>(static_cast<uint64_t>(std::max<la_int64_t>(request, 0)), available);
   c->position += skip;
   return static_cast<la_int64_t>(skip);
 }
@@ -104,8 +104,8 @@ class SliceReader final : public io::SequentialReader {
     size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), entry_.size - done_));
     size_t got = 0;
     while (got < want) {
-      SLUICE_ASSIGN_OR_RETURN(size_t n, file_->ReadAt(entry_.offset + done_ + got,
-                                                      buf.subspan(got, want - got)));
+      SLUICE_ASSIGN_OR_RETURN(
+          size_t n, file_->ReadAt(entry_.offset + done_ + got, buf.subspan(got, want - got)));
       if (n == 0) return Truncated(path_, entry_, done_ + got);
       got += n;
     }
@@ -149,8 +149,8 @@ class StreamReader final : public io::SequentialReader {
 
   Result<size_t> Read(io::MutableBytes buf) override {
     size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), entry_.size - done_));
-    SLUICE_ASSIGN_OR_RETURN(size_t got, ReadEntryData(archive_.get(), cursor_, path_, entry_.name,
-                                                      buf.first(want)));
+    SLUICE_ASSIGN_OR_RETURN(
+        size_t got, ReadEntryData(archive_.get(), cursor_, path_, entry_.name, buf.first(want)));
     if (got < want) return Truncated(path_, entry_, done_ + got);
     done_ += got;
     return got;
@@ -185,10 +185,14 @@ class StringReader final : public io::SequentialReader {
 TarEntry::Type TypeOf(struct archive_entry* e) {
   if (archive_entry_hardlink(e) != nullptr) return TarEntry::Type::kHardlink;
   switch (archive_entry_filetype(e)) {
-    case AE_IFREG: return TarEntry::Type::kFile;
-    case AE_IFDIR: return TarEntry::Type::kDirectory;
-    case AE_IFLNK: return TarEntry::Type::kSymlink;
-    default: return TarEntry::Type::kOther;
+    case AE_IFREG:
+      return TarEntry::Type::kFile;
+    case AE_IFDIR:
+      return TarEntry::Type::kDirectory;
+    case AE_IFLNK:
+      return TarEntry::Type::kSymlink;
+    default:
+      return TarEntry::Type::kOther;
   }
 }
 
@@ -294,8 +298,8 @@ Result<std::unique_ptr<TarIndex>> TarIndex::Build(io::FileSystem* fs, const std:
       if (entry.offset + entry.size > file_size) return Truncated(path, entry, 0);
       std::string head(entry.head.size(), '\0');
       SLUICE_ASSIGN_OR_RETURN(
-          size_t n, index->file_->ReadAt(entry.offset, {reinterpret_cast<uint8_t*>(head.data()),
-                                                        head.size()}));
+          size_t n, index->file_->ReadAt(entry.offset,
+                                         {reinterpret_cast<uint8_t*>(head.data()), head.size()}));
       if (n != head.size() || head != entry.head) {
         return Status::Corruption("archive " + path + ": the data of entry '" + name +
                                   "' is not at offset " + std::to_string(entry.offset) +

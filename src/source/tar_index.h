@@ -21,11 +21,11 @@ struct TarEntry {
 
   std::string name;  // CleanTarPath of the header's name
   Type type = Type::kOther;
-  uint64_t size = 0;       // bytes of data (0 for links and directories)
-  uint64_t offset = 0;     // of the data in the uncompressed tar stream
-  std::string link;        // kSymlink: as written; kHardlink: the target's name
-  bool sparse = false;     // GNU/pax sparse file: data is not contiguous
-  uint64_t ordinal = 0;    // position among the archive's entries
+  uint64_t size = 0;     // bytes of data (0 for links and directories)
+  uint64_t offset = 0;   // of the data in the uncompressed tar stream
+  std::string link;      // kSymlink: as written; kHardlink: the target's name
+  bool sparse = false;   // GNU/pax sparse file: data is not contiguous
+  uint64_t ordinal = 0;  // position among the archive's entries
   // The first bytes of the data (up to kHeadSize), read while indexing, so
   // callers can sniff compression without opening the entry.
   std::string head;
