@@ -10,27 +10,35 @@
 //               device, as it must be before sluice publishes a bundle;
 //   read-cached read the file back while it is still in the page cache;
 //   read-cold   read it again after posix_fadvise(DONTNEED) evicted it, so
-//               the bytes come from the device.
-// Reported as min / median / max MB/s (10^6 bytes per second). The limit
-// measured in the same run is memcpy of the same volume in the same pieces:
-// what any cached path must at least pay.
+//               the bytes come from the device;
+//   cold+work   the same, with a CPU pass over every byte read (Work(), a
+//               stand-in for sha256/zstd), where overlapping I/O with
+//               computation should pay.
+// Reported as min / median / max MB/s (10^6 bytes per second). The limits
+// measured in the same run: memcpy of the same volume in the same pieces
+// (what any cached path must at least pay) and Work() alone.
 //
-// Why the numbers look as they do (see the report in the commit message for
-// one machine's figures):
-//   - write is bounded by the device, not by the backend: both copy into the
-//     page cache and the fsync at the end waits for writeback. io_uring's
-//     in-flight writes overlap the copy into the cache with the caller's next
-//     Append, which matters when the caller computes (sha256, zstd) between
-//     appends; this benchmark does no work between appends, so expect the two
-//     to be close.
-//   - read-cached is a memcpy from the page cache plus syscall overhead, so
-//     it sits below the memcpy limit. Both backends read 1 MiB per request;
-//     io_uring adds a ring round trip per chunk but overlaps it with the copy
-//     out of the previous chunk.
-//   - read-cold depends on how deep the device queue is kept. The kernel's
-//     readahead already serves plain read(2) well; io_uring's four 1 MiB
-//     reads in flight keep the queue deeper, which helps most on devices with
-//     high latency and deep queues (NVMe, network block devices).
+// Why the numbers look as they do. One run on the development VM (2 vCPUs,
+// virtio disk with read_ahead_kb = 8192, other builds running: load 14),
+// 256 MiB, medians in MB/s:
+//     limit memcpy 6180, work 802
+//     posix    write+fsync 240  read-cached 2294  read-cold 1121  cold+work 507
+//     io_uring write+fsync 170  read-cached 1261  read-cold  866  cold+work 395
+//   - write+fsync is bounded by the device: both backends copy into the page
+//     cache and the final fsync waits for writeback. Buffered io_uring writes
+//     of cached pages complete at submission, so the in-flight writes buy
+//     little here; the spread between runs is larger than the difference.
+//   - read-cached is memory bandwidth. posix read(2)s straight into the
+//     caller's 256 KiB buffer, which stays in L2. io_uring reads ahead into
+//     four 1 MiB buffers of its own and copies out of them: every byte
+//     crosses memory twice, which halves the rate on a busy machine.
+//   - read-cold: with an 8 MiB kernel readahead, plain read(2) already keeps
+//     the virtio queue full, so io_uring's 4 MiB of requests in flight add
+//     nothing and its extra copy still costs. io_uring should win where the
+//     kernel readahead is small or the device wants a deeper queue (NVMe,
+//     network block devices); measure there before drawing conclusions.
+//   - cold+work sits near 1 / (1/read + 1/work) for both: the kernel's own
+//     readahead already overlaps the device with the computation.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -93,10 +101,24 @@ void WriteFile(FileSystem* fs, const std::string& path, const std::vector<uint8_
   if (Status s = (*writer)->Close(); !s.ok()) Die("close", s);
 }
 
-// Reads the whole file; returns a checksum-ish value so the reads cannot be
-// optimised away and a short read shows.
+// Stands in for what sluice does with every byte it reads (sha256, zstd): a
+// pass over the data that costs CPU time.
+uint64_t Work(const uint8_t* data, size_t size) {
+  uint64_t h = 0x9e3779b97f4a7c15;
+  for (size_t i = 0; i + 8 <= size; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, data + i, 8);
+    h = (h ^ word) * 0xff51afd7ed558ccd;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+// Reads the whole file, with `work` on each piece or not; returns a value
+// that depends on the bytes, so nothing is optimised away. A short file
+// ends the program.
 uint64_t ReadFile(FileSystem* fs, const std::string& path, std::vector<uint8_t>& buf,
-                  uint64_t expected) {
+                  uint64_t expected, bool work = false) {
   auto reader = fs->NewSequentialReader(path);
   if (!reader.ok()) Die("open " + path, reader.status());
   uint64_t total = 0, mix = 0;
@@ -104,7 +126,7 @@ uint64_t ReadFile(FileSystem* fs, const std::string& path, std::vector<uint8_t>&
     auto n = (*reader)->Read(buf);
     if (!n.ok()) Die("read", n.status());
     total += *n;
-    if (*n > 0) mix += buf[0] + buf[*n - 1];
+    if (*n > 0) mix += work ? Work(buf.data(), *n) : buf[0] + buf[*n - 1];
     if (*n < buf.size()) break;
   }
   if (total != expected) {
@@ -184,6 +206,21 @@ int main(int argc, char** argv) {
     }
     Report("limit", "memcpy", rates);
   }
+  // The limit of read+work: the work alone, on bytes already in memory.
+  {
+    std::vector<double> rates;
+    uint64_t mix = 0;
+    for (int run = 0; run <= options.runs; ++run) {
+      double rate = Measure(size, [&] {
+        for (uint64_t done = 0; done < size; done += chunk.size()) {
+          mix += Work(chunk.data(), chunk.size());
+        }
+      });
+      if (run > 0) rates.push_back(rate);
+    }
+    if (mix == 42) std::printf(" ");
+    Report("limit", "work", rates);
+  }
 
   uint64_t sink = 0;
   for (FileSystem* fs : {sluice::io::PosixFileSystem(), sluice::io::UringFileSystem()}) {
@@ -193,21 +230,25 @@ int main(int argc, char** argv) {
     }
     const std::string backend(fs->name());
     const std::string path = sluice::io::JoinPath(options.dir, "io_bench-" + backend + ".tmp");
-    std::vector<double> write_rates, cached_rates, cold_rates;
+    std::vector<double> write_rates, cached_rates, cold_rates, work_rates;
     for (int run = 0; run <= options.runs; ++run) {
       double w = Measure(size, [&] { WriteFile(fs, path, chunk, size); });
       double c = Measure(size, [&] { sink += ReadFile(fs, path, buf, size); });
       EvictFromCache(path);
       double d = Measure(size, [&] { sink += ReadFile(fs, path, buf, size); });
+      EvictFromCache(path);
+      double k = Measure(size, [&] { sink += ReadFile(fs, path, buf, size, /*work=*/true); });
       if (run == 0) continue;  // warm-up
       write_rates.push_back(w);
       cached_rates.push_back(c);
       cold_rates.push_back(d);
+      work_rates.push_back(k);
     }
     (void)fs->Remove(path);
     Report(backend, "write+fsync", write_rates);
     Report(backend, "read-cached", cached_rates);
     Report(backend, "read-cold", cold_rates);
+    Report(backend, "cold+work", work_rates);
   }
   return sink == 42 ? 3 : 0;  // never: keeps `sink` alive
 }

@@ -40,8 +40,8 @@ std::string Normalize(std::string_view path) {
     }
     start = end + 1;
   }
-  if (out.empty()) out = ".";
-  return out;
+  // (Not `out = "."`: GCC 12 warns about that assignment with -Wrestrict.)
+  return out.empty() ? std::string(".") : out;
 }
 
 bool IsRoot(const std::string& path) { return path == "/" || path == "."; }

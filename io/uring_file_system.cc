@@ -127,8 +127,8 @@ class UringWriter final : public SequentialWriter {
     io_uring_prep_fsync(sqe, fd_.get(), 0);
     io_uring_sqe_set_data64(sqe, kFsyncTag);
     SLUICE_RETURN_IF_ERROR(Fail(ring_.Submit(name_)));
-    uint64_t tag;
-    int res;
+    uint64_t tag = 0;
+    int res = 0;
     SLUICE_RETURN_IF_ERROR(Fail(ring_.WaitOne(name_, &tag, &res)));
     assert(tag == kFsyncTag);
     if (res < 0) return Fail(ErrnoStatus(-res, "fsync", name_));
@@ -192,8 +192,8 @@ class UringWriter final : public SequentialWriter {
   // Takes one completion. A short write (the kernel may stop early, e.g.
   // near a quota) is resubmitted for the rest of the slot.
   Status ReapOne() {
-    uint64_t tag;
-    int res;
+    uint64_t tag = 0;
+    int res = 0;
     Status s = ring_.WaitOne(name_, &tag, &res);
     if (!s.ok()) {
       ring_broken_ = true;
@@ -338,8 +338,8 @@ class UringSequentialReader final : public SequentialReader {
   // Takes one completion. A short read is continued until the slot is full
   // or a read returns 0 (end of file).
   Status ReapOne() {
-    uint64_t tag;
-    int res;
+    uint64_t tag = 0;
+    int res = 0;
     Status s = ring_.WaitOne(name_, &tag, &res);
     if (!s.ok()) {
       ring_broken_ = true;
