@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <mutex>
 #include <vector>
 
 namespace sluice {
@@ -122,44 +123,88 @@ class SliceReader final : public io::SequentialReader {
   uint64_t done_ = 0;
 };
 
-// A compressed tar: decompress from the start up to the entry, then stream it.
+// A compressed tar: decompress up to the entry, then stream it.
+struct Stream {
+  Cursor cursor;
+  ArchivePtr archive;
+  uint64_t next_ordinal = 0;  // of the next header archive_read_next_header returns
+};
+
+}  // namespace
+
+struct TarParking {
+  std::mutex mutex;
+  std::unique_ptr<Stream> stream;
+};
+
+namespace {
+
 class StreamReader final : public io::SequentialReader {
  public:
-  StreamReader(const io::PositionalReader* file, const std::string& path, const TarEntry& entry)
-      : path_(path), entry_(entry), name_(path + ":" + entry.name) {
-    cursor_.file = file;
+  StreamReader(TarParking* parking, const io::PositionalReader* file, const std::string& path,
+               const TarEntry& entry)
+      : parking_(parking),
+        file_(file),
+        path_(path),
+        entry_(entry),
+        name_(path + ":" + entry.name) {}
+
+  // A reader that read without error hands its decompressor on.
+  ~StreamReader() override {
+    if (!stream_ || failed_) return;
+    std::lock_guard<std::mutex> lock(parking_->mutex);
+    parking_->stream = std::move(stream_);
   }
 
   Status Seek() {
-    SLUICE_ASSIGN_OR_RETURN(archive_, OpenArchive(&cursor_, path_));
-    for (uint64_t i = 0; i <= entry_.ordinal; ++i) {
-      struct archive_entry* e = nullptr;
-      int r = archive_read_next_header(archive_.get(), &e);
-      if (r == ARCHIVE_EOF) {
-        return Status::Corruption("archive " + path_ + " changed: entry '" + entry_.name +
-                                  "' is no longer there");
+    {
+      // Resume a parked decompressor that has not yet passed the entry.
+      std::lock_guard<std::mutex> lock(parking_->mutex);
+      if (parking_->stream && parking_->stream->next_ordinal <= entry_.ordinal) {
+        stream_ = std::move(parking_->stream);
       }
-      if (r < ARCHIVE_WARN) {
-        return ArchiveError(archive_.get(), cursor_, path_,
+    }
+    if (!stream_) {
+      stream_ = std::make_unique<Stream>();
+      stream_->cursor.file = file_;
+      SLUICE_ASSIGN_OR_RETURN(stream_->archive, OpenArchive(&stream_->cursor, path_));
+    }
+    while (stream_->next_ordinal <= entry_.ordinal) {
+      struct archive_entry* e = nullptr;
+      int r = archive_read_next_header(stream_->archive.get(), &e);
+      if (r == ARCHIVE_EOF || r < ARCHIVE_WARN) {
+        failed_ = true;
+        if (r == ARCHIVE_EOF) {
+          return Status::Corruption("archive " + path_ + " changed: entry '" + entry_.name +
+                                    "' is no longer there");
+        }
+        return ArchiveError(stream_->archive.get(), stream_->cursor, path_,
                             "looking for entry '" + entry_.name + "'");
       }
+      ++stream_->next_ordinal;
     }
     return Status::Ok();
   }
 
   Result<size_t> Read(io::MutableBytes buf) override {
     size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), entry_.size - done_));
-    SLUICE_ASSIGN_OR_RETURN(
-        size_t got, ReadEntryData(archive_.get(), cursor_, path_, entry_.name, buf.first(want)));
-    if (got < want) return Truncated(path_, entry_, done_ + got);
-    done_ += got;
-    return got;
+    auto got =
+        ReadEntryData(stream_->archive.get(), stream_->cursor, path_, entry_.name, buf.first(want));
+    if (!got.ok() || *got < want) {
+      failed_ = true;
+      if (!got.ok()) return got.status();
+      return Truncated(path_, entry_, done_ + *got);
+    }
+    done_ += *got;
+    return *got;
   }
   const std::string& name() const override { return name_; }
 
  private:
-  Cursor cursor_;
-  ArchivePtr archive_;
+  TarParking* parking_;
+  const io::PositionalReader* file_;
+  std::unique_ptr<Stream> stream_;
+  bool failed_ = false;
   const std::string& path_;
   const TarEntry& entry_;
   std::string name_;
@@ -227,7 +272,7 @@ std::string CleanTarPath(std::string_view name) {
 }
 
 TarIndex::TarIndex(std::string path, std::unique_ptr<io::PositionalReader> file)
-    : path_(std::move(path)), file_(std::move(file)) {}
+    : path_(std::move(path)), file_(std::move(file)), parking_(std::make_unique<TarParking>()) {}
 
 TarIndex::~TarIndex() = default;
 
@@ -352,7 +397,7 @@ Result<std::unique_ptr<io::SequentialReader>> TarIndex::Open(const TarEntry& ent
     return std::unique_ptr<io::SequentialReader>(
         std::make_unique<SliceReader>(file_.get(), path_, entry));
   }
-  auto reader = std::make_unique<StreamReader>(file_.get(), path_, entry);
+  auto reader = std::make_unique<StreamReader>(parking_.get(), file_.get(), path_, entry);
   SLUICE_RETURN_IF_ERROR(reader->Seek());
   return std::unique_ptr<io::SequentialReader>(std::move(reader));
 }

@@ -16,6 +16,8 @@
 
 namespace sluice {
 
+struct TarParking;  // a decompressor kept between readers (tar_index.cc)
+
 struct TarEntry {
   enum class Type { kFile, kDirectory, kSymlink, kHardlink, kOther };
 
@@ -68,7 +70,10 @@ class TarIndex {
   Result<const TarEntry*> Resolve(std::string_view name) const;
 
   // Streams an entry's data. The reader fails with kCorruption if the archive
-  // ends before entry.size bytes. The index must outlive the reader.
+  // ends before entry.size bytes. The index must outlive the reader. Safe to
+  // call from several threads. For a compressed archive, a finished reader
+  // leaves its decompressor to the next Open of a later entry, so blobs asked
+  // for in archive order cost one pass over the archive in all.
   Result<std::unique_ptr<io::SequentialReader>> Open(const TarEntry& entry) const;
 
   // Resolve + read all of a small entry; kInvalidArgument if it is larger
@@ -82,6 +87,7 @@ class TarIndex {
   std::unique_ptr<io::PositionalReader> file_;
   bool compressed_ = false;
   std::map<std::string, TarEntry> entries_;
+  std::unique_ptr<TarParking> parking_;
 };
 
 // path.Clean for names inside a tar: "./a//b/../c/" -> "a/c"; leading "/"

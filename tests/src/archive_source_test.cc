@@ -64,6 +64,59 @@ bool Contains(const Status& s, const std::string& what) {
   return s.message().find(what) != std::string::npos;
 }
 
+// Counts the bytes read through positional readers: how many passes over an
+// archive a sequence of reads took.
+class CountingFileSystem final : public io::FileSystem {
+ public:
+  uint64_t bytes_read = 0;
+
+  std::string_view name() const override { return base_->name(); }
+  Result<std::unique_ptr<io::SequentialWriter>> NewWriter(
+      const std::string& path, const io::WriterOptions& options) override {
+    return base_->NewWriter(path, options);
+  }
+  Result<std::unique_ptr<io::SequentialReader>> NewSequentialReader(
+      const std::string& path) override {
+    return base_->NewSequentialReader(path);
+  }
+  Result<std::unique_ptr<io::PositionalReader>> NewPositionalReader(
+      const std::string& path) override {
+    SLUICE_ASSIGN_OR_RETURN(auto inner, base_->NewPositionalReader(path));
+    return std::unique_ptr<io::PositionalReader>(
+        std::make_unique<Reader>(std::move(inner), &bytes_read));
+  }
+  Result<io::FileInfo> Stat(const std::string& path) override { return base_->Stat(path); }
+  Status CreateDirs(const std::string& path) override { return base_->CreateDirs(path); }
+  Result<std::vector<std::string>> ListDir(const std::string& path) override {
+    return base_->ListDir(path);
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    return base_->Rename(from, to);
+  }
+  Status Remove(const std::string& path) override { return base_->Remove(path); }
+  Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
+  Result<uint64_t> FreeSpace(const std::string& path) override { return base_->FreeSpace(path); }
+
+ private:
+  class Reader final : public io::PositionalReader {
+   public:
+    Reader(std::unique_ptr<io::PositionalReader> inner, uint64_t* count)
+        : inner_(std::move(inner)), count_(count) {}
+    Result<size_t> ReadAt(uint64_t offset, io::MutableBytes buf) const override {
+      SLUICE_ASSIGN_OR_RETURN(size_t n, inner_->ReadAt(offset, buf));
+      *count_ += n;
+      return n;
+    }
+    uint64_t Size() const override { return inner_->Size(); }
+    const std::string& name() const override { return inner_->name(); }
+
+   private:
+    std::unique_ptr<io::PositionalReader> inner_;
+    uint64_t* count_;
+  };
+  io::FileSystem* base_ = io::DefaultFileSystem();
+};
+
 // L: an OCI layout with one image "t" (a small and a 300 KB file); A.tar: it
 // as docker-archive with RepoTags example.com/team/app:1.0 and
 // busybox:latest; O.tar: it as oci-archive tagged "t".
@@ -505,4 +558,49 @@ TEST_CASE("a docker archive that holds an OCI layout (docker 25+) uses its store
   auto refused = NewDockerArchiveSource(a.fs, bare, "")->ListImages();
   CHECK(refused.status().kind() == ErrorKind::kUnsupported);
   CHECK(Contains(refused.status(), layer));
+}
+
+TEST_CASE("a compressed tar is read in one pass when entries are opened in order") {
+  TempDir tmp;
+  std::vector<std::string> names = {"a", "b", "c", "d"};
+  std::map<std::string, std::string> files;
+  for (size_t i = 0; i < names.size(); ++i) {
+    // Larger than what the index keeps in memory, and incompressible.
+    files[names[i]] = RandomBytes(600000, static_cast<uint32_t>(i));
+    WriteFile(tmp / ("src/" + names[i]), files[names[i]]);
+  }
+  std::string tar = tmp / "t.tar.gz";
+  REQUIRE(Sh("tar -C " + Quote(tmp / "src") + " -czf " + Quote(tar) + " a b c d") == 0);
+  uint64_t archive_size = std::filesystem::file_size(tar);
+
+  CountingFileSystem fs;
+  auto index = TarIndex::Build(&fs, tar);
+  REQUIRE(index.ok());
+  REQUIRE((*index)->compressed());
+  auto read = [&](const std::string& name, bool whole) {
+    auto entry = (*index)->Resolve(name);
+    REQUIRE(entry.ok());
+    auto reader = (*index)->Open(**entry);
+    REQUIRE(reader.ok());
+    if (whole) {
+      CHECK(ReadAll(reader->get()) == files[name]);
+    } else {
+      std::vector<uint8_t> half(files[name].size() / 2);
+      auto n = (*reader)->Read(half);
+      REQUIRE(n.ok());
+      CHECK(std::string(half.begin(), half.end()) == files[name].substr(0, half.size()));
+    }
+  };
+
+  fs.bytes_read = 0;
+  read("a", true);
+  read("b", false);  // a reader dropped half way hands on its decompressor too
+  read("d", true);   // skipping c
+  CHECK(fs.bytes_read <= archive_size + (512u << 10));
+
+  // Backwards and again: each starts over, and still gives the right bytes.
+  read("b", true);
+  read("a", true);
+  read("c", true);
+  read("c", true);
 }
