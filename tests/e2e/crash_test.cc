@@ -1,0 +1,385 @@
+// Crash tests: `sluice import` and `sluice export` killed with SIGKILL at many
+// points, then run again.
+//
+// The kill points come from the sluice_crashable binary (the sluice command
+// built with io/crash_file_system.h): SLUICE_TEST_CRASH_AFTER_BYTES=N kills it
+// once N bytes have been written in all, SLUICE_TEST_CRASH_BEFORE_RENAME=N
+// instead of its Nth rename (a complete temp file, not yet published). A
+// first run with no reachable crash point traces every rename with the bytes
+// written before it; the points tried are then the first bytes, each file's
+// boundaries (one byte before, at, and after), the middle of each file, and
+// every rename.
+//
+// After each kill:
+//   import: every file of blobs/sha256 named by a digest holds exactly those
+//           bytes; every tag of index.json names an image whose manifests,
+//           configs and layers are all there; the rerun succeeds and leaves the
+//           same tags and blobs as an import that was never interrupted.
+//   export: the ledger is byte for byte what it was; the output path holds
+//           nothing that verifies as a bundle until the bundle's own rename,
+//           and after that rename (a kill while the ledger is being saved)
+//           a complete bundle with the old ledger, the safe way round: the
+//           next export ships those blobs again. The rerun succeeds and its
+//           bundle imports.
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "e2e_support.h"
+
+namespace sluice::e2e {
+namespace {
+
+constexpr uint64_t kNever = 1ull << 60;
+
+// What one run of sluice_crashable wrote: the byte count before each rename,
+// and the rename's target.
+struct Rename {
+  uint64_t bytes_before = 0;
+  std::string to;
+};
+
+RunResult Crashable(const std::string& variable, uint64_t value,
+                    const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"env", variable + "=" + std::to_string(value),
+                                   SLUICE_CRASHABLE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv);
+}
+
+RunResult CrashAfterBytes(uint64_t bytes, const std::vector<std::string>& args) {
+  return Crashable("SLUICE_TEST_CRASH_AFTER_BYTES", bytes, args);
+}
+
+RunResult CrashBeforeRename(uint64_t n, const std::vector<std::string>& args) {
+  return Crashable("SLUICE_TEST_CRASH_BEFORE_RENAME", n, args);
+}
+
+std::vector<Rename> ParseTrace(const std::string& err) {
+  std::vector<Rename> renames;
+  std::istringstream lines(err);
+  for (std::string line; std::getline(lines, line);) {
+    const std::string prefix = "sluice-test-crash: rename ";
+    if (line.rfind(prefix, 0) != 0) continue;
+    size_t after = line.find(" after ");
+    size_t bytes_end = line.find(" bytes: ");
+    size_t arrow = line.find(" -> ");
+    REQUIRE(after != std::string::npos);
+    REQUIRE(bytes_end != std::string::npos);
+    REQUIRE(arrow != std::string::npos);
+    renames.push_back({std::stoull(line.substr(after + 7, bytes_end - after - 7)),
+                       line.substr(arrow + 4)});
+  }
+  return renames;
+}
+
+// Runs `args` with no reachable crash point: the renames it does, and its
+// total bytes (the sluice_crashable hook is checked to be there at all).
+std::vector<Rename> Trace(const std::vector<std::string>& args) {
+  RunResult r = CrashAfterBytes(kNever, args);
+  INFO(r.Describe());
+  REQUIRE(r.exit_code == 0);
+  std::vector<Rename> renames = ParseTrace(r.err);
+  REQUIRE(!renames.empty());
+  return renames;
+}
+
+// Byte counts to die at: the first bytes, both sides of every file boundary
+// (a rename ends a file), and the middle of every file.
+std::set<uint64_t> BytePoints(const std::vector<Rename>& renames) {
+  std::set<uint64_t> points = {0, 1, 4095, 4096, 4097};
+  uint64_t previous = 0;
+  for (const Rename& r : renames) {
+    uint64_t b = r.bytes_before;
+    if (b > 0) points.insert(b - 1);
+    points.insert(b);
+    points.insert(b + 1);
+    points.insert(previous + (b - previous) / 2);
+    previous = b;
+  }
+  return points;
+}
+
+bool IsHexName(const std::string& name) {
+  if (name.size() != 64) return false;
+  for (char c : name) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// The layout invariants. Returns the digest-named blobs (other files, the
+// temp files a kill leaves behind, are counted in *leftovers).
+std::set<std::string> CheckLayout(const std::string& layout, size_t* leftovers) {
+  std::set<std::string> blobs;
+  for (const std::string& name : ListTree(layout + "/blobs/sha256")) {
+    if (IsHexName(name)) {
+      INFO("blob file " << name << " of " << layout);
+      CHECK(Sha256Digest(ReadFile(layout + "/blobs/sha256/" + name)) == "sha256:" + name);
+      blobs.insert("sha256:" + name);
+    } else {
+      INFO("stray file " << name << " of " << layout);
+      CHECK(name.find(".tmp-") != std::string::npos);
+      ++*leftovers;
+    }
+  }
+  if (!Exists(layout + "/index.json")) return blobs;
+  nlohmann::json index = ParseJson(ReadFile(layout + "/index.json"));
+  REQUIRE(index.is_object());
+  // Walk every tagged image: manifests, indexes, configs and layers.
+  std::vector<std::string> stack;
+  for (const auto& d : index.at("manifests")) stack.push_back(d.at("digest"));
+  std::set<std::string> seen;
+  while (!stack.empty()) {
+    std::string digest = stack.back();
+    stack.pop_back();
+    if (!seen.insert(digest).second) continue;
+    INFO("tagged image part " << digest << " of " << layout);
+    REQUIRE(blobs.contains(digest));
+    nlohmann::json doc = ParseJson(ReadFile(BlobPath(layout, digest)));
+    for (const auto& child : doc.value("manifests", nlohmann::json::array())) {
+      stack.push_back(child.at("digest"));
+    }
+    if (doc.contains("config")) CHECK(blobs.contains(doc["config"].at("digest")));
+    for (const auto& layer : doc.value("layers", nlohmann::json::array())) {
+      CHECK(blobs.contains(layer.at("digest")));
+    }
+  }
+  return blobs;
+}
+
+std::map<std::string, std::string> Tags(const std::string& layout) {
+  std::map<std::string, std::string> tags;
+  if (!Exists(layout + "/index.json")) return tags;
+  nlohmann::json index = ParseJson(ReadFile(layout + "/index.json"));
+  for (const auto& d : index.at("manifests")) {
+    tags[d.at("annotations").at("org.opencontainers.image.ref.name")] = d.at("digest");
+  }
+  return tags;
+}
+
+struct ImportCase {
+  Workspace w;
+  std::string bundle;       // what is imported under crashes
+  std::string base_bundle;  // imported first, cleanly, when `on_existing`
+  std::string reference;    // an uninterrupted import of the same
+  std::set<std::string> reference_blobs;
+  std::map<std::string, std::string> reference_tags;
+
+  explicit ImportCase(bool on_existing) {
+    const std::string& samples = SampleLayout();
+    base_bundle = w.dir / "base.sluice";
+    bundle = w.dir / "rest.sluice";
+    if (on_existing) {
+      RunResult b = w.Export({"oci:" + samples + ":base:1"}, base_bundle, {"-q"});
+      INFO(b.Describe());
+      REQUIRE(b.exit_code == 0);
+    }
+    RunResult e = w.Export({"oci:" + samples + ":app:1.0", "oci:" + samples + ":app:1.1",
+                            "oci:" + samples + ":multi:1"},
+                           bundle, {"-q", "--frame-size", "65536"});
+    INFO(e.Describe());
+    REQUIRE(e.exit_code == 0);
+    reference = w.dir / "reference";
+    Prepare(reference, on_existing);
+    RunResult i = w.Import(bundle, reference);
+    INFO(i.Describe());
+    REQUIRE(i.exit_code == 0);
+    size_t leftovers = 0;
+    reference_blobs = CheckLayout(reference, &leftovers);
+    reference_tags = Tags(reference);
+    REQUIRE(leftovers == 0);
+    REQUIRE(reference_tags.size() >= 3);
+  }
+
+  // An empty destination, or one holding base:1.
+  void Prepare(const std::string& layout, bool on_existing) {
+    if (!on_existing) return;
+    RunResult i = w.Import(base_bundle, layout);
+    INFO(i.Describe());
+    REQUIRE(i.exit_code == 0);
+  }
+
+  std::vector<std::string> Args(const std::string& layout) {
+    return {"import",    bundle, "--trust", w.keys.public_key, "--to", "oci:" + layout,
+            "--mapping", layout + ".mapping", "-q"};
+  }
+
+  // After a kill: the invariants, the old tags intact, then a clean rerun
+  // that ends where an uninterrupted import does.
+  void CheckAfterKill(const std::string& layout, const RunResult& killed, bool on_existing) {
+    INFO(killed.Describe());
+    REQUIRE(killed.exit_code == 128 + 9);
+    size_t leftovers = 0;
+    CheckLayout(layout, &leftovers);
+    if (on_existing) CHECK(Tags(layout).contains("base:1"));
+    for (const auto& [tag, digest] : Tags(layout)) {
+      INFO("tag " << tag);
+      CHECK(reference_tags.at(tag) == digest);
+    }
+    RunResult rerun = w.Import(bundle, layout);
+    INFO(rerun.Describe());
+    REQUIRE(rerun.exit_code == 0);
+    leftovers = 0;
+    CHECK(CheckLayout(layout, &leftovers) == reference_blobs);
+    CHECK(Tags(layout) == reference_tags);
+  }
+};
+
+void RunImportCrashes(bool on_existing) {
+  ImportCase c(on_existing);
+  std::string traced = c.w.dir / "traced";
+  c.Prepare(traced, on_existing);
+  std::vector<Rename> renames = Trace(c.Args(traced));
+  // Blobs, manifests, index.json, then the mapping files: each by a rename.
+  bool index_renamed = false;
+  for (const Rename& r : renames) index_renamed |= r.to == traced + "/index.json";
+  CHECK(index_renamed);
+
+  int n = 0;
+  for (uint64_t bytes : BytePoints(renames)) {
+    std::string layout = c.w.dir / ("bytes-" + std::to_string(bytes));
+    c.Prepare(layout, on_existing);
+    INFO("killed after " << bytes << " bytes");
+    RunResult killed = CrashAfterBytes(bytes, c.Args(layout));
+    if (killed.exit_code == 0) {
+      // Past the last byte the import writes: nothing to kill.
+      CHECK(bytes >= renames.back().bytes_before);
+      continue;
+    }
+    c.CheckAfterKill(layout, killed, on_existing);
+    ++n;
+  }
+  for (size_t k = 1; k <= renames.size(); ++k) {
+    std::string layout = c.w.dir / ("rename-" + std::to_string(k));
+    c.Prepare(layout, on_existing);
+    INFO("killed before rename " << k << " (" << renames[k - 1].to << ")");
+    c.CheckAfterKill(layout, CrashBeforeRename(k, c.Args(layout)), on_existing);
+    ++n;
+  }
+  // Many distinct points, or the test proves little.
+  CHECK(n >= 20);
+}
+
+TEST_CASE("an import killed at any byte or rename leaves only whole blobs and whole images, "
+          "and its rerun completes",
+          "[crash]") {
+  SECTION("into an empty layout") { RunImportCrashes(/*on_existing=*/false); }
+  SECTION("into a layout that already has tags") { RunImportCrashes(/*on_existing=*/true); }
+}
+
+TEST_CASE("an import killed again and again on the same layout still converges", "[crash]") {
+  ImportCase c(/*on_existing=*/false);
+  std::string layout = c.w.dir / "again";
+  std::vector<Rename> renames = Trace(c.Args(c.w.dir / "traced"));
+  // Each run dies a little later than where the previous one died.
+  uint64_t total = renames.back().bytes_before;
+  for (uint64_t bytes = 1; bytes < total; bytes += total / 7 + 1) {
+    INFO("killed after " << bytes << " bytes");
+    RunResult killed = CrashAfterBytes(bytes, c.Args(layout));
+    INFO(killed.Describe());
+    // A rerun skips what is already there, so it may finish before `bytes`.
+    if (killed.exit_code == 0) break;
+    REQUIRE(killed.exit_code == 128 + 9);
+    size_t leftovers = 0;
+    CheckLayout(layout, &leftovers);
+  }
+  RunResult rerun = c.w.Import(c.bundle, layout);
+  INFO(rerun.Describe());
+  REQUIRE(rerun.exit_code == 0);
+  size_t leftovers = 0;
+  CHECK(CheckLayout(layout, &leftovers) == c.reference_blobs);
+  CHECK(Tags(layout) == c.reference_tags);
+}
+
+TEST_CASE("an export killed at any byte or rename leaves the ledger as it was and no bundle "
+          "before its rename, and its rerun completes",
+          "[crash]") {
+  const std::string& samples = SampleLayout();
+  Workspace w;
+  // A ledger that already has something: the killed export is a delta.
+  RunResult first = w.Export({"oci:" + samples + ":base:1"}, w.dir / "first.sluice", {"-q"});
+  INFO(first.Describe());
+  REQUIRE(first.exit_code == 0);
+  const std::string ledger_before = ReadFile(w.ledger);
+  std::string received = w.dir / "received";
+  RunResult imported = w.Import(w.dir / "first.sluice", received);
+  INFO(imported.Describe());
+  REQUIRE(imported.exit_code == 0);
+
+  // Each run works on its own copy of the old ledger.
+  auto args = [&](const std::string& name) {
+    return std::vector<std::string>{"export", "oci:" + samples + ":app:1.0",
+                                    "oci:" + samples + ":multi:1", "--ledger",
+                                    w.dir / (name + ".ledger"), "--sign-key", w.keys.private_key,
+                                    "-o", w.dir / (name + ".sluice"), "--frame-size", "65536",
+                                    "-q"};
+  };
+  auto fresh_args = [&](const std::string& name) {
+    WriteFile(w.dir / (name + ".ledger"), ledger_before);
+    return args(name);
+  };
+  std::vector<Rename> renames = Trace(fresh_args("traced"));
+  // The bundle is published first, the ledger after it.
+  REQUIRE(renames.size() == 2);
+  CHECK(renames[0].to == w.dir / "traced.sluice");
+  CHECK(renames[1].to == w.dir / "traced.ledger");
+  const uint64_t bundle_published_at = renames[0].bytes_before;
+
+  auto check = [&](const std::string& name, const RunResult& killed, bool after_bundle_rename) {
+    INFO(killed.Describe());
+    REQUIRE(killed.exit_code == 128 + 9);
+    std::string ledger = w.dir / (name + ".ledger");
+    std::string bundle = w.dir / (name + ".sluice");
+    CHECK(ReadFile(ledger) == ledger_before);
+    if (after_bundle_rename) {
+      // The one window between the two renames: a complete bundle and the
+      // old ledger. Never the reverse (a ledger that counts a lost bundle).
+      CHECK(w.Verify(bundle).exit_code == 0);
+    } else if (Exists(bundle)) {
+      RunResult v = w.Verify(bundle);
+      INFO(v.Describe());
+      CHECK(v.exit_code != 0);
+    }
+    // The rerun, on the ledger the kill left, ships a bundle that imports.
+    std::vector<std::string> rerun_args = {SLUICE_BINARY};
+    for (const std::string& a : args(name)) rerun_args.push_back(a);
+    RunResult rerun = Run(rerun_args);
+    INFO(rerun.Describe());
+    REQUIRE(rerun.exit_code == 0);
+    CHECK(ReadFile(ledger) != ledger_before);
+    std::string layout = w.dir / (name + "-layout");
+    CopyTree(received, layout);
+    RunResult in = w.Import(bundle, layout);
+    INFO(in.Describe());
+    REQUIRE(in.exit_code == 0);
+    CHECK(TaggedDigest(layout, "app:1.0") == TaggedDigest(samples, "app:1.0"));
+    CHECK(TaggedDigest(layout, "multi:1") == TaggedDigest(samples, "multi:1"));
+  };
+
+  int n = 0;
+  for (uint64_t bytes : BytePoints(renames)) {
+    std::string name = "bytes-" + std::to_string(bytes);
+    INFO("killed after " << bytes << " bytes");
+    RunResult killed = CrashAfterBytes(bytes, fresh_args(name));
+    if (killed.exit_code == 0) {
+      CHECK(bytes >= renames.back().bytes_before);
+      continue;
+    }
+    check(name, killed, bytes >= bundle_published_at);
+    ++n;
+  }
+  for (size_t k = 1; k <= renames.size(); ++k) {
+    std::string name = "rename-" + std::to_string(k);
+    INFO("killed before rename " << k);
+    check(name, CrashBeforeRename(k, fresh_args(name)), /*after_bundle_rename=*/k == 2);
+    ++n;
+  }
+  CHECK(n >= 10);
+}
+
+}  // namespace
+}  // namespace sluice::e2e
