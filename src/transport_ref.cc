@@ -90,10 +90,25 @@ Result<TransportRef> ParseTransportRef(std::string_view text) {
     }
     return ref;
   }
+  if (text.starts_with("registry-storage:")) {
+    std::string_view rest = text.substr(17);
+    size_t colon = rest.find(':');
+    ref.transport = Transport::kRegistryStorage;
+    ref.path = std::string(rest.substr(0, colon));
+    if (colon != std::string_view::npos) ref.name = std::string(rest.substr(colon + 1));
+    if (ref.path.empty() || (colon != std::string_view::npos && ref.name.empty())) {
+      return Status::InvalidArgument("'" + ref.text +
+                                     "': registry-storage: needs a directory and, after a "
+                                     "colon, an optional repository prefix "
+                                     "(registry-storage:DIR[:PREFIX])");
+    }
+    return ref;  // the sink checks PREFIX against the registry grammar
+  }
   return Status::InvalidArgument("'" + ref.text +
                                  "' is not a reference sluice knows (expected oci:DIR[:TAG], "
-                                 "docker://HOST/REPO[:TAG], oci-archive:FILE[:TAG] or "
-                                 "docker-archive:FILE[:NAME:TAG|:@N])");
+                                 "docker://HOST/REPO[:TAG], oci-archive:FILE[:TAG], "
+                                 "docker-archive:FILE[:NAME:TAG|:@N] or "
+                                 "registry-storage:DIR[:PREFIX])");
 }
 
 }  // namespace sluice

@@ -8,10 +8,14 @@
 //   docker-archive:FILE[:NAME[:TAG]|:@N]
 //                          `docker save` output; NAME:TAG selects a RepoTag,
 //                          @N the N-th image of its manifest.json
+//   registry-storage:DIR[:PREFIX]
+//                          a distribution registry's storage directory (its
+//                          rootdirectory); import destination only. Images
+//                          land below the repository PREFIX when given.
 //
 // As in containers/image, the path ends at the first colon after "oci:" (and
-// the archive transports), so a tag may itself contain colons
-// ("oci:dir:library/alpine:3.19").
+// the archive and registry-storage transports), so a tag may itself contain
+// colons ("oci:dir:library/alpine:3.19").
 #pragma once
 
 #include <string>
@@ -21,13 +25,14 @@
 
 namespace sluice {
 
-enum class Transport { kOciLayout, kDocker, kOciArchive, kDockerArchive };
+enum class Transport { kOciLayout, kDocker, kOciArchive, kDockerArchive, kRegistryStorage };
 
 struct TransportRef {
   Transport transport = Transport::kOciLayout;
-  std::string path;  // kOciLayout: the directory; archives: the file
+  std::string path;  // kOciLayout, kRegistryStorage: the directory; archives: the file
   std::string name;  // kOciLayout, kOciArchive: the tag, may be empty; kDocker: everything
-                     // after "docker://"; kDockerArchive: "NAME[:TAG]", "@N" or empty
+                     // after "docker://"; kDockerArchive: "NAME[:TAG]", "@N" or empty;
+                     // kRegistryStorage: the repository prefix, may be empty
   std::string text;  // as written, for messages
 };
 

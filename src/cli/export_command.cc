@@ -61,6 +61,9 @@ Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const std::s
       return NewOciArchiveSource(fs, ref.path, ref.name);
     case Transport::kDockerArchive:
       return NewDockerArchiveSource(fs, ref.path, ref.name);
+    case Transport::kRegistryStorage:
+      return Status::InvalidArgument("'" + text +
+                                     "': registry-storage: is an import destination only");
   }
   return Status::Unsupported("'" + text + "': unsupported transport");
 }

@@ -9,6 +9,7 @@
 #include "registry/reference.h"
 #include "registry/registry_sink.h"
 #include "sink/oci_layout_sink.h"
+#include "sink/registry_storage_sink.h"
 #include "transport_ref.h"
 
 namespace po = boost::program_options;
@@ -25,6 +26,9 @@ Result<std::unique_ptr<ImageSink>> OpenSink(const std::string& text,
                                      ": give a directory only (oci:DIR); images keep their tags");
     }
     return NewOciLayoutSink(io::DefaultFileSystem(), ref.path);
+  }
+  if (ref.transport == Transport::kRegistryStorage) {
+    return NewRegistryStorageSink(io::DefaultFileSystem(), ref.path, ref.name);
   }
   SLUICE_ASSIGN_OR_RETURN(registry::Reference destination, registry::ParseDestination(ref.name));
   SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client, registry_options.ToClientOptions());
@@ -45,8 +49,9 @@ int RunImport(const Args& args) {
   options.add_options()
       ("bundle", po::value(&bundle_path)->required(), "bundle file, or - for stdin (also positional)")
       ("to", po::value(&destination)->required(),
-       "destination: oci:DIR, or docker://HOST[:PORT][/PREFIX] (each image keeps its "
-       "repository path below PREFIX)")
+       "destination: oci:DIR, docker://HOST[:PORT][/PREFIX], or registry-storage:DIR[:PREFIX] "
+       "(a registry's storage directory, e.g. /var/lib/registry, written directly); each image "
+       "keeps its repository path below PREFIX")
       ("trust", po::value(&trust_paths)->composing(),
        "trusted public key file or directory of *.pub/*.pem (repeatable)")
       ("insecure-skip-signature", po::bool_switch(&skip_signature),
@@ -60,7 +65,7 @@ int RunImport(const Args& args) {
   po::positional_options_description positional;
   positional.add("bundle", 1);
   po::variables_map vm;
-  if (auto exit = ParseCommandLine("import", "BUNDLE --trust PUB --to oci:DIR|docker://HOST[/PREFIX]", args, options,
+  if (auto exit = ParseCommandLine("import", "BUNDLE --trust PUB --to oci:DIR|docker://HOST[/PREFIX]|registry-storage:DIR[:PREFIX]", args, options,
                                    positional, &vm)) {
     return *exit;
   }

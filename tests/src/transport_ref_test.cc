@@ -96,3 +96,21 @@ TEST_CASE("docker-archive: ref refuses digests, bad indexes and a missing file")
     CHECK_FALSE(ParseTransportRef(bad).ok());
   }
 }
+
+TEST_CASE("registry-storage: ref splits the directory at the first colon, prefix optional") {
+  auto ref = ParseTransportRef("registry-storage:/var/lib/registry:mirror/team");
+  REQUIRE(ref.ok());
+  CHECK(ref->transport == Transport::kRegistryStorage);
+  CHECK(ref->path == "/var/lib/registry");
+  CHECK(ref->name == "mirror/team");
+  auto bare = ParseTransportRef("registry-storage:store");
+  REQUIRE(bare.ok());
+  CHECK(bare->path == "store");
+  CHECK(bare->name.empty());
+  for (const char* bad : {"registry-storage:", "registry-storage::p", "registry-storage:d:"}) {
+    INFO(bad);
+    auto refused = ParseTransportRef(bad);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().message().find("registry-storage:DIR[:PREFIX]") != std::string::npos);
+  }
+}
