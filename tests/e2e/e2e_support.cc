@@ -177,6 +177,12 @@ nlohmann::json InspectJson(const std::string& bundle) {
   return ParseJson(r.out);
 }
 
+std::string RefName(const nlohmann::json& ref) {
+  std::string repository = ref.value("repository", "");
+  std::string tag = ref.value("tag", "");
+  return repository.empty() ? tag : repository + ":" + tag;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) Fail("cannot read " + path);

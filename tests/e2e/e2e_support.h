@@ -83,6 +83,10 @@ struct Workspace {
 
 // `sluice inspect BUNDLE --json`, parsed; throws when it fails.
 nlohmann::json InspectJson(const std::string& bundle);
+// The name a ref of `inspect --json` stands for: "REPOSITORY:TAG", or TAG
+// when the repository is empty ({"repository":"app","tag":"1.0"} and
+// {"repository":"","tag":"app:1.0"} both name app:1.0).
+std::string RefName(const nlohmann::json& ref);
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& bytes);
