@@ -104,7 +104,7 @@ TestRegistry::TestRegistry(RegistryOptions options) : options_(std::move(options
   }
   // A port found free may be taken before the registry binds it: try again.
   for (int attempt = 0; attempt < 5; ++attempt) {
-    if (Start()) return;
+    if (Start(FreePort())) return;
   }
   FAIL("docker-registry did not start; log:\n" << ReadFile(dir_.path() + "/registry.log"));
 }
@@ -117,6 +117,23 @@ void TestRegistry::Stop() {
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+void TestRegistry::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void TestRegistry::Restart() {
+  Stop();
+  if (Start(port_)) return;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (Start(FreePort())) return;
+  }
+  FAIL("docker-registry did not restart; log:\n" << ReadFile(dir_.path() + "/registry.log"));
 }
 
 void TestRegistry::MakeCertificates() {
@@ -133,8 +150,8 @@ void TestRegistry::MakeCertificates() {
           " -out server.crt -days 2 -extfile san.ext");
 }
 
-bool TestRegistry::Start() {
-  port_ = FreePort();
+bool TestRegistry::Start(int port) {
+  port_ = port;
   const std::string d = dir_.path();
   std::string config =
       "version: 0.1\nlog:\n  level: warn\n"
@@ -186,17 +203,23 @@ bool TestRegistry::Start() {
   return false;
 }
 
-std::string TestRegistry::SkopeoFlags(const std::string& side) const {
+std::vector<std::string> TestRegistry::Flags(const std::string& side) const {
   std::string prefix = side.empty() ? "--" : "--" + side + "-";
-  std::string flags;
+  std::vector<std::string> flags;
   if (options_.tls) {
-    flags += " " + prefix + "cert-dir " + Quote(ca_dir());
+    flags.insert(flags.end(), {prefix + "cert-dir", ca_dir()});
   } else {
-    flags += " " + prefix + "tls-verify=false";
+    flags.push_back(prefix + "tls-verify=false");
   }
   if (!options_.user.empty()) {
-    flags += " " + prefix + "creds " + Quote(options_.user + ":" + options_.password);
+    flags.insert(flags.end(), {prefix + "creds", options_.user + ":" + options_.password});
   }
+  return flags;
+}
+
+std::string TestRegistry::SkopeoFlags(const std::string& side) const {
+  std::string flags;
+  for (const std::string& flag : Flags(side)) flags += " " + Quote(flag);
   return flags;
 }
 

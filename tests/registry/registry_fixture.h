@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace sluice::registry::testing {
 
@@ -50,14 +51,25 @@ class TestRegistry {
   // A directory holding only ca.crt (TLS registries): a --cert-dir.
   std::string ca_dir() const { return dir_.path() + "/ca"; }
   const std::string& dir() const { return dir_.path(); }
-  // skopeo flags that reach this registry, for "dest" or "src" (or "" for inspect).
+  // Flags that reach this registry, for "dest" or "src" (or "" for inspect),
+  // one argument each; skopeo and sluice spell them alike.
+  std::vector<std::string> Flags(const std::string& side) const;
+  // The same, quoted for a shell command line, with a leading space.
   std::string SkopeoFlags(const std::string& side) const;
+  // The registry's storage root (rootdirectory of its filesystem driver).
+  std::string storage() const { return dir_.path() + "/storage"; }
   // Stops the process (SIGTERM, then waits).
   void Stop();
+  // Kills the process at once (SIGKILL, then waits): a registry that dies
+  // with requests in flight.
+  void Kill();
+  // Starts it again on the same storage, credentials and certificate, on the
+  // same port when that is still free (else another; host() follows).
+  void Restart();
 
  private:
   void MakeCertificates();
-  bool Start();
+  bool Start(int port);
 
   RegistryOptions options_;
   TempDir dir_;
