@@ -2,10 +2,9 @@
 
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
 #include "oci/manifest.h"
@@ -113,7 +112,8 @@ class RegistryStorageSink final : public ImageSink {
     SLUICE_ASSIGN_OR_RETURN(auto file, io::AtomicFile::Create(fs_, path));
     std::string link = LayerLinkPath(target, digest);
     return std::unique_ptr<BlobWriter>(std::make_unique<StorageBlobWriter>(
-        std::move(file), path, digest, size, [this, link, digest] { return WriteLink(link, digest); }));
+        std::move(file), path, digest, size,
+        [this, link, digest] { return WriteLink(link, digest); }));
   }
 
   Status PutManifest(const std::string& repository, const format::Digest& digest,
@@ -121,8 +121,8 @@ class RegistryStorageSink final : public ImageSink {
     SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository, ""));
     format::Digest actual = format::Sha256::Of(bytes);
     if (actual != digest) {
-      return Status::Corruption("manifest " + digest.str() + " for " + target +
-                                ": bytes hash to " + actual.str());
+      return Status::Corruption("manifest " + digest.str() + " for " + target + ": bytes hash to " +
+                                actual.str());
     }
     SLUICE_RETURN_IF_ERROR(FlushMounts());
     // As the registry checks a manifest push: everything it names must be
@@ -152,9 +152,8 @@ class RegistryStorageSink final : public ImageSink {
     return WriteLink(RevisionLinkPath(target, digest), digest);
   }
 
-  Status AddTag(const std::string& repository, const std::string& tag,
-                const format::Digest& digest, const std::string& /*media_type*/,
-                uint64_t /*size*/) override {
+  Status AddTag(const std::string& repository, const std::string& tag, const format::Digest& digest,
+                const std::string& /*media_type*/, uint64_t /*size*/) override {
     SLUICE_RETURN_IF_ERROR(CheckRef(repository, tag));
     SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository, tag));
     tags_.push_back({std::move(target), tag, digest});
@@ -198,9 +197,10 @@ class RegistryStorageSink final : public ImageSink {
   // leading "_", so a name never leaves repositories/ nor meets _layers).
   Result<std::string> Target(const std::string& repository, const std::string& tag) const {
     if (repository.empty() && prefix_.empty()) {
-      return Status::InvalidArgument(
-          "image '" + tag + "' has no repository name (an OCI layout tag); give one with "
-          "--to registry-storage:" + dir_ + ":REPOSITORY");
+      return Status::InvalidArgument("image '" + tag +
+                                     "' has no repository name (an OCI layout tag); give one with "
+                                     "--to registry-storage:" +
+                                     dir_ + ":REPOSITORY");
     }
     std::string target = prefix_.empty()      ? repository
                          : repository.empty() ? prefix_
@@ -263,7 +263,8 @@ class RegistryStorageSink final : public ImageSink {
     auto version = doc.find("schemaVersion");
     if (version == doc.end() || !version->is_number_integer() || *version != 2) return false;
     auto type = doc.find("mediaType");
-    if (type != doc.end() && type->is_string() && oci::IsManifestMediaType(type->get<std::string>())) {
+    if (type != doc.end() && type->is_string() &&
+        oci::IsManifestMediaType(type->get<std::string>())) {
       return true;
     }
     auto layers = doc.find("layers");
@@ -350,7 +351,8 @@ Result<std::unique_ptr<ImageSink>> NewRegistryStorageSink(io::FileSystem* fs, st
   if (!prefix.empty()) {
     Status valid = registry::ValidateRepository(prefix);
     if (!valid.ok()) {
-      return valid.WithContext("registry-storage:" + dir + ":" + prefix + ": bad repository prefix");
+      return valid.WithContext("registry-storage:" + dir + ":" + prefix +
+                               ": bad repository prefix");
     }
   }
   return std::unique_ptr<ImageSink>(

@@ -1,10 +1,13 @@
 // registry-storage:DIR: bundles imported straight into a distribution
 // registry's storage directory, then served by a real docker-registry on that
 // directory and read back with skopeo.
+#include "sink/registry_storage_sink.h"
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "exporter.h"
@@ -12,7 +15,6 @@
 #include "io/atomic_file.h"
 #include "registry_fixture.h"
 #include "signing.h"
-#include "sink/registry_storage_sink.h"
 #include "source/oci_layout_source.h"
 
 namespace sluice {
@@ -42,9 +44,8 @@ std::map<std::string, std::string> Snapshot(const std::string& dir) {
   std::map<std::string, std::string> out;
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {
     std::ostringstream info;
-    info << (entry.is_directory() ? "d " : "f ")
-         << (entry.is_directory() ? 0 : entry.file_size()) << " "
-         << entry.last_write_time().time_since_epoch().count();
+    info << (entry.is_directory() ? "d " : "f ") << (entry.is_directory() ? 0 : entry.file_size())
+         << " " << entry.last_write_time().time_since_epoch().count();
     out[entry.path().string()] = info.str();
   }
   return out;
@@ -132,16 +133,23 @@ TEST_CASE("registry-storage: a registry on the directory serves every image with
     // Pulling fetches every manifest, config and layer through the registry
     // (--preserve-digests: oci: would otherwise compress the plain tar layer).
     std::string out = b.tmp.path() + "/pulled";
-    MustRun("skopeo copy --quiet --all --preserve-digests --src-tls-verify=false docker://" + registry.host() + "/" +
-            ref + " oci:" + out + ":" + ref);
+    MustRun("skopeo copy --quiet --all --preserve-digests --src-tls-verify=false docker://" +
+            registry.host() + "/" + ref + " oci:" + out + ":" + ref);
     CHECK(DigestOf(RawManifest("", "oci:" + out + ":" + ref)) == source);
   }
-  std::string tags = MustRun("skopeo list-tags --tls-verify=false docker://" + registry.host() +
-                             "/app");
+  std::string tags =
+      MustRun("skopeo list-tags --tls-verify=false docker://" + registry.host() + "/app");
   CHECK(tags.find("\"1.0\"") != std::string::npos);
   CHECK(tags.find("\"1.1\"") != std::string::npos);
-  // base:1 and app:1.x share the base layer: written once, linked in both.
-  CHECK(report->blobs_written + report->blobs_already_present > 0);
+  // base:1 and app:1.x share the base layer: stored once, linked in both.
+  auto base = nlohmann::json::parse(RawManifest("", "oci:" + layout + ":base:1"));
+  std::string layer = base.at("layers").at(0).at("digest").get<std::string>();
+  std::string repositories = RegistryStorageRoot(storage) + "/repositories/";
+  for (const char* repository : {"base", "app"}) {
+    INFO(repository);
+    CHECK(ReadFile(repositories + repository + "/_layers/sha256/" + layer.substr(7) + "/link") ==
+          layer);
+  }
 }
 
 TEST_CASE("registry-storage: the layout is the registry's, with links of exact bytes") {
@@ -170,8 +178,8 @@ TEST_CASE("registry-storage: the layout is the registry's, with links of exact b
   for (const auto& entry : fs::directory_iterator(repo + "/_layers/sha256")) {
     std::string blob_hex = entry.path().filename().string();
     CHECK(ReadFile(entry.path().string() + "/link") == "sha256:" + blob_hex);
-    std::string data = ReadFile(v2 + "/blobs/sha256/" + blob_hex.substr(0, 2) + "/" + blob_hex +
-                                "/data");
+    std::string data =
+        ReadFile(v2 + "/blobs/sha256/" + blob_hex.substr(0, 2) + "/" + blob_hex + "/data");
     CHECK(DigestOf(data) == "sha256:" + blob_hex);
     ++layer_links;
   }
@@ -220,9 +228,9 @@ TEST_CASE("registry-storage: an incremental bundle builds on an earlier import, 
   auto report = b.Import(second, storage);
   INFO(report.status().ToString());
   REQUIRE(report.ok());
-  CHECK(DigestOf(RawManifest(registry.SkopeoFlags(""),
-                             "docker://" + registry.host() + "/app:1.1")) ==
-        DigestOf(RawManifest("", "oci:" + layout + ":app:1.1")));
+  CHECK(
+      DigestOf(RawManifest(registry.SkopeoFlags(""), "docker://" + registry.host() + "/app:1.1")) ==
+      DigestOf(RawManifest("", "oci:" + layout + ":app:1.1")));
   MustRun("skopeo copy --quiet --src-tls-verify=false docker://" + registry.host() +
           "/app:1.1 oci:" + b.tmp.path() + "/pulled:app");
 }
@@ -268,12 +276,13 @@ TEST_CASE("registry-storage: a manifest is stored only over linked blobs, a tag 
   REQUIRE(made.ok());
   ImageSink* sink = made->get();
 
-  std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
+  std::string config =
+      R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
   format::Digest config_digest = format::Sha256::Of(config);
-  std::string manifest = R"({"schemaVersion":2,"mediaType":")" + std::string(kOciManifest) +
-                         R"(","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
-                         config_digest.str() + R"(","size":)" + std::to_string(config.size()) +
-                         R"(},"layers":[]})";
+  std::string manifest =
+      R"({"schemaVersion":2,"mediaType":")" + std::string(kOciManifest) +
+      R"(","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+      config_digest.str() + R"(","size":)" + std::to_string(config.size()) + R"(},"layers":[]})";
   format::Digest manifest_digest = format::Sha256::Of(manifest);
 
   // The config is not in the repository yet: the manifest is refused.
