@@ -138,11 +138,19 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
   if (!missing.empty()) {
     std::string list;
     for (const std::string& d : missing) list += "\n  " + d;
+    // Sequences are all the far side can name: which of the earlier bundles
+    // are lost is only known to whoever kept them.
+    uint64_t base = catalog.header.base_sequence;
+    std::string remedy =
+        base == 0 ? "the exporter's ledger says " + destination + " holds them"
+                  : "import bundle " + std::to_string(base) +
+                        " (and any earlier bundle not imported yet) first";
     return Status::NotFound(
-        "bundle " + std::to_string(catalog.header.sequence) + " builds on ledger sequence " +
-        std::to_string(catalog.header.base_sequence) + ", but " + destination + " lacks " +
-        std::to_string(missing.size()) +
-        " blob(s) it assumes present; import the earlier bundles first. Missing:" + list);
+        "bundle " + std::to_string(catalog.header.sequence) + " builds on bundle " +
+        std::to_string(base) + " of its ledger, but " + destination + " lacks " +
+        std::to_string(missing.size()) + " blob(s) it assumes present; " + remedy +
+        ", or resynchronise the exporter's ledger ('sluice inventory' here, then "
+        "'sluice ledger rebuild --from-inventory'). Missing:" + list);
   }
   for (const format::ManifestEntry& m : catalog.manifests) needed_bytes += m.bytes.size();
   SLUICE_ASSIGN_OR_RETURN(uint64_t free_bytes, sink->FreeSpace());

@@ -105,4 +105,13 @@ void Ledger::RecordBundle(const format::BundleHeader& header,
                       shipped.size()});
 }
 
+void Ledger::ReplaceBlobs(const std::vector<format::Digest>& held) {
+  std::map<std::string, uint64_t> blobs;
+  for (const format::Digest& d : held) {
+    auto known = blobs_.find(d.str());
+    blobs.emplace(d.str(), known != blobs_.end() ? known->second : sequence_);
+  }
+  blobs_ = std::move(blobs);
+}
+
 }  // namespace sluice

@@ -38,14 +38,21 @@ class Ledger {
   void RecordBundle(const format::BundleHeader& header,
                     const std::vector<format::Digest>& shipped);
 
- private:
+  // Replaces what the ledger believes the far side holds with `held` (from
+  // an inventory of the far side). The id, sequence and bundle history stay;
+  // a blob already recorded keeps the sequence that shipped it, a new one
+  // gets the current sequence.
+  void ReplaceBlobs(const std::vector<format::Digest>& held);
+
   struct BundleRecord {
     uint64_t sequence = 0;
     std::string bundle_id;  // hex
     uint64_t created_unix = 0;
     uint64_t blobs = 0;
   };
+  const std::vector<BundleRecord>& bundles() const { return bundles_; }
 
+ private:
   format::LedgerId id_{};
   uint64_t sequence_ = 0;
   std::map<std::string, uint64_t> blobs_;  // digest -> sequence that shipped it

@@ -28,6 +28,8 @@ int RunExport(const Args& args);
 int RunVerify(const Args& args);
 int RunImport(const Args& args);
 int RunInspect(const Args& args);
+int RunInventory(const Args& args);
+int RunLedger(const Args& args);
 
 const std::vector<Command>& Commands();
 

@@ -13,6 +13,8 @@ const std::vector<Command>& Commands() {
       {"verify", "check a bundle's signature and every byte", RunVerify},
       {"import", "verify a bundle and write its images to a destination", RunImport},
       {"inspect", "show what a bundle holds", RunInspect},
+      {"inventory", "list what a destination holds, for 'ledger rebuild'", RunInventory},
+      {"ledger", "show a ledger, or rebuild it from an inventory of the far side", RunLedger},
   };
   return kCommands;
 }

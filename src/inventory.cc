@@ -1,0 +1,287 @@
+#include "inventory.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "io/atomic_file.h"
+#include "oci/layout.h"
+#include "oci/manifest.h"
+
+namespace sluice {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+constexpr const char* kFormatName = "sluice-inventory";
+constexpr const char* kSignatureFormatName = "sluice-inventory-signature";
+constexpr int kFormatVersion = 1;
+// A destination of a million blobs makes ~100 MiB; anything larger is not ours.
+constexpr uint64_t kMaxInventorySize = 1ull << 30;
+constexpr uint64_t kMaxSignatureSize = 64u << 10;
+constexpr size_t kHashBufferSize = 1u << 20;
+
+bool IsHexDigestName(const std::string& name) {
+  return name.size() == 64 && std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// Hashes a blob file as it streams: constant memory whatever its size.
+Status HashFile(io::FileSystem* fs, const std::string& path, format::Digest* digest,
+                uint64_t* size) {
+  SLUICE_ASSIGN_OR_RETURN(auto reader, fs->NewSequentialReader(path));
+  std::vector<uint8_t> buffer(kHashBufferSize);
+  format::Sha256 hasher;
+  *size = 0;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(buffer));
+    if (n == 0) break;
+    hasher.Update(io::ByteView(buffer.data(), n));
+    *size += n;
+  }
+  *digest = hasher.Finish();
+  return Status::Ok();
+}
+
+// Whether every manifest, config and layer reachable from `root` is intact.
+bool ImageComplete(io::FileSystem* fs, const std::string& dir, const format::Digest& root,
+                   const std::string& media_type, const std::set<format::Digest>& intact) {
+  std::vector<std::pair<format::Digest, std::string>> stack{{root, media_type}};
+  std::set<format::Digest> seen;
+  while (!stack.empty()) {
+    auto [digest, type] = stack.back();
+    stack.pop_back();
+    if (!seen.insert(digest).second) continue;
+    if (!intact.contains(digest)) return false;
+    auto bytes = io::ReadSmallFile(fs, oci::BlobPath(dir, digest), oci::kMaxManifestSize);
+    if (!bytes.ok()) return false;
+    auto manifest = oci::ParseManifest(*bytes, type);
+    if (!manifest.ok()) return false;
+    for (const oci::Descriptor& d : manifest->manifests) stack.push_back({d.digest, d.media_type});
+    if (manifest->config && !intact.contains(manifest->config->digest)) return false;
+    for (const oci::Descriptor& d : manifest->layers) {
+      if (!intact.contains(d.digest)) return false;
+    }
+  }
+  return true;
+}
+
+bool DecodeHex(std::string_view hex, uint8_t* out, size_t size) {
+  if (hex.size() != size * 2) return false;
+  for (size_t i = 0; i < size; ++i) {
+    unsigned value = 0;
+    for (char c : hex.substr(i * 2, 2)) {
+      value <<= 4;
+      if (c >= '0' && c <= '9') value |= c - '0';
+      else if (c >= 'a' && c <= 'f') value |= c - 'a' + 10;
+      else return false;
+    }
+    out[i] = static_cast<uint8_t>(value);
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<Inventory> TakeOciLayoutInventory(io::FileSystem* fs, const std::string& dir,
+                                         const std::string& destination) {
+  if (!fs->Exists(io::JoinPath(dir, oci::kLayoutFile))) {
+    return Status::NotFound(destination + ": " + dir + " is not an OCI layout (no " +
+                            std::string(oci::kLayoutFile) + " file)");
+  }
+  Inventory inventory;
+  inventory.destination = destination;
+  inventory.created_unix = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+
+  std::string blob_dir = io::JoinPath(dir, "blobs/sha256");
+  std::vector<std::string> names;
+  if (fs->Exists(blob_dir)) {
+    SLUICE_ASSIGN_OR_RETURN(names, fs->ListDir(blob_dir));
+  }
+  std::set<format::Digest> intact;
+  for (const std::string& name : names) {
+    // Anything else there is a temp file of an interrupted write, never a blob.
+    if (!IsHexDigestName(name)) continue;
+    std::string path = io::JoinPath(blob_dir, name);
+    format::Digest actual;
+    uint64_t size = 0;
+    SLUICE_RETURN_IF_ERROR(HashFile(fs, path, &actual, &size));
+    if (actual.hex() != name) {
+      inventory.damaged.push_back("blobs/sha256/" + name + ": holds " + std::to_string(size) +
+                                  " bytes hashing to " + actual.str());
+      continue;
+    }
+    intact.insert(actual);
+    inventory.blobs.push_back({actual, size});
+  }
+  std::sort(inventory.blobs.begin(), inventory.blobs.end(),
+            [](const auto& a, const auto& b) { return a.digest < b.digest; });
+
+  std::string index_path = io::JoinPath(dir, oci::kIndexFile);
+  auto text = io::ReadSmallFile(fs, index_path, oci::kMaxIndexFileSize);
+  if (!text.ok()) {
+    if (text.status().IsNotFound()) return inventory;  // no tag yet
+    return text.status();
+  }
+  json index = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (index.is_discarded() || !index.is_object() || !index.contains("manifests") ||
+      !index["manifests"].is_array()) {
+    return Status::Corruption(index_path + " is not an OCI index");
+  }
+  for (const json& entry : index["manifests"]) {
+    Inventory::Tag tag;
+    if (!entry.is_object() || !entry.contains("digest") || !entry["digest"].is_string()) {
+      return Status::Corruption(index_path + ": an entry of \"manifests\" has no digest");
+    }
+    auto digest = format::Digest::Parse(entry["digest"].get<std::string>());
+    if (!digest.ok()) return digest.status().WithContext(index_path);
+    tag.digest = *digest;
+    tag.media_type = entry.value("mediaType", "");
+    if (entry.contains("annotations") && entry["annotations"].is_object()) {
+      tag.name = entry["annotations"].value(std::string(oci::kRefNameAnnotation), "");
+    }
+    tag.complete = ImageComplete(fs, dir, tag.digest, tag.media_type, intact);
+    inventory.tags.push_back(std::move(tag));
+  }
+  return inventory;
+}
+
+std::string SerializeInventory(const Inventory& inventory) {
+  ordered_json blobs = ordered_json::array();
+  for (const Inventory::Blob& b : inventory.blobs) {
+    blobs.push_back({{"digest", b.digest.str()}, {"size", b.size}});
+  }
+  ordered_json tags = ordered_json::array();
+  for (const Inventory::Tag& t : inventory.tags) {
+    tags.push_back({{"name", t.name},
+                    {"digest", t.digest.str()},
+                    {"media_type", t.media_type},
+                    {"complete", t.complete}});
+  }
+  ordered_json doc = {{"format", kFormatName},
+                      {"version", kFormatVersion},
+                      {"destination", inventory.destination},
+                      {"created_unix", inventory.created_unix},
+                      {"blobs", std::move(blobs)},
+                      {"tags", std::move(tags)},
+                      {"damaged", inventory.damaged}};
+  return doc.dump(1) + "\n";
+}
+
+Result<Inventory> ParseInventory(std::string_view text, const std::string& where) {
+  auto bad = [&](const std::string& what) {
+    return Status::Corruption("inventory " + where + " is not valid: " + what);
+  };
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return bad("not a JSON object");
+  if (doc.value("format", "") != kFormatName) return bad("\"format\" is not \"sluice-inventory\"");
+  if (doc.value("version", 0) != kFormatVersion) {
+    return Status::Unsupported("inventory " + where + " has version " +
+                               doc.value("version", json()).dump() +
+                               "; this sluice reads version 1");
+  }
+  Inventory inventory;
+  inventory.destination = doc.value("destination", "");
+  inventory.created_unix = doc.value("created_unix", uint64_t{0});
+  auto blobs = doc.find("blobs");
+  if (blobs == doc.end() || !blobs->is_array()) return bad("no \"blobs\" array");
+  for (const json& b : *blobs) {
+    if (!b.is_object() || !b.contains("digest") || !b["digest"].is_string() ||
+        !b.contains("size") || !b["size"].is_number_unsigned()) {
+      return bad("bad \"blobs\" entry " + b.dump());
+    }
+    auto digest = format::Digest::Parse(b["digest"].get<std::string>());
+    if (!digest.ok()) return bad("bad blob digest " + b["digest"].dump());
+    inventory.blobs.push_back({*digest, b["size"].get<uint64_t>()});
+  }
+  for (const json& t : doc.value("tags", json::array())) {
+    if (!t.is_object() || !t.contains("digest") || !t["digest"].is_string()) {
+      return bad("bad \"tags\" entry " + t.dump());
+    }
+    auto digest = format::Digest::Parse(t["digest"].get<std::string>());
+    if (!digest.ok()) return bad("bad tag digest " + t["digest"].dump());
+    inventory.tags.push_back(
+        {t.value("name", ""), *digest, t.value("media_type", ""), t.value("complete", false)});
+  }
+  for (const json& d : doc.value("damaged", json::array())) {
+    if (d.is_string()) inventory.damaged.push_back(d.get<std::string>());
+  }
+  return inventory;
+}
+
+std::string InventorySignaturePath(const std::string& inventory_path) {
+  return inventory_path + ".sig";
+}
+
+Status WriteInventory(io::FileSystem* fs, const std::string& path, const Inventory& inventory,
+                      const format::PrivateKey* key) {
+  std::string text = SerializeInventory(inventory);
+  std::string sig_path = InventorySignaturePath(path);
+  std::string sig_text;
+  if (key != nullptr) {
+    SLUICE_ASSIGN_OR_RETURN(format::Ed25519Signature signature, key->Sign(io::AsBytes(text)));
+    sig_text = ordered_json{{"format", kSignatureFormatName},
+                            {"version", kFormatVersion},
+                            {"signer", key->public_key().FingerprintText()},
+                            {"ed25519", format::HexEncode(signature)}}
+                   .dump(1) +
+               "\n";
+  } else if (fs->Exists(sig_path)) {
+    SLUICE_RETURN_IF_ERROR(fs->Remove(sig_path).WithContext("removing stale " + sig_path));
+  }
+  SLUICE_RETURN_IF_ERROR(io::WriteFileAtomically(fs, path, io::AsBytes(text))
+                             .WithContext("writing inventory " + path));
+  if (key == nullptr) return Status::Ok();
+  return io::WriteFileAtomically(fs, sig_path, io::AsBytes(sig_text))
+      .WithContext("writing signature " + sig_path);
+}
+
+Result<Inventory> LoadInventory(io::FileSystem* fs, const std::string& path,
+                                const std::vector<format::PublicKey>* trusted) {
+  auto text = io::ReadSmallFile(fs, path, kMaxInventorySize);
+  if (!text.ok()) return text.status().WithContext("reading inventory " + path);
+  if (trusted != nullptr) {
+    std::string sig_path = InventorySignaturePath(path);
+    auto sig_text = io::ReadSmallFile(fs, sig_path, kMaxSignatureSize);
+    if (!sig_text.ok()) {
+      if (sig_text.status().IsNotFound()) {
+        return Status::Untrusted("inventory " + path + " is not signed: no " + sig_path);
+      }
+      return sig_text.status().WithContext("reading signature " + sig_path);
+    }
+    json sig = json::parse(*sig_text, nullptr, /*allow_exceptions=*/false);
+    format::Ed25519Signature signature{};
+    if (sig.is_discarded() || !sig.is_object() ||
+        sig.value("format", "") != kSignatureFormatName ||
+        !DecodeHex(sig.value("ed25519", ""), signature.data(), signature.size())) {
+      return Status::Corruption("signature file " + sig_path + " is not valid");
+    }
+    std::string signer = sig.value("signer", "");
+    bool verified = false;
+    for (const format::PublicKey& key : *trusted) {
+      if (key.FingerprintText() == signer && key.Verify(io::AsBytes(*text), signature)) {
+        verified = true;
+        break;
+      }
+    }
+    if (!verified) {
+      bool known = std::any_of(trusted->begin(), trusted->end(),
+                               [&](const auto& k) { return k.FingerprintText() == signer; });
+      return Status::Untrusted(
+          "inventory " + path + ": " +
+          (known ? "the signature in " + sig_path + " does not match its bytes (signer " +
+                       signer + "); it was changed after signing"
+                 : "signed by " + signer + ", which is not a trusted key"));
+    }
+  }
+  return ParseInventory(*text, path);
+}
+
+}  // namespace sluice
