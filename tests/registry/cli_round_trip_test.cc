@@ -422,7 +422,7 @@ TEST_CASE("cli: registry failures name the host or reference and leave nothing b
     std::string error =
         failed_export({source}, {"--src-cert-dir", cert_dir_a, "--src-creds", "alice:wrong"}, 1);
     CAPTURE(error);
-    CHECK(Contains(Lower(error), "auth"));
+    CHECK(Contains(Lower(error), "authentication"));
     CHECK(Contains(error, a.host()));
   }
   SECTION("a source certificate nobody trusts") {
@@ -450,7 +450,7 @@ TEST_CASE("cli: registry failures name the host or reference and leave nothing b
         t.Import(bundle, to, {"--dest-cert-dir", cert_dir_b, "--dest-creds", "bob:wrong"});
     INFO(wrong.Describe());
     CHECK(wrong.exit_code == 1);
-    CHECK(Contains(Lower(wrong.ErrorLine()), "auth"));
+    CHECK(Contains(Lower(wrong.ErrorLine()), "authentication"));
     CHECK(Contains(wrong.ErrorLine(), b.host()));
 
     RunResult untrusted = t.Import(bundle, to, {"--dest-creds", "bob:destination-secret"});
@@ -459,7 +459,8 @@ TEST_CASE("cli: registry failures name the host or reference and leave nothing b
     CHECK(Contains(untrusted.ErrorLine(), b.host()));
     CHECK(Contains(untrusted.ErrorLine(), "certs.d/" + b.host()));
 
-    // Neither left a tag behind; the repository is unknown to the registry.
+    // Neither left a tag behind, nor a mapping claiming the image is there.
+    CHECK_FALSE(e2e::Exists(t.MappingPath()));
     RunResult tag =
         Skopeo(Concat({"inspect", "--raw"}, Concat(b.Flags(""), {to + "/team/base:1"})));
     INFO(tag.Describe());
