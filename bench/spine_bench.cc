@@ -27,7 +27,7 @@
 #include "signing.h"
 #include "sink/oci_layout_sink.h"
 #include "source/oci_layout_source.h"
-#include "../tests/src/test_support.h"
+#include "tests/src/test_support.h"
 
 using namespace sluice;
 namespace fs = std::filesystem;

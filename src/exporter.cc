@@ -2,13 +2,14 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <chrono>
+#include <initializer_list>
 #include <vector>
 
 #include "format/bundle_format.h"
 #include "io/atomic_file.h"
 #include "ledger.h"
-#include "oci/media_types.h"
 #include "plan.h"
 #include "signing.h"
 
@@ -30,23 +31,39 @@ uint64_t PlannedBundleSize(const ExportPlan& plan, uint32_t frame_size) {
   return size;
 }
 
+// Already-compressed data gains nothing from zstd but costs CPU. Media types
+// cannot be trusted for this (skopeo labels the plain tars of a
+// docker-archive ".tar.gzip"), so look at the bytes: gzip, zstd, xz, bzip2.
+format::Compression ChooseCompression(io::ByteView head) {
+  auto starts_with = [&](std::initializer_list<uint8_t> magic) {
+    return head.size() >= magic.size() && std::equal(magic.begin(), magic.end(), head.begin());
+  };
+  if (starts_with({0x1f, 0x8b}) || starts_with({0x28, 0xb5, 0x2f, 0xfd}) ||
+      starts_with({0xfd, '7', 'z', 'X', 'Z', 0x00}) || starts_with({'B', 'Z', 'h'})) {
+    return format::Compression::kNone;
+  }
+  return format::Compression::kZstd;
+}
+
 Status CopyBlob(ImageSource* source, const BlobOrigin& origin, const format::BlobEntry& blob,
                 size_t index, format::BundleWriter* writer, std::vector<uint8_t>* buffer) {
-  format::Compression compression = oci::IsCompressedMediaType(blob.media_type)
-                                        ? format::Compression::kNone
-                                        : format::Compression::kZstd;
-  SLUICE_RETURN_IF_ERROR(writer->BeginBlob(index, compression));
   SLUICE_ASSIGN_OR_RETURN(auto reader, source->OpenBlob(origin.repository, blob.digest, blob.size));
   uint64_t total = 0;
+  bool begun = false;
   while (true) {
     SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(*buffer));
+    io::ByteView chunk(buffer->data(), n);
+    if (!begun) {
+      SLUICE_RETURN_IF_ERROR(writer->BeginBlob(index, ChooseCompression(chunk)));
+      begun = true;
+    }
     if (n == 0) break;
     total += n;
     if (total > blob.size) {
       return Status::Corruption("source has more than the declared " + std::to_string(blob.size) +
                                 " bytes");
     }
-    SLUICE_RETURN_IF_ERROR(writer->Append(io::ByteView(buffer->data(), n)));
+    SLUICE_RETURN_IF_ERROR(writer->Append(chunk));
   }
   return writer->EndBlob();
 }

@@ -39,12 +39,4 @@ inline bool IsForeignLayerMediaType(std::string_view mt) {
          mt.starts_with("application/vnd.oci.image.layer.nondistributable.");
 }
 
-// Blobs whose bytes are already compressed: zstd would spend CPU for nothing.
-inline bool IsCompressedMediaType(std::string_view mt) {
-  for (std::string_view suffix : {"+gzip", "+zstd", ".gzip", ".zstd", "+bzip2", "+xz"}) {
-    if (mt.ends_with(suffix)) return true;
-  }
-  return false;
-}
-
 }  // namespace sluice::oci

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "exporter.h"
@@ -257,4 +258,31 @@ TEST_CASE("a corrupted bundle fails import and publishes no tag") {
   REQUIRE_FALSE(result.ok());
   CHECK(result.status().IsCorruption());
   CHECK_FALSE(std::filesystem::exists(out + "/index.json"));
+}
+
+TEST_CASE("compression follows the bytes, not the media type") {
+  Fixture f;
+  // Plain text mislabelled as gzip (as skopeo labels docker-archive layers),
+  // and gzip-magic random bytes labelled as a plain tar.
+  BuiltBlob text = f.builder.AddBlob(std::string(1 << 20, 't'), kTarGzip);
+  BuiltBlob gz = f.builder.AddBlob("\x1f\x8b" + RandomBytes(1 << 20, 9), kTar);
+  BuiltImage image = f.builder.AddImage({text, gz});
+  f.builder.Tag("mixed", image.manifest, image.manifest_size, kManifestType);
+  std::string bundle = f.tmp / "b";
+  REQUIRE(f.ExportRefs({"mixed"}, bundle).ok());
+
+  auto file = f.fs->NewPositionalReader(bundle);
+  REQUIRE(file.ok());
+  auto locations = format::ReadBlobLocations(**file);
+  REQUIRE(locations.ok());
+  auto in = f.fs->NewSequentialReader(bundle);
+  REQUIRE(in.ok());
+  auto reader = format::BundleReader::Open(in->get(), f.Trust());
+  REQUIRE(reader.ok());
+  std::map<std::string, uint64_t> stored;
+  for (const auto& l : *locations) {
+    stored[(*reader)->catalog().blobs[l.blob_index].digest.str()] = l.stored_size;
+  }
+  CHECK(stored.at(text.digest.str()) < text.size / 100);  // zstd ran
+  CHECK(stored.at(gz.digest.str()) >= gz.size);           // stored as is
 }

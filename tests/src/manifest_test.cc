@@ -65,11 +65,3 @@ TEST_CASE("deeply nested JSON is refused before parsing") {
   REQUIRE_FALSE(m.ok());
   CHECK(m.status().message().find("nests") != std::string::npos);
 }
-
-TEST_CASE("compressed media types are recognised so they are stored, not recompressed") {
-  CHECK(oci::IsCompressedMediaType("application/vnd.oci.image.layer.v1.tar+gzip"));
-  CHECK(oci::IsCompressedMediaType("application/vnd.oci.image.layer.v1.tar+zstd"));
-  CHECK(oci::IsCompressedMediaType("application/vnd.docker.image.rootfs.diff.tar.gzip"));
-  CHECK_FALSE(oci::IsCompressedMediaType("application/vnd.oci.image.layer.v1.tar"));
-  CHECK_FALSE(oci::IsCompressedMediaType("application/vnd.oci.image.config.v1+json"));
-}
