@@ -1,7 +1,11 @@
 // Checks that a signed catalog is whole: every manifest parses, and every
 // blob or child manifest it references is listed in the catalog (shipped, or
-// assumed present at the destination). A trusted exporter can still be buggy;
-// the importer must not find out half way through writing.
+// assumed present at the destination); and that every ref's name is valid:
+// a repository and tag under the distribution spec's grammar, or, for refs
+// without a repository (from OCI layouts), an OCI ref name. A trusted
+// exporter can still be buggy; the importer must not find out half way
+// through writing, and no name may reach a sink that builds paths from it.
+// kCorruption otherwise.
 #pragma once
 
 #include "format/catalog.h"
