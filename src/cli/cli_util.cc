@@ -18,7 +18,13 @@ std::optional<int> ParseCommandLine(const char* command, const char* usage, cons
                                     po::variables_map* vm) {
   options.add_options()("help,h", "show this help");
   try {
-    po::store(po::command_line_parser(args).options(options).positional(positional).run(), *vm);
+    // No abbreviated long options: --insecure-skip-signature, like every
+    // option, must be spelled out in full.
+    const int style = po::command_line_style::default_style &
+                      ~po::command_line_style::allow_guessing;
+    po::store(
+        po::command_line_parser(args).options(options).positional(positional).style(style).run(),
+        *vm);
     if (vm->count("help")) {
       std::cout << "usage: sluice " << command << " " << usage << "\n\n" << options << "\n";
       return kExitOk;
