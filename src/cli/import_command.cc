@@ -20,19 +20,28 @@ namespace {
 Result<std::unique_ptr<ImageSink>> OpenSink(const std::string& text,
                                             const RegistryOptions& registry_options) {
   SLUICE_ASSIGN_OR_RETURN(TransportRef ref, ParseTransportRef(text));
-  if (ref.transport == Transport::kOciLayout) {
-    if (!ref.name.empty()) {
-      return Status::InvalidArgument("--to " + text +
-                                     ": give a directory only (oci:DIR); images keep their tags");
+  switch (ref.transport) {
+    case Transport::kOciLayout:
+      if (!ref.name.empty()) {
+        return Status::InvalidArgument("--to " + text +
+                                       ": give a directory only (oci:DIR); images keep their tags");
+      }
+      return NewOciLayoutSink(io::DefaultFileSystem(), ref.path);
+    case Transport::kRegistryStorage:
+      return NewRegistryStorageSink(io::DefaultFileSystem(), ref.path, ref.name);
+    case Transport::kDocker: {
+      SLUICE_ASSIGN_OR_RETURN(registry::Reference destination,
+                              registry::ParseDestination(ref.name));
+      SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client, registry_options.ToClientOptions());
+      return registry::NewRegistrySink(destination, std::move(client));
     }
-    return NewOciLayoutSink(io::DefaultFileSystem(), ref.path);
+    case Transport::kDockerArchive:
+    case Transport::kOciArchive:
+      break;
   }
-  if (ref.transport == Transport::kRegistryStorage) {
-    return NewRegistryStorageSink(io::DefaultFileSystem(), ref.path, ref.name);
-  }
-  SLUICE_ASSIGN_OR_RETURN(registry::Reference destination, registry::ParseDestination(ref.name));
-  SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client, registry_options.ToClientOptions());
-  return registry::NewRegistrySink(destination, std::move(client));
+  return Status::InvalidArgument("--to " + text +
+                                 ": archives are export sources only; import into oci:DIR, "
+                                 "docker://HOST[/PREFIX] or registry-storage:DIR");
 }
 
 }  // namespace

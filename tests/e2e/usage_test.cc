@@ -6,7 +6,7 @@
 namespace sluice::e2e {
 namespace {
 
-const char* const kCommands[] = {"keygen", "export", "verify", "import", "inspect"};
+const char* const kCommands[] = {"keygen", "export", "verify", "import", "inspect", "inventory", "ledger"};
 
 TEST_CASE("sluice --help lists every command", "[e2e][usage]") {
   RunResult r = Sluice({"--help"});
@@ -25,6 +25,16 @@ TEST_CASE("every command has --help", "[e2e][usage]") {
     CHECK(r.exit_code == 0);
     CHECK(r.out.find(command) != std::string::npos);
     CHECK(r.out.find("--") != std::string::npos);  // lists its options
+  }
+}
+
+TEST_CASE("an archive is refused as an import destination, before the bundle is opened",
+          "[e2e][usage]") {
+  for (const char* to : {"docker-archive:/tmp/x.tar", "oci-archive:/tmp/x.tar"}) {
+    RunResult r = Sluice({"import", "/nonexistent.sluice", "--insecure-skip-signature", "--to", to});
+    INFO(r.Describe());
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("export sources only") != std::string::npos);
   }
 }
 
