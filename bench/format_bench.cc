@@ -173,7 +173,7 @@ int Run(int argc, char** argv) {
   }
   manifest += "\"\"]}";
   catalog.manifests.push_back({Sha256::Of(manifest), "application/json", manifest});
-  catalog.refs.push_back({"bench", "latest", catalog.manifests[0].digest});
+  catalog.refs.push_back({"bench", "latest", catalog.manifests[0].digest, "oci:bench:latest"});
   auto key = PrivateKey::Generate();
   if (!key.ok()) Die(key.status());
 

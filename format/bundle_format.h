@@ -10,11 +10,13 @@
 
 namespace sluice::format {
 
-inline constexpr uint32_t kFormatVersion = 1;
+// Version 2 added the source reference to Ref records. Version 1 was never
+// released, so a reader accepts version 2 only.
+inline constexpr uint32_t kFormatVersion = 2;
 
 // Header (SPEC.md section 3).
 inline constexpr std::array<uint8_t, 8> kHeaderMagic = {0x89, 'S', 'L', 'U', 'I', 'C', 'E', 0x0A};
-inline constexpr size_t kHeaderSize = 96;  // what version 1 writers write
+inline constexpr size_t kHeaderSize = 96;  // what version 2 writers write
 inline constexpr size_t kMinHeaderSize = 96;
 inline constexpr size_t kMaxHeaderSize = 4096;
 // magic, version, required and optional features, header_size: the bytes
@@ -22,19 +24,20 @@ inline constexpr size_t kMaxHeaderSize = 4096;
 inline constexpr size_t kHeaderPrefixSize = 24;
 inline constexpr size_t kHeaderFieldsEnd = 88;  // extension area starts here
 
-// Feature bits (SPEC.md section 12). Version 1 defines none.
+// Feature bits (SPEC.md section 12). Version 2 defines none.
 inline constexpr uint32_t kKnownRequiredFeatures = 0;
 inline constexpr uint32_t kKnownOptionalFeatures = 0;
 
 // Catalog (SPEC.md section 4).
 inline constexpr uint64_t kMinCatalogSize = 3 * 4 + 8;
 inline constexpr uint64_t kMaxCatalogSize = 256ull << 20;
-inline constexpr uint32_t kMaxStringSize = 4096;  // repository, tag, media type, digest
+inline constexpr uint32_t kMaxStringSize = 4096;  // repository, tag, source, media type, digest
 inline constexpr uint32_t kMaxManifestSize = 16u << 20;
 inline constexpr uint8_t kBlobFlagShipped = 0x01;
 inline constexpr size_t kDigestStringSize = 71;  // "sha256:" + 64 hex digits
-// Smallest encoding of each record, to check counts before allocating.
-inline constexpr size_t kMinRefRecordSize = 4 + 4 + 4 + kDigestStringSize;
+// Smallest encoding of each record, to check counts before allocating. A Ref
+// is repository, tag, digest and source: three strings that may be empty.
+inline constexpr size_t kMinRefRecordSize = 4 + 4 + 4 + kDigestStringSize + 4;
 inline constexpr size_t kMinManifestRecordSize = 4 + kDigestStringSize + 4 + 4;
 inline constexpr size_t kMinBlobRecordSize = 4 + kDigestStringSize + 8 + 4 + 1;
 

@@ -26,10 +26,15 @@ struct BundleHeader {
 
 // A name that points at a manifest or index in the catalog. `repository` is
 // empty for refs that came from an OCI layout (whose tags name no repository).
+// `source` is the reference the image was exported from, as the exporter knew
+// it ("docker.io/library/alpine:3.19", "oci:/srv/layout:app:1.0"); may be
+// empty. It is informational (import reports, mapping files): repository and
+// tag alone decide where an importer writes.
 struct RefEntry {
   std::string repository;
   std::string tag;
   Digest manifest;
+  std::string source;
 
   bool operator==(const RefEntry&) const = default;
 };

@@ -254,6 +254,7 @@ Status ValidateCatalogAt(const Catalog& catalog, ErrorKind kind, const std::stri
     std::string where = "ref " + std::to_string(i) + " (" + r.repository + ":" + r.tag + ")";
     SLUICE_RETURN_IF_ERROR(check_string(r.repository, where + " repository"));
     SLUICE_RETURN_IF_ERROR(check_string(r.tag, where + " tag"));
+    SLUICE_RETURN_IF_ERROR(check_string(r.source, where + " source"));
     if (r.manifest.empty()) return fail(where + " names no manifest");
     bool found = std::any_of(catalog.manifests.begin(), catalog.manifests.end(),
                              [&](const ManifestEntry& m) { return m.digest == r.manifest; });
@@ -277,6 +278,7 @@ Result<std::string> EncodeCatalog(const Catalog& catalog) {
     PutString(&out, r.repository);
     PutString(&out, r.tag);
     PutString(&out, r.manifest.str());
+    PutString(&out, r.source);
   }
   PutU32(&out, static_cast<uint32_t>(catalog.manifests.size()));
   for (const ManifestEntry& m : catalog.manifests) {
@@ -324,6 +326,7 @@ Status DecodeCatalog(io::ByteView bytes, uint64_t offset, Catalog* out) {
     SLUICE_RETURN_IF_ERROR(in.Bytes(&r.repository, kMaxStringSize, what + " repository"));
     SLUICE_RETURN_IF_ERROR(in.Bytes(&r.tag, kMaxStringSize, what + " tag"));
     SLUICE_RETURN_IF_ERROR(in.DigestField(&r.manifest, what + " manifest digest"));
+    SLUICE_RETURN_IF_ERROR(in.Bytes(&r.source, kMaxStringSize, what + " source"));
   }
   SLUICE_RETURN_IF_ERROR(in.Count(&count, kMinManifestRecordSize, "manifest_count"));
   out->manifests.resize(count);

@@ -24,7 +24,8 @@ struct HeaderFields {
   uint64_t catalog_size = 0;
 };
 
-// The kHeaderSize-byte version 1 header, checksum included.
+// The kHeaderSize-byte header (format version kFormatVersion), checksum
+// included.
 std::string EncodeHeader(const BundleHeader& header, uint64_t catalog_size);
 
 // Checks the magic and header_size in the first kHeaderPrefixSize bytes of a

@@ -15,7 +15,7 @@
 namespace sluice::format {
 
 // A content digest, "sha256:" followed by 64 lowercase hex digits. The only
-// algorithm version 1 of the format (and OCI in practice) uses.
+// algorithm the format (and OCI in practice) uses.
 class Digest {
  public:
   Digest() = default;  // empty; only for containers, never valid

@@ -17,6 +17,12 @@ std::string RefName(const format::RefEntry& ref) {
   return ref.repository.empty() ? ref.tag : ref.repository + ":" + ref.tag;
 }
 
+// What the report (and the mapping file) calls the image's origin: the
+// exporter's own reference when the bundle records one.
+std::string RefSource(const format::RefEntry& ref) {
+  return ref.source.empty() ? RefName(ref) : ref.source;
+}
+
 // Opens the bundle and checks everything that can be checked before blob data.
 Result<std::unique_ptr<format::BundleReader>> OpenChecked(io::SequentialReader* in,
                                                           const format::TrustPolicy& trust,
@@ -215,7 +221,8 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
     const format::ManifestEntry& root = *manifests.at(ref.manifest);  // checked by the reader
     SLUICE_RETURN_IF_ERROR(
         sink->AddTag(ref.repository, ref.tag, ref.manifest, root.media_type, root.bytes.size()));
-    report.refs.push_back({RefName(ref), sink->Describe(ref.repository, ref.tag), ref.manifest.str()});
+    report.refs.push_back(
+        {RefSource(ref), sink->Describe(ref.repository, ref.tag), ref.manifest.str()});
   }
   SLUICE_RETURN_IF_ERROR(sink->Commit());
   return report;

@@ -17,7 +17,7 @@ class GraphWalk {
     SLUICE_RETURN_IF_ERROR(
         AddManifest(source, image, image.digest, image.media_type, /*depth=*/0)
             .WithContext(image.display));
-    plan_->catalog.refs.push_back({image.repository, image.tag, image.digest});
+    plan_->catalog.refs.push_back({image.repository, image.tag, image.digest, image.display});
     return Status::Ok();
   }
 

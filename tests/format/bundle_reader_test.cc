@@ -132,7 +132,19 @@ TEST_CASE("reader rejects an unknown format version, naming it") {
   testing::FixHeaderChecksum(&bundle);
   Status s = testing::Verify(bundle);
   CHECK(s.kind() == ErrorKind::kUnsupported);
-  CHECK(s.message() == "bundle format version 7 is not supported (this sluice reads version 1)");
+  CHECK(s.message() == "bundle format version 7 is not supported (this sluice reads version 2)");
+}
+
+TEST_CASE("reader refuses a version 1 bundle as unsupported") {
+  // Version 1 (refs without a source) was never released; no reader reads it.
+  std::vector<BlobSpec> blobs = {{"hello", true}};
+  std::string bundle = testing::WriteBundle(MakeCatalog(blobs), blobs);
+  REQUIRE(bundle[8] == 2);
+  testing::PutU32At(&bundle, 8, 1);
+  testing::FixHeaderChecksum(&bundle);
+  Status s = testing::Verify(bundle);
+  CHECK(s.kind() == ErrorKind::kUnsupported);
+  CHECK(s.message() == "bundle format version 1 is not supported (this sluice reads version 2)");
 }
 
 TEST_CASE("reader rejects an unknown required feature, naming the bit") {

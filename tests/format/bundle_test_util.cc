@@ -81,7 +81,7 @@ Catalog MakeCatalog(const std::vector<BlobSpec>& blobs) {
   m.media_type = "application/vnd.oci.image.manifest.v1+json";
   m.bytes = manifest;
   c.manifests.push_back(m);
-  c.refs.push_back({"test/repo", "latest", m.digest});
+  c.refs.push_back({"test/repo", "latest", m.digest, "registry.example:5000/test/repo:latest"});
   return c;
 }
 

@@ -47,7 +47,7 @@ const std::string kBlobDigest = Sha256::Of("hello").str();
 
 RawCatalog GoodPrefix() {
   RawCatalog c;
-  c.U32(1).Str("repo").Str("tag").Str(kManifestDigest);
+  c.U32(1).Str("repo").Str("tag").Str(kManifestDigest).Str("reg.example/repo:tag");
   c.U32(1).Str(kManifestDigest).Str("application/vnd.oci.image.manifest.v1+json").Str(kManifest);
   return c;
 }
@@ -59,7 +59,23 @@ Status Decode(const std::string& bytes) {
 
 TEST_CASE("catalog codec round-trips refs, manifests and blobs") {
   Catalog c = testing::MakeCatalog({{"a", true}, {"", false}, {"ccc", true}});
-  c.refs.push_back({"", "v1", c.manifests[0].digest});  // an OCI layout ref: no repository
+  REQUIRE(!c.refs[0].source.empty());
+  // An OCI layout ref (no repository) and a ref with no recorded source.
+  c.refs.push_back({"", "v1", c.manifests[0].digest, "oci:/srv/layout:v1"});
+  c.refs.push_back({"", "v2", c.manifests[0].digest, ""});
+  auto bytes = EncodeCatalog(c);
+  REQUIRE(bytes.ok());
+  Catalog back;
+  back.header = c.header;
+  REQUIRE(DecodeCatalog(io::AsBytes(*bytes), 96, &back).ok());
+  CHECK(back == c);
+  CHECK(back.refs[1].source == "oci:/srv/layout:v1");
+  CHECK(back.refs[2].source.empty());
+}
+
+TEST_CASE("catalog codec round-trips a source of exactly the string limit") {
+  Catalog c = testing::MakeCatalog({{"a", true}});
+  c.refs[0].source = std::string(kMaxStringSize, 's');
   auto bytes = EncodeCatalog(c);
   REQUIRE(bytes.ok());
   Catalog back;
@@ -68,11 +84,39 @@ TEST_CASE("catalog codec round-trips refs, manifests and blobs") {
   CHECK(back == c);
 }
 
+TEST_CASE("catalog encoder writes the source last in the ref record") {
+  Catalog c = testing::MakeCatalog({{"a", true}});
+  c.refs[0] = {"team/app", "1.0", c.manifests[0].digest, "127.0.0.1:5000/team/app:1.0"};
+  auto bytes = EncodeCatalog(c);
+  REQUIRE(bytes.ok());
+  RawCatalog expected;
+  expected.U32(1).Str("team/app").Str("1.0").Str(c.manifests[0].digest.str());
+  expected.Str("127.0.0.1:5000/team/app:1.0");
+  std::string prefix = expected.Seal();
+  prefix.resize(prefix.size() - 8);  // without the checksum
+  CHECK(bytes->substr(0, prefix.size()) == prefix);
+}
+
+TEST_CASE("catalog encoder refuses a source over the limit") {
+  Catalog c = testing::MakeCatalog({{"a", true}});
+  c.refs[0].source = std::string(kMaxStringSize + 1, 's');
+  auto bytes = EncodeCatalog(c);
+  REQUIRE(!bytes.ok());
+  CHECK(bytes.status().kind() == ErrorKind::kInvalidArgument);
+  CHECK(bytes.status().message().find("source is 4097 bytes, over the limit of 4096") !=
+        std::string::npos);
+}
+
 TEST_CASE("catalog decoder accepts a hand-built catalog") {
   std::string bytes =
       GoodPrefix().U32(1).Str(kBlobDigest).U64(5).Str("text/plain").U8(kBlobFlagShipped).Seal();
   Catalog c;
   REQUIRE(DecodeCatalog(io::AsBytes(bytes), 96, &c).ok());
+  REQUIRE(c.refs.size() == 1);
+  CHECK(c.refs[0].repository == "repo");
+  CHECK(c.refs[0].tag == "tag");
+  CHECK(c.refs[0].manifest.str() == kManifestDigest);
+  CHECK(c.refs[0].source == "reg.example/repo:tag");
   REQUIRE(c.blobs.size() == 1);
   CHECK(c.blobs[0].size == 5);
   CHECK(c.blobs[0].shipped);
@@ -100,10 +144,29 @@ TEST_CASE("catalog decoder rejects a string longer than the catalog") {
 
 TEST_CASE("catalog decoder rejects a string over the limit") {
   RawCatalog c;
-  c.U32(1).Str(std::string(kMaxStringSize + 1, 'r')).Str("tag").Str(kManifestDigest);
+  c.U32(1).Str(std::string(kMaxStringSize + 1, 'r')).Str("tag").Str(kManifestDigest).Str("");
   Status s = Decode(c.U32(0).U32(0).Seal());
   CHECK(s.kind() == ErrorKind::kCorruption);
   CHECK(s.message().find("over the limit") != std::string::npos);
+}
+
+TEST_CASE("catalog decoder rejects a ref source over the limit, naming it") {
+  RawCatalog c;
+  c.U32(1).Str("repo").Str("tag").Str(kManifestDigest).Str(std::string(kMaxStringSize + 1, 's'));
+  c.U32(1).Str(kManifestDigest).Str("application/vnd.oci.image.manifest.v1+json").Str(kManifest);
+  Status s = Decode(c.U32(0).Seal());
+  CHECK(s.kind() == ErrorKind::kCorruption);
+  INFO(s.ToString());
+  // 96 (catalog offset) + 4 (ref_count) + 8 + 7 + 75: where the source's length is.
+  CHECK(s.message() == "catalog at offset 190: ref 0 source is 4097 bytes, over the limit of 4096");
+}
+
+TEST_CASE("catalog decoder rejects a ref record without a source (version 1 layout)") {
+  RawCatalog c;
+  c.U32(1).Str("repo").Str("tag").Str(kManifestDigest);  // no source
+  c.U32(1).Str(kManifestDigest).Str("application/vnd.oci.image.manifest.v1+json").Str(kManifest);
+  Status s = Decode(c.U32(0).Seal());
+  CHECK(s.kind() == ErrorKind::kCorruption);
 }
 
 TEST_CASE("catalog decoder rejects a digest that is not sha256 hex") {
@@ -119,7 +182,7 @@ TEST_CASE("catalog decoder rejects a digest that is not sha256 hex") {
 
 TEST_CASE("catalog decoder rejects a ref to a digest that is not a manifest") {
   RawCatalog c;
-  c.U32(1).Str("repo").Str("tag").Str(kBlobDigest);
+  c.U32(1).Str("repo").Str("tag").Str(kBlobDigest).Str("");
   c.U32(0).U32(1).Str(kBlobDigest).U64(5).Str("").U8(1);
   Status s = Decode(c.Seal());
   CHECK(s.kind() == ErrorKind::kCorruption);
@@ -167,12 +230,22 @@ TEST_CASE("catalog decoder rejects a catalog cut short") {
 TEST_CASE("header decoder checks the checksum before the version") {
   std::string h = EncodeHeader(BundleHeader{}, 20);
   REQUIRE(DecodeHeader(io::AsBytes(h)).ok());
-  h[8] = 2;  // version 2, stale checksum: damage
+  h[8] = 3;  // version 3, stale checksum: damage
   CHECK(DecodeHeader(io::AsBytes(h)).status().kind() == ErrorKind::kCorruption);
-  testing::FixHeaderChecksum(&h);  // a genuine version 2 header
+  testing::FixHeaderChecksum(&h);  // a genuine version 3 header
   Status s = DecodeHeader(io::AsBytes(h)).status();
   CHECK(s.kind() == ErrorKind::kUnsupported);
-  CHECK(s.message() == "bundle format version 2 is not supported (this sluice reads version 1)");
+  CHECK(s.message() == "bundle format version 3 is not supported (this sluice reads version 2)");
+}
+
+TEST_CASE("header decoder writes version 2 and refuses version 1 as unsupported") {
+  std::string h = EncodeHeader(BundleHeader{}, 20);
+  CHECK(h[8] == 2);
+  h[8] = 1;  // never released: its refs have no source
+  testing::FixHeaderChecksum(&h);
+  Status s = DecodeHeader(io::AsBytes(h)).status();
+  CHECK(s.kind() == ErrorKind::kUnsupported);
+  CHECK(s.message() == "bundle format version 1 is not supported (this sluice reads version 2)");
 }
 
 TEST_CASE("header decoder rejects a catalog size out of bounds") {

@@ -20,9 +20,9 @@ const char kTinyManifest[] =
     R"("digest":"sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",)"
     R"("size":5}]})";
 
-// One ref, one manifest, a 2-byte config the far side already has (not
-// shipped) and the 5-byte layer "hello" (shipped, uncompressed so the bytes
-// do not depend on the zstd version).
+// One ref (exported from docker.io/library/hello:1.0), one manifest, a 2-byte
+// config the far side already has (not shipped) and the 5-byte layer "hello"
+// (shipped, uncompressed so the bytes do not depend on the zstd version).
 Catalog TinyCatalog() {
   Catalog c;
   for (int i = 0; i < 16; ++i) {
@@ -37,7 +37,7 @@ Catalog TinyCatalog() {
   m.digest = Sha256::Of(m.bytes);
   m.media_type = "application/vnd.oci.image.manifest.v1+json";
   c.manifests.push_back(m);
-  c.refs.push_back({"library/hello", "1.0", m.digest});
+  c.refs.push_back({"library/hello", "1.0", m.digest, "docker.io/library/hello:1.0"});
   c.blobs.push_back({Sha256::Of("{}"), 2, "application/vnd.oci.empty.v1+json", false});
   c.blobs.push_back({Sha256::Of("hello"), 5, "application/vnd.oci.image.layer.v1.tar", true});
   return c;
