@@ -197,10 +197,6 @@ Result<Reference> ParseReference(std::string_view text) {
     ref.tag = std::string(tag);
   }
   if (name.empty()) return Bad(text, "repository name is empty");
-  if (name.size() > kMaxNameLength) {
-    return Bad(text, "name is " + std::to_string(name.size()) + " characters, more than " +
-                         std::to_string(kMaxNameLength));
-  }
 
   size_t slash = name.find('/');
   std::string_view repository = name;
@@ -215,6 +211,13 @@ Result<Reference> ParseReference(std::string_view text) {
   ref.repository = std::string(repository);
   if (ref.host == kDockerHubDomain && ref.repository.find('/') == std::string::npos) {
     ref.repository = "library/" + ref.repository;
+  }
+  // The limit applies to the normalised name, as in distribution/reference:
+  // "a/b" is "docker.io/a/b", and ToString() must parse again.
+  size_t length = ref.host.size() + 1 + ref.repository.size();
+  if (length > kMaxNameLength) {
+    return Bad(text, "name " + ref.host + "/" + ref.repository + " is " + std::to_string(length) +
+                         " characters, more than " + std::to_string(kMaxNameLength));
   }
   Status valid = ValidateRepository(ref.repository);
   if (!valid.ok()) return Bad(text, valid.message());
