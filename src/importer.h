@@ -41,7 +41,7 @@ struct ImportReport {
   uint64_t blobs_already_present = 0;
   uint64_t manifests_written = 0;
   struct Ref {
-    std::string source;       // "repository:tag" as recorded in the bundle
+    std::string source;       // the reference the exporter read it from (else "repository:tag")
     std::string destination;  // where it now is, e.g. "oci:DIR:tag"
     std::string digest;
   };

@@ -71,7 +71,8 @@ int RunInspect(const Args& args) {
                            {"size", m.bytes.size()}});
     }
     for (const auto& r : catalog.refs) {
-      refs.push_back({{"repository", r.repository}, {"tag", r.tag}, {"digest", r.manifest.str()},
+      refs.push_back({{"repository", r.repository}, {"tag", r.tag}, {"source", r.source},
+                      {"digest", r.manifest.str()},
                       {"media_type", by_digest.count(r.manifest) ? by_digest[r.manifest]->media_type
                                                                  : std::string()}});
     }
@@ -105,7 +106,7 @@ int RunInspect(const Args& args) {
             << "\n\nrefs:\n";
   for (const auto& r : catalog.refs) {
     std::cout << "  " << (r.repository.empty() ? "" : r.repository + ":") << r.tag << "  "
-              << r.manifest.str() << "\n";
+              << r.manifest.str() << (r.source.empty() ? "" : "  from " + r.source) << "\n";
   }
   std::cout << "\nmanifests: " << catalog.manifests.size() << "\n\nblobs:\n";
   for (size_t i = 0; i < catalog.blobs.size(); ++i) {

@@ -120,6 +120,10 @@ TEST_CASE("export, verify and import reproduce every blob and the tag with its d
   std::string index = ReadFile(out + "/index.json");
   CHECK(index.find(f.app1.manifest.str()) != std::string::npos);
   CHECK(index.find("\"app:1.0\"") != std::string::npos);
+  // The mapping names where each image came from, as the exporter read it.
+  REQUIRE(imported->refs.size() == 1);
+  CHECK(imported->refs[0].source == "oci:" + f.layout + ":app:1.0");
+  CHECK(imported->refs[0].destination == "oci:" + out + ":app:1.0");
 }
 
 TEST_CASE("a second export of unchanged images ships no config or layer blob") {
