@@ -7,47 +7,13 @@
 #include "io/atomic_file.h"
 #include "oci/layout.h"
 #include "oci/media_types.h"
+#include "sink/blob_file_writer.h"
 #include "transport_ref.h"
 
 namespace sluice {
 namespace {
 
 using nlohmann::ordered_json;
-
-class LayoutBlobWriter final : public BlobWriter {
- public:
-  LayoutBlobWriter(std::unique_ptr<io::AtomicFile> file, std::string path,
-                   format::Digest digest, uint64_t size)
-      : file_(std::move(file)), path_(std::move(path)), digest_(std::move(digest)), size_(size) {}
-
-  Status Append(io::ByteView data) override {
-    written_ += data.size();
-    if (written_ > size_) {
-      return Status::Corruption("blob " + digest_.str() + " is longer than its declared " +
-                                std::to_string(size_) + " bytes");
-    }
-    hasher_.Update(data);
-    return file_->writer()->Append(data).WithContext(file_->temp_path());
-  }
-
-  Status Commit() override {
-    format::Digest actual = hasher_.Finish();
-    if (written_ != size_ || actual != digest_) {
-      return Status::Corruption("blob " + digest_.str() + ": wrote " + std::to_string(written_) +
-                                " bytes hashing to " + actual.str() + ", expected " +
-                                std::to_string(size_) + " bytes");
-    }
-    return file_->Commit().WithContext("publishing " + path_);
-  }
-
- private:
-  std::unique_ptr<io::AtomicFile> file_;
-  std::string path_;
-  format::Digest digest_;
-  uint64_t size_;
-  uint64_t written_ = 0;
-  format::Sha256 hasher_;
-};
 
 class OciLayoutSink final : public ImageSink {
  public:
@@ -75,10 +41,7 @@ class OciLayoutSink final : public ImageSink {
   Result<std::unique_ptr<BlobWriter>> NewBlob(const std::string&, const format::Digest& digest,
                                               uint64_t size) override {
     SLUICE_RETURN_IF_ERROR(EnsureLayout());
-    std::string path = oci::BlobPath(dir_, digest);
-    SLUICE_ASSIGN_OR_RETURN(auto file, io::AtomicFile::Create(fs_, path));
-    return std::unique_ptr<BlobWriter>(
-        std::make_unique<LayoutBlobWriter>(std::move(file), path, digest, size));
+    return NewBlobFileWriter(fs_, oci::BlobPath(dir_, digest), digest, size);
   }
 
   Status PutManifest(const std::string& repository, const format::Digest& digest,

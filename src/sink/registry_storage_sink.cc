@@ -9,6 +9,7 @@
 #include "io/atomic_file.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
+#include "sink/blob_file_writer.h"
 #include "registry/reference.h"
 
 namespace sluice {
@@ -16,49 +17,6 @@ namespace {
 
 // A link file holds "sha256:" and 64 hex digits; anything longer is not one.
 constexpr uint64_t kMaxLinkSize = 256;
-
-class StorageBlobWriter final : public BlobWriter {
- public:
-  // `publish_link` runs after the data is durable: it links the blob into
-  // its repository.
-  StorageBlobWriter(std::unique_ptr<io::AtomicFile> file, std::string path, format::Digest digest,
-                    uint64_t size, std::function<Status()> publish_link)
-      : file_(std::move(file)),
-        path_(std::move(path)),
-        digest_(std::move(digest)),
-        size_(size),
-        publish_link_(std::move(publish_link)) {}
-
-  Status Append(io::ByteView data) override {
-    written_ += data.size();
-    if (written_ > size_) {
-      return Status::Corruption("blob " + digest_.str() + " is longer than its declared " +
-                                std::to_string(size_) + " bytes");
-    }
-    hasher_.Update(data);
-    return file_->writer()->Append(data).WithContext(file_->temp_path());
-  }
-
-  Status Commit() override {
-    format::Digest actual = hasher_.Finish();
-    if (written_ != size_ || actual != digest_) {
-      return Status::Corruption("blob " + digest_.str() + ": wrote " + std::to_string(written_) +
-                                " bytes hashing to " + actual.str() + ", expected " +
-                                std::to_string(size_) + " bytes");
-    }
-    SLUICE_RETURN_IF_ERROR(file_->Commit().WithContext("publishing " + path_));
-    return publish_link_();
-  }
-
- private:
-  std::unique_ptr<io::AtomicFile> file_;
-  std::string path_;
-  format::Digest digest_;
-  uint64_t size_;
-  std::function<Status()> publish_link_;
-  uint64_t written_ = 0;
-  format::Sha256 hasher_;
-};
 
 class RegistryStorageSink final : public ImageSink {
  public:
@@ -109,11 +67,9 @@ class RegistryStorageSink final : public ImageSink {
     SLUICE_RETURN_IF_ERROR(FlushMounts());
     std::string path = DataPath(digest);
     SLUICE_RETURN_IF_ERROR(EnsureDir(io::Dirname(path)));
-    SLUICE_ASSIGN_OR_RETURN(auto file, io::AtomicFile::Create(fs_, path));
     std::string link = LayerLinkPath(target, digest);
-    return std::unique_ptr<BlobWriter>(std::make_unique<StorageBlobWriter>(
-        std::move(file), path, digest, size,
-        [this, link, digest] { return WriteLink(link, digest); }));
+    return NewBlobFileWriter(fs_, path, digest, size,
+                             [this, link, digest] { return WriteLink(link, digest); });
   }
 
   Status PutManifest(const std::string& repository, const format::Digest& digest,
