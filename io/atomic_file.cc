@@ -1,8 +1,18 @@
 #include "io/atomic_file.h"
 
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cstdio>
+#include <fstream>
 #include <random>
 #include <utility>
+#include <vector>
 
 namespace sluice::io {
 namespace {
@@ -27,17 +37,122 @@ class TempFileWriter final : public SequentialWriter {
   const bool exclusive_;
 };
 
+constexpr std::string_view kTempMarker = ".tmp-";
+constexpr size_t kIdDigits = 8;       // of the boot and machine ids
+constexpr size_t kRandomDigits = 16;  // of the random part
+
 std::string RandomHex() {
   // Uniqueness, not secrecy: the temp file is opened O_EXCL anyway.
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kDigits[] = "0123456789abcdef";
   uint64_t bits = rng();
-  std::string hex(16, '0');
+  std::string hex(kRandomDigits, '0');
   for (char& c : hex) {
     c = kDigits[bits & 0xf];
     bits >>= 4;
   }
   return hex;
+}
+
+bool IsLowerHex(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+}
+
+bool IsUnknown(std::string_view part) {
+  return std::all_of(part.begin(), part.end(), [](char c) { return c == '0'; });
+}
+
+// The first kIdDigits hex digits of the id in the file at `path` (dashes
+// skipped, as in a boot id), or zeros when it cannot be read.
+std::string IdPrefix(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  std::string id;
+  for (char c : line) {
+    if (c == '-') continue;
+    if (!IsLowerHex(std::string_view(&c, 1))) break;
+    id.push_back(c);
+  }
+  // systemd writes 32 digits; an empty or odd file (some container images)
+  // is no machine id at all.
+  if (id.size() != 32) return std::string(kIdDigits, '0');
+  return id.substr(0, kIdDigits);
+}
+
+// Who made a temp file, in the terms of its name.
+struct Owner {
+  std::string pid;
+  std::string pidns;
+  std::string boot;
+  std::string machine;
+};
+
+// This process. The pid is asked for each time (a forked child has its own).
+Owner Self() {
+  static const Owner fixed = [] {
+    Owner o;
+    struct stat st {};
+    if (::stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != 0) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(st.st_ino));
+      o.pidns = buf;
+    } else {
+      o.pidns = "0";
+    }
+    o.boot = IdPrefix("/proc/sys/kernel/random/boot_id");
+    o.machine = IdPrefix("/etc/machine-id");
+    return o;
+  }();
+  Owner self = fixed;
+  self.pid = std::to_string(::getpid());
+  return self;
+}
+
+std::string NewTempPath(const std::string& path) {
+  Owner self = Self();
+  return path + std::string(kTempMarker) + self.pid + "-" + self.pidns + "-" + self.boot + "-" +
+         self.machine + "-" + RandomHex();
+}
+
+// Splits the part of `name` after its last ".tmp-" into the five parts of a
+// temp name; false unless every part has its exact form.
+bool ParseTempName(std::string_view name, Owner* owner) {
+  size_t at = name.rfind(kTempMarker);
+  if (at == std::string_view::npos || at == 0) return false;
+  std::string_view rest = name.substr(at + kTempMarker.size());
+  std::vector<std::string_view> parts;
+  for (size_t start = 0;;) {
+    size_t dash = rest.find('-', start);
+    parts.push_back(rest.substr(start, dash == std::string_view::npos ? dash : dash - start));
+    if (dash == std::string_view::npos) break;
+    start = dash + 1;
+  }
+  if (parts.size() != 5) return false;
+  std::string_view pid = parts[0];
+  if (pid.empty() || pid.size() > 10 || pid[0] == '0' ||
+      !std::all_of(pid.begin(), pid.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  if (!IsLowerHex(parts[1]) || parts[1].size() > 16) return false;
+  if (!IsLowerHex(parts[2]) || parts[2].size() != kIdDigits) return false;
+  if (!IsLowerHex(parts[3]) || parts[3].size() != kIdDigits) return false;
+  if (!IsLowerHex(parts[4]) || parts[4].size() != kRandomDigits) return false;
+  *owner = {std::string(pid), std::string(parts[1]), std::string(parts[2]), std::string(parts[3])};
+  return true;
+}
+
+// False only when no process `pid` exists in this pid namespace. A process
+// of another user (EPERM) or a zombie counts as running.
+bool ProcessExists(std::string_view pid_text) {
+  long long pid = 0;
+  auto [end, ec] = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
+  // kill(0) and negative pids signal process groups: never ask about those.
+  if (ec != std::errc() || pid <= 0 || pid > INT_MAX) return true;
+  if (::kill(static_cast<pid_t>(pid), 0) == 0) return true;
+  return errno != ESRCH;
 }
 
 // OK if nothing is at path, kAlreadyExists if something is, or the error
@@ -69,7 +184,7 @@ Result<std::unique_ptr<AtomicFile>> AtomicFile::Create(FileSystem* fs, const std
   WriterOptions temp_options = options;
   temp_options.exclusive = true;  // never truncate someone else's temp file
   for (int attempt = 0;; ++attempt) {
-    std::string temp_path = path + ".tmp-" + RandomHex();
+    std::string temp_path = NewTempPath(path);
     Result<std::unique_ptr<SequentialWriter>> writer = fs->NewWriter(temp_path, temp_options);
     if (writer.ok()) {
       auto temp = std::make_unique<TempFileWriter>(std::move(writer).value(), options.exclusive);
@@ -117,6 +232,46 @@ Status WriteFileAtomically(FileSystem* fs, const std::string& path, ByteView dat
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> file, AtomicFile::Create(fs, path, options));
   SLUICE_RETURN_IF_ERROR(file->writer()->Append(data));
   return file->Commit();
+}
+
+bool IsStaleTempName(std::string_view name) {
+  Owner owner;
+  if (!ParseTempName(name, &owner)) return false;
+  Owner self = Self();
+  if (IsUnknown(owner.boot) || IsUnknown(self.boot)) return false;
+  if (owner.boot == self.boot) {
+    // pids mean something only within one pid namespace.
+    if (IsUnknown(owner.pidns) || owner.pidns != self.pidns) return false;
+    // This process's own temp files may be in use by another of its threads.
+    if (owner.pid == self.pid) return false;
+    return !ProcessExists(owner.pid);
+  }
+  // Another boot: stale when it was this machine's.
+  return !IsUnknown(owner.machine) && owner.machine == self.machine;
+}
+
+Result<size_t> RemoveStaleTempFiles(FileSystem* fs, const std::string& dir) {
+  Result<std::vector<std::string>> names = fs->ListDir(dir);
+  if (!names.ok()) {
+    if (names.status().IsNotFound()) return size_t{0};
+    return names.status();
+  }
+  size_t removed = 0;
+  for (const std::string& name : *names) {
+    if (!IsStaleTempName(name)) continue;
+    std::string path = JoinPath(dir, name);
+    Result<FileInfo> info = fs->Stat(path);
+    if (!info.ok()) {
+      if (info.status().IsNotFound()) continue;
+      return info.status();
+    }
+    if (info->is_directory) continue;
+    Status s = fs->Remove(path);
+    if (s.IsNotFound()) continue;  // another process cleaned it first
+    SLUICE_RETURN_IF_ERROR(s.WithContext("removing stale temp file " + path));
+    ++removed;
+  }
+  return removed;
 }
 
 Result<std::string> ReadSmallFile(FileSystem* fs, const std::string& path, uint64_t max_size) {

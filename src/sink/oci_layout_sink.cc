@@ -114,10 +114,17 @@ class OciLayoutSink final : public ImageSink {
 
  private:
   // Creates DIR, DIR/blobs/sha256 and DIR/oci-layout on the first write, so
-  // an import refused before writing leaves no trace.
+  // an import refused before writing leaves no trace. Then removes the temp
+  // files a killed import left in the two directories sluice writes (blobs
+  // and index.json): only its own, and only those no running process can
+  // still be writing (io::IsStaleTempName).
   Status EnsureLayout() {
     if (layout_ready_) return Status::Ok();
-    SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(io::JoinPath(dir_, "blobs/sha256")));
+    std::string blob_dir = io::JoinPath(dir_, "blobs/sha256");
+    SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(blob_dir));
+    for (const std::string& d : {blob_dir, dir_}) {
+      SLUICE_RETURN_IF_ERROR(io::RemoveStaleTempFiles(fs_, d).status());
+    }
     std::string layout_path = io::JoinPath(dir_, oci::kLayoutFile);
     if (!fs_->Exists(layout_path)) {
       SLUICE_RETURN_IF_ERROR(io::WriteFileAtomically(fs_, layout_path,

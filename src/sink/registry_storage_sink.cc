@@ -248,12 +248,18 @@ class RegistryStorageSink final : public ImageSink {
   }
 
   // Creates `path` and its missing parents, each fsynced into its parent so
-  // that links written later never outlive the directories they sit in.
+  // that links written later never outlive the directories they sit in. A
+  // directory that was already there is cleared of the temp files a killed
+  // import left (io::IsStaleTempName: only sluice's own, only those no
+  // running process can still be writing). Every file this sink writes goes
+  // through here first, so a rerun cleans exactly where an earlier run of
+  // the same import wrote, without walking the whole storage.
   Status EnsureDir(const std::string& path) {
     if (known_dirs_.contains(path)) return Status::Ok();
     auto info = fs_->Stat(path);
     if (info.ok()) {
       if (!info->is_directory) return Status::IoError(path + " exists and is not a directory");
+      SLUICE_RETURN_IF_ERROR(io::RemoveStaleTempFiles(fs_, path).status());
     } else if (!info.status().IsNotFound()) {
       return info.status();
     } else {

@@ -30,6 +30,9 @@
 // it names are linked in its repository (checked, as the registry checks a
 // manifest push); tags only in Commit(). A link or data file already holding
 // the right bytes is never rewritten, so re-importing a bundle changes no file.
+// Temp files a killed import left (io/atomic_file.h) are removed from each
+// existing directory the first time an import writes into it; only sluice's
+// own, and only those no running process can still be writing.
 //
 //   HasBlob(R, D)  true when D's data exists and D is linked in R: under
 //                  revisions for a manifest, under _layers for anything else.

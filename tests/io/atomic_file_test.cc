@@ -1,6 +1,10 @@
 #include "io/atomic_file.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "tests/io/test_util.h"
 
@@ -129,6 +133,130 @@ TEST_CASE("ReadSmallFile reads up to the limit and refuses a byte more") {
   CHECK(empty->empty());
 
   CHECK(ReadSmallFile(fs, backend.Path("absent"), 10).status().kind() == ErrorKind::kNotFound);
+}
+
+// The five parts after ".tmp-" of a temp name: pid, pidns, boot, machine,
+// random.
+std::vector<std::string> TempNameParts(const std::string& temp_path) {
+  std::string rest = temp_path.substr(temp_path.rfind(".tmp-") + 5);
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    size_t dash = rest.find('-', start);
+    parts.push_back(rest.substr(start, dash == std::string::npos ? dash : dash - start));
+    if (dash == std::string::npos) break;
+    start = dash + 1;
+  }
+  return parts;
+}
+
+std::string TempName(const std::string& target, const std::vector<std::string>& parts) {
+  std::string name = target + ".tmp-";
+  for (size_t i = 0; i < parts.size(); ++i) name += (i ? "-" : "") + parts[i];
+  return name;
+}
+
+// The pid of a process that has exited and been reaped.
+std::string DeadPid() {
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) _exit(0);
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  return std::to_string(child);
+}
+
+TEST_CASE("a temp file name names the process, pid namespace, boot and machine that made it") {
+  SLUICE_FOR_EACH_BACKEND(backend);
+  Result<std::unique_ptr<AtomicFile>> file = AtomicFile::Create(backend.fs(), backend.Path("x"));
+  REQUIRE(file.ok());
+  std::vector<std::string> parts = TempNameParts((*file)->temp_path());
+  REQUIRE(parts.size() == 5);
+  CHECK(parts[0] == std::to_string(getpid()));
+  CHECK(parts[2].size() == 8);
+  CHECK(parts[3].size() == 8);
+  CHECK(parts[4].size() == 16);
+  // This process's own temp files are never stale: it may be writing them.
+  CHECK_FALSE(IsStaleTempName("x" + (*file)->temp_path().substr(backend.Path("x").size())));
+}
+
+TEST_CASE("RemoveStaleTempFiles removes only temp files of processes that are gone") {
+  SLUICE_FOR_EACH_BACKEND(backend);
+  FileSystem* fs = backend.fs();
+  const std::string blob(64, 'a');
+  Result<std::unique_ptr<AtomicFile>> live = AtomicFile::Create(fs, backend.Path(blob));
+  REQUIRE(live.ok());
+  const std::vector<std::string> self = TempNameParts((*live)->temp_path());
+  REQUIRE(self.size() == 5);
+  if (self[2] == "00000000") {
+    WARN("no boot id readable here: nothing can be known stale; test skipped");
+    return;
+  }
+  auto with = [&](size_t part, const std::string& value) {
+    std::vector<std::string> parts = self;
+    parts[part] = value;
+    return parts;
+  };
+  const std::string dead = DeadPid();
+  const std::string other_boot = self[2] == "12345678" ? "87654321" : "12345678";
+  const std::string other_machine = self[3] == "12345678" ? "87654321" : "12345678";
+
+  // Stale: a process of this boot and namespace that has exited, and any
+  // process of an earlier boot of this machine.
+  const std::set<std::string> stale = {
+      TempName(blob, with(0, dead)),
+      TempName("index.json", with(0, dead)),
+      TempName(blob, with(2, other_boot)),
+  };
+  std::vector<std::string> other_machine_parts = with(2, other_boot);
+  other_machine_parts[3] = other_machine;
+  std::vector<std::string> dead_in_other_ns = with(0, dead);
+  dead_in_other_ns[1] = self[1] == "1" ? "2" : "1";
+  std::vector<std::string> unknown_boot = with(0, dead);
+  unknown_boot[2] = "00000000";
+  // Kept: everything else, in particular names that merely look similar.
+  const std::set<std::string> kept = {
+      blob,                                                // a blob
+      TempName(blob, with(0, std::to_string(getppid()))),  // a running process
+      TempName(blob, other_machine_parts),                 // another machine
+      TempName(blob, dead_in_other_ns),                    // another pid namespace
+      TempName(blob, unknown_boot),                        // boot unknown
+      blob + ".tmp-0123456789abcdef",                      // the format of earlier versions
+      "notes.tmp-" + dead,
+      TempName(blob, with(0, dead)) + ".bak",
+      TempName(blob, with(0, dead)) + "-0",
+      TempName(blob, with(4, "0123456789ABCDEF")),
+      TempName(blob, with(0, "0" + dead)),
+      TempName(blob, with(0, "-" + dead)),
+      TempName("", with(0, dead)),
+      blob + ".TMP-" + TempName("", with(0, dead)).substr(5),
+      TempName(blob, {dead, self[1], self[2], self[3]}),
+  };
+  for (const std::string& name : stale) REQUIRE(WriteString(fs, backend.Path(name), "x").ok());
+  for (const std::string& name : kept) REQUIRE(WriteString(fs, backend.Path(name), "x").ok());
+  // A directory with a stale name is not a temp file of ours either.
+  const std::string dir_name = TempName("sub", with(0, dead));
+  REQUIRE(fs->CreateDirs(backend.Path(dir_name)).ok());
+
+  Result<size_t> removed = RemoveStaleTempFiles(fs, backend.root());
+  REQUIRE(removed.ok());
+  CHECK(*removed == stale.size());
+  Result<std::vector<std::string>> names = fs->ListDir(backend.root());
+  REQUIRE(names.ok());
+  std::set<std::string> left(names->begin(), names->end());
+  std::set<std::string> expected = kept;
+  expected.insert(dir_name);
+  expected.insert((*live)->temp_path().substr(backend.root().size() + 1));
+  CHECK(left == expected);
+  // The live AtomicFile still publishes.
+  REQUIRE((*live)->writer()->Append(AsBytes("blob")).ok());
+  CHECK((*live)->Commit().ok());
+}
+
+TEST_CASE("RemoveStaleTempFiles of a missing directory removes nothing") {
+  SLUICE_FOR_EACH_BACKEND(backend);
+  Result<size_t> removed = RemoveStaleTempFiles(backend.fs(), backend.Path("absent"));
+  REQUIRE(removed.ok());
+  CHECK(*removed == 0);
 }
 
 TEST_CASE("JoinPath joins with exactly one slash") {
