@@ -12,6 +12,8 @@
 #include "ledger.h"
 #include "plan.h"
 #include "signing.h"
+#include "transfer/blob_prefetcher.h"
+#include "transfer/limits.h"
 
 namespace sluice {
 namespace {
@@ -45,9 +47,8 @@ format::Compression ChooseCompression(io::ByteView head) {
   return format::Compression::kZstd;
 }
 
-Status CopyBlob(ImageSource* source, const BlobOrigin& origin, const format::BlobEntry& blob,
-                size_t index, format::BundleWriter* writer, std::vector<uint8_t>* buffer) {
-  SLUICE_ASSIGN_OR_RETURN(auto reader, source->OpenBlob(origin.repository, blob.digest, blob.size));
+Status CopyBlob(io::SequentialReader* reader, const format::BlobEntry& blob, size_t index,
+                format::BundleWriter* writer, std::vector<uint8_t>* buffer) {
   uint64_t total = 0;
   bool begun = false;
   while (true) {
@@ -68,18 +69,43 @@ Status CopyBlob(ImageSource* source, const BlobOrigin& origin, const format::Blo
   return writer->EndBlob();
 }
 
+// How many blobs to read at once: what was asked, and what every source
+// that ships a blob allows.
+size_t BlobsInFlight(const ExportPlan& plan, size_t asked) {
+  size_t n = std::max<size_t>(asked, 1);
+  for (size_t i = 0; i < plan.catalog.blobs.size(); ++i) {
+    if (plan.catalog.blobs[i].shipped) n = std::min(n, plan.origins[i].source->MaxBlobsInFlight());
+  }
+  return n;
+}
+
 Status WriteBundle(io::SequentialWriter* out, ExportPlan* plan, const format::PrivateKey& key,
                    const ExportOptions& options) {
   SLUICE_ASSIGN_OR_RETURN(auto writer, format::BundleWriter::Start(out, plan->catalog, key,
                                                                    options.writer));
-  std::vector<uint8_t> buffer(kCopyBufferSize);
-  uint64_t done_blobs = 0;
-  uint64_t done_bytes = 0;
+  // The bundle takes blobs in catalog order, one after another; the sources
+  // are read ahead of it, several blobs at once.
   const auto& blobs = writer->catalog().blobs;
+  std::vector<size_t> shipped;
+  std::vector<BlobPrefetcher::Blob> reads;
   for (size_t i = 0; i < blobs.size(); ++i) {
     if (!blobs[i].shipped) continue;
     const BlobOrigin& origin = plan->origins[i];
-    SLUICE_RETURN_IF_ERROR(CopyBlob(origin.source, origin, blobs[i], i, writer.get(), &buffer)
+    shipped.push_back(i);
+    reads.push_back({blobs[i].digest.str(), [&origin, &blob = blobs[i]] {
+                       return origin.source->OpenBlob(origin.repository, blob.digest, blob.size);
+                     }});
+  }
+  BlobPrefetcher prefetcher(std::move(reads), BlobsInFlight(*plan, options.blobs_in_flight),
+                            kBlobBufferBytes);
+
+  std::vector<uint8_t> buffer(kCopyBufferSize);
+  uint64_t done_blobs = 0;
+  uint64_t done_bytes = 0;
+  for (size_t i : shipped) {
+    std::unique_ptr<io::SequentialReader> reader = prefetcher.Next();
+    const BlobOrigin& origin = plan->origins[i];
+    SLUICE_RETURN_IF_ERROR(CopyBlob(reader.get(), blobs[i], i, writer.get(), &buffer)
                                .WithContext("blob " + blobs[i].digest.str() + " of image " +
                                             origin.image));
     done_bytes += blobs[i].size;

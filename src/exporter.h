@@ -13,6 +13,7 @@
 #include "format/bundle_writer.h"
 #include "io/file.h"
 #include "source/image_source.h"
+#include "transfer/limits.h"
 
 namespace sluice {
 
@@ -21,6 +22,9 @@ struct ExportOptions {
   std::string sign_key_path;
   std::string output_path;  // "-" writes to standard output
   format::BundleWriterOptions writer;
+  // Blobs read from the sources at once, capped by each source's
+  // MaxBlobsInFlight(); memory for them stays bounded (transfer/limits.h).
+  size_t blobs_in_flight = kDefaultBlobsInFlight;
   // Called after each shipped blob: (blobs done, blobs total, bytes done, bytes total).
   std::function<void(uint64_t, uint64_t, uint64_t, uint64_t)> progress;
 };

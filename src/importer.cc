@@ -7,6 +7,8 @@
 
 #include "catalog_check.h"
 #include "oci/manifest.h"
+#include "transfer/limits.h"
+#include "transfer/parallel_blob_writer.h"
 
 namespace sluice {
 namespace {
@@ -118,7 +120,7 @@ Result<BundleSummary> VerifyBundle(io::SequentialReader* in, const format::Trust
 
 Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
                                   ImageSink* sink, const std::string& destination,
-                                  const ProgressFunction& progress) {
+                                  const ProgressFunction& progress, size_t blobs_in_flight) {
   ImportReport report;
   SLUICE_ASSIGN_OR_RETURN(auto reader, OpenChecked(in, trust, &report.bundle));
   const format::Catalog& catalog = reader->catalog();
@@ -166,10 +168,12 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
   }
 
   // Blobs: each is verified by the reader (size and sha256) before Read
-  // reports its end, and only then committed by the sink.
+  // reports its end, and only then committed by the sink. The sink's writes
+  // run on worker threads, overlapping with reading the bundle on.
   std::vector<uint8_t> buffer(kCopyBufferSize);
   uint64_t done = 0;
   uint64_t bytes = 0;
+  ParallelBlobWriter writers(std::min(blobs_in_flight, sink->MaxBlobsInFlight()), kBlobBufferBytes);
   while (true) {
     SLUICE_ASSIGN_OR_RETURN(std::optional<size_t> index, reader->NextBlob());
     if (!index) break;
@@ -178,19 +182,24 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
       SLUICE_RETURN_IF_ERROR(Drain(reader.get(), &buffer));
       report.blobs_already_present += 1;
     } else {
-      SLUICE_ASSIGN_OR_RETURN(auto writer, sink->NewBlob(repos[blob.digest].front(), blob.digest, blob.size));
+      SLUICE_ASSIGN_OR_RETURN(
+          auto writer, writers.Start("blob " + blob.digest.str(),
+                                     [sink, repository = repos[blob.digest].front(), &blob] {
+                                       return sink->NewBlob(repository, blob.digest, blob.size);
+                                     }));
       while (true) {
         SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(buffer));
         if (n == 0) break;
         SLUICE_RETURN_IF_ERROR(writer->Append(io::ByteView(buffer.data(), n)));
       }
-      SLUICE_RETURN_IF_ERROR(writer->Commit().WithContext("blob " + blob.digest.str()));
+      SLUICE_RETURN_IF_ERROR(writer->Commit());
       report.blobs_written += 1;
       report.bytes_written += blob.size;
     }
     bytes += blob.size;
     if (progress) progress(++done, report.bundle.shipped_blobs, bytes, report.bundle.shipped_bytes);
   }
+  SLUICE_RETURN_IF_ERROR(writers.Finish());
   report.blobs_already_present += present.size() - report.blobs_already_present;
   SLUICE_RETURN_IF_ERROR(reader->Finish().WithContext(in->name()));
 

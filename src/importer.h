@@ -18,6 +18,7 @@
 #include "format/bundle_reader.h"
 #include "io/file.h"
 #include "sink/image_sink.h"
+#include "transfer/limits.h"
 
 namespace sluice {
 
@@ -56,8 +57,11 @@ Result<BundleSummary> VerifyBundle(io::SequentialReader* in, const format::Trust
                                    const ProgressFunction& progress = {});
 
 // `destination` is used in messages and the report ("oci:DIR").
+// `blobs_in_flight`: blobs written at once, capped by the sink's
+// MaxBlobsInFlight(); memory for them stays bounded (transfer/limits.h).
 Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
                                   ImageSink* sink, const std::string& destination,
-                                  const ProgressFunction& progress = {});
+                                  const ProgressFunction& progress = {},
+                                  size_t blobs_in_flight = kDefaultBlobsInFlight);
 
 }  // namespace sluice

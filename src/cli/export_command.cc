@@ -118,6 +118,8 @@ int RunExport(const Args& args) {
       ("frame-size", po::value(&opts.writer.frame_size)->default_value(1u << 20),
        "raw bytes per frame")
       ("level", po::value(&opts.writer.zstd_level)->default_value(3), "zstd compression level")
+      ("parallel-blobs", po::value(&opts.blobs_in_flight)->default_value(kDefaultBlobsInFlight),
+       "blobs read from the sources at once (a compressed archive is read one at a time)")
       ("json", po::bool_switch(&json), "print the report as JSON on stdout")
       ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
   registry_options.AddTo(options);
@@ -137,6 +139,10 @@ int RunExport(const Args& args) {
   }
   if (refs.empty()) {
     std::cerr << "sluice export: no source given (SRC... or --list FILE)\n";
+    return kExitUsage;
+  }
+  if (opts.blobs_in_flight == 0) {
+    std::cerr << "sluice export: --parallel-blobs must be at least 1\n";
     return kExitUsage;
   }
   if (opts.output_path == "-" && json) {

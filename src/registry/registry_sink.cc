@@ -170,6 +170,10 @@ class RegistrySink final : public ImageSink {
     return Status::Ok();
   }
 
+  // Every call goes through the thread-safe RegistryClient; the sink's own
+  // state is under mu_.
+  size_t MaxBlobsInFlight() const override { return SIZE_MAX; }
+
   Result<uint64_t> FreeSpace() override { return UINT64_MAX; }
 
  private:

@@ -60,6 +60,9 @@ class RegistrySource final : public ImageSource {
     return client_->OpenBlob(repository, digest);
   }
 
+  // RegistryClient is thread-safe; each blob is its own HTTP stream.
+  size_t MaxBlobsInFlight() const override { return SIZE_MAX; }
+
  private:
   Result<SourceImage> Resolve(const std::string& repository, const std::string& tag,
                               const format::Digest& digest) {

@@ -1,8 +1,8 @@
 // Where an import writes images to. One implementation per transport: OCI
-// layout (oci:DIR), and registries and registry storage to come.
+// layout (oci:DIR), registry (docker://), registry storage (registry-storage:DIR).
 //
-// Order is the importer's promise: every blob of an image lands before its
-// manifests, child manifests before their index, and tags only in Commit(),
+// Order is the importer's promise: every blob of an image lands (its
+// writer's Commit has returned) before its manifests, child manifests before their index, and tags only in Commit(),
 // after everything they point at is durable.
 #pragma once
 
@@ -49,6 +49,11 @@ class ImageSink {
                         uint64_t size) = 0;
   // Makes the tags visible, atomically where the transport allows.
   virtual Status Commit() = 0;
+  // How many blobs may be written at once: NewBlob, and Append and Commit
+  // on the writers it returns, are then called from that many threads. A
+  // registry gains from overlapping uploads; a local disk does not, and
+  // writing one blob at a time keeps its crash behaviour simple.
+  virtual size_t MaxBlobsInFlight() const { return 1; }
   // Bytes free for new blobs at the destination, or nullopt-like UINT64_MAX if unknown.
   virtual Result<uint64_t> FreeSpace() = 0;
 };

@@ -153,6 +153,13 @@ class ArchiveSourceBase : public ImageSource {
         std::move(reader), digest, "entry '" + (*entry)->name + "' of archive " + path_));
   }
 
+  // A plain tar's entries are byte ranges of one file, read independently. A
+  // compressed tar is decompressed front to back: one blob at a time lets
+  // each reader hand its decompressor on to the next.
+  size_t MaxBlobsInFlight() const override {
+    return index_ && !index_->compressed() ? SIZE_MAX : 1;
+  }
+
  protected:
   Status EnsureIndex() {
     if (index_) return Status::Ok();

@@ -1,6 +1,6 @@
 // Where an export reads images from. One implementation per transport:
-// OCI layout (oci:DIR[:TAG]), and registries and archives to come. Every
-// source feeds the same graph walk, ledger dedupe and bundle writer.
+// OCI layout (oci:DIR[:TAG]), registry (docker://), docker-archive: and
+// oci-archive:. Every source feeds the same graph walk, ledger dedupe and bundle writer.
 #pragma once
 
 #include <memory>
@@ -39,10 +39,16 @@ class ImageSource {
                                               const format::Digest& digest) = 0;
 
   // Streams a blob. The caller checks size and sha256 as the bytes go by (the
-  // bundle writer does), so a source need not buffer or pre-verify.
+  // bundle writer does), so a source need not buffer or pre-verify. Called
+  // from up to MaxBlobsInFlight() threads at once, after ListImages().
   virtual Result<std::unique_ptr<io::SequentialReader>> OpenBlob(const std::string& repository,
                                                                  const format::Digest& digest,
                                                                  uint64_t size) = 0;
+
+  // How many blobs may be read at once (OpenBlob from several threads, each
+  // reader on its own). A registry gains from overlapping requests; a source
+  // whose blobs share one decompressor does not.
+  virtual size_t MaxBlobsInFlight() const { return 1; }
 };
 
 }  // namespace sluice

@@ -99,6 +99,9 @@ class OciLayoutSource final : public ImageSource {
     return reader;
   }
 
+ // Files open independently; reading ahead overlaps the disk with compression.
+  size_t MaxBlobsInFlight() const override { return SIZE_MAX; }
+
  private:
   io::FileSystem* fs_;
   std::string dir_;

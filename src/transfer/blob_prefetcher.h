@@ -1,0 +1,68 @@
+// Reads the blobs an export ships ahead of the bundle writer, several at once,
+// and hands them out in order: a registry's round trips, a disk's reads and a
+// source's own checks overlap with each other and with compressing and
+// writing the bundle, which must take blobs one after another.
+//
+// Bounded: at most `max_in_flight` blobs are open at once (the one being
+// consumed included), each with at most `buffer_bytes` read ahead of the
+// consumer, so memory stays under max_in_flight * buffer_bytes plus a chunk
+// each, whatever the blob sizes.
+//
+// A blob that fails to open or read fails in its turn, as if read directly:
+// its reader returns the error after the bytes that arrived before it.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "io/file.h"
+
+namespace sluice {
+
+class BytePipe;
+
+class BlobPrefetcher {
+ public:
+  struct Blob {
+    std::string name;  // for messages
+    // Runs on a worker thread, concurrently with the other blobs' opens.
+    std::function<Result<std::unique_ptr<io::SequentialReader>>()> open;
+  };
+
+  // Starts reading at once. max_in_flight >= 1.
+  BlobPrefetcher(std::vector<Blob> blobs, size_t max_in_flight, size_t buffer_bytes);
+  // Stops the workers (a blocked read of a source ends first). Every reader
+  // handed out must have been destroyed.
+  ~BlobPrefetcher();
+  BlobPrefetcher(const BlobPrefetcher&) = delete;
+  BlobPrefetcher& operator=(const BlobPrefetcher&) = delete;
+
+  // The next blob, in the order given; nullptr after the last. Destroying
+  // the reader (read to the end or not) lets the next blob start.
+  std::unique_ptr<io::SequentialReader> Next();
+
+ private:
+  class Reader;
+  void Work();
+  void Fetch(size_t index);
+  void Release();
+
+  std::vector<Blob> blobs_;
+  std::vector<std::unique_ptr<BytePipe>> pipes_;
+  const size_t max_in_flight_;
+  size_t handed_out_ = 0;  // consumer thread only
+
+  std::mutex mu_;
+  std::condition_variable window_moved_;
+  size_t next_to_fetch_ = 0;
+  size_t released_ = 0;  // readers destroyed
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace sluice

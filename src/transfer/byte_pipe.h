@@ -1,0 +1,54 @@
+// A bounded byte stream from one thread to another: what lets an export read
+// the next blobs while the bundle writer compresses this one, and an import
+// read the bundle on while earlier blobs upload.
+//
+// One producer writes, one consumer reads. Memory stays bounded: Write blocks
+// while `capacity` bytes wait unread (one Write may overshoot by its own size).
+// Either side can end the stream early: the producer by closing it with an
+// error, which the consumer gets after the queued bytes; the consumer by
+// abandoning it, which makes every later Write return false at once.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "io/file.h"
+
+namespace sluice {
+
+class BytePipe {
+ public:
+  explicit BytePipe(size_t capacity) : capacity_(capacity) {}
+  BytePipe(const BytePipe&) = delete;
+  BytePipe& operator=(const BytePipe&) = delete;
+
+  // Producer. Copies `data` in; false if the consumer has abandoned the pipe
+  // (the bytes are dropped and the producer should stop).
+  bool Write(io::ByteView data);
+  // Producer. No more bytes: the consumer reads what is queued, then gets
+  // `end` (OK: a normal end of data). Later calls are ignored.
+  void Close(Status end);
+
+  // Consumer. Fills `buf` (blocking for the producer) unless the stream ends
+  // first; 0 at the end, or the producer's error once the bytes before it
+  // are read. Meets io::SequentialReader::Read's contract.
+  Result<size_t> Read(io::MutableBytes buf);
+  // Consumer. Stops reading: queued bytes are freed and Write returns false.
+  void Abandon();
+
+ private:
+  const size_t capacity_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<std::vector<uint8_t>> chunks_;
+  size_t front_offset_ = 0;  // bytes of chunks_.front() already read
+  size_t queued_ = 0;        // unread bytes in chunks_
+  bool closed_ = false;
+  Status end_;
+  bool abandoned_ = false;
+};
+
+}  // namespace sluice

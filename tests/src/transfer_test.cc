@@ -1,0 +1,403 @@
+// The pieces that move blobs between threads: BytePipe, BlobPrefetcher
+// (export reads ahead) and ParallelBlobWriter (import writes behind).
+//
+// Concurrency is shown, not assumed: a "gate" makes each blob's open wait
+// until a given number of opens are under way at once, and fails (after a
+// generous timeout, never hangs) if that never happens, as it would not if
+// blobs went one at a time.
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "test_support.h"
+#include "transfer/blob_prefetcher.h"
+#include "transfer/byte_pipe.h"
+#include "transfer/parallel_blob_writer.h"
+
+namespace sluice {
+namespace {
+
+using testing::RandomBytes;
+
+std::string ReadAll(io::SequentialReader* reader, Status* end, size_t buffer_size = 1000) {
+  std::string out;
+  std::vector<uint8_t> buf(buffer_size);
+  while (true) {
+    Result<size_t> n = reader->Read(buf);
+    if (!n.ok()) {
+      *end = n.status();
+      return out;
+    }
+    if (*n == 0) break;
+    out.append(reinterpret_cast<const char*>(buf.data()), *n);
+  }
+  *end = Status::Ok();
+  return out;
+}
+
+// Counts what is under way and lets a test wait until `target` is reached.
+class Gate {
+ public:
+  explicit Gate(int target) : target_(target) {}
+
+  // Enters; waits until `target` callers are inside at once. False on timeout.
+  bool EnterAndWait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++inside_;
+    max_inside_ = std::max(max_inside_, inside_);
+    changed_.notify_all();
+    return changed_.wait_for(lock, std::chrono::seconds(30),
+                             [&] { return max_inside_ >= target_; });
+  }
+  void Leave() {
+    std::lock_guard<std::mutex> lock(mu_);
+    --inside_;
+  }
+  int max_inside() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return max_inside_;
+  }
+
+ private:
+  const int target_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  int inside_ = 0;
+  int max_inside_ = 0;
+};
+
+// A reader over a string, in chunks of at most `chunk` bytes, that can fail
+// after `fail_after` bytes and tells a Gate when it is destroyed.
+class StringReader final : public io::SequentialReader {
+ public:
+  StringReader(std::string bytes, Gate* gate = nullptr, size_t fail_after = SIZE_MAX)
+      : bytes_(std::move(bytes)), gate_(gate), fail_after_(fail_after) {}
+  ~StringReader() override {
+    if (gate_) gate_->Leave();
+  }
+  Result<size_t> Read(io::MutableBytes buf) override {
+    if (pos_ >= fail_after_) return Status::IoError("read failed at offset " + std::to_string(pos_));
+    size_t n = std::min({buf.size(), bytes_.size() - pos_, fail_after_ - pos_});
+    std::memcpy(buf.data(), bytes_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+  const std::string& name() const override { return name_; }
+
+ private:
+  std::string bytes_;
+  Gate* gate_;
+  size_t fail_after_;
+  size_t pos_ = 0;
+  std::string name_ = "string";
+};
+
+TEST_CASE("a byte pipe carries bytes in order between threads with a small buffer",
+          "[transfer]") {
+  std::string data = RandomBytes(3 << 20, 7);
+  BytePipe pipe(64 << 10);
+  std::thread producer([&] {
+    size_t pos = 0;
+    size_t step = 1;
+    while (pos < data.size()) {
+      size_t n = std::min(step, data.size() - pos);
+      REQUIRE(pipe.Write(io::AsBytes(std::string_view(data).substr(pos, n))));
+      pos += n;
+      step = step * 3 % 100'003 + 1;  // odd sizes, small and large
+    }
+    pipe.Close(Status::Ok());
+  });
+  Status end;
+  std::string got;
+  {
+    std::vector<uint8_t> buf(77'777);
+    while (true) {
+      Result<size_t> n = pipe.Read(buf);
+      REQUIRE(n.ok());
+      if (*n == 0) break;
+      // Fewer bytes than asked only at the very end, as SequentialReader promises.
+      if (*n < buf.size()) CHECK(got.size() + *n == data.size());
+      got.append(reinterpret_cast<const char*>(buf.data()), *n);
+    }
+  }
+  producer.join();
+  CHECK(format::Sha256::Of(got) == format::Sha256::Of(data));
+  CHECK(got.size() == data.size());
+}
+
+TEST_CASE("a byte pipe reports the producer's error after the bytes before it", "[transfer]") {
+  BytePipe pipe(1 << 20);
+  REQUIRE(pipe.Write(io::AsBytes("hello")));
+  pipe.Close(Status::Network("connection reset at offset 5"));
+  std::vector<uint8_t> buf(3);
+  REQUIRE(*pipe.Read(buf) == 3);
+  Result<size_t> rest = pipe.Read(buf);
+  REQUIRE(rest.ok());
+  CHECK(*rest == 2);
+  Result<size_t> end = pipe.Read(buf);
+  REQUIRE_FALSE(end.ok());
+  CHECK(end.status().kind() == ErrorKind::kNetwork);
+  CHECK(end.status().message() == "connection reset at offset 5");
+}
+
+TEST_CASE("an abandoned byte pipe releases a blocked producer", "[transfer]") {
+  BytePipe pipe(10);
+  std::string big(100, 'x');
+  REQUIRE(pipe.Write(io::AsBytes(big)));  // over capacity now
+  std::atomic<bool> second_write_result{true};
+  std::thread producer([&] { second_write_result = pipe.Write(io::AsBytes(big)); });
+  pipe.Abandon();
+  producer.join();
+  CHECK_FALSE(second_write_result.load());
+  CHECK_FALSE(pipe.Write(io::AsBytes("more")));
+}
+
+std::vector<std::string> SomeBlobs() {
+  // Empty, small, and larger than the prefetch buffer and the chunk size.
+  return {"", RandomBytes(1, 1), RandomBytes(100'000, 2), RandomBytes((5 << 20) + 3, 3),
+          RandomBytes(4096, 4), RandomBytes(2 << 20, 5)};
+}
+
+TEST_CASE("the prefetcher hands out every blob in order with exact bytes", "[transfer]") {
+  std::vector<std::string> blobs = SomeBlobs();
+  for (size_t in_flight : {1, 2, 6, 50}) {
+    std::vector<BlobPrefetcher::Blob> reads;
+    for (size_t i = 0; i < blobs.size(); ++i) {
+      reads.push_back({"blob " + std::to_string(i), [&blobs, i] {
+                         return Result<std::unique_ptr<io::SequentialReader>>(
+                             std::make_unique<StringReader>(blobs[i]));
+                       }});
+    }
+    BlobPrefetcher prefetcher(std::move(reads), in_flight, 256 << 10);
+    for (size_t i = 0; i < blobs.size(); ++i) {
+      INFO("in flight " << in_flight << ", blob " << i);
+      auto reader = prefetcher.Next();
+      REQUIRE(reader);
+      CHECK(reader->name() == "blob " + std::to_string(i));
+      Status end;
+      std::string got = ReadAll(reader.get(), &end, 65'536);
+      REQUIRE(end.ok());
+      CHECK(got == blobs[i]);
+    }
+    CHECK(prefetcher.Next() == nullptr);
+  }
+}
+
+TEST_CASE("the prefetcher opens several blobs at once but never more than asked",
+          "[transfer]") {
+  constexpr int kInFlight = 3;
+  Gate gate(kInFlight);
+  std::atomic<int> timeouts{0};
+  std::vector<std::string> blobs;
+  for (int i = 0; i < 12; ++i) blobs.push_back(RandomBytes(10'000 + i, 100 + i));
+  std::vector<BlobPrefetcher::Blob> reads;
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    reads.push_back({"blob", [&, i]() -> Result<std::unique_ptr<io::SequentialReader>> {
+                       // Only the first kInFlight wait: later ones would wait for blobs
+                       // the consumer has already released.
+                       if (!gate.EnterAndWait()) ++timeouts;
+                       return std::unique_ptr<io::SequentialReader>(
+                           std::make_unique<StringReader>(blobs[i], &gate));
+                     }});
+  }
+  BlobPrefetcher prefetcher(std::move(reads), kInFlight, 1 << 20);
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    auto reader = prefetcher.Next();
+    Status end;
+    CHECK(ReadAll(reader.get(), &end) == blobs[i]);
+    REQUIRE(end.ok());
+  }
+  CHECK(timeouts == 0);
+  CHECK(gate.max_inside() == kInFlight);
+}
+
+TEST_CASE("the prefetcher reports a blob's failure at that blob, after the good ones",
+          "[transfer]") {
+  std::vector<std::string> blobs = {RandomBytes(1000, 1), RandomBytes(5000, 2),
+                                    RandomBytes(3000, 3)};
+  std::vector<BlobPrefetcher::Blob> reads;
+  reads.push_back({"ok", [&] {
+                     return Result<std::unique_ptr<io::SequentialReader>>(
+                         std::make_unique<StringReader>(blobs[0]));
+                   }});
+  reads.push_back({"breaks", [&] {
+                     return Result<std::unique_ptr<io::SequentialReader>>(
+                         std::make_unique<StringReader>(blobs[1], nullptr, 4096));
+                   }});
+  reads.push_back({"missing", [] {
+                     return Result<std::unique_ptr<io::SequentialReader>>(
+                         Status::NotFound("blob sha256:abc is missing from layout /x"));
+                   }});
+  BlobPrefetcher prefetcher(std::move(reads), 3, 1 << 20);
+  Status end;
+  auto first = prefetcher.Next();
+  CHECK(ReadAll(first.get(), &end) == blobs[0]);
+  CHECK(end.ok());
+  first.reset();
+  auto second = prefetcher.Next();
+  CHECK(ReadAll(second.get(), &end) == blobs[1].substr(0, 4096));
+  CHECK(end.kind() == ErrorKind::kIoError);
+  CHECK(end.message() == "read failed at offset 4096");
+  second.reset();
+  auto third = prefetcher.Next();
+  CHECK(ReadAll(third.get(), &end).empty());
+  CHECK(end.kind() == ErrorKind::kNotFound);
+  CHECK(end.message() == "blob sha256:abc is missing from layout /x");
+}
+
+TEST_CASE("a prefetcher stopped early with large blobs unread does not hang", "[transfer]") {
+  std::string big = RandomBytes(8 << 20, 9);
+  std::vector<BlobPrefetcher::Blob> reads;
+  for (int i = 0; i < 5; ++i) {
+    reads.push_back({"big", [&] {
+                       return Result<std::unique_ptr<io::SequentialReader>>(
+                           std::make_unique<StringReader>(big));
+                     }});
+  }
+  BlobPrefetcher prefetcher(std::move(reads), 4, 64 << 10);
+  auto reader = prefetcher.Next();
+  std::vector<uint8_t> buf(1000);
+  REQUIRE(*reader->Read(buf) == 1000);
+  reader.reset();
+  // The destructor joins workers blocked on full buffers; reaching the end
+  // of the test is the assertion (ctest's timeout catches a hang).
+  SUCCEED("stopped");
+}
+
+// A destination that records what was committed, with the bytes, and can be
+// told to fail a blob.
+class RecordingSink {
+ public:
+  class Writer final : public BlobWriter {
+   public:
+    Writer(RecordingSink* sink, std::string name) : sink_(sink), name_(std::move(name)) {}
+    ~Writer() override {
+      if (sink_->gate_) sink_->gate_->Leave();
+    }
+    Status Append(io::ByteView data) override {
+      if (bytes_.size() + data.size() > sink_->fail_after_ && name_ == sink_->fail_name_) {
+        return Status::Network("upload of " + name_ + " reset");
+      }
+      bytes_.append(io::AsChars(data));
+      return Status::Ok();
+    }
+    Status Commit() override {
+      std::lock_guard<std::mutex> lock(sink_->mu_);
+      sink_->committed_[name_] = bytes_;
+      return Status::Ok();
+    }
+
+   private:
+    RecordingSink* sink_;
+    std::string name_;
+    std::string bytes_;
+  };
+
+  ParallelBlobWriter::Opener Opener(const std::string& name) {
+    return [this, name]() -> Result<std::unique_ptr<BlobWriter>> {
+      if (gate_ && !gate_->EnterAndWait()) ++timeouts_;
+      return std::unique_ptr<BlobWriter>(std::make_unique<Writer>(this, name));
+    };
+  }
+  std::map<std::string, std::string> committed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return committed_;
+  }
+
+  Gate* gate_ = nullptr;
+  std::atomic<int> timeouts_{0};
+  std::string fail_name_;
+  size_t fail_after_ = SIZE_MAX;
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::string> committed_;
+};
+
+Status WriteBlob(ParallelBlobWriter* writers, RecordingSink* sink, const std::string& name,
+                 const std::string& bytes) {
+  SLUICE_ASSIGN_OR_RETURN(auto writer, writers->Start(name, sink->Opener(name)));
+  for (size_t pos = 0; pos < bytes.size(); pos += 70'000) {
+    SLUICE_RETURN_IF_ERROR(
+        writer->Append(io::AsBytes(std::string_view(bytes).substr(pos, 70'000))));
+  }
+  return writer->Commit();
+}
+
+TEST_CASE("the parallel writer commits every blob with exact bytes", "[transfer]") {
+  std::vector<std::string> blobs = SomeBlobs();
+  for (size_t in_flight : {1, 3, 8}) {
+    RecordingSink sink;
+    ParallelBlobWriter writers(in_flight, 128 << 10);
+    for (size_t i = 0; i < blobs.size(); ++i) {
+      REQUIRE(WriteBlob(&writers, &sink, "b" + std::to_string(i), blobs[i]).ok());
+    }
+    REQUIRE(writers.Finish().ok());
+    auto committed = sink.committed();
+    REQUIRE(committed.size() == blobs.size());
+    for (size_t i = 0; i < blobs.size(); ++i) CHECK(committed["b" + std::to_string(i)] == blobs[i]);
+  }
+}
+
+TEST_CASE("the parallel writer has several blobs in flight but never more than asked",
+          "[transfer]") {
+  constexpr int kInFlight = 4;
+  Gate gate(kInFlight);
+  RecordingSink sink;
+  sink.gate_ = &gate;
+  ParallelBlobWriter writers(kInFlight, 1 << 20);
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(WriteBlob(&writers, &sink, "b" + std::to_string(i), RandomBytes(5000, i)).ok());
+  }
+  REQUIRE(writers.Finish().ok());
+  CHECK(sink.timeouts_ == 0);
+  CHECK(gate.max_inside() == kInFlight);
+  CHECK(sink.committed().size() == 10);
+}
+
+TEST_CASE("a blob abandoned before its end is never committed", "[transfer]") {
+  RecordingSink sink;
+  ParallelBlobWriter writers(2, 1 << 20);
+  REQUIRE(WriteBlob(&writers, &sink, "whole", "all of it").ok());
+  {
+    auto writer = writers.Start("half", sink.Opener("half"));
+    REQUIRE(writer.ok());
+    REQUIRE((*writer)->Append(io::AsBytes("first half")).ok());
+    // Destroyed without Commit, as when the bundle reader finds corruption.
+  }
+  Status finished = writers.Finish();
+  CHECK_FALSE(finished.ok());
+  CHECK(finished.message().find("half") != std::string::npos);
+  auto committed = sink.committed();
+  CHECK(committed.count("half") == 0);
+  CHECK(committed["whole"] == "all of it");
+}
+
+TEST_CASE("a failed upload stops the import with the blob's error", "[transfer]") {
+  RecordingSink sink;
+  sink.fail_name_ = "b1";
+  sink.fail_after_ = 100'000;
+  ParallelBlobWriter writers(2, 64 << 10);
+  std::string big = RandomBytes(3 << 20, 11);
+  REQUIRE(WriteBlob(&writers, &sink, "b0", big).ok());
+  // b1 fails in its worker; the importer learns it from Append, Commit, a
+  // later Start or Finish, whichever comes first, and never silently.
+  Status status = WriteBlob(&writers, &sink, "b1", big);
+  for (int i = 2; status.ok() && i < 50; ++i) {
+    status = WriteBlob(&writers, &sink, "b" + std::to_string(i), big);
+  }
+  if (status.ok()) status = writers.Finish();
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.kind() == ErrorKind::kNetwork);
+  CHECK(status.message().find("upload of b1 reset") != std::string::npos);
+  CHECK(writers.Finish().message() == status.message());
+  CHECK(sink.committed().count("b1") == 0);
+}
+
+}  // namespace
+}  // namespace sluice
