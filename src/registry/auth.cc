@@ -1,9 +1,19 @@
 #include "registry/auth.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "io/atomic_file.h"
 #include "io/file.h"
@@ -12,6 +22,8 @@ namespace sluice::registry {
 namespace {
 
 constexpr uint64_t kMaxAuthFileSize = 4 << 20;
+constexpr size_t kMaxHelperOutput = 1 << 20;
+constexpr std::string_view kHelperNotFound = "credentials not found in native keychain";
 
 bool IsTokenChar(char c) {
   // RFC 7230 tchar.
@@ -88,6 +100,236 @@ std::string NormaliseAuthKey(std::string_view key) {
     out = "docker.io" + (slash == std::string::npos ? std::string() : out.substr(slash));
   }
   return out;
+}
+
+Result<nlohmann::json> ParseAuthFile(std::string_view json, std::string_view source) {
+  nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return Status::InvalidArgument("auth file " + std::string(source) + " is not a JSON object");
+  }
+  return doc;
+}
+
+Result<std::optional<Credentials>> FindInline(const nlohmann::json& doc, std::string_view source,
+                                              std::string_view host, std::string_view repository) {
+  auto auths = doc.find("auths");
+  if (auths == doc.end() || !auths->is_object()) return std::optional<Credentials>();
+
+  std::map<std::string, const nlohmann::json*> entries;
+  for (auto it = auths->begin(); it != auths->end(); ++it) {
+    entries.emplace(NormaliseAuthKey(it.key()), &it.value());
+  }
+  std::string wanted_host = NormaliseAuthKey(host);
+  // Candidates, most specific first: host/a/b/c, host/a/b, host/a, host.
+  std::vector<std::string> candidates;
+  std::string path = repository.empty() ? wanted_host : wanted_host + "/" + std::string(repository);
+  while (true) {
+    candidates.push_back(path);
+    size_t slash = path.rfind('/');
+    if (slash == std::string::npos) break;
+    path.resize(slash);
+  }
+  for (const std::string& key : candidates) {
+    auto it = entries.find(key);
+    if (it == entries.end() || !it->second->is_object()) continue;
+    auto auth = it->second->find("auth");
+    if (auth == it->second->end() || !auth->is_string() || auth->get<std::string>().empty()) {
+      continue;
+    }
+    auto decoded = Base64Decode(auth->get<std::string>());
+    if (!decoded.ok()) {
+      return Status::InvalidArgument("auth file " + std::string(source) + ", entry '" + key +
+                                     "': " + decoded.status().message());
+    }
+    auto creds = ParseCredentials(*decoded);
+    if (!creds.ok()) {
+      return Status::InvalidArgument("auth file " + std::string(source) + ", entry '" + key +
+                                     "': decoded auth is not USER:PASSWORD");
+    }
+    return std::optional<Credentials>(std::move(*creds));
+  }
+  return std::optional<Credentials>();
+}
+
+// The helper an auth file names for `host`, and the server to ask it for.
+struct HelperChoice {
+  std::string name;
+  std::string server;
+  std::string field;  // "credHelpers" or "credsStore", for messages
+};
+
+std::optional<HelperChoice> CredHelperFor(const nlohmann::json& doc, std::string_view host) {
+  auto helpers = doc.find("credHelpers");
+  if (helpers == doc.end() || !helpers->is_object()) return std::nullopt;
+  std::string wanted = NormaliseAuthKey(host);
+  for (auto it = helpers->begin(); it != helpers->end(); ++it) {
+    if (NormaliseAuthKey(it.key()) != wanted || !it->is_string()) continue;
+    if (it->get<std::string>().empty()) continue;
+    return HelperChoice{it->get<std::string>(), it.key(), "credHelpers"};
+  }
+  return std::nullopt;
+}
+
+std::optional<HelperChoice> CredsStoreFor(const nlohmann::json& doc, std::string_view host) {
+  auto store = doc.find("credsStore");
+  if (store == doc.end() || !store->is_string() || store->get<std::string>().empty()) {
+    return std::nullopt;
+  }
+  std::string server(host);
+  // docker login keeps Docker Hub credentials under its legacy index URL.
+  if (NormaliseAuthKey(host) == "docker.io") server = "https://index.docker.io/v1/";
+  return HelperChoice{store->get<std::string>(), server, "credsStore"};
+}
+
+// Closes the file descriptors it holds.
+class Fds {
+ public:
+  ~Fds() {
+    for (int fd : fds_) {
+      if (fd >= 0) close(fd);
+    }
+  }
+  int& operator[](size_t i) { return fds_[i]; }
+  void Close(size_t i) {
+    if (fds_[i] >= 0) close(fds_[i]);
+    fds_[i] = -1;
+  }
+
+ private:
+  int fds_[6] = {-1, -1, -1, -1, -1, -1};
+};
+
+struct ProgramRun {
+  int exit_code = -1;  // -1: killed by a signal
+  std::string out;
+  std::string err;
+};
+
+// Runs `program` (looked up on PATH) with `args`, `input` on its stdin, in a
+// process group of its own. Killed (the whole group) when it outlives
+// `timeout_ms` or writes more than kMaxHelperOutput to stdout or stderr.
+// Errors are kAuth prefixed with `what`.
+Result<ProgramRun> RunProgram(const std::string& program, const std::vector<std::string>& args,
+                              std::string_view input, int timeout_ms, const std::string& what) {
+  auto fail = [&](const std::string& why) { return Status::Auth(what + ": " + why); };
+  if (input.size() > 4096) return fail("input too long");
+  // 0,1: stdin; 2,3: stdout; 4,5: stderr. O_CLOEXEC so that programs other
+  // threads start do not inherit them; posix_spawn's dup2 clears it.
+  Fds fds;
+  for (size_t i = 0; i < 6; i += 2) {
+    int pair[2];
+    if (pipe2(pair, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + std::strerror(errno));
+    fds[i] = pair[0];
+    fds[i + 1] = pair[1];
+  }
+  // The input fits in the pipe's buffer: written before the program starts,
+  // it can never block, nor raise SIGPIPE when the program ignores stdin.
+  if (!input.empty() &&
+      write(fds[1], input.data(), input.size()) != static_cast<ssize_t>(input.size())) {
+    return fail(std::string("writing its input: ") + std::strerror(errno));
+  }
+  fds.Close(1);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, fds[3], 1);
+  posix_spawn_file_actions_adddup2(&actions, fds[5], 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigset_t pipe_signal;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &pipe_signal);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<std::string> argv_storage = {program};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, program.c_str(), &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc == ENOENT) return fail(program + " is not on PATH");
+  if (rc != 0) return fail("cannot run " + program + ": " + std::strerror(rc));
+  fds.Close(0);
+  fds.Close(3);
+  fds.Close(5);
+
+  ProgramRun run;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto kill_group = [&] {
+    kill(-pid, SIGKILL);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  };
+  std::string problem;
+  while (problem.empty() && (fds[2] >= 0 || fds[4] >= 0)) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) {
+      problem = "timed out after " + std::to_string(timeout_ms) + " ms";
+      break;
+    }
+    pollfd polls[2] = {{fds[2], POLLIN, 0}, {fds[4], POLLIN, 0}};
+    int n = poll(polls, 2, static_cast<int>(std::min<long long>(left, 1000)));
+    if (n < 0 && errno != EINTR) {
+      problem = std::string("poll: ") + std::strerror(errno);
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (polls[i].fd < 0 || polls[i].revents == 0) continue;
+      std::string& sink = i == 0 ? run.out : run.err;
+      char buf[16384];
+      ssize_t got = read(polls[i].fd, buf, sizeof buf);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        fds.Close(i == 0 ? 2 : 4);
+        continue;
+      }
+      sink.append(buf, static_cast<size_t>(got));
+      if (sink.size() > kMaxHelperOutput) {
+        problem = "wrote more than " + std::to_string(kMaxHelperOutput) + " bytes";
+      }
+    }
+  }
+  if (!problem.empty()) {
+    kill_group();
+    return fail(problem);
+  }
+  // Both outputs are closed; the program should be exiting.
+  while (true) {
+    int status = 0;
+    pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) {
+      run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      return run;
+    }
+    if (done < 0 && errno != EINTR) return fail(std::string("waitpid: ") + std::strerror(errno));
+    if (std::chrono::steady_clock::now() >= deadline) {
+      kill_group();
+      return fail("timed out after " + std::to_string(timeout_ms) + " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+std::string FirstLine(std::string_view text) {
+  while (!text.empty() && (text.front() == '\n' || text.front() == '\r' || text.front() == ' ')) {
+    text.remove_prefix(1);
+  }
+  text = text.substr(0, text.find('\n'));
+  if (text.ends_with('\r')) text.remove_suffix(1);
+  if (text.size() > 300) text = text.substr(0, 300);
+  return std::string(text);
 }
 
 }  // namespace
@@ -187,47 +429,8 @@ Result<std::optional<Credentials>> FindCredentialsInAuthFile(std::string_view js
                                                              std::string_view source,
                                                              std::string_view host,
                                                              std::string_view repository) {
-  nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    return Status::InvalidArgument("auth file " + std::string(source) + " is not a JSON object");
-  }
-  auto auths = doc.find("auths");
-  if (auths == doc.end() || !auths->is_object()) return std::optional<Credentials>();
-
-  std::map<std::string, const nlohmann::json*> entries;
-  for (auto it = auths->begin(); it != auths->end(); ++it) {
-    entries.emplace(NormaliseAuthKey(it.key()), &it.value());
-  }
-  std::string wanted_host = NormaliseAuthKey(host);
-  // Candidates, most specific first: host/a/b/c, host/a/b, host/a, host.
-  std::vector<std::string> candidates;
-  std::string path = repository.empty() ? wanted_host : wanted_host + "/" + std::string(repository);
-  while (true) {
-    candidates.push_back(path);
-    size_t slash = path.rfind('/');
-    if (slash == std::string::npos) break;
-    path.resize(slash);
-  }
-  for (const std::string& key : candidates) {
-    auto it = entries.find(key);
-    if (it == entries.end() || !it->second->is_object()) continue;
-    auto auth = it->second->find("auth");
-    if (auth == it->second->end() || !auth->is_string() || auth->get<std::string>().empty()) {
-      continue;
-    }
-    auto decoded = Base64Decode(auth->get<std::string>());
-    if (!decoded.ok()) {
-      return Status::InvalidArgument("auth file " + std::string(source) + ", entry '" + key +
-                                     "': " + decoded.status().message());
-    }
-    auto creds = ParseCredentials(*decoded);
-    if (!creds.ok()) {
-      return Status::InvalidArgument("auth file " + std::string(source) + ", entry '" + key +
-                                     "': decoded auth is not USER:PASSWORD");
-    }
-    return std::optional<Credentials>(std::move(*creds));
-  }
-  return std::optional<Credentials>();
+  SLUICE_ASSIGN_OR_RETURN(nlohmann::json doc, ParseAuthFile(json, source));
+  return FindInline(doc, source, host, repository);
 }
 
 std::vector<std::string> DefaultAuthFiles() {
@@ -248,6 +451,53 @@ std::vector<std::string> DefaultAuthFiles() {
   return files;
 }
 
+Result<std::optional<Credentials>> RunCredentialHelper(std::string_view name,
+                                                       std::string_view server, int timeout_ms) {
+  std::string program = "docker-credential-" + std::string(name);
+  std::string what = "credential helper " + program + " for " + std::string(server);
+  if (name.empty() || name.find('/') != std::string_view::npos) {
+    return Status::InvalidArgument(
+        "credential helper name '" + std::string(name) +
+        "' must be a plain name found on PATH as docker-credential-NAME");
+  }
+  SLUICE_ASSIGN_OR_RETURN(ProgramRun run, RunProgram(program, {"get"}, server, timeout_ms, what));
+  if (run.exit_code != 0) {
+    // The docker-credential-helpers print their errors on stdout.
+    if (run.out.find(kHelperNotFound) != std::string::npos ||
+        run.err.find(kHelperNotFound) != std::string::npos) {
+      return std::optional<Credentials>();
+    }
+    std::string line = FirstLine(run.err);
+    if (line.empty()) line = FirstLine(run.out);
+    return Status::Auth(what + " failed (" +
+                        (run.exit_code < 0 ? std::string("killed by a signal")
+                                           : "exit " + std::to_string(run.exit_code)) +
+                        ")" + (line.empty() ? std::string() : ": " + line));
+  }
+  nlohmann::json doc = nlohmann::json::parse(run.out, nullptr, /*allow_exceptions=*/false);
+  auto field = [&](const char* key) -> std::optional<std::string> {
+    if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+    auto it = doc.find(key);
+    if (it == doc.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+  };
+  std::optional<std::string> user = field("Username");
+  std::optional<std::string> secret = field("Secret");
+  if (!user || !secret) {
+    return Status::Auth(what + " did not write {\"Username\":...,\"Secret\":...} JSON (got '" +
+                        FirstLine(run.out) + "')");
+  }
+  if (*user == "<token>") {
+    return Status::Unsupported(what +
+                               " returned an identity token; identity tokens are not "
+                               "supported: store a user name and password (or pass --creds)");
+  }
+  if (user->empty()) {
+    return Status::Auth(what + " returned an empty Username");
+  }
+  return std::optional<Credentials>(Credentials{std::move(*user), std::move(*secret)});
+}
+
 Result<std::optional<Credentials>> LookupCredentials(io::FileSystem* fs,
                                                      const std::vector<std::string>& files,
                                                      std::string_view host,
@@ -258,8 +508,18 @@ Result<std::optional<Credentials>> LookupCredentials(io::FileSystem* fs,
       if (text.status().IsNotFound()) continue;
       return text.status();
     }
-    SLUICE_ASSIGN_OR_RETURN(auto creds, FindCredentialsInAuthFile(*text, file, host, repository));
-    if (creds) return creds;
+    SLUICE_ASSIGN_OR_RETURN(nlohmann::json doc, ParseAuthFile(*text, file));
+    std::optional<HelperChoice> helper = CredHelperFor(doc, host);
+    if (!helper) {
+      SLUICE_ASSIGN_OR_RETURN(auto creds, FindInline(doc, file, host, repository));
+      if (creds) return creds;
+      helper = CredsStoreFor(doc, host);
+    }
+    if (helper) {
+      auto creds = RunCredentialHelper(helper->name, helper->server);
+      if (!creds.ok()) return creds.status().WithContext(helper->field + " in " + file);
+      if (*creds) return creds;
+    }
   }
   return std::optional<Credentials>();
 }

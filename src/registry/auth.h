@@ -42,26 +42,53 @@ Result<std::vector<Challenge>> ParseWwwAuthenticate(std::string_view header);
 std::string Base64Encode(std::string_view data);
 Result<std::string> Base64Decode(std::string_view text);
 
-// Finds the credentials for `host` (and `repository`, for auth.json entries
-// keyed by a namespace such as "quay.io/team") in the text of one auth file:
-// {"auths": {"KEY": {"auth": base64("user:pass")}}}. The most specific key
-// wins: "host/a/b", then "host/a", then "host". Docker's legacy keys
-// ("https://index.docker.io/v1/") are matched by their host part, and
+// Finds the inline credentials for `host` (and `repository`, for auth.json
+// entries keyed by a namespace such as "quay.io/team") in the text of one
+// auth file: {"auths": {"KEY": {"auth": base64("user:pass")}}}. The most
+// specific key wins: "host/a/b", then "host/a", then "host". Docker's legacy
+// keys ("https://index.docker.io/v1/") are matched by their host part, and
 // docker.io also matches index.docker.io and registry-1.docker.io.
 // `source` names the file in errors (kInvalidArgument for bad JSON or base64).
-// Credential helpers (credsStore, credHelpers) are not consulted.
+// Credential helpers (credsStore, credHelpers) are not consulted here; see
+// LookupCredentials.
 Result<std::optional<Credentials>> FindCredentialsInAuthFile(std::string_view json,
                                                              std::string_view source,
                                                              std::string_view host,
                                                              std::string_view repository);
+
+// Asks the credential helper program docker-credential-NAME (found on PATH,
+// run without a shell) for the credentials of `server`, as docker does: the
+// argument "get", `server` on its stdin, {"ServerURL","Username","Secret"} as
+// JSON on its stdout. Its output is bounded (1 MiB) and it is killed, with
+// its process group, after `timeout_ms`.
+//   - nullopt (anonymous): it exits non-zero saying "credentials not found
+//     in native keychain", as the docker-credential-helpers do.
+//   - kUnsupported: it returns an identity token (Username "<token>"), which
+//     sluice cannot exchange for registry access.
+//   - kInvalidArgument: NAME contains '/' (it must come from PATH).
+//   - kAuth, naming the helper, the server and the first line of its error
+//     output: it is not on PATH, fails otherwise, times out, writes too much
+//     or writes something other than the JSON above.
+Result<std::optional<Credentials>> RunCredentialHelper(std::string_view name,
+                                                       std::string_view server,
+                                                       int timeout_ms = 30000);
 
 // The auth files searched, in order, as containers/image does:
 // $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
 // ${XDG_CONFIG_HOME:-$HOME/.config}/containers/auth.json, $HOME/.docker/config.json.
 std::vector<std::string> DefaultAuthFiles();
 
-// Searches `files` in order; missing files are skipped, the first file with
-// an entry for the host wins. nullopt: anonymous.
+// Searches `files` in order; missing files are skipped. In each file, as
+// docker decides:
+//   1. "credHelpers": {"HOST": "NAME"} naming the host: docker-credential-NAME
+//      is asked for the key as written there (e.g. "127.0.0.1:5000");
+//   2. else an inline "auths" entry (FindCredentialsInAuthFile);
+//   3. else "credsStore": "NAME": docker-credential-NAME is asked for the
+//      host ("https://index.docker.io/v1/" for docker.io, as docker login
+//      stores it).
+// The first file with credentials for the host wins; a helper that has none
+// lets the search go on. nullopt: anonymous. Helper errors as
+// RunCredentialHelper, with the auth file named.
 Result<std::optional<Credentials>> LookupCredentials(io::FileSystem* fs,
                                                      const std::vector<std::string>& files,
                                                      std::string_view host,

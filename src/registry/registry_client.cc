@@ -184,15 +184,15 @@ Status RegistryClient::EnsureScheme() {
 }
 
 Result<std::optional<Credentials>> RegistryClient::CredentialsFor(const std::string& repository) {
-  std::lock_guard<std::mutex> lock(mu_);
+  // Explicit credentials win over everything in the auth files.
   if (options_.credentials) return options_.credentials;
   if (!options_.use_auth_files) return std::optional<Credentials>();
+  std::lock_guard<std::mutex> lock(creds_mu_);
   auto it = creds_.find(repository);
   if (it != creds_.end()) return it->second;
   std::string key_host = host_ == "registry-1.docker.io" ? std::string("docker.io") : host_;
-  SLUICE_ASSIGN_OR_RETURN(
-      auto creds, LookupCredentials(options_.fs, options_.auth_files, key_host, repository));
-  creds_[repository] = creds;
+  auto creds = LookupCredentials(options_.fs, options_.auth_files, key_host, repository);
+  creds_.emplace(repository, creds);
   return creds;
 }
 

@@ -11,7 +11,8 @@
 //   - Auth: anonymous, Basic, and Bearer token challenges (realm/service/scope;
 //     tokens cached per scope). A request answered 401 is retried once with
 //     fresh credentials. Credentials: ClientOptions::credentials, else the
-//     auth files (see auth.h).
+//     auth files with their credential helpers (see LookupCredentials in
+//     auth.h), looked up once per repository.
 //   - TLS: system CAs plus the registry's certs.d directory (see certs_dir.h).
 //     tls_verify=false accepts any certificate and falls back to plain HTTP
 //     when the registry does not speak TLS, as skopeo --tls-verify=false.
@@ -159,11 +160,16 @@ class RegistryClient {
   std::unique_ptr<HttpSession> session_;
   std::string cert_hint_;
 
-  std::mutex mu_;                                            // guards everything below
-  std::string scheme_;                                       // "https" or "http"; empty until known
-  bool basic_ = false;                                       // the registry asked for Basic auth
-  std::map<std::string, std::string> tokens_;                // scope key -> bearer token
-  std::map<std::string, std::optional<Credentials>> creds_;  // repository -> credentials
+  std::mutex mu_;                              // guards everything below
+  std::string scheme_;                         // "https" or "http"; empty until known
+  bool basic_ = false;                         // the registry asked for Basic auth
+  std::map<std::string, std::string> tokens_;  // scope key -> bearer token
+
+  // Serialises credential lookups, which may run a credential helper for
+  // seconds: one run per repository, without holding mu_. Failures are kept
+  // too, so a broken helper is not run again for every request.
+  std::mutex creds_mu_;
+  std::map<std::string, Result<std::optional<Credentials>>> creds_;  // repository -> answer
 };
 
 // Wraps a blob stream: counts and hashes the bytes, and at the end (or when

@@ -14,6 +14,7 @@
 namespace sluice::registry {
 namespace {
 
+using testing::CredentialHelpers;
 using testing::InspectRaw;
 using testing::MakeImage;
 using testing::PushImage;
@@ -430,6 +431,61 @@ TEST_CASE("a certs.d root directory and an auth file are found by host") {
   auto m = client->GetManifest("private/app", "1");
   INFO(m.status().ToString());
   CHECK(m.ok());
+}
+
+TEST_CASE("a TLS registry is reached with credentials only a credHelpers entry provides") {
+  SecureRegistry s;
+  CredentialHelpers helpers;
+  TempDir conf;
+  std::string log = conf.path() + "/helper.log";
+  // Answers only for this registry, and logs what it was asked.
+  helpers.Add("sluicetest", "read server\necho \"$server\" >> " + log + "\n" +
+                                "[ \"$server\" = \"" + s.registry.host() +
+                                "\" ] || { echo \"credentials not found in native keychain\";"
+                                " exit 1; }\n"
+                                R"(echo '{"ServerURL":"x","Username":"alice","Secret":"s3cret"}')");
+  helpers.Add("wrong", R"(cat >/dev/null; echo '{"Username":"alice","Secret":"wrong"}')");
+  std::string auth_file = conf.path() + "/auth.json";
+  REQUIRE(io::WriteFileAtomically(io::DefaultFileSystem(), auth_file,
+                                  io::AsBytes(R"({"credsStore":"wrong","credHelpers":{")" +
+                                              s.registry.host() + R"(":"sluicetest"}})"))
+              .ok());
+  ClientOptions o = s.Trusted();
+  o.credentials.reset();
+  o.use_auth_files = true;
+  o.auth_files = {auth_file};
+  auto client = MustClient(s.registry.host(), o);
+  REQUIRE(client->Ping().ok());
+  auto m = client->GetManifest("private/app", "1");
+  INFO(m.status().ToString());
+  REQUIRE(m.ok());
+  CHECK(m->bytes == InspectRaw(s.registry, "private/app:1"));
+  std::string blob = RandomBytes(2000, 11);
+  Status up = Upload(client.get(), "private/helped", blob);
+  INFO(up.ToString());
+  REQUIRE(up.ok());
+  auto size = client->HeadBlob("private/helped", format::Sha256::Of(blob));
+  REQUIRE(size.ok());
+  CHECK(*size == std::optional<uint64_t>(blob.size()));
+  // Asked about this host only, at most once per repository.
+  std::string asked = testing::MustRun("cat " + log);
+  CHECK(asked.find(s.registry.host()) != std::string::npos);
+  size_t lines = std::count(asked.begin(), asked.end(), '\n');
+  CHECK(lines >= 1);
+  CHECK(lines <= 3);
+
+  // Without the helper entry the credsStore's wrong password is used: kAuth.
+  REQUIRE(io::WriteFileAtomically(io::DefaultFileSystem(), auth_file,
+                                  io::AsBytes(R"({"credsStore":"wrong"})"))
+              .ok());
+  auto refused = MustClient(s.registry.host(), o)->GetManifest("private/app", "1");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().kind() == ErrorKind::kAuth);
+
+  // Explicit credentials win over any helper.
+  ClientOptions explicit_creds = o;
+  explicit_creds.credentials = Credentials{"alice", "s3cret"};
+  CHECK(MustClient(s.registry.host(), explicit_creds)->GetManifest("private/app", "1").ok());
 }
 
 }  // namespace

@@ -223,6 +223,28 @@ std::string TestRegistry::SkopeoFlags(const std::string& side) const {
   return flags;
 }
 
+CredentialHelpers::CredentialHelpers() {
+  const char* path = std::getenv("PATH");
+  had_path_ = path != nullptr;
+  if (path != nullptr) old_path_ = path;
+  std::string next = dir_.path() + (had_path_ ? ":" + old_path_ : std::string());
+  REQUIRE(setenv("PATH", next.c_str(), 1) == 0);
+}
+
+CredentialHelpers::~CredentialHelpers() {
+  if (had_path_) {
+    setenv("PATH", old_path_.c_str(), 1);
+  } else {
+    unsetenv("PATH");
+  }
+}
+
+void CredentialHelpers::Add(const std::string& name, const std::string& body) {
+  std::string path = dir_.path() + "/docker-credential-" + name;
+  WriteFile(path, "#!/bin/sh\n" + body + "\n");
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+}
+
 FakeRegistry::FakeRegistry() {
   std::string port_file = dir_.path() + "/port";
   pid_t pid = fork();

@@ -77,6 +77,25 @@ class TestRegistry {
   pid_t pid_ = -1;
 };
 
+// A directory of docker-credential-NAME shell scripts put first on PATH for
+// the object's lifetime (PATH is restored by the destructor). Not for tests
+// that run threads while it is created or destroyed.
+class CredentialHelpers {
+ public:
+  CredentialHelpers();
+  ~CredentialHelpers();
+  CredentialHelpers(const CredentialHelpers&) = delete;
+  CredentialHelpers& operator=(const CredentialHelpers&) = delete;
+  // Writes docker-credential-NAME, an executable /bin/sh script with `body`.
+  void Add(const std::string& name, const std::string& body);
+  const std::string& dir() const { return dir_.path(); }
+
+ private:
+  TempDir dir_;
+  std::string old_path_;
+  bool had_path_ = false;
+};
+
 // fake_registry.py (python3): Bearer tokens, tags pagination, a blob redirect
 // to another host name, a lying digest header, a transient 503.
 class FakeRegistry {
