@@ -14,7 +14,12 @@
 //   import: every file of blobs/sha256 named by a digest holds exactly those
 //           bytes; every tag of index.json names an image whose manifests,
 //           configs and layers are all there; the rerun succeeds and leaves the
-//           same tags and blobs as an import that was never interrupted.
+//           same tags and blobs as an import that was never interrupted,
+//           and no temp file ("*.tmp-*"): the rerun removes those the kill
+//           left (the kills are checked to have left some).
+//   import into registry-storage:DIR: killed before every rename and in the
+//           middle of files, the rerun leaves exactly the files of an import
+//           that was never interrupted, and no temp file.
 //   export: the ledger is byte for byte what it was; the output path holds
 //           nothing that verifies as a bundle until the bundle's own rename,
 //           and after that rename (a kill while the ledger is being saved)
@@ -23,6 +28,7 @@
 //           bundle imports.
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -109,6 +115,15 @@ bool IsHexName(const std::string& name) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
+}
+
+// Every entry below dir named like a temp file of sluice.
+std::vector<std::string> TempFiles(const std::string& dir) {
+  std::vector<std::string> temps;
+  for (const std::string& path : ListTree(dir)) {
+    if (path.find(".tmp-") != std::string::npos) temps.push_back(path);
+  }
+  return temps;
 }
 
 // The layout invariants. Returns the digest-named blobs (other files, the
@@ -209,12 +224,14 @@ struct ImportCase {
   }
 
   // After a kill: the invariants, the old tags intact, then a clean rerun
-  // that ends where an uninterrupted import does.
-  void CheckAfterKill(const std::string& layout, const RunResult& killed, bool on_existing) {
+  // that ends where an uninterrupted import does, without temp files.
+  // Returns how many temp files the kill left.
+  size_t CheckAfterKill(const std::string& layout, const RunResult& killed, bool on_existing) {
     INFO(killed.Describe());
     REQUIRE(killed.exit_code == 128 + 9);
     size_t leftovers = 0;
     CheckLayout(layout, &leftovers);
+    const size_t left_by_kill = TempFiles(layout).size();
     if (on_existing) CHECK(Tags(layout).contains("base:1"));
     for (const auto& [tag, digest] : Tags(layout)) {
       INFO("tag " << tag);
@@ -226,6 +243,8 @@ struct ImportCase {
     leftovers = 0;
     CHECK(CheckLayout(layout, &leftovers) == reference_blobs);
     CHECK(Tags(layout) == reference_tags);
+    CHECK(TempFiles(layout).empty());
+    return left_by_kill;
   }
 };
 
@@ -240,6 +259,7 @@ void RunImportCrashes(bool on_existing) {
   CHECK(index_renamed);
 
   int n = 0;
+  size_t temps_left = 0;
   for (uint64_t bytes : BytePoints(renames)) {
     std::string layout = c.w.dir / ("bytes-" + std::to_string(bytes));
     c.Prepare(layout, on_existing);
@@ -250,18 +270,22 @@ void RunImportCrashes(bool on_existing) {
       CHECK(bytes >= renames.back().bytes_before);
       continue;
     }
-    c.CheckAfterKill(layout, killed, on_existing);
+    temps_left += c.CheckAfterKill(layout, killed, on_existing);
     ++n;
   }
   for (size_t k = 1; k <= renames.size(); ++k) {
     std::string layout = c.w.dir / ("rename-" + std::to_string(k));
     c.Prepare(layout, on_existing);
     INFO("killed before rename " << k << " (" << renames[k - 1].to << ")");
-    c.CheckAfterKill(layout, CrashBeforeRename(k, c.Args(layout)), on_existing);
+    size_t left = c.CheckAfterKill(layout, CrashBeforeRename(k, c.Args(layout)), on_existing);
+    // The temp file of the rename not done is there, complete, until the rerun.
+    if (renames[k - 1].to.starts_with(traced + "/")) CHECK(left >= 1);
+    temps_left += left;
     ++n;
   }
   // Many distinct points, or the test proves little.
   CHECK(n >= 20);
+  CHECK(temps_left >= renames.size() / 2);
 }
 
 TEST_CASE("an import killed at any byte or rename leaves only whole blobs and whole images, "
@@ -293,6 +317,82 @@ TEST_CASE("an import killed again and again on the same layout still converges",
   size_t leftovers = 0;
   CHECK(CheckLayout(layout, &leftovers) == c.reference_blobs);
   CHECK(Tags(layout) == c.reference_tags);
+  CHECK(TempFiles(layout).empty());
+}
+
+// Every file below dir (relative path) with its bytes, and every directory.
+std::map<std::string, std::string> Snapshot(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const std::string& path : ListTree(dir)) {
+    std::string full = dir + "/" + path;
+    files[path] = std::filesystem::is_directory(full) ? "<dir>" : ReadFile(full);
+  }
+  return files;
+}
+
+TEST_CASE("an import into registry storage killed before any rename or mid-file leaves no "
+          "temp file after its rerun, and the files of an uninterrupted import",
+          "[crash]") {
+  const std::string& samples = SampleLayout();
+  Workspace w;
+  std::string bundle = w.dir / "bundle.sluice";
+  RunResult e = w.Export({"oci:" + samples + ":app:1.0", "oci:" + samples + ":multi:1"}, bundle,
+                         {"-q", "--frame-size", "65536"});
+  INFO(e.Describe());
+  REQUIRE(e.exit_code == 0);
+  auto args = [&](const std::string& dir) {
+    std::vector<std::string> a = {"import", bundle, "--trust", w.keys.public_key};
+    a.insert(a.end(), {"--to", "registry-storage:" + dir + ":mirror", "--mapping", "", "-q"});
+    return a;
+  };
+  auto import = [&](const std::string& dir) {
+    std::vector<std::string> argv = {SLUICE_BINARY};
+    for (const std::string& a : args(dir)) argv.push_back(a);
+    return Run(argv);
+  };
+  std::string reference = w.dir / "reference";
+  RunResult clean = import(reference);
+  INFO(clean.Describe());
+  REQUIRE(clean.exit_code == 0);
+  const std::map<std::string, std::string> expected = Snapshot(reference);
+  REQUIRE(TempFiles(reference).empty());
+
+  std::vector<Rename> renames = Trace(args(w.dir / "traced"));
+  std::set<uint64_t> mid_file;
+  uint64_t previous = 0;
+  for (const Rename& r : renames) {
+    if (r.bytes_before > previous + 1) mid_file.insert(previous + (r.bytes_before - previous) / 2);
+    previous = r.bytes_before;
+  }
+  auto check = [&](const std::string& dir, const RunResult& killed) {
+    INFO(killed.Describe());
+    REQUIRE(killed.exit_code == 128 + 9);
+    size_t left = TempFiles(dir).size();
+    RunResult rerun = import(dir);
+    INFO(rerun.Describe());
+    REQUIRE(rerun.exit_code == 0);
+    CHECK(TempFiles(dir).empty());
+    CHECK(Snapshot(dir) == expected);
+    return left;
+  };
+  size_t killed_with_temps = 0;
+  int n = 0;
+  for (size_t k = 1; k <= renames.size(); ++k) {
+    std::string dir = w.dir / ("rename-" + std::to_string(k));
+    INFO("killed before rename " << k << " (" << renames[k - 1].to << ")");
+    size_t left = check(dir, CrashBeforeRename(k, args(dir)));
+    CHECK(left >= 1);  // the complete temp file of the rename not done
+    killed_with_temps += left > 0;
+    ++n;
+  }
+  for (uint64_t bytes : mid_file) {
+    std::string dir = w.dir / ("bytes-" + std::to_string(bytes));
+    INFO("killed after " << bytes << " bytes");
+    killed_with_temps += check(dir, CrashAfterBytes(bytes, args(dir))) > 0;
+    ++n;
+  }
+  CHECK(n >= 10);
+  CHECK(killed_with_temps >= renames.size());
 }
 
 TEST_CASE("an export killed at any byte or rename leaves the ledger as it was and no bundle "
