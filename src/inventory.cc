@@ -9,6 +9,9 @@
 #include "io/atomic_file.h"
 #include "oci/layout.h"
 #include "oci/manifest.h"
+#include "oci/media_types.h"
+#include "plan.h"
+#include "registry/registry_client.h"
 
 namespace sluice {
 namespace {
@@ -70,6 +73,193 @@ bool ImageComplete(io::FileSystem* fs, const std::string& dir, const format::Dig
   return true;
 }
 
+uint64_t NowUnix() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// Walks the images of a registry's repositories. A digest goes into "blobs"
+// only when it was found intact in every repository that names it, so that a
+// rebuilt ledger never counts a blob that one repository lacks (a registry
+// keeps blobs per repository; the importer pushes per repository).
+class RegistryWalk {
+ public:
+  RegistryWalk(registry::RegistryClient* client, bool verify_blobs, Inventory* inventory)
+      : client_(client), verify_blobs_(verify_blobs), inventory_(inventory) {}
+
+  // Every tag of `repository`, each recorded under `name_prefix` + tag.
+  Status AddRepository(const std::string& repository, const std::string& name_prefix) {
+    auto tags = client_->ListTags(repository);
+    if (!tags.ok()) {
+      // A repository the catalog lists may have lost its last tag.
+      if (tags.status().IsNotFound()) return Status::Ok();
+      return tags.status();
+    }
+    std::sort(tags->begin(), tags->end());
+    repository_ = repository;
+    manifests_.clear();
+    blobs_.clear();
+    for (const std::string& tag : *tags) {
+      std::string where = Where() + ":" + tag;
+      auto manifest = client_->GetManifest(repository, tag);
+      if (!manifest.ok()) {
+        // Gone since the listing, or its manifest lost or damaged: no digest
+        // to record a tag under, only the damage.
+        if (!IsDamage(manifest.status())) return manifest.status();
+        inventory_->damaged.push_back(
+            where + ": its manifest cannot be read: " + manifest.status().message());
+        continue;
+      }
+      Inventory::Tag entry;
+      entry.name = name_prefix + tag;
+      entry.digest = manifest->digest;
+      entry.media_type = manifest->media_type;
+      SLUICE_ASSIGN_OR_RETURN(entry.complete, CheckManifest(*manifest, nullptr, where, 0));
+      inventory_->tags.push_back(std::move(entry));
+    }
+    return Status::Ok();
+  }
+
+  // Fills inventory->blobs from what every repository confirmed.
+  void Finish() {
+    for (const auto& [digest, size] : intact_) {
+      if (!bad_.contains(digest)) inventory_->blobs.push_back({digest, size});
+    }
+  }
+
+ private:
+  // What the registry says is not there, or is not what it should be, as
+  // opposed to failing to answer.
+  static bool IsDamage(const Status& s) {
+    return s.IsNotFound() || s.kind() == ErrorKind::kCorruption ||
+           s.kind() == ErrorKind::kUnsupported;
+  }
+
+  std::string Where() const { return client_->host() + "/" + repository_; }
+
+  void Damaged(const format::Digest& digest, const std::string& what) {
+    bad_.insert(digest);
+    inventory_->damaged.push_back(Where() + ": " + what);
+  }
+
+  // A manifest fetched from the current repository; `descriptor` is what
+  // named it (an index entry), null for a tag. Returns whether its whole
+  // image is there.
+  Result<bool> CheckManifest(const registry::Manifest& fetched, const oci::Descriptor* descriptor,
+                             const std::string& named_by, int depth) {
+    if (auto it = manifests_.find(fetched.digest); it != manifests_.end()) return it->second;
+    bool complete = true;
+    if (descriptor != nullptr && descriptor->size != fetched.bytes.size()) {
+      Damaged(fetched.digest, "manifest " + fetched.digest.str() + " is " +
+                                  std::to_string(fetched.bytes.size()) + " bytes, " + named_by +
+                                  " says " + std::to_string(descriptor->size));
+      complete = false;
+    } else {
+      intact_[fetched.digest] = fetched.bytes.size();
+    }
+    std::string type = descriptor != nullptr && !descriptor->media_type.empty()
+                           ? descriptor->media_type
+                           : fetched.media_type;
+    auto parsed = oci::ParseManifest(fetched.bytes, type);
+    if (!parsed.ok()) {
+      inventory_->damaged.push_back(Where() + ": manifest " + fetched.digest.str() +
+                                    " cannot be read: " + parsed.status().message());
+      manifests_[fetched.digest] = false;
+      return false;
+    }
+    std::string self = "manifest " + fetched.digest.str();
+    if (parsed->kind == oci::ManifestKind::kIndex) {
+      if (depth >= kMaxIndexDepth) {
+        inventory_->damaged.push_back(Where() + ": " + self + ": indexes nest deeper than " +
+                                      std::to_string(kMaxIndexDepth) + " levels");
+        complete = false;
+      } else {
+        for (const oci::Descriptor& child : parsed->manifests) {
+          auto bytes = client_->GetManifest(repository_, child.digest.str());
+          if (!bytes.ok()) {
+            if (!IsDamage(bytes.status())) return bytes.status();
+            Damaged(child.digest, "manifest " + child.digest.str() + " of index " +
+                                      fetched.digest.str() +
+                                      " cannot be read: " + bytes.status().message());
+            complete = false;
+            continue;
+          }
+          SLUICE_ASSIGN_OR_RETURN(
+              bool child_complete,
+              CheckManifest(*bytes, &child, "index " + fetched.digest.str(), depth + 1));
+          complete = complete && child_complete;
+        }
+      }
+    } else {
+      if (parsed->config) {
+        SLUICE_ASSIGN_OR_RETURN(bool ok, CheckBlob(*parsed->config, "config of " + self));
+        complete = complete && ok;
+      }
+      for (const oci::Descriptor& layer : parsed->layers) {
+        // Foreign layers live elsewhere; the exporter does not carry them.
+        if (oci::IsForeignLayerMediaType(layer.media_type)) continue;
+        SLUICE_ASSIGN_OR_RETURN(bool ok, CheckBlob(layer, "layer of " + self));
+        complete = complete && ok;
+      }
+    }
+    manifests_[fetched.digest] = complete;
+    return complete;
+  }
+
+  // Whether the current repository holds the blob `d` intact.
+  Result<bool> CheckBlob(const oci::Descriptor& d, const std::string& role) {
+    if (auto it = blobs_.find(d.digest); it != blobs_.end()) return it->second;
+    std::string what = "blob " + d.digest.str() + " (" + role + ")";
+    bool ok = false;
+    if (verify_blobs_) {
+      Status s = Download(d);
+      if (s.ok()) {
+        ok = true;
+      } else if (IsDamage(s)) {
+        Damaged(d.digest, what + (s.IsNotFound() ? " is missing" : " is damaged: " + s.message()));
+      } else {
+        return s;
+      }
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(std::optional<uint64_t> size,
+                              client_->HeadBlob(repository_, d.digest));
+      if (!size) {
+        Damaged(d.digest, what + " is missing");
+      } else if (*size != d.size) {
+        Damaged(d.digest, what + " is " + std::to_string(*size) + " bytes, its manifest says " +
+                              std::to_string(d.size));
+      } else {
+        ok = true;
+      }
+    }
+    if (ok) intact_[d.digest] = d.size;
+    blobs_[d.digest] = ok;
+    return ok;
+  }
+
+  // Reads the blob to its end through a reader that checks size and sha256.
+  Status Download(const oci::Descriptor& d) {
+    SLUICE_ASSIGN_OR_RETURN(auto blob, client_->OpenBlob(repository_, d.digest));
+    auto reader = registry::NewVerifyingReader(std::move(blob), d.digest, d.size);
+    std::vector<uint8_t> buffer(kHashBufferSize);
+    while (true) {
+      SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(buffer));
+      if (n == 0) return Status::Ok();
+    }
+  }
+
+  registry::RegistryClient* client_;
+  const bool verify_blobs_;
+  Inventory* inventory_;
+  std::map<format::Digest, uint64_t> intact_;  // found intact somewhere
+  std::set<format::Digest> bad_;               // missing or damaged somewhere
+  // Of the current repository: what was already checked there.
+  std::string repository_;
+  std::map<format::Digest, bool> manifests_;  // -> whole image there
+  std::map<format::Digest, bool> blobs_;      // -> intact there
+};
+
 bool DecodeHex(std::string_view hex, uint8_t* out, size_t size) {
   if (hex.size() != size * 2) return false;
   for (size_t i = 0; i < size; ++i) {
@@ -95,10 +285,7 @@ Result<Inventory> TakeOciLayoutInventory(io::FileSystem* fs, const std::string& 
   }
   Inventory inventory;
   inventory.destination = destination;
-  inventory.created_unix = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  inventory.created_unix = NowUnix();
 
   std::string blob_dir = io::JoinPath(dir, "blobs/sha256");
   std::vector<std::string> names;
@@ -150,6 +337,39 @@ Result<Inventory> TakeOciLayoutInventory(io::FileSystem* fs, const std::string& 
     tag.complete = ImageComplete(fs, dir, tag.digest, tag.media_type, intact);
     inventory.tags.push_back(std::move(tag));
   }
+  return inventory;
+}
+
+Result<Inventory> TakeRegistryInventory(registry::RegistryClient* client, const std::string& prefix,
+                                        const std::string& destination, bool verify_blobs) {
+  Inventory inventory;
+  inventory.destination = destination;
+  inventory.created_unix = NowUnix();
+  auto repositories = client->Catalog();
+  if (!repositories.ok()) {
+    return repositories.status().WithContext(
+        destination + ": listing the registry's repositories (/v2/_catalog)");
+  }
+  std::sort(repositories->begin(), repositories->end());
+  RegistryWalk walk(client, verify_blobs, &inventory);
+  for (const std::string& repository : *repositories) {
+    std::string name_prefix;
+    if (!prefix.empty()) {
+      if (repository == prefix) {
+        name_prefix = "";
+      } else if (repository.starts_with(prefix + "/")) {
+        name_prefix = repository.substr(prefix.size() + 1) + ":";
+      } else {
+        continue;
+      }
+    } else {
+      name_prefix = repository + ":";
+    }
+    SLUICE_RETURN_IF_ERROR(walk.AddRepository(repository, name_prefix).WithContext(destination));
+  }
+  walk.Finish();
+  std::sort(inventory.tags.begin(), inventory.tags.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
   return inventory;
 }
 

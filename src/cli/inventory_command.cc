@@ -2,43 +2,84 @@
 #include <iostream>
 
 #include "cli/cli_util.h"
+#include "cli/registry_options.h"
 #include "inventory.h"
+#include "registry/reference.h"
+#include "registry/registry_client.h"
 #include "signing.h"
 #include "transport_ref.h"
 
 namespace po = boost::program_options;
 
 namespace sluice::cli {
+namespace {
+
+Result<Inventory> Take(const std::string& from, const TransportRef& ref, bool verify_blobs,
+                       const RegistryOptions& registry_options) {
+  switch (ref.transport) {
+    case Transport::kOciLayout:
+      if (!ref.name.empty()) break;
+      return TakeOciLayoutInventory(io::DefaultFileSystem(), ref.path, from);
+    case Transport::kDocker: {
+      SLUICE_ASSIGN_OR_RETURN(registry::Reference destination,
+                              registry::ParseDestination(ref.name));
+      if (!destination.repository.empty()) {
+        SLUICE_RETURN_IF_ERROR(
+            registry::ValidateRepository(destination.repository).WithContext("--from " + from));
+      }
+      SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions options, registry_options.ToClientOptions());
+      SLUICE_ASSIGN_OR_RETURN(auto client, registry::RegistryClient::Create(destination.Endpoint(),
+                                                                            std::move(options)));
+      return TakeRegistryInventory(client.get(), destination.repository, from, verify_blobs);
+    }
+    default:
+      break;
+  }
+  return Status::Unsupported("--from " + from +
+                             ": only destinations can be inventoried: oci:DIR (no tag) or "
+                             "docker://HOST[:PORT][/PREFIX]");
+}
+
+}  // namespace
 
 int RunInventory(const Args& args) {
   std::string from, output, sign_key;
+  bool verify_blobs = false;
+  // The registry inventoried is the one `sluice import --to docker://...`
+  // writes to: the same --dest-* options reach it.
+  RegistryOptions registry_options("dest");
   po::options_description options("inventory options");
   options.add_options()
-      ("from", po::value(&from)->required(), "destination to list: oci:DIR")
+      ("from", po::value(&from)->required(),
+       "destination to list: oci:DIR, or docker://HOST[:PORT][/PREFIX] (the repositories "
+       "below PREFIX, named as the import named them)")
       ("output,o", po::value(&output)->required(),
        "inventory file to write (JSON); its signature goes to FILE.sig")
       ("sign-key", po::value(&sign_key),
        "Ed25519 private key (PEM) to sign the inventory with; the connected side checks it "
-       "with 'ledger rebuild --trust'");
+       "with 'ledger rebuild --trust'")
+      ("verify-blobs", po::bool_switch(&verify_blobs),
+       "docker://: download and hash every blob instead of trusting the registry's HEAD answer "
+       "(its size); the registry checked each digest when the blob was pushed, so this only "
+       "finds storage that rotted since. oci:DIR is always hashed");
+  registry_options.AddTo(options);
   po::variables_map vm;
-  if (auto exit = ParseCommandLine("inventory", "--from oci:DIR -o FILE [--sign-key KEY]", args,
-                                   options, {}, &vm)) {
+  if (auto exit = ParseCommandLine(
+          "inventory",
+          "--from oci:DIR|docker://HOST[:PORT][/PREFIX] -o FILE [--sign-key KEY] [--verify-blobs]",
+          args, options, {}, &vm)) {
     return *exit;
   }
   io::FileSystem* fs = io::DefaultFileSystem();
   auto ref = ParseTransportRef(from);
   if (!ref.ok()) return ReportError(ref.status());
-  if (ref->transport != Transport::kOciLayout || !ref->name.empty()) {
-    return ReportError(Status::Unsupported(
-        "--from " + from + ": only OCI layout destinations (oci:DIR) can be inventoried so far"));
-  }
   std::optional<format::PrivateKey> key;
   if (!sign_key.empty()) {
     auto loaded = LoadPrivateKey(fs, sign_key);
     if (!loaded.ok()) return ReportError(loaded.status());
     key = std::move(loaded).value();
   }
-  auto inventory = TakeOciLayoutInventory(fs, ref->path, from);
+  auto inventory = Take(from, *ref, verify_blobs, registry_options);
   if (!inventory.ok()) return ReportError(inventory.status());
   if (Status s = WriteInventory(fs, output, *inventory, key ? &*key : nullptr); !s.ok()) {
     return ReportError(s);
@@ -58,8 +99,8 @@ int RunInventory(const Args& args) {
               << InventorySignaturePath(output) << "\n";
   }
   for (const std::string& d : inventory->damaged) {
-    std::cerr << "sluice: warning: damaged blob left out of the inventory (it will be shipped "
-                 "again): "
+    std::cerr << "sluice: warning: damaged or missing, left out of the inventory (it will be "
+                 "shipped again): "
               << d << "\n";
   }
   return kExitOk;

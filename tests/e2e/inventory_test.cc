@@ -134,7 +134,7 @@ TEST_CASE("inventory leaves out a blob whose bytes do not match its name and mar
   CHECK(inv["tags"][0].at("complete") == false);
 }
 
-TEST_CASE("inventory refuses a directory that is not an OCI layout, and docker:// for now",
+TEST_CASE("inventory refuses a directory that is not an OCI layout, a tag, and sources",
           "[e2e][inventory]") {
   TempDir dir;
   RunResult r = TakeInventory(dir / "nothing", dir / "inv.json");
@@ -142,10 +142,16 @@ TEST_CASE("inventory refuses a directory that is not an OCI layout, and docker:/
   CHECK(r.exit_code == 1);
   CHECK(r.ErrorLine().find("not an OCI layout") != std::string::npos);
   CHECK_FALSE(Exists(dir / "inv.json"));
-  RunResult d = Sluice({"inventory", "--from", "docker://localhost:5000", "-o", dir / "inv.json"});
-  INFO(d.Describe());
-  CHECK(d.exit_code == 1);
-  CHECK(d.ErrorLine().find("oci:DIR") != std::string::npos);
+  for (const std::string& from :
+       {"oci:" + SampleLayout() + ":app:1.0", "docker-archive:" + (dir / "images.tar"),
+        "oci-archive:" + (dir / "images.tar")}) {
+    RunResult d = Sluice({"inventory", "--from", from, "-o", dir / "inv.json"});
+    INFO(d.Describe());
+    CHECK(d.exit_code == 1);
+    CHECK(d.ErrorLine().find("oci:DIR") != std::string::npos);
+    CHECK(d.ErrorLine().find("docker://HOST") != std::string::npos);
+    CHECK_FALSE(Exists(dir / "inv.json"));
+  }
 }
 
 TEST_CASE("ledger show prints the id, sequence, blob count and bundles of a ledger",
