@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "format/bundle_format.h"
+#include "format/bundle_reader.h"
 #include "io/atomic_file.h"
 #include "ledger.h"
 #include "plan.h"
@@ -116,13 +117,35 @@ Status WriteBundle(io::SequentialWriter* out, ExportPlan* plan, const format::Pr
   return writer->Finish();
 }
 
+// Whether `path` holds the bundle `bundle_id` (hex). Only the header and
+// catalog are read: a bundle is renamed into place only once fsynced whole.
+bool HoldsBundle(io::FileSystem* fs, const std::string& path, const std::string& bundle_id) {
+  auto in = fs->NewSequentialReader(path);
+  if (!in.ok()) return false;
+  auto reader = format::BundleReader::Open(in->get(), {{}, /*skip_signature=*/true});
+  return reader.ok() && format::HexEncode((*reader)->catalog().header.bundle_id) == bundle_id;
+}
+
 }  // namespace
+
+Result<Ledger> LoadLedger(io::FileSystem* fs, const std::string& path) {
+  SLUICE_ASSIGN_OR_RETURN(Ledger ledger, Ledger::Load(fs, path));
+  if (!ledger.pending()) return ledger;
+  const Ledger::PendingBundle& pending = *ledger.pending();
+  if (HoldsBundle(fs, pending.output_path, pending.record.bundle_id)) {
+    ledger.CommitPending();
+  } else {
+    ledger.DropPending();
+  }
+  SLUICE_RETURN_IF_ERROR(ledger.Save(fs, path));
+  return ledger;
+}
 
 Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>& sources,
                             const ExportOptions& options) {
   // Everything that can be refused is checked before a byte is written.
   SLUICE_ASSIGN_OR_RETURN(format::PrivateKey key, LoadPrivateKey(fs, options.sign_key_path));
-  SLUICE_ASSIGN_OR_RETURN(Ledger ledger, Ledger::Load(fs, options.ledger_path));
+  SLUICE_ASSIGN_OR_RETURN(Ledger ledger, LoadLedger(fs, options.ledger_path));
   SLUICE_ASSIGN_OR_RETURN(ExportPlan plan, PlanExport(sources, ledger));
 
   format::BundleHeader& header = plan.catalog.header;
@@ -135,6 +158,10 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
           std::chrono::system_clock::now().time_since_epoch())
           .count());
 
+  std::vector<format::Digest> shipped;
+  for (const format::BlobEntry& blob : plan.catalog.blobs) {
+    if (blob.shipped) shipped.push_back(blob.digest);
+  }
   uint64_t bundle_bytes = 0;
   if (options.output_path == "-") {
     auto out = io::StdoutWriter();
@@ -144,6 +171,8 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   } else {
     uint64_t planned = PlannedBundleSize(plan, options.writer.frame_size);
     std::string dir = io::Dirname(options.output_path);
+    // Temp files of exports killed earlier (only those whose process is gone).
+    (void)io::RemoveStaleTempFiles(fs, dir);
     SLUICE_ASSIGN_OR_RETURN(uint64_t free_bytes, fs->FreeSpace(dir));
     if (free_bytes < planned) {
       return Status::NoSpace("the bundle needs up to " + std::to_string(planned) + " bytes but " +
@@ -152,14 +181,23 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
     SLUICE_ASSIGN_OR_RETURN(auto file, io::AtomicFile::Create(fs, options.output_path));
     SLUICE_RETURN_IF_ERROR(WriteBundle(file->writer(), &plan, key, options));
     bundle_bytes = file->writer()->Size();
-    SLUICE_RETURN_IF_ERROR(file->Commit().WithContext("publishing " + options.output_path));
+
+    // Publish in three atomic steps (see ledger.h): a crash between any two
+    // leaves a ledger that the next LoadLedger settles to match the output.
+    ledger.SetPending({{header.sequence, format::HexEncode(header.bundle_id), header.created_unix,
+                        shipped.size()},
+                       options.output_path,
+                       shipped});
+    SLUICE_RETURN_IF_ERROR(ledger.Save(fs, options.ledger_path));
+    Status published = file->Commit().WithContext("publishing " + options.output_path);
+    if (!published.ok()) {
+      ledger.DropPending();
+      (void)ledger.Save(fs, options.ledger_path);  // else the next LoadLedger drops it
+      return published;
+    }
   }
 
-  // The bundle is durable: now, and only now, the ledger may learn of it.
-  std::vector<format::Digest> shipped;
-  for (const format::BlobEntry& blob : plan.catalog.blobs) {
-    if (blob.shipped) shipped.push_back(blob.digest);
-  }
+  // The bundle is durable: now, and only now, the ledger may count it.
   ledger.RecordBundle(header, shipped);
   SLUICE_RETURN_IF_ERROR(ledger.Save(fs, options.ledger_path));
 

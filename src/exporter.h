@@ -3,7 +3,9 @@
 // then record it in the ledger.
 //
 // A failed export leaves the ledger exactly as it was and nothing at the
-// output path (the temp file is removed).
+// output path (the temp file is removed). A killed one leaves either that,
+// or, killed in the instant after the bundle's rename, a complete bundle and
+// a ledger whose pending record LoadLedger settles to count it.
 #pragma once
 
 #include <functional>
@@ -12,6 +14,7 @@
 
 #include "format/bundle_writer.h"
 #include "io/file.h"
+#include "ledger.h"
 #include "source/image_source.h"
 #include "transfer/limits.h"
 
@@ -41,6 +44,12 @@ struct ExportReport {
   uint64_t skipped_bytes = 0;
   uint64_t bundle_bytes = 0;   // the file as written
 };
+
+// Loads the ledger at `path` (a fresh one if there is none) and settles an
+// export that was interrupted while publishing its bundle (see ledger.h),
+// saving the settled ledger. Everything that reads a ledger to act on it
+// goes through here.
+Result<Ledger> LoadLedger(io::FileSystem* fs, const std::string& path);
 
 Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>& sources,
                             const ExportOptions& options);

@@ -31,6 +31,18 @@ bool ParseHexId(const std::string& hex, format::LedgerId* out) {
   return true;
 }
 
+Ledger::BundleRecord RecordFromJson(const json& b) {
+  return {b.value("sequence", uint64_t{0}), b.value("bundle_id", ""),
+          b.value("created_unix", uint64_t{0}), b.value("blobs", uint64_t{0})};
+}
+
+json RecordToJson(const Ledger::BundleRecord& b) {
+  return {{"sequence", b.sequence},
+          {"bundle_id", b.bundle_id},
+          {"created_unix", b.created_unix},
+          {"blobs", b.blobs}};
+}
+
 }  // namespace
 
 Ledger Ledger::Create() {
@@ -71,8 +83,25 @@ Result<Ledger> Ledger::Load(io::FileSystem* fs, const std::string& path) {
   }
   for (const auto& b : doc.value("bundles", json::array())) {
     if (!b.is_object()) return bad("bad \"bundles\" entry");
-    ledger.bundles_.push_back({b.value("sequence", uint64_t{0}), b.value("bundle_id", ""),
-                               b.value("created_unix", uint64_t{0}), b.value("blobs", uint64_t{0})});
+    ledger.bundles_.push_back(RecordFromJson(b));
+  }
+  if (auto p = doc.find("pending"); p != doc.end()) {
+    if (!p->is_object() || !p->value("output", json()).is_string() ||
+        !p->value("shipped", json()).is_array()) {
+      return bad("bad \"pending\" record");
+    }
+    PendingBundle pending{RecordFromJson(*p), (*p)["output"].get<std::string>(), {}};
+    if (pending.record.sequence != ledger.sequence_ + 1) {
+      return bad("\"pending\" record is for sequence " + std::to_string(pending.record.sequence) +
+                 ", not " + std::to_string(ledger.sequence_ + 1));
+    }
+    for (const json& d : (*p)["shipped"]) {
+      auto digest = d.is_string() ? format::Digest::Parse(d.get<std::string>())
+                                  : Result<format::Digest>(Status::Corruption("not a string"));
+      if (!digest.ok()) return bad("bad digest in \"pending\" record");
+      pending.shipped.push_back(*digest);
+    }
+    ledger.pending_ = std::move(pending);
   }
   return ledger;
 }
@@ -84,14 +113,17 @@ Status Ledger::Save(io::FileSystem* fs, const std::string& path) const {
   doc["ledger_id"] = format::HexEncode(id_);
   doc["sequence"] = sequence_;
   json bundles = json::array();
-  for (const BundleRecord& b : bundles_) {
-    bundles.push_back({{"sequence", b.sequence},
-                       {"bundle_id", b.bundle_id},
-                       {"created_unix", b.created_unix},
-                       {"blobs", b.blobs}});
-  }
+  for (const BundleRecord& b : bundles_) bundles.push_back(RecordToJson(b));
   doc["bundles"] = std::move(bundles);
   doc["blobs"] = blobs_;
+  if (pending_) {
+    json pending = RecordToJson(pending_->record);
+    pending["output"] = pending_->output_path;
+    json shipped = json::array();
+    for (const format::Digest& d : pending_->shipped) shipped.push_back(d.str());
+    pending["shipped"] = std::move(shipped);
+    doc["pending"] = std::move(pending);
+  }
   std::string text = doc.dump(1) + "\n";
   return io::WriteFileAtomically(fs, path, io::AsBytes(text))
       .WithContext("writing ledger " + path);
@@ -103,6 +135,15 @@ void Ledger::RecordBundle(const format::BundleHeader& header,
   for (const format::Digest& d : shipped) blobs_.emplace(d.str(), header.sequence);
   bundles_.push_back({header.sequence, format::HexEncode(header.bundle_id), header.created_unix,
                       shipped.size()});
+  pending_.reset();
+}
+
+void Ledger::CommitPending() {
+  if (!pending_) return;
+  sequence_ = pending_->record.sequence;
+  for (const format::Digest& d : pending_->shipped) blobs_.emplace(d.str(), sequence_);
+  bundles_.push_back(pending_->record);
+  pending_.reset();
 }
 
 void Ledger::ReplaceBlobs(const std::vector<format::Digest>& held) {

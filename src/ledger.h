@@ -5,10 +5,22 @@
 // after a bundle is complete and durable (Exporter), and is always replaced
 // atomically: a crash leaves the old ledger or the new one, never a mix.
 //
-// On disk it is a JSON document (format "sluice-ledger", version 1).
+// An export to a file is published in three atomic steps: the ledger is saved
+// with the bundle recorded as *pending*, the bundle is renamed into place
+// (the commit point), and the ledger is saved with the bundle recorded. A
+// crash between them leaves a pending record, which the next LoadLedger()
+// (exporter.h) settles by looking at the output path: the bundle there means
+// it was published and is recorded; anything else means it was not, and the
+// record is dropped. So the ledger never counts a bundle that does not exist,
+// nor misses one that does.
+//
+// On disk it is a JSON document (format "sluice-ledger", version 1; the
+// "pending" member is optional, and a reader that ignores it errs on the
+// safe side: it ships those blobs again).
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,11 +64,27 @@ class Ledger {
   };
   const std::vector<BundleRecord>& bundles() const { return bundles_; }
 
+  // A bundle written but not yet known to be published (see above).
+  struct PendingBundle {
+    BundleRecord record;
+    std::string output_path;
+    std::vector<format::Digest> shipped;
+  };
+  const std::optional<PendingBundle>& pending() const { return pending_; }
+  // Remembers a bundle about to be published. `record.sequence` must be
+  // sequence() + 1.
+  void SetPending(PendingBundle pending) { pending_ = std::move(pending); }
+  // The pending bundle was published: record it (as RecordBundle does).
+  void CommitPending();
+  // It was not: forget it.
+  void DropPending() { pending_.reset(); }
+
  private:
   format::LedgerId id_{};
   uint64_t sequence_ = 0;
   std::map<std::string, uint64_t> blobs_;  // digest -> sequence that shipped it
   std::vector<BundleRecord> bundles_;
+  std::optional<PendingBundle> pending_;
 };
 
 }  // namespace sluice

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "cli/cli_util.h"
+#include "exporter.h"
 #include "inventory.h"
 #include "ledger.h"
 #include "signing.h"
@@ -32,7 +33,7 @@ int Show(const Args& args) {
   io::FileSystem* fs = io::DefaultFileSystem();
   // Load() treats a missing file as a fresh ledger; showing one would mislead.
   if (!fs->Exists(path)) return ReportError(Status::NotFound("ledger " + path + " does not exist"));
-  auto ledger = Ledger::Load(fs, path);
+  auto ledger = LoadLedger(fs, path);
   if (!ledger.ok()) return ReportError(ledger.status());
   if (json) {
     nlohmann::ordered_json bundles = nlohmann::ordered_json::array();
@@ -92,7 +93,7 @@ int Rebuild(const Args& args) {
   }
   auto inventory = LoadInventory(fs, inventory_path, trust_paths.empty() ? nullptr : &trusted);
   if (!inventory.ok()) return ReportError(inventory.status());
-  auto ledger = Ledger::Load(fs, path);
+  auto ledger = LoadLedger(fs, path);
   if (!ledger.ok()) return ReportError(ledger.status());
 
   std::set<format::Digest> held;

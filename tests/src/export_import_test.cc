@@ -8,6 +8,8 @@
 #include <set>
 
 #include "exporter.h"
+#include "format/bundle_reader.h"
+#include "io/fault_injection_file_system.h"
 #include "importer.h"
 #include "ledger.h"
 #include "signing.h"
@@ -289,4 +291,94 @@ TEST_CASE("compression follows the bytes, not the media type") {
   }
   CHECK(stored.at(text.digest.str()) < text.size / 100);  // zstd ran
   CHECK(stored.at(gz.digest.str()) >= gz.size);           // stored as is
+}
+
+// Publishing a bundle takes three atomic steps (ledger.h): ledger with the
+// bundle pending, the bundle's rename, ledger with the bundle recorded. These
+// put the ledger and the output path in each state a crash between the steps
+// can leave, and check that LoadLedger settles the ledger to match the output.
+TEST_CASE("a pending bundle that reached its output path is recorded when the ledger loads") {
+  Fixture f;
+  REQUIRE(f.ExportRefs({"app:1.0"}, f.tmp / "1.sluice").ok());
+  const std::string before = ReadFile(f.ledger);
+  auto second = f.ExportRefs({"app:1.1"}, f.tmp / "2.sluice");
+  REQUIRE(second.ok());
+  auto recorded = Ledger::Load(f.fs, f.ledger);
+  REQUIRE(recorded.ok());
+
+  // Killed after the rename, before the last ledger save: the old ledger with
+  // the bundle pending.
+  testing::WriteFile(f.tmp / "old.json", before);
+  auto old = Ledger::Load(f.fs, f.tmp / "old.json");
+  REQUIRE(old.ok());
+  Ledger pending_ledger = std::move(old).value();
+  std::vector<format::Digest> shipped;
+  for (const std::string& d : f.Shipped(f.tmp / "2.sluice")) shipped.push_back(*format::Digest::Parse(d));
+  const Ledger::BundleRecord& last = recorded->bundles().back();
+  pending_ledger.SetPending({last, f.tmp / "2.sluice", shipped});
+  REQUIRE(pending_ledger.Save(f.fs, f.ledger).ok());
+  CHECK(ReadFile(f.ledger).find("\"pending\"") != std::string::npos);
+
+  auto settled = LoadLedger(f.fs, f.ledger);
+  REQUIRE(settled.ok());
+  CHECK_FALSE(settled->pending());
+  CHECK(settled->sequence() == second->sequence);
+  CHECK(settled->bundles().back().bundle_id == second->bundle_id);
+  for (const format::Digest& d : shipped) CHECK(settled->Contains(d));
+  // Settled on disk too, and the same as an export that was never interrupted.
+  auto reloaded = Ledger::Load(f.fs, f.ledger);
+  REQUIRE(reloaded.ok());
+  CHECK_FALSE(reloaded->pending());
+  CHECK(reloaded->sequence() == recorded->sequence());
+  CHECK(reloaded->blob_count() == recorded->blob_count());
+}
+
+TEST_CASE("a pending bundle that never reached its output path is dropped when the ledger loads") {
+  Fixture f;
+  REQUIRE(f.ExportRefs({"app:1.0"}, f.tmp / "1.sluice").ok());
+  const std::string before = ReadFile(f.ledger);
+  auto ledger = Ledger::Load(f.fs, f.ledger);
+  REQUIRE(ledger.ok());
+  Ledger::BundleRecord record{ledger->sequence() + 1, std::string(32, 'a'), 1700000000, 1};
+  format::Digest extra = format::Sha256::Of(std::string("not delivered"));
+
+  SECTION("nothing at the output path") {
+    ledger->SetPending({record, f.tmp / "2.sluice", {extra}});
+  }
+  SECTION("another bundle at the output path") {
+    ledger->SetPending({record, f.tmp / "1.sluice", {extra}});
+  }
+  SECTION("a damaged file at the output path") {
+    testing::WriteFile(f.tmp / "2.sluice", "SLUICE not really a bundle");
+    ledger->SetPending({record, f.tmp / "2.sluice", {extra}});
+  }
+  REQUIRE(ledger->Save(f.fs, f.ledger).ok());
+  auto settled = LoadLedger(f.fs, f.ledger);
+  REQUIRE(settled.ok());
+  CHECK_FALSE(settled->pending());
+  CHECK_FALSE(settled->Contains(extra));
+  // Byte for byte the ledger from before the interrupted export.
+  CHECK(ReadFile(f.ledger) == before);
+}
+
+TEST_CASE("an export whose bundle cannot be renamed into place leaves the ledger as it was") {
+  Fixture f;
+  REQUIRE(f.ExportRefs({"app:1.0"}, f.tmp / "1.sluice").ok());
+  const std::string before = ReadFile(f.ledger);
+  io::FaultInjectionFileSystem faulty(f.fs);
+  // Renames: the ledger with the bundle pending (1st), the bundle (2nd).
+  faulty.FailNth(io::FaultInjectionFileSystem::Op::kRename, 2);
+  auto source = NewOciLayoutSource(&faulty, f.layout, "app:1.1");
+  ExportOptions options;
+  options.ledger_path = f.ledger;
+  options.sign_key_path = f.key;
+  options.output_path = f.tmp / "2.sluice";
+  auto report = Export(&faulty, {source.get()}, options);
+  REQUIRE_FALSE(report.ok());
+  CHECK(report.status().message().find("publishing " + f.tmp / "2.sluice") != std::string::npos);
+  CHECK(ReadFile(f.ledger) == before);
+  CHECK_FALSE(f.fs->Exists(f.tmp / "2.sluice"));
+  for (const std::string& file : ListTree(f.tmp.path())) {
+    CHECK(file.find(".tmp-") == std::string::npos);  // no temp file left behind
+  }
 }
