@@ -134,7 +134,12 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
   std::set<format::Digest> present;
   uint64_t needed_bytes = 0;
   for (const format::BlobEntry& blob : catalog.blobs) {
-    SLUICE_ASSIGN_OR_RETURN(bool has, sink->HasBlob(repos[blob.digest].front(), blob.digest));
+    const std::string& repository = repos[blob.digest].front();
+    SLUICE_ASSIGN_OR_RETURN(bool has, sink->HasBlob(repository, blob.digest));
+    if (!has && !blob.shipped) {
+      // Delivered earlier, perhaps to another repository than this image's.
+      SLUICE_ASSIGN_OR_RETURN(has, sink->FindBlob(repository, blob.digest));
+    }
     if (has) {
       present.insert(blob.digest);
     } else if (!blob.shipped) {

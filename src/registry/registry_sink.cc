@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 namespace sluice::registry {
@@ -97,6 +98,33 @@ class RegistrySink final : public ImageSink {
     }
     Remember(digest, target);
     return true;
+  }
+
+  // Looks in every repository the registry lists (its catalog, read once)
+  // and mounts from the first that holds the blob. A registry that refuses
+  // the catalog (it may be restricted) leaves only the repositories this
+  // sink has seen.
+  Result<bool> FindBlob(const std::string& repository, const format::Digest& digest) override {
+    SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository));
+    std::vector<std::string> candidates;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!catalog_) {
+        auto listed = client_->Catalog();
+        catalog_ = listed.ok() ? *listed : std::vector<std::string>{};
+      }
+      candidates = *catalog_;
+    }
+    for (const std::string& from : candidates) {
+      if (from == target) continue;
+      SLUICE_ASSIGN_OR_RETURN(auto size, client_->HeadBlob(from, digest));
+      if (!size) continue;
+      SLUICE_ASSIGN_OR_RETURN(bool mounted, client_->MountBlob(target, digest, from));
+      if (!mounted) return false;
+      Remember(digest, target);
+      return true;
+    }
+    return false;
   }
 
   Result<std::unique_ptr<BlobWriter>> NewBlob(const std::string& repository,
@@ -212,6 +240,7 @@ class RegistrySink final : public ImageSink {
   std::map<format::Digest, std::set<std::string>> known_;  // digest -> repositories holding it
   std::map<format::Digest, std::pair<std::string, std::string>> manifests_;  // -> type, bytes
   std::vector<PendingTag> tags_;
+  std::optional<std::vector<std::string>> catalog_;  // the registry's repositories, once read
 };
 
 }  // namespace

@@ -6,6 +6,9 @@
 //             When absent there but known to exist in another repository of
 //             the same registry (seen or pushed by this sink), it is mounted
 //             (POST ...?mount=&from=) and HasBlob answers true.
+//   FindBlob  for a blob the bundle assumes present (delivered earlier, maybe
+//             to another repository): HEAD it in each repository of the
+//             registry's catalog and mount it from the first that has it.
 //   NewBlob   uploads as the bytes come (RegistryClient::StartUpload: one PUT
 //             for small blobs, PATCH chunks for large); Commit() checks size
 //             and sha256 first (kCorruption, nothing committed) and the

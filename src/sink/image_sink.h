@@ -38,6 +38,15 @@ class ImageSink {
 
   // True if the destination already holds the blob (or manifest) `digest`.
   virtual Result<bool> HasBlob(const std::string& repository, const format::Digest& digest) = 0;
+  // For a blob the bundle does not carry and HasBlob did not find: true if
+  // the destination holds it anywhere and has made it available in
+  // `repository` (a registry mounts it from another repository, which may
+  // take a search). Content-addressed, so doing this before the import is
+  // known to go ahead exposes nothing. Default: no other place to look.
+  virtual Result<bool> FindBlob(const std::string& /*repository*/,
+                                const format::Digest& /*digest*/) {
+    return false;
+  }
   virtual Result<std::unique_ptr<BlobWriter>> NewBlob(const std::string& repository,
                                                       const format::Digest& digest,
                                                       uint64_t size) = 0;

@@ -608,4 +608,45 @@ TEST_CASE("cli: a delta bundle from a registry imports onto the earlier one and 
   CHECK(tag.exit_code != 0);
 }
 
+TEST_CASE("cli: a delta bundle for a new repository mounts the layers an earlier bundle delivered "
+          "to another") {
+  const std::string& samples = e2e::SampleLayout();
+  TestRegistry a;
+  TestRegistry b;
+  Push(a, samples, "app:1.0", "team/app:1.0");
+  Transfer t;
+  std::string first = t.Path("v1.sluice");
+  RunResult e1 = t.Export({"docker://" + a.host() + "/team/app:1.0"}, first, a.Flags("src"));
+  INFO(e1.Describe());
+  REQUIRE(e1.exit_code == 0);
+  RunResult i1 = t.Import(first, "docker://" + b.host() + "/mirror", b.Flags("dest"));
+  INFO(i1.Describe());
+  REQUIRE(i1.exit_code == 0);
+
+  // The same layers under another repository name: the ledger says they were
+  // delivered, so the bundle does not carry them, but mirror/team/other has
+  // never held them.
+  Push(a, samples, "app:1.1", "team/other:1.1");
+  std::string second = t.Path("other.sluice");
+  RunResult e2 = t.Export({"docker://" + a.host() + "/team/other:1.1"}, second, a.Flags("src"));
+  INFO(e2.Describe());
+  REQUIRE(e2.exit_code == 0);
+  const std::vector<std::string> v1 = ChildDigests(RawManifest(a, "team/app:1.0"));
+  std::map<std::string, bool> blobs = BundleBlobs(second);
+  size_t assumed = 0;
+  for (const std::string& d : v1) {
+    if (blobs.count(d) && !blobs.at(d)) ++assumed;
+  }
+  REQUIRE(assumed >= 1);
+
+  RunResult i2 = t.Import(second, "docker://" + b.host() + "/mirror", b.Flags("dest"));
+  INFO(i2.Describe());
+  REQUIRE(i2.exit_code == 0);
+  const std::string digest = ManifestDigest(a, "team/other:1.1");
+  CHECK(ManifestDigest(b, "mirror/team/other:1.1") == digest);
+  // skopeo fetches every blob through the new repository: the mounts are real.
+  e2e::TempDir pulled;
+  CHECK(e2e::Sha256Digest(Pull(b, "mirror/team/other:1.1", pulled / "other")) == digest);
+}
+
 }  // namespace sluice::registry
