@@ -41,6 +41,8 @@ Status WriteMappingFiles(io::FileSystem* fs, const std::string& text_path,
                        {"pinned", Pinned(ref.destination, ref.digest)}});
   }
   std::string json = entries.dump(2) + "\n";
+  // Temp files of mapping writes a killed import left (their process gone).
+  (void)io::RemoveStaleTempFiles(fs, io::Dirname(text_path));
   SLUICE_RETURN_IF_ERROR(io::WriteFileAtomically(fs, text_path, io::AsBytes(text))
                              .WithContext("writing mapping " + text_path));
   std::string json_path = MappingJsonPath(text_path);

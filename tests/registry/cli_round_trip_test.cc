@@ -553,20 +553,28 @@ TEST_CASE("cli: a destination that dies mid-import shows no tag and a rerun comp
   CHECK(e2e::Exists(tag_dir));
 }
 
+// The first delivery of the delta tests: app:1.0 pushed to `from` as
+// team/app:1.0, exported with t's ledger, imported into `to` below mirror/.
+void DeliverAppToMirror(const std::string& samples, const TestRegistry& from,
+                        const TestRegistry& to, Transfer* t) {
+  Push(from, samples, "app:1.0", "team/app:1.0");
+  std::string bundle = t->Path("v1.sluice");
+  RunResult exported =
+      t->Export({"docker://" + from.host() + "/team/app:1.0"}, bundle, from.Flags("src"));
+  INFO(exported.Describe());
+  REQUIRE(exported.exit_code == 0);
+  RunResult imported = t->Import(bundle, "docker://" + to.host() + "/mirror", to.Flags("dest"));
+  INFO(imported.Describe());
+  REQUIRE(imported.exit_code == 0);
+}
+
 TEST_CASE("cli: a delta bundle from a registry imports onto the earlier one and nowhere else") {
   const std::string& samples = e2e::SampleLayout();
   TestRegistry a;
   TestRegistry b;
   TestRegistry c;
-  Push(a, samples, "app:1.0", "team/app:1.0");
   Transfer t;
-  std::string first = t.Path("v1.sluice");
-  RunResult e1 = t.Export({"docker://" + a.host() + "/team/app:1.0"}, first, a.Flags("src"));
-  INFO(e1.Describe());
-  REQUIRE(e1.exit_code == 0);
-  RunResult i1 = t.Import(first, "docker://" + b.host() + "/mirror", b.Flags("dest"));
-  INFO(i1.Describe());
-  REQUIRE(i1.exit_code == 0);
+  DeliverAppToMirror(samples, a, b, &t);
 
   // v2 = v1 + one layer (and a new config).
   Push(a, samples, "app:1.1", "team/app:1.1");
@@ -613,15 +621,8 @@ TEST_CASE("cli: a delta bundle for a new repository mounts the layers an earlier
   const std::string& samples = e2e::SampleLayout();
   TestRegistry a;
   TestRegistry b;
-  Push(a, samples, "app:1.0", "team/app:1.0");
   Transfer t;
-  std::string first = t.Path("v1.sluice");
-  RunResult e1 = t.Export({"docker://" + a.host() + "/team/app:1.0"}, first, a.Flags("src"));
-  INFO(e1.Describe());
-  REQUIRE(e1.exit_code == 0);
-  RunResult i1 = t.Import(first, "docker://" + b.host() + "/mirror", b.Flags("dest"));
-  INFO(i1.Describe());
-  REQUIRE(i1.exit_code == 0);
+  DeliverAppToMirror(samples, a, b, &t);
 
   // The same layers under another repository name: the ledger says they were
   // delivered, so the bundle does not carry them, but mirror/team/other has
