@@ -76,6 +76,17 @@ Result<format::TrustPolicy> LoadTrust(const std::vector<std::string>& trust_path
   return trust;
 }
 
+void AddParallelBlobsOption(po::options_description& options, int* value, const char* help) {
+  options.add_options()("parallel-blobs", po::value(value)->default_value(*value), help);
+}
+
+std::optional<int> CheckParallelBlobs(const char* command, int value) {
+  if (value >= 1 && value <= kMaxBlobsInFlight) return std::nullopt;
+  std::cerr << "sluice " << command << ": --parallel-blobs must be between 1 and "
+            << kMaxBlobsInFlight << ", not " << value << "\n";
+  return kExitUsage;
+}
+
 std::string HumanBytes(uint64_t bytes) {
   static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double value = static_cast<double>(bytes);

@@ -40,6 +40,15 @@ Result<std::unique_ptr<io::SequentialReader>> OpenBundleInput(const std::string&
 Result<format::TrustPolicy> LoadTrust(const std::vector<std::string>& trust_paths,
                                       bool insecure_skip_signature);
 
+// --parallel-blobs N, shared by export and import. Parsed as a signed number
+// so that "-1" is refused rather than wrapped; at most kMaxBlobsInFlight, so
+// memory stays bounded (transfer/limits.h).
+inline constexpr int kMaxBlobsInFlight = 64;
+void AddParallelBlobsOption(boost::program_options::options_description& options, int* value,
+                            const char* help);
+// kExitUsage, after saying why, unless 1 <= value <= kMaxBlobsInFlight.
+std::optional<int> CheckParallelBlobs(const char* command, int value);
+
 // "1.5 MiB"
 std::string HumanBytes(uint64_t bytes);
 

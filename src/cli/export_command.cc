@@ -118,10 +118,12 @@ int RunExport(const Args& args) {
       ("frame-size", po::value(&opts.writer.frame_size)->default_value(1u << 20),
        "raw bytes per frame")
       ("level", po::value(&opts.writer.zstd_level)->default_value(3), "zstd compression level")
-      ("parallel-blobs", po::value(&opts.blobs_in_flight)->default_value(kDefaultBlobsInFlight),
-       "blobs read from the sources at once (a compressed archive is read one at a time)")
       ("json", po::bool_switch(&json), "print the report as JSON on stdout")
       ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
+  int parallel_blobs = kDefaultBlobsInFlight;
+  AddParallelBlobsOption(options, &parallel_blobs,
+                         "blobs read from the sources at once (a compressed archive is read one "
+                         "at a time)");
   registry_options.AddTo(options);
   po::positional_options_description positional;
   positional.add("source", -1);
@@ -141,10 +143,8 @@ int RunExport(const Args& args) {
     std::cerr << "sluice export: no source given (SRC... or --list FILE)\n";
     return kExitUsage;
   }
-  if (opts.blobs_in_flight == 0) {
-    std::cerr << "sluice export: --parallel-blobs must be at least 1\n";
-    return kExitUsage;
-  }
+  if (auto exit = CheckParallelBlobs("export", parallel_blobs)) return *exit;
+  opts.blobs_in_flight = static_cast<size_t>(parallel_blobs);
   if (opts.output_path == "-" && json) {
     std::cerr << "sluice export: --json and -o - both want stdout\n";
     return kExitUsage;

@@ -53,7 +53,7 @@ int RunImport(const Args& args) {
   bool json = false;
   bool quiet = false;
   std::string mapping_path = "sluice-mapping.txt";
-  size_t blobs_in_flight = kDefaultBlobsInFlight;
+  int parallel_blobs = kDefaultBlobsInFlight;
   RegistryOptions registry_options("dest");
   po::options_description options("import options");
   options.add_options()
@@ -69,10 +69,11 @@ int RunImport(const Args& args) {
       ("mapping", po::value(&mapping_path)->default_value(mapping_path),
        "write SOURCE=DESTINATION@DIGEST lines here, and the same as JSON beside it (.json); "
        "'' for none")
-      ("parallel-blobs", po::value(&blobs_in_flight)->default_value(blobs_in_flight),
-       "blobs uploaded to a registry at once (local destinations write one at a time)")
       ("json", po::bool_switch(&json), "print the report as JSON on stdout")
       ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
+  AddParallelBlobsOption(options, &parallel_blobs,
+                         "blobs uploaded to a registry at once (local destinations are written "
+                         "one at a time)");
   registry_options.AddTo(options);
   po::positional_options_description positional;
   positional.add("bundle", 1);
@@ -81,10 +82,7 @@ int RunImport(const Args& args) {
                                    positional, &vm)) {
     return *exit;
   }
-  if (blobs_in_flight == 0) {
-    std::cerr << "sluice import: --parallel-blobs must be at least 1\n";
-    return kExitUsage;
-  }
+  if (auto exit = CheckParallelBlobs("import", parallel_blobs)) return *exit;
   auto trust = LoadTrust(trust_paths, skip_signature);
   if (!trust.ok()) return ReportError(trust.status());
   auto sink = OpenSink(destination, registry_options);
@@ -95,7 +93,7 @@ int RunImport(const Args& args) {
   Progress progress("importing", !quiet);
   auto report = ImportBundle(input->get(), *trust, sink->get(), destination,
                              [&](auto d, auto t, auto bd, auto bt) { progress.Update(d, t, bd, bt); },
-                             blobs_in_flight);
+                             static_cast<size_t>(parallel_blobs));
   progress.Finish();
   if (!report.ok()) return ReportError(report.status());
   const ImportReport& r = *report;

@@ -69,5 +69,24 @@ TEST_CASE("export without --ledger is a usage error", "[e2e][usage]") {
   CHECK_FALSE(Exists(dir / "bundle"));
 }
 
+TEST_CASE("no blobs in flight is a usage error for export and import", "[e2e][usage]") {
+  TempDir dir;
+  for (const char* value : {"0", "-1", "65", "many"}) {
+    RunResult e = Sluice({"export", "oci:" + dir.path() + ":x", "--ledger", dir / "l",
+                          "--sign-key", dir / "k", "-o", dir / "bundle", "--parallel-blobs", value});
+    INFO(e.Describe());
+    CHECK(e.exit_code == 2);
+    CHECK(e.err.find("--parallel-blobs") != std::string::npos);
+    RunResult i = Sluice({"import", dir / "bundle", "--insecure-skip-signature", "--to",
+                          "oci:" + dir / "out", "--parallel-blobs", value});
+    INFO(i.Describe());
+    CHECK(i.exit_code == 2);
+    CHECK(i.err.find("--parallel-blobs") != std::string::npos);
+  }
+  CHECK_FALSE(Exists(dir / "bundle"));
+  CHECK_FALSE(Exists(dir / "out"));
+  CHECK_FALSE(Exists(dir / "l"));
+}
+
 }  // namespace
 }  // namespace sluice::e2e
