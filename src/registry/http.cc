@@ -210,6 +210,7 @@ Status HttpStream::Pump() {
 
 Status HttpStream::TransferStatus() {
   if (t_->result == CURLE_OK) return Status::Ok();
+  failure_ = Classify(t_->result);
   std::string detail = t_->error[0] != '\0' ? t_->error : curl_easy_strerror(t_->result);
   return Status::Network("transfer from " + t_->url + " broke: " + detail);
 }

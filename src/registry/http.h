@@ -70,8 +70,11 @@ class HttpStream final : public io::SequentialReader {
   // The URL that answered, after redirects.
   const std::string& effective_url() const { return effective_url_; }
 
-  // Body bytes; 0 at the end. A transfer that breaks mid-body is kNetwork.
+  // Body bytes; 0 at the end. A transfer that breaks mid-body is kNetwork,
+  // and failure() then says why.
   Result<size_t> Read(io::MutableBytes buf) override;
+  // Why the body's transfer broke (kNone while it has not).
+  TransportFailure failure() const { return failure_; }
   // The whole body; kInvalidArgument (naming the URL) beyond max_size bytes.
   Result<std::string> ReadAll(size_t max_size);
   const std::string& name() const override { return name_; }
@@ -89,6 +92,7 @@ class HttpStream final : public io::SequentialReader {
   HttpHeaders headers_;
   std::string effective_url_;
   std::string name_;
+  TransportFailure failure_ = TransportFailure::kNone;
 };
 
 class HttpSession {

@@ -43,6 +43,7 @@ namespace sluice::registry {
 class HttpSession;
 class HttpStream;
 struct HttpRequest;
+enum class TransportFailure;
 
 struct ClientOptions {
   io::FileSystem* fs = nullptr;  // for auth files and certificates; null: the default
@@ -114,6 +115,13 @@ class RegistryClient {
                                      const std::string& media_type, const std::string& bytes);
 
   // Streams a blob (redirects followed). The caller checks size and digest.
+  // When the transfer breaks mid-body (a reset or closed connection, a
+  // stall), the reader asks again from where it stopped (Range: bytes=N-,
+  // after the usual backoff; a registry that ignores the range has its first
+  // N bytes skipped), at most max_retries times for the blob: the caller
+  // sees every byte once, in order. Beyond that, or when the registry's
+  // answer cannot continue the blob, Read fails naming the blob and offset.
+  // The reader must not outlive the client.
   Result<std::unique_ptr<io::SequentialReader>> OpenBlob(const std::string& repository,
                                                          const format::Digest& digest);
   // The blob's size, or nullopt when the repository does not have it.
@@ -135,6 +143,7 @@ class RegistryClient {
 
  private:
   friend class ChunkedUpload;
+  class BlobReader;
   struct Call;
   struct Response;
 
@@ -143,7 +152,8 @@ class RegistryClient {
   Status EnsureScheme();
   // Sends `call`, handling auth challenges and retries; returns the final
   // response with its headers read and body unread.
-  Result<std::unique_ptr<HttpStream>> Send(const Call& call);
+  // With no response at all, *failure (when given) says why.
+  Result<std::unique_ptr<HttpStream>> Send(const Call& call, TransportFailure* failure = nullptr);
   Result<Response> SendBuffered(const Call& call, size_t max_body);
   Result<std::string> FetchToken(const std::string& realm, const std::string& service,
                                  const std::vector<std::string>& scopes,

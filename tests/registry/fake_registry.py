@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
 """A scripted registry for what docker-registry cannot show: a Bearer token
 server, tags/list pagination, a blob redirect to another host name, a lying
-Docker-Content-Digest header and a transient 503.
+Docker-Content-Digest header, a transient 503, and blobs whose transfer
+breaks mid-body:
+  resume   the first GET is cut after CUT bytes; later ones honour Range
+  norange  the first GET is cut after CUT bytes; Range is ignored (200)
+  dead     the first GET is cut after CUT bytes, every later one at once
+/testblobs lists {name: digest}; /testblobs/NAME serves the bytes; /stats
+holds token requests per scope and "ranges": {name: [Range header or ""]}.
 
 Usage: fake_registry.py PORT_FILE   (binds 127.0.0.1:0, writes the port there)
 """
@@ -9,6 +15,8 @@ import base64
 import hashlib
 import json
 import os
+import re
+import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,9 +27,21 @@ BLOB = b"blob bytes behind a redirect\n"
 TAGS = ["t0", "t1", "t2", "t3", "t4"]
 CREDS = "Basic " + base64.b64encode(b"user:pass").decode()
 
+CUT = 100000
+
+
+def blob_bytes(name, size=300000):
+    out = b"".join(hashlib.sha256(name.encode() + i.to_bytes(4, "big")).digest()
+                   for i in range((size + 31) // 32))
+    return out[:size]
+
+
+BROKEN = {name: blob_bytes(name) for name in ("resume", "norange", "dead")}
+
 lock = threading.Lock()
 token_requests = {}  # scope -> count
 flaky_left = {"n": 1}
+ranges = {}  # broken blob name -> Range headers received, in order
 
 
 def sha(data):
@@ -43,6 +63,40 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def send_broken(self, name, blob):
+        asked = self.headers.get("Range", "")
+        with lock:
+            ranges.setdefault(name, []).append(asked)
+            nth = len(ranges[name])
+        start = 0
+        if asked and name != "norange":
+            m = re.fullmatch(r"bytes=(\d+)-", asked)
+            if not m or int(m.group(1)) >= len(blob):
+                return self.send(416, b"", {"Content-Range": "bytes */%d" % len(blob)})
+            start = int(m.group(1))
+        body = blob[start:]
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Type", "application/octet-stream")
+        if start:
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(blob) - 1, len(blob)))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        cut = None
+        if nth == 1:
+            cut = CUT
+        elif name == "dead":
+            cut = 0
+        if cut is None:
+            self.wfile.write(body)
+            return
+        # Promise the whole body, send part of it, and hang up.
+        self.wfile.write(body[:cut])
+        self.wfile.flush()
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_WR)
+
     def do_HEAD(self):
         self.do_GET()
 
@@ -51,7 +105,11 @@ class Handler(BaseHTTPRequestHandler):
         port = self.server.server_address[1]
         if url.path == "/stats":
             with lock:
-                return self.send(200, json.dumps(token_requests).encode())
+                return self.send(200, json.dumps(dict(token_requests, ranges=ranges)).encode())
+        if url.path == "/testblobs":
+            return self.send(200, json.dumps({n: sha(b) for n, b in BROKEN.items()}).encode())
+        if url.path.startswith("/testblobs/"):
+            return self.send(200, BROKEN[url.path[len("/testblobs/"):]])
         if url.path == "/token":
             if self.headers.get("Authorization") != CREDS:
                 return self.send(401, b'{"details":"bad credentials"}')
@@ -100,6 +158,9 @@ class Handler(BaseHTTPRequestHandler):
             if fail:
                 return self.send(503, b"try again", {"Retry-After": "0"})
             return self.send(200, MANIFEST, mt)
+        for name, blob in BROKEN.items():
+            if url.path == "/v2/r/blobs/" + sha(blob):
+                return self.send_broken(name, blob)
         if url.path == "/v2/r/blobs/" + sha(BLOB):
             # Another host name for the same server: curl must drop Authorization.
             return self.send(307, b"", {"Location": "http://localhost:%d/storage/x" % port})

@@ -1,6 +1,7 @@
 // RegistryClient against fake_registry.py, for the protocol paths
 // docker-registry 2.8 cannot show: Bearer tokens, tags/list pagination,
-// redirects to another host, lying digest headers, transient 503s.
+// redirects to another host, lying digest headers, transient 503s, blob
+// transfers that break mid-body.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -28,14 +29,50 @@ std::unique_ptr<RegistryClient> Client(const FakeRegistry& fake, const std::stri
   return RegistryClient::Create(fake.host(), Options(creds)).value();
 }
 
-nlohmann::json Stats(const FakeRegistry& fake) {
+// The body of an unauthenticated GET of the fake's test endpoints.
+std::string Get(const FakeRegistry& fake, const std::string& path) {
   HttpSession session(TlsSettings{}, "test");
   HttpRequest request;
-  request.url = "http://" + fake.host() + "/stats";
+  request.url = "http://" + fake.host() + path;
   auto stream = session.Open(request);
   REQUIRE(stream.ok());
-  return nlohmann::json::parse((*stream)->ReadAll(1 << 20).value());
+  REQUIRE((*stream)->status() == 200);
+  return (*stream)->ReadAll(1 << 20).value();
 }
+
+nlohmann::json Stats(const FakeRegistry& fake) {
+  return nlohmann::json::parse(Get(fake, "/stats"));
+}
+
+std::string ReadAll(io::SequentialReader* reader, Status* status) {
+  std::string out;
+  std::string buf(4096, '\0');
+  while (true) {
+    auto n = reader->Read(io::MutableBytes(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
+    if (!n.ok()) {
+      *status = n.status();
+      return out;
+    }
+    if (*n == 0) return out;
+    out.append(buf.data(), *n);
+  }
+}
+
+struct BrokenBlob {
+  format::Digest digest;
+  std::string bytes;
+};
+
+BrokenBlob Broken(const FakeRegistry& fake, const std::string& name) {
+  auto list = nlohmann::json::parse(Get(fake, "/testblobs"));
+  BrokenBlob b{*format::Digest::Parse(list.at(name).get<std::string>()),
+               Get(fake, "/testblobs/" + name)};
+  REQUIRE(format::Sha256::Of(b.bytes) == b.digest);
+  REQUIRE(b.bytes.size() == 300000);
+  return b;
+}
+
+constexpr uint64_t kCut = 100000;  // fake_registry.py's CUT
 
 TEST_CASE("bearer tokens are fetched with the credentials and cached per scope") {
   FakeRegistry fake;
@@ -89,6 +126,62 @@ TEST_CASE("a transient 503 is retried") {
   auto m = Client(fake, "user:pass")->GetManifest("r", "flaky");
   INFO(m.status().ToString());
   CHECK(m.ok());
+}
+
+TEST_CASE("a blob transfer cut mid-body resumes with a Range request, every byte once") {
+  FakeRegistry fake;
+  BrokenBlob blob = Broken(fake, "resume");
+  auto client = Client(fake, "user:pass");  // outlives the reader
+  auto reader = client->OpenBlob("r", blob.digest);
+  REQUIRE(reader.ok());
+  auto verified = NewVerifyingReader(std::move(*reader), blob.digest, blob.bytes.size());
+  Status status;
+  std::string got = ReadAll(verified.get(), &status);
+  INFO(status.ToString());
+  REQUIRE(status.ok());
+  CHECK(got == blob.bytes);
+  CHECK(format::Sha256::Of(got) == blob.digest);
+  CHECK(Stats(fake)["ranges"]["resume"] ==
+        nlohmann::json::array({"", "bytes=" + std::to_string(kCut) + "-"}));
+}
+
+TEST_CASE("a resumed blob whose server ignores Range has the bytes already delivered skipped") {
+  FakeRegistry fake;
+  BrokenBlob blob = Broken(fake, "norange");
+  auto client = Client(fake, "user:pass");  // outlives the reader
+  auto reader = client->OpenBlob("r", blob.digest);
+  REQUIRE(reader.ok());
+  auto verified = NewVerifyingReader(std::move(*reader), blob.digest, blob.bytes.size());
+  Status status;
+  std::string got = ReadAll(verified.get(), &status);
+  INFO(status.ToString());
+  REQUIRE(status.ok());
+  CHECK(got == blob.bytes);
+  CHECK(format::Sha256::Of(got) == blob.digest);
+  CHECK(Stats(fake)["ranges"]["norange"] ==
+        nlohmann::json::array({"", "bytes=" + std::to_string(kCut) + "-"}));
+}
+
+TEST_CASE("a blob that keeps breaking fails with kNetwork naming the digest and offset") {
+  FakeRegistry fake;
+  BrokenBlob blob = Broken(fake, "dead");
+  ClientOptions options = Options("user:pass");
+  options.max_retries = 3;
+  auto client = RegistryClient::Create(fake.host(), options).value();
+  auto reader = client->OpenBlob("r", blob.digest);
+  REQUIRE(reader.ok());
+  Status status;
+  std::string got = ReadAll(reader->get(), &status);
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.kind() == ErrorKind::kNetwork);
+  CHECK(status.message().find(blob.digest.str()) != std::string::npos);
+  CHECK(status.message().find("offset " + std::to_string(kCut)) != std::string::npos);
+  // What arrived is the blob's start, once; then three resumes, no more.
+  CHECK(got == blob.bytes.substr(0, kCut));
+  CHECK(Stats(fake)["ranges"]["dead"].size() == 4);
+  // Reading on does not pretend the blob ended.
+  auto again = (*reader)->Read(io::MutableBytes(reinterpret_cast<uint8_t*>(got.data()), 1));
+  CHECK_FALSE(again.ok());
 }
 
 }  // namespace
