@@ -360,7 +360,9 @@ Result<std::unique_ptr<HttpStream>> HttpSession::Open(const HttpRequest& request
   HttpStream::Transfer* tr = stream->t_.get();
   while (!tr->headers_complete && !tr->done) SLUICE_RETURN_IF_ERROR(stream->Pump());
 
-  if (tr->result != CURLE_OK || tr->status == 0) {
+  // A response whose headers arrived is returned even if its body already
+  // broke: Read() delivers what came and then reports the break.
+  if (tr->status == 0 || (tr->result != CURLE_OK && !tr->headers_complete)) {
     TransportFailure why = Classify(tr->result);
     if (tr->result == CURLE_OK) why = TransportFailure::kOther;
     if (failure != nullptr) *failure = why;

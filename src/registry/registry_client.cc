@@ -369,16 +369,28 @@ Result<std::unique_ptr<HttpStream>> RegistryClient::Send(const Call& call,
 }
 
 Result<RegistryClient::Response> RegistryClient::SendBuffered(const Call& call, size_t max_body) {
-  SLUICE_ASSIGN_OR_RETURN(auto stream, Send(call));
-  Response response;
-  response.status = stream->status();
-  response.headers = stream->headers();
-  response.url = stream->effective_url();
-  size_t limit = response.status >= 200 && response.status < 300 ? max_body : kMaxErrorBody;
-  auto body = stream->ReadAll(limit);
-  if (!body.ok()) return body.status().WithContext(call.what);
-  response.body = std::move(*body);
-  return response;
+  int backoff = options_.initial_backoff_ms;
+  for (int attempt = 0;; ++attempt) {
+    SLUICE_ASSIGN_OR_RETURN(auto stream, Send(call));
+    Response response;
+    response.status = stream->status();
+    response.headers = stream->headers();
+    response.url = stream->effective_url();
+    size_t limit = response.status >= 200 && response.status < 300 ? max_body : kMaxErrorBody;
+    auto body = stream->ReadAll(limit);
+    if (!body.ok()) {
+      // A body cut short is asked for again, like a request with no answer.
+      if (stream->failure() == TransportFailure::kRetryable && call.retry &&
+          attempt < options_.max_retries) {
+        Sleep(backoff);
+        backoff = std::min(backoff * 2, kMaxBackoffMs);
+        continue;
+      }
+      return body.status().WithContext(call.what);
+    }
+    response.body = std::move(*body);
+    return response;
+  }
 }
 
 Status RegistryClient::ErrorFor(const Response& response, const Call& call) {

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A scripted registry for what docker-registry cannot show: a Bearer token
 server, tags/list pagination, a blob redirect to another host name, a lying
-Docker-Content-Digest header, a transient 503, and blobs whose transfer
-breaks mid-body:
+Docker-Content-Digest header, a transient 503, a manifest whose first
+transfer is cut in half, and blobs whose transfer breaks mid-body:
   resume   the first GET is cut after CUT bytes; later ones honour Range
   norange  the first GET is cut after CUT bytes; Range is ignored (200)
   dead     the first GET is cut after CUT bytes, every later one at once
@@ -151,6 +151,22 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, MANIFEST, dict(mt, **{"Docker-Content-Digest": sha(MANIFEST)}))
         if url.path == "/v2/r/manifests/lying":
             return self.send(200, MANIFEST, dict(mt, **{"Docker-Content-Digest": sha(b"other")}))
+        if url.path == "/v2/r/manifests/cut":
+            with lock:
+                cut = flaky_left.setdefault("cut", 1) > 0
+                flaky_left["cut"] -= 1
+            if cut:
+                # Half the manifest, then the connection closes.
+                self.send_response(200)
+                self.send_header("Content-Type", mt["Content-Type"])
+                self.send_header("Content-Length", str(len(MANIFEST)))
+                self.end_headers()
+                self.wfile.write(MANIFEST[:len(MANIFEST) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_WR)
+                return
+            return self.send(200, MANIFEST, mt)
         if url.path == "/v2/r/manifests/flaky":
             with lock:
                 fail = flaky_left["n"] > 0

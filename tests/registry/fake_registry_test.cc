@@ -128,6 +128,15 @@ TEST_CASE("a transient 503 is retried") {
   CHECK(m.ok());
 }
 
+TEST_CASE("a manifest whose transfer is cut short is fetched again") {
+  FakeRegistry fake;
+  auto m = Client(fake, "user:pass")->GetManifest("r", "cut");
+  INFO(m.status().ToString());
+  REQUIRE(m.ok());
+  CHECK(m->bytes ==
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"})");
+}
+
 TEST_CASE("a blob transfer cut mid-body resumes with a Range request, every byte once") {
   FakeRegistry fake;
   BrokenBlob blob = Broken(fake, "resume");
