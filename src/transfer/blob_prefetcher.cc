@@ -13,25 +13,33 @@ constexpr size_t kChunkSize = 1u << 20;
 
 class BlobPrefetcher::Reader final : public io::SequentialReader {
  public:
-  Reader(BlobPrefetcher* owner, BytePipe* pipe, const std::string& name)
-      : owner_(owner), pipe_(pipe), name_(name) {}
+  Reader(BlobPrefetcher* owner, size_t index, std::shared_ptr<BytePipe> pipe,
+         const std::string& name)
+      : owner_(owner), index_(index), pipe_(std::move(pipe)), name_(name) {}
   ~Reader() override {
     pipe_->Abandon();
-    owner_->Release();
+    owner_->Release(index_, /*read_to_end=*/ended_);
   }
-  Result<size_t> Read(io::MutableBytes buf) override { return pipe_->Read(buf); }
+  Result<size_t> Read(io::MutableBytes buf) override {
+    Result<size_t> n = pipe_->Read(buf);
+    if (n.ok() && *n < buf.size()) ended_ = true;
+    return n;
+  }
   const std::string& name() const override { return name_; }
 
  private:
   BlobPrefetcher* owner_;
-  BytePipe* pipe_;
+  const size_t index_;
+  std::shared_ptr<BytePipe> pipe_;
   const std::string& name_;
+  bool ended_ = false;
 };
 
 BlobPrefetcher::BlobPrefetcher(std::vector<Blob> blobs, size_t max_in_flight, size_t buffer_bytes)
-    : blobs_(std::move(blobs)), max_in_flight_(std::max<size_t>(max_in_flight, 1)) {
-  pipes_.reserve(blobs_.size());
-  for (size_t i = 0; i < blobs_.size(); ++i) pipes_.push_back(std::make_unique<BytePipe>(buffer_bytes));
+    : blobs_(std::move(blobs)),
+      max_in_flight_(std::max<size_t>(max_in_flight, 1)),
+      buffer_bytes_(buffer_bytes),
+      pipes_(blobs_.size()) {
   size_t threads = std::min(max_in_flight_, blobs_.size());
   for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
 }
@@ -40,22 +48,42 @@ BlobPrefetcher::~BlobPrefetcher() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
+    for (auto& pipe : pipes_) {
+      if (pipe) pipe->Abandon();
+    }
   }
   window_moved_.notify_all();
-  for (auto& pipe : pipes_) pipe->Abandon();
   for (std::thread& worker : workers_) worker.join();
+}
+
+std::shared_ptr<BytePipe> BlobPrefetcher::PipeFor(size_t index) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!pipes_[index]) pipes_[index] = std::make_shared<BytePipe>(buffer_bytes_);
+  return pipes_[index];
 }
 
 std::unique_ptr<io::SequentialReader> BlobPrefetcher::Next() {
   if (handed_out_ == blobs_.size()) return nullptr;
   size_t i = handed_out_++;
-  return std::make_unique<Reader>(this, pipes_[i].get(), blobs_[i].name);
-}
-
-void BlobPrefetcher::Release() {
+  std::shared_ptr<BytePipe> pipe = PipeFor(i);
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // No worker will ever take it: fail rather than wait.
+    if (stopping_ && i >= next_to_fetch_) {
+      pipe->Close(Status::IoError(blobs_[i].name + ": not read, an earlier blob was given up"));
+    }
+  }
+  return std::make_unique<Reader>(this, i, std::move(pipe), blobs_[i].name);
+}
+
+void BlobPrefetcher::Release(size_t index, bool read_to_end) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pipes_[index].reset();  // a pipe lives only while its blob is in flight
     ++released_;
+    // A blob given up half-way means the consumer is failing: fetching more
+    // (an archive may decompress gigabytes to reach the next) helps nobody.
+    if (!read_to_end) stopping_ = true;
   }
   window_moved_.notify_all();
 }
@@ -79,7 +107,7 @@ void BlobPrefetcher::Work() {
 }
 
 void BlobPrefetcher::Fetch(size_t index) {
-  BytePipe* pipe = pipes_[index].get();
+  std::shared_ptr<BytePipe> pipe = PipeFor(index);
   auto reader = blobs_[index].open();
   if (!reader.ok()) {
     pipe->Close(reader.status());

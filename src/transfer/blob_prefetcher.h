@@ -43,21 +43,26 @@ class BlobPrefetcher {
   BlobPrefetcher& operator=(const BlobPrefetcher&) = delete;
 
   // The next blob, in the order given; nullptr after the last. Destroying
-  // the reader (read to the end or not) lets the next blob start.
+  // the reader after reading it to the end lets the next blob start;
+  // destroying it earlier stops all fetching (the consumer is failing).
   std::unique_ptr<io::SequentialReader> Next();
 
  private:
   class Reader;
   void Work();
   void Fetch(size_t index);
-  void Release();
+  void Release(size_t index, bool read_to_end);
+  // The pipe of blob `index`, made by whichever of worker and consumer
+  // needs it first.
+  std::shared_ptr<BytePipe> PipeFor(size_t index);
 
-  std::vector<Blob> blobs_;
-  std::vector<std::unique_ptr<BytePipe>> pipes_;
+  const std::vector<Blob> blobs_;
   const size_t max_in_flight_;
+  const size_t buffer_bytes_;
   size_t handed_out_ = 0;  // consumer thread only
 
   std::mutex mu_;
+  std::vector<std::shared_ptr<BytePipe>> pipes_;  // null unless in flight
   std::condition_variable window_moved_;
   size_t next_to_fetch_ = 0;
   size_t released_ = 0;  // readers destroyed

@@ -5,8 +5,9 @@
 // One producer writes, one consumer reads. Memory stays bounded: Write blocks
 // while `capacity` bytes wait unread (one Write may overshoot by its own size).
 // Either side can end the stream early: the producer by closing it with an
-// error, which the consumer gets after the queued bytes; the consumer by
-// abandoning it, which makes every later Write return false at once.
+// error, which the consumer gets once the queued bytes no longer fill its
+// buffer, or by cancelling it, which drops the queued bytes too; the
+// consumer by abandoning it, which makes every later Write return false.
 #pragma once
 
 #include <condition_variable>
@@ -21,7 +22,7 @@ namespace sluice {
 
 class BytePipe {
  public:
-  explicit BytePipe(size_t capacity) : capacity_(capacity) {}
+  explicit BytePipe(size_t capacity);
   BytePipe(const BytePipe&) = delete;
   BytePipe& operator=(const BytePipe&) = delete;
 
@@ -31,10 +32,14 @@ class BytePipe {
   // Producer. No more bytes: the consumer reads what is queued, then gets
   // `end` (OK: a normal end of data). Later calls are ignored.
   void Close(Status end);
+  // Producer. Ends the stream with `why` at once, even after Close(OK):
+  // queued bytes are dropped and the consumer's next Read fails.
+  void Cancel(Status why);
 
   // Consumer. Fills `buf` (blocking for the producer) unless the stream ends
-  // first; 0 at the end, or the producer's error once the bytes before it
-  // are read. Meets io::SequentialReader::Read's contract.
+  // first. A short read (0 included) means the end of the data; a stream
+  // closed with an error fails the read that cannot be filled. Meets
+  // io::SequentialReader::Read's contract.
   Result<size_t> Read(io::MutableBytes buf);
   // Consumer. Stops reading: queued bytes are freed and Write returns false.
   void Abandon();

@@ -17,9 +17,10 @@ struct ParallelBlobWriter::Job {
   const std::string name;
   Opener open;
   BytePipe pipe;
-  // Written by the worker before `done`; read by others only after it, under mu_.
-  Status result;
+  // Under the writer's mu_.
+  bool taken = false;  // a worker runs it
   bool done = false;
+  Status result;
 };
 
 // The importer's side of one job: bytes go into the pipe, the worker takes
@@ -41,6 +42,8 @@ class ParallelBlobWriter::Handle final : public BlobWriter {
     return job_->result;
   }
 
+  // Hands the end over and returns at once: the blob lands on the worker,
+  // and ParallelBlobWriter::Finish() is what confirms it.
   Status Commit() override {
     committed_ = true;
     job_->pipe.Close(Status::Ok());
@@ -62,32 +65,24 @@ ParallelBlobWriter::~ParallelBlobWriter() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
-    // Jobs not yet picked up never start; running ones see their pipe end.
-    for (size_t i = next_to_run_; i < jobs_.size(); ++i) jobs_[i]->done = true;
-    next_to_run_ = jobs_.size();
-    for (auto& job : jobs_) {
-      if (!job->done) job->pipe.Close(Status::IoError(job->name + ": import stopped"));
+    // The import is failing: no blob still in flight is committed, even one
+    // whose bytes all arrived, and a worker waiting for bytes wakes up.
+    for (const auto& job : unfinished_) {
+      job->pipe.Cancel(Status::IoError(job->name + ": import stopped"));
     }
   }
   changed_.notify_all();
   for (std::thread& worker : workers_) worker.join();
 }
 
-Status ParallelBlobWriter::FirstError() {
-  for (const auto& job : jobs_) {
-    if (job->done && !job->result.ok()) return job->result;
-  }
-  return Status::Ok();
-}
-
 Result<std::unique_ptr<BlobWriter>> ParallelBlobWriter::Start(std::string name, Opener open) {
   auto job = std::make_shared<Job>(std::move(name), std::move(open), buffer_bytes_);
   {
     std::unique_lock<std::mutex> lock(mu_);
-    changed_.wait(lock, [&] { return unfinished_ < max_in_flight_ || !FirstError().ok(); });
-    SLUICE_RETURN_IF_ERROR(FirstError());
-    jobs_.push_back(job);
-    ++unfinished_;
+    changed_.wait(lock,
+                  [&] { return unfinished_.size() < max_in_flight_ || !first_error_.ok(); });
+    SLUICE_RETURN_IF_ERROR(first_error_);
+    unfinished_.push_back(job);
   }
   changed_.notify_all();
   return std::unique_ptr<BlobWriter>(new Handle(this, std::move(job)));
@@ -95,8 +90,8 @@ Result<std::unique_ptr<BlobWriter>> ParallelBlobWriter::Start(std::string name, 
 
 Status ParallelBlobWriter::Finish() {
   std::unique_lock<std::mutex> lock(mu_);
-  changed_.wait(lock, [&] { return unfinished_ == 0; });
-  return FirstError();
+  changed_.wait(lock, [&] { return unfinished_.empty(); });
+  return first_error_;
 }
 
 void ParallelBlobWriter::Work() {
@@ -104,29 +99,39 @@ void ParallelBlobWriter::Work() {
     std::shared_ptr<Job> job;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      changed_.wait(lock, [&] { return stopping_ || next_to_run_ < jobs_.size(); });
+      auto untaken = [&] {
+        return std::find_if(unfinished_.begin(), unfinished_.end(),
+                            [](const auto& j) { return !j->taken; });
+      };
+      changed_.wait(lock, [&] { return stopping_ || untaken() != unfinished_.end(); });
       if (stopping_) return;
-      job = jobs_[next_to_run_++];
+      job = *untaken();
+      job->taken = true;
     }
-    Status result = [&]() -> Status {
-      SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer, job->open());
-      std::vector<uint8_t> chunk(kChunkSize);
-      while (true) {
-        SLUICE_ASSIGN_OR_RETURN(size_t n, job->pipe.Read(chunk));
-        if (n == 0) break;
-        SLUICE_RETURN_IF_ERROR(writer->Append(io::ByteView(chunk.data(), n)));
-      }
-      return writer->Commit();
-    }();
+    Status result = Run(job.get());
     if (!result.ok()) job->pipe.Abandon();  // a blocked Append returns and reports it
     {
       std::lock_guard<std::mutex> lock(mu_);
       job->result = result.ok() ? result : result.WithContext(job->name);
       job->done = true;
-      --unfinished_;
+      if (!job->result.ok() && first_error_.ok()) first_error_ = job->result;
+      unfinished_.erase(std::find(unfinished_.begin(), unfinished_.end(), job));
     }
     changed_.notify_all();
   }
+}
+
+Status ParallelBlobWriter::Run(Job* job) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer, job->open());
+  std::vector<uint8_t> chunk(kChunkSize);
+  while (true) {
+    // A read short of the chunk is the end: the importer committed.
+    SLUICE_ASSIGN_OR_RETURN(size_t n, job->pipe.Read(chunk));
+    if (n > 0) SLUICE_RETURN_IF_ERROR(writer->Append(io::ByteView(chunk.data(), n)));
+    if (n < chunk.size()) break;
+  }
+  return writer->Commit();
+  // An uncommitted writer is destroyed here, before the job counts as done.
 }
 
 }  // namespace sluice

@@ -32,8 +32,9 @@ class ParallelBlobWriter {
   using Opener = std::function<Result<std::unique_ptr<BlobWriter>>()>;
 
   ParallelBlobWriter(size_t max_in_flight, size_t buffer_bytes);
-  // Abandons blobs not committed (their sink writers are destroyed
-  // uncommitted, which discards them) and joins the workers.
+  // Cancels every blob not yet committed by the sink, even one whose bytes
+  // all arrived (its sink writer is destroyed uncommitted, which discards
+  // it), and joins the workers. Handles must not outlive it.
   ~ParallelBlobWriter();
   ParallelBlobWriter(const ParallelBlobWriter&) = delete;
   ParallelBlobWriter& operator=(const ParallelBlobWriter&) = delete;
@@ -45,24 +46,23 @@ class ParallelBlobWriter {
   // stops early instead of reading on.
   Result<std::unique_ptr<BlobWriter>> Start(std::string name, Opener open);
 
-  // Waits until every blob started is done. The first failure, in the order
-  // the blobs were started, naming the blob.
+  // Waits until every blob started is done: committed, or failed. The first
+  // failure, naming the blob.
   Status Finish();
 
  private:
   struct Job;
   class Handle;
   void Work();
-  Status FirstError();
+  Status Run(Job* job);
 
   const size_t max_in_flight_;
   const size_t buffer_bytes_;
 
   std::mutex mu_;
   std::condition_variable changed_;
-  std::vector<std::shared_ptr<Job>> jobs_;  // in start order
-  size_t next_to_run_ = 0;
-  size_t unfinished_ = 0;
+  std::vector<std::shared_ptr<Job>> unfinished_;  // in start order; at most max_in_flight_
+  Status first_error_;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };

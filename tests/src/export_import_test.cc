@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "exporter.h"
@@ -264,6 +265,85 @@ TEST_CASE("a corrupted bundle fails import and publishes no tag") {
   REQUIRE_FALSE(result.ok());
   CHECK(result.status().IsCorruption());
   CHECK_FALSE(std::filesystem::exists(out + "/index.json"));
+}
+
+// An OCI layout sink that takes several blobs at once, as a registry does,
+// so the importer's parallel path runs here on real files.
+class ConcurrentLayoutSink final : public ImageSink {
+ public:
+  explicit ConcurrentLayoutSink(std::unique_ptr<ImageSink> base) : base_(std::move(base)) {}
+  size_t MaxBlobsInFlight() const override { return 4; }
+  Status CheckRef(const std::string& r, const std::string& t) override {
+    return base_->CheckRef(r, t);
+  }
+  std::string Describe(const std::string& r, const std::string& t) override {
+    return base_->Describe(r, t);
+  }
+  Result<bool> HasBlob(const std::string& r, const format::Digest& d) override {
+    return base_->HasBlob(r, d);
+  }
+  Result<std::unique_ptr<BlobWriter>> NewBlob(const std::string& r, const format::Digest& d,
+                                              uint64_t size) override {
+    std::lock_guard<std::mutex> lock(mu_);  // the layout sink is used from one thread at a time
+    return base_->NewBlob(r, d, size);
+  }
+  Status PutManifest(const std::string& r, const format::Digest& d, const std::string& type,
+                     const std::string& bytes) override {
+    return base_->PutManifest(r, d, type, bytes);
+  }
+  Status AddTag(const std::string& r, const std::string& t, const format::Digest& d,
+                const std::string& type, uint64_t size) override {
+    return base_->AddTag(r, t, d, type, size);
+  }
+  Status Commit() override { return base_->Commit(); }
+  Result<uint64_t> FreeSpace() override { return base_->FreeSpace(); }
+
+ private:
+  std::unique_ptr<ImageSink> base_;
+  std::mutex mu_;
+};
+
+TEST_CASE("an import with several blobs in flight writes exactly what a serial one does") {
+  Fixture f;
+  std::string bundle = f.tmp / "b1";
+  REQUIRE(f.ExportRefs({"app:1.0", "app:1.1"}, bundle).ok());
+  auto in = f.fs->NewSequentialReader(bundle);
+  REQUIRE(in.ok());
+  std::string out = f.tmp / "out";
+  ConcurrentLayoutSink sink(NewOciLayoutSink(f.fs, out));
+  auto report = ImportBundle(in->get(), f.Trust(), &sink, "oci:" + out, {}, 4);
+  REQUIRE(report.ok());
+  CHECK(report->blobs_written == 5);  // base, middle, top and two configs
+  std::string serial = f.tmp / "serial";
+  REQUIRE(f.ImportInto(bundle, serial).ok());
+  CHECK(ListTree(out) == ListTree(serial));
+  for (const std::string& file : ListTree(serial)) {
+    CHECK(ReadFile(out + "/" + file) == ReadFile(serial + "/" + file));
+  }
+}
+
+TEST_CASE("an import with several blobs in flight stops at a corrupt blob and commits nothing of it") {
+  Fixture f;
+  std::string bundle = f.tmp / "b1";
+  REQUIRE(f.ExportRefs({"app:1.0"}, bundle).ok());
+  std::string bytes = ReadFile(bundle);
+  bytes[bytes.size() - 200000] ^= 0x40;  // inside the last layer's frames
+  WriteFile(bundle, bytes);
+  auto in = f.fs->NewSequentialReader(bundle);
+  REQUIRE(in.ok());
+  std::string out = f.tmp / "out";
+  ConcurrentLayoutSink sink(NewOciLayoutSink(f.fs, out));
+  auto report = ImportBundle(in->get(), f.Trust(), &sink, "oci:" + out, {}, 4);
+  REQUIRE_FALSE(report.ok());
+  CHECK(report.status().IsCorruption());
+  CHECK_FALSE(std::filesystem::exists(out + "/index.json"));
+  INFO(report.status().ToString());
+  CHECK(report.status().message().find("sha256:") != std::string::npos);
+  // Whatever landed hashes to its name: the corrupt blob is not among it.
+  for (const std::string& name : ListTree(out + "/blobs/sha256")) {
+    if (name.find(".tmp-") != std::string::npos) continue;
+    CHECK(format::Sha256::Of(ReadFile(out + "/blobs/sha256/" + name)).str() == "sha256:" + name);
+  }
 }
 
 TEST_CASE("compression follows the bytes, not the media type") {

@@ -101,12 +101,13 @@ TEST_CASE("a byte pipe carries bytes in order between threads with a small buffe
           "[transfer]") {
   std::string data = RandomBytes(3 << 20, 7);
   BytePipe pipe(64 << 10);
+  std::atomic<bool> writes_ok{true};
   std::thread producer([&] {
     size_t pos = 0;
     size_t step = 1;
     while (pos < data.size()) {
       size_t n = std::min(step, data.size() - pos);
-      REQUIRE(pipe.Write(io::AsBytes(std::string_view(data).substr(pos, n))));
+      if (!pipe.Write(io::AsBytes(std::string_view(data).substr(pos, n)))) writes_ok = false;
       pos += n;
       step = step * 3 % 100'003 + 1;  // odd sizes, small and large
     }
@@ -126,23 +127,35 @@ TEST_CASE("a byte pipe carries bytes in order between threads with a small buffe
     }
   }
   producer.join();
+  CHECK(writes_ok);
   CHECK(format::Sha256::Of(got) == format::Sha256::Of(data));
   CHECK(got.size() == data.size());
 }
 
-TEST_CASE("a byte pipe reports the producer's error after the bytes before it", "[transfer]") {
+TEST_CASE("a byte pipe fails the read its producer's error cuts short, never a short read",
+          "[transfer]") {
   BytePipe pipe(1 << 20);
   REQUIRE(pipe.Write(io::AsBytes("hello")));
   pipe.Close(Status::Network("connection reset at offset 5"));
   std::vector<uint8_t> buf(3);
-  REQUIRE(*pipe.Read(buf) == 3);
-  Result<size_t> rest = pipe.Read(buf);
-  REQUIRE(rest.ok());
-  CHECK(*rest == 2);
-  Result<size_t> end = pipe.Read(buf);
-  REQUIRE_FALSE(end.ok());
-  CHECK(end.status().kind() == ErrorKind::kNetwork);
-  CHECK(end.status().message() == "connection reset at offset 5");
+  Result<size_t> full = pipe.Read(buf);
+  REQUIRE(full.ok());
+  CHECK(*full == 3);  // a whole buffer of good bytes
+  Result<size_t> cut = pipe.Read(buf);  // two bytes left: short, so an error
+  REQUIRE_FALSE(cut.ok());
+  CHECK(cut.status().kind() == ErrorKind::kNetwork);
+  CHECK(cut.status().message() == "connection reset at offset 5");
+}
+
+TEST_CASE("a cancelled byte pipe fails its next read even after a clean close", "[transfer]") {
+  BytePipe pipe(1 << 20);
+  REQUIRE(pipe.Write(io::AsBytes("all of it")));
+  pipe.Close(Status::Ok());
+  pipe.Cancel(Status::IoError("import stopped"));
+  std::vector<uint8_t> buf(100);
+  Result<size_t> n = pipe.Read(buf);
+  REQUIRE_FALSE(n.ok());
+  CHECK(n.status().message() == "import stopped");
 }
 
 TEST_CASE("an abandoned byte pipe releases a blocked producer", "[transfer]") {
@@ -150,7 +163,15 @@ TEST_CASE("an abandoned byte pipe releases a blocked producer", "[transfer]") {
   std::string big(100, 'x');
   REQUIRE(pipe.Write(io::AsBytes(big)));  // over capacity now
   std::atomic<bool> second_write_result{true};
-  std::thread producer([&] { second_write_result = pipe.Write(io::AsBytes(big)); });
+  std::atomic<bool> writing{false};
+  std::thread producer([&] {
+    writing = true;
+    second_write_result = pipe.Write(io::AsBytes(big));
+  });
+  while (!writing) std::this_thread::yield();
+  // Give the producer time to block on the full pipe (if it has not, the
+  // Write below still must see the abandonment and return false).
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   pipe.Abandon();
   producer.join();
   CHECK_FALSE(second_write_result.load());
@@ -216,38 +237,106 @@ TEST_CASE("the prefetcher opens several blobs at once but never more than asked"
   CHECK(gate.max_inside() == kInFlight);
 }
 
+BlobPrefetcher::Blob ReadOf(std::string name, const std::string& bytes, size_t fail_after) {
+  return {std::move(name), [&bytes, fail_after] {
+            return Result<std::unique_ptr<io::SequentialReader>>(
+                std::make_unique<StringReader>(bytes, nullptr, fail_after));
+          }};
+}
+
+TEST_CASE("the prefetcher never opens a blob more than max_in_flight ahead of the consumer",
+          "[transfer]") {
+  constexpr size_t kInFlight = 3;
+  // Small blobs and large buffers: unbounded workers would race far ahead.
+  const std::string bytes = RandomBytes(100, 5);
+  std::atomic<size_t> released{0};  // counted before the prefetcher learns of it
+  std::atomic<int> too_far{0};
+  std::vector<BlobPrefetcher::Blob> reads;
+  for (size_t i = 0; i < 40; ++i) {
+    reads.push_back({"blob", [&, i] {
+                       if (i >= released + kInFlight) ++too_far;
+                       return Result<std::unique_ptr<io::SequentialReader>>(
+                           std::make_unique<StringReader>(bytes));
+                     }});
+  }
+  BlobPrefetcher prefetcher(std::move(reads), kInFlight, 1 << 20);
+  for (size_t i = 0; i < 40; ++i) {
+    auto reader = prefetcher.Next();
+    Status end;
+    CHECK(ReadAll(reader.get(), &end) == bytes);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // let workers run ahead if they can
+    ++released;
+    reader.reset();
+  }
+  CHECK(too_far == 0);
+}
+
 TEST_CASE("the prefetcher reports a blob's failure at that blob, after the good ones",
           "[transfer]") {
-  std::vector<std::string> blobs = {RandomBytes(1000, 1), RandomBytes(5000, 2),
-                                    RandomBytes(3000, 3)};
-  std::vector<BlobPrefetcher::Blob> reads;
-  reads.push_back({"ok", [&] {
-                     return Result<std::unique_ptr<io::SequentialReader>>(
-                         std::make_unique<StringReader>(blobs[0]));
-                   }});
-  reads.push_back({"breaks", [&] {
-                     return Result<std::unique_ptr<io::SequentialReader>>(
-                         std::make_unique<StringReader>(blobs[1], nullptr, 4096));
-                   }});
-  reads.push_back({"missing", [] {
-                     return Result<std::unique_ptr<io::SequentialReader>>(
-                         Status::NotFound("blob sha256:abc is missing from layout /x"));
-                   }});
-  BlobPrefetcher prefetcher(std::move(reads), 3, 1 << 20);
+  const std::string ok = RandomBytes(1000, 1);
+  const std::string breaks = RandomBytes(5000, 2);
   Status end;
+  SECTION("a read that fails") {
+    std::vector<BlobPrefetcher::Blob> reads;
+    reads.push_back(ReadOf("ok", ok, SIZE_MAX));
+    reads.push_back(ReadOf("breaks", breaks, 4096));
+    BlobPrefetcher prefetcher(std::move(reads), 2, 1 << 20);
+    auto first = prefetcher.Next();
+    CHECK(ReadAll(first.get(), &end) == ok);
+    CHECK(end.ok());
+    first.reset();
+    auto second = prefetcher.Next();
+    std::string got = ReadAll(second.get(), &end);
+    CHECK(got == breaks.substr(0, got.size()));  // whole buffers of good bytes, then the error
+    CHECK(got.size() < 4096);
+    CHECK(end.kind() == ErrorKind::kIoError);
+    CHECK(end.message() == "read failed at offset 4096");
+  }
+  SECTION("an open that fails") {
+    std::vector<BlobPrefetcher::Blob> reads;
+    reads.push_back(ReadOf("ok", ok, SIZE_MAX));
+    reads.push_back({"missing", [] {
+                       return Result<std::unique_ptr<io::SequentialReader>>(
+                           Status::NotFound("blob sha256:abc is missing from layout /x"));
+                     }});
+    BlobPrefetcher prefetcher(std::move(reads), 2, 1 << 20);
+    auto first = prefetcher.Next();
+    CHECK(ReadAll(first.get(), &end) == ok);
+    first.reset();
+    auto second = prefetcher.Next();
+    CHECK(ReadAll(second.get(), &end).empty());
+    CHECK(end.kind() == ErrorKind::kNotFound);
+    CHECK(end.message() == "blob sha256:abc is missing from layout /x");
+  }
+}
+
+TEST_CASE("a blob given up half-way stops the prefetcher: later blobs fail fast, unopened",
+          "[transfer]") {
+  const std::string bytes = RandomBytes(100'000, 4);
+  std::atomic<int> opens{0};
+  std::vector<BlobPrefetcher::Blob> reads;
+  for (int i = 0; i < 20; ++i) {
+    reads.push_back({"blob", [&] {
+                       ++opens;
+                       return Result<std::unique_ptr<io::SequentialReader>>(
+                           std::make_unique<StringReader>(bytes));
+                     }});
+  }
+  BlobPrefetcher prefetcher(std::move(reads), 2, 1 << 20);
   auto first = prefetcher.Next();
-  CHECK(ReadAll(first.get(), &end) == blobs[0]);
-  CHECK(end.ok());
-  first.reset();
-  auto second = prefetcher.Next();
-  CHECK(ReadAll(second.get(), &end) == blobs[1].substr(0, 4096));
-  CHECK(end.kind() == ErrorKind::kIoError);
-  CHECK(end.message() == "read failed at offset 4096");
-  second.reset();
-  auto third = prefetcher.Next();
-  CHECK(ReadAll(third.get(), &end).empty());
-  CHECK(end.kind() == ErrorKind::kNotFound);
-  CHECK(end.message() == "blob sha256:abc is missing from layout /x");
+  std::vector<uint8_t> buf(10);
+  REQUIRE(*first->Read(buf) == 10);
+  first.reset();  // given up: the consumer is failing
+  auto later = prefetcher.Next();
+  Status end;
+  ReadAll(later.get(), &end);  // returns (an error, or the blob if already fetched); never hangs
+  later.reset();
+  for (int i = 2; i < 20; ++i) {
+    auto next = prefetcher.Next();
+    ReadAll(next.get(), &end);
+    CHECK_FALSE(end.ok());
+  }
+  CHECK(opens <= 2);  // only the two in flight when the first was given up
 }
 
 TEST_CASE("a prefetcher stopped early with large blobs unread does not hang", "[transfer]") {
@@ -358,6 +447,40 @@ TEST_CASE("the parallel writer has several blobs in flight but never more than a
   CHECK(sink.timeouts_ == 0);
   CHECK(gate.max_inside() == kInFlight);
   CHECK(sink.committed().size() == 10);
+}
+
+TEST_CASE("the parallel writer makes a blob beyond max_in_flight wait for a free place",
+          "[transfer]") {
+  constexpr int kInFlight = 2;
+  std::mutex mu;
+  std::condition_variable opened;
+  bool release = false;
+  auto held_opener = [&]() -> Result<std::unique_ptr<BlobWriter>> {
+    std::unique_lock<std::mutex> lock(mu);
+    opened.wait(lock, [&] { return release; });
+    return Status::IoError("held opener released");
+  };
+  ParallelBlobWriter writers(kInFlight, 1 << 20);
+  for (int i = 0; i < kInFlight; ++i) {
+    auto writer = writers.Start("held", held_opener);
+    REQUIRE(writer.ok());
+    REQUIRE((*writer)->Commit().ok());
+  }
+  std::atomic<bool> started{false};
+  std::thread third([&] {
+    auto writer = writers.Start("third", held_opener);
+    started = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK_FALSE(started.load());  // both places are taken by unfinished blobs
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  opened.notify_all();
+  third.join();
+  CHECK(started.load());
+  CHECK_FALSE(writers.Finish().ok());
 }
 
 TEST_CASE("a blob abandoned before its end is never committed", "[transfer]") {
