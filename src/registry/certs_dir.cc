@@ -53,11 +53,19 @@ Result<CertsDir> FindCertsDir(io::FileSystem* fs, const std::string& host,
     } else if (name.ends_with(".cert")) {
       std::string key = name.substr(0, name.size() - 5) + ".key";
       if (!has(key)) {
+        // As containers/image says it: a CA certificate named *.cert is a
+        // common mistake.
         return Status::InvalidArgument("client certificate " + path + " has no key " +
-                                       io::JoinPath(out.dir, key));
+                                       io::JoinPath(out.dir, key) +
+                                       " (CA certificates must be named *.crt)");
       }
       if (!out.client_cert.empty()) {
-        return Status::InvalidArgument("more than one client certificate in " + out.dir);
+        // containers/image offers all pairs and Go picks one by the CAs the
+        // server names; libcurl presents exactly one.
+        return Status::InvalidArgument("more than one client certificate in " + out.dir + " (" +
+                                       out.client_cert.substr(out.dir.size() + 1) + ", " + name +
+                                       "): sluice can present only one; keep one NAME.cert with "
+                                       "its NAME.key");
       }
       out.client_cert = path;
       out.client_key = io::JoinPath(out.dir, key);

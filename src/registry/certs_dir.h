@@ -30,7 +30,9 @@ std::vector<std::string> DefaultCertsDirRoots();
 // Lists the TLS files for `host` ("127.0.0.1:5443"). With `explicit_dir`
 // non-empty only that directory is used and it must exist (kNotFound naming
 // it). A NAME.cert without NAME.key, or the reverse, is kInvalidArgument
-// naming the file. No root directory existing is not an error.
+// naming the file, as containers/image refuses them; so are two client
+// pairs (containers offers all and lets the handshake choose; libcurl can
+// present one). No root directory existing is not an error.
 Result<CertsDir> FindCertsDir(io::FileSystem* fs, const std::string& host,
                               const std::string& explicit_dir,
                               const std::vector<std::string>& roots);

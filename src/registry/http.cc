@@ -1,8 +1,10 @@
 #include "registry/http.h"
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <mutex>
 
@@ -60,6 +62,41 @@ TransportFailure Classify(CURLcode code) {
   }
 }
 
+// Whether a TLS server asked for a client certificate. libcurl cannot say,
+// so OpenSSL's client certificate callback records it: the flag hangs off the
+// connection's SSL_CTX (freed with it) and is shared with the transfer, as a
+// cached connection may outlive the transfer that opened it.
+using CertRequestFlag = std::shared_ptr<std::atomic<bool>>;
+
+void FreeCertRequestFlag(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<CertRequestFlag*>(ptr);
+}
+
+int CertRequestIndex() {
+  static const int index =
+      SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, &FreeCertRequestFlag);
+  return index;
+}
+
+// Called by OpenSSL only when the server requests a certificate and none is set.
+int OnClientCertRequest(SSL* ssl, X509**, EVP_PKEY**) {
+  auto* flag =
+      static_cast<CertRequestFlag*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), CertRequestIndex()));
+  if (flag != nullptr) (*flag)->store(true);
+  return 0;  // no certificate to send
+}
+
+// A TLS alert about our certificate, as OpenSSL words it.
+bool IsClientCertAlert(std::string_view detail) {
+  for (std::string_view alert :
+       {"alert bad certificate", "alert certificate required", "alert unknown ca",
+        "alert certificate expired", "alert certificate revoked", "alert certificate unknown",
+        "alert unsupported certificate", "alert access denied"}) {
+    if (detail.find(alert) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 struct UrlDeleter {
   void operator()(CURLU* u) const { curl_url_cleanup(u); }
 };
@@ -115,6 +152,7 @@ struct HttpStream::Transfer {
   std::string url;
   std::string trust_hint;
   bool follow = false;
+  CertRequestFlag cert_requested = std::make_shared<std::atomic<bool>>(false);
 
   // Body bytes received but not yet read.
   std::string buffer;
@@ -164,6 +202,18 @@ struct HttpStream::Transfer {
       }
     }
     return size * count;
+  }
+
+  static CURLcode OnSslCtx(CURL*, void* ssl_ctx, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+    auto* flag = new CertRequestFlag(t->cert_requested);
+    if (CertRequestIndex() < 0 || SSL_CTX_set_ex_data(ctx, CertRequestIndex(), flag) != 1) {
+      delete flag;
+      return CURLE_OK;
+    }
+    SSL_CTX_set_client_cert_cb(ctx, &OnClientCertRequest);
+    return CURLE_OK;
   }
 
   static size_t OnBody(char* data, size_t size, size_t count, void* user) {
@@ -353,6 +403,11 @@ Result<std::unique_ptr<HttpStream>> HttpSession::Open(const HttpRequest& request
   if (!tls_.client_cert.empty()) {
     curl_easy_setopt(h, CURLOPT_SSLCERT, tls_.client_cert.c_str());
     curl_easy_setopt(h, CURLOPT_SSLKEY, tls_.client_key.c_str());
+  } else if (request.url.starts_with("https:")) {
+    // Only a TLS backend that is OpenSSL takes this; others leave the
+    // failure unexplained.
+    curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, &HttpStream::Transfer::OnSslCtx);
+    curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, t.get());
   }
 
   curl_multi_add_handle(t->multi, h);
@@ -367,6 +422,19 @@ Result<std::unique_ptr<HttpStream>> HttpSession::Open(const HttpRequest& request
     if (tr->result == CURLE_OK) why = TransportFailure::kOther;
     if (failure != nullptr) *failure = why;
     std::string detail = tr->error[0] != '\0' ? tr->error : curl_easy_strerror(tr->result);
+    bool no_cert = tls_.client_cert.empty() && tr->cert_requested->load();
+    bool cert_refused = !tls_.client_cert.empty() && IsClientCertAlert(detail);
+    if (no_cert || cert_refused) {
+      if (failure != nullptr) *failure = TransportFailure::kTlsClientCert;
+      auto host = UrlHostPort(request.url);
+      std::string who = host.ok() ? *host : request.url;
+      std::string what = no_cert
+                             ? who + " asked for a TLS client certificate and none is configured"
+                             : who + " refused the TLS client certificate " + tls_.client_cert;
+      std::string hint = no_cert ? tls_.client_cert_hint
+                                 : std::string("is it signed by a CA the registry trusts?");
+      return Status::Auth(what + " (" + detail + ")" + (hint.empty() ? "" : ": " + hint));
+    }
     if (why == TransportFailure::kTlsTrust) {
       auto host = UrlHostPort(request.url);
       return Status::Untrusted("TLS certificate of " + (host.ok() ? *host : request.url) +

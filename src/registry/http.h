@@ -24,6 +24,9 @@ struct TlsSettings {
   std::string client_cert;    // PEM file, or empty
   std::string client_key;     // PEM file, or empty
   std::string trust_hint;     // appended to certificate-verification errors
+  // Appended to the error when the server asks for a client certificate
+  // and none is configured, or refuses the one sent.
+  std::string client_cert_hint;
 };
 
 // Response headers with lower-cased names, in arrival order.
@@ -54,9 +57,10 @@ struct HttpRequest {
 // Why a request got no HTTP response.
 enum class TransportFailure {
   kNone,
-  kRetryable,     // refused or reset connection, timeout, truncated response
-  kTlsTrust,      // the server's certificate was not trusted
-  kTlsHandshake,  // TLS failed (e.g. the server speaks plain HTTP)
+  kRetryable,      // refused or reset connection, timeout, truncated response
+  kTlsTrust,       // the server's certificate was not trusted
+  kTlsHandshake,   // TLS failed (e.g. the server speaks plain HTTP)
+  kTlsClientCert,  // the server wanted a client certificate, or refused ours
   kOther,
 };
 
@@ -104,7 +108,9 @@ class HttpSession {
 
   // Sends the request and returns when the final response's headers are in,
   // whatever its status. With no response at all: kNetwork (or kUntrusted for
-  // an untrusted certificate, with the trust hint), and *failure says why.
+  // an untrusted certificate, with the trust hint; kAuth when the server
+  // asked for a client certificate and none is configured, or refused the
+  // one sent, with the client certificate hint), and *failure says why.
   Result<std::unique_ptr<HttpStream>> Open(const HttpRequest& request,
                                            TransportFailure* failure = nullptr);
 

@@ -149,6 +149,16 @@ Status RegistryClient::EnsureSession() {
                      " or pass " + options_.cert_dir_flag + " with a directory holding it" +
                      (options_.tls_verify ? "" : "");
   }
+  if (!options_.cert_dir.empty()) {
+    tls.client_cert_hint =
+        "no client certificate (NAME.cert with NAME.key, e.g. client.cert and "
+        "client.key) in " +
+        options_.cert_dir;
+  } else {
+    tls.client_cert_hint = "put client.cert and client.key in " +
+                           io::JoinPath("/etc/containers/certs.d", host_) + " or pass " +
+                           options_.cert_dir_flag + " with a directory holding them";
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (!session_) {
     cert_hint_ = tls.trust_hint;

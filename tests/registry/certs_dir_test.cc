@@ -76,11 +76,39 @@ TEST_CASE("a client certificate without its key, or a key alone, is refused") {
   auto a = FindCertsDir(&fs, "h", "/d1", kRoots);
   REQUIRE_FALSE(a.ok());
   CHECK(a.status().message().find("/d1/client.key") != std::string::npos);
+  CHECK(a.status().message().find("*.crt") != std::string::npos);
 
   Touch(&fs, "/d2/lonely.key");
   auto b = FindCertsDir(&fs, "h", "/d2", kRoots);
   REQUIRE_FALSE(b.ok());
   CHECK(b.status().message().find("/d2/lonely.cert") != std::string::npos);
+}
+
+TEST_CASE("a client pair is NAME.cert with NAME.key, and only one pair can be presented") {
+  io::MemoryFileSystem fs;
+  Touch(&fs, "/d/ca.crt");
+  Touch(&fs, "/d/me.cert");
+  Touch(&fs, "/d/me.key");
+  auto one = FindCertsDir(&fs, "h", "/d", kRoots);
+  REQUIRE(one.ok());
+  CHECK(one->client_cert == "/d/me.cert");
+  CHECK(one->client_key == "/d/me.key");
+  CHECK(one->ca_files == std::vector<std::string>{"/d/ca.crt"});
+
+  // A key of another name does not pair with it.
+  Touch(&fs, "/e/me.cert");
+  Touch(&fs, "/e/you.key");
+  auto crossed = FindCertsDir(&fs, "h", "/e", kRoots);
+  REQUIRE_FALSE(crossed.ok());
+  CHECK(crossed.status().message().find("/e/me.key") != std::string::npos);
+
+  Touch(&fs, "/d/second.cert");
+  Touch(&fs, "/d/second.key");
+  auto two = FindCertsDir(&fs, "h", "/d", kRoots);
+  REQUIRE_FALSE(two.ok());
+  CHECK(two.status().kind() == ErrorKind::kInvalidArgument);
+  CHECK(two.status().message().find("me.cert") != std::string::npos);
+  CHECK(two.status().message().find("second.cert") != std::string::npos);
 }
 
 }  // namespace

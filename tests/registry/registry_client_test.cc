@@ -488,5 +488,74 @@ TEST_CASE("a TLS registry is reached with credentials only a credHelpers entry p
   CHECK(MustClient(s.registry.host(), explicit_creds)->GetManifest("private/app", "1").ok());
 }
 
+TEST_CASE("a registry requiring client certificates is reached with client.cert and client.key") {
+  RegistryOptions options;
+  options.tls = true;
+  options.client_certs = true;
+  TestRegistry registry(options);
+  TempDir tmp;
+  MakeImage(tmp.path() + "/L", "t", "mutual tls");
+  PushImage(registry, tmp.path() + "/L", "t", "mtls/app:1");  // skopeo with the same dir
+
+  ClientOptions o;
+  o.use_auth_files = false;
+  o.certs_d_roots = {"/nonexistent-certs.d"};
+  o.cert_dir = registry.client_dir();
+  o.max_retries = 1;
+  o.initial_backoff_ms = 10;
+  auto client = MustClient(registry.host(), o);
+  REQUIRE(client->Ping().ok());
+  auto m = client->GetManifest("mtls/app", "1");
+  INFO(m.status().ToString());
+  REQUIRE(m.ok());
+  CHECK(m->bytes == InspectRaw(registry, "mtls/app:1"));
+  Layer layer = FirstLayer(m->bytes);
+  auto blob = client->OpenBlob("mtls/app", layer.digest);
+  REQUIRE(blob.ok());
+  auto verified = NewVerifyingReader(std::move(*blob), layer.digest, layer.size);
+  Status status;
+  ReadAll(verified.get(), 4096, &status);
+  CHECK(status.ok());
+  std::string bytes = RandomBytes(3000, 21);
+  Status up = Upload(client.get(), "mtls/pushed", bytes);
+  INFO(up.ToString());
+  REQUIRE(up.ok());
+  auto back = client->OpenBlob("mtls/pushed", format::Sha256::Of(bytes));
+  REQUIRE(back.ok());
+  CHECK(ReadAll(back->get(), 4096, &status) == bytes);
+
+  // The CA alone: the registry's demand for a certificate is named.
+  ClientOptions no_cert = o;
+  no_cert.cert_dir = registry.ca_dir();
+  Status refused = MustClient(registry.host(), no_cert)->Ping();
+  INFO(refused.ToString());
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.kind() == ErrorKind::kAuth);
+  CHECK(refused.message().find(registry.host()) != std::string::npos);
+  CHECK(refused.message().find("client certificate") != std::string::npos);
+  CHECK(refused.message().find("client.cert") != std::string::npos);
+  CHECK(refused.message().find(registry.ca_dir()) != std::string::npos);
+
+  // A client certificate from a CA the registry does not trust is refused.
+  std::string other = tmp.path() + "/other";
+  std::filesystem::create_directories(other);
+  testing::MustRun("cd " + tmp.path() +
+                   " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+                   " -keyout rogue-ca.key -out rogue-ca.crt -days 2 -subj /CN=rogue-ca"
+                   " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+                   " -keyout other/client.key -out rogue.csr -subj /CN=rogue"
+                   " && openssl x509 -req -in rogue.csr -CA rogue-ca.crt -CAkey rogue-ca.key"
+                   " -CAcreateserial -out other/client.cert -days 2");
+  std::filesystem::copy_file(registry.ca_dir() + "/ca.crt", other + "/ca.crt");
+  ClientOptions rogue = o;
+  rogue.cert_dir = other;
+  Status bad = MustClient(registry.host(), rogue)->Ping();
+  INFO(bad.ToString());
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.kind() == ErrorKind::kAuth);
+  CHECK(bad.message().find("refused the TLS client certificate " + other + "/client.cert") !=
+        std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::registry

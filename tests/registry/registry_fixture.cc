@@ -148,6 +148,16 @@ void TestRegistry::MakeCertificates() {
           " && printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext"
           " && openssl x509 -req -in server.csr -CA ca/ca.crt -CAkey ca.key -CAcreateserial"
           " -out server.crt -days 2 -extfile san.ext");
+  if (!options_.client_certs) return;
+  // A client certificate from the same CA, in a certs.d-style directory.
+  std::filesystem::create_directories(d + "/client");
+  MustRun("cd " + Quote(d) +
+          " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+          " -keyout client/client.key -out client.csr -subj /CN=sluice-test-client"
+          " && printf 'extendedKeyUsage=clientAuth\\n' > client.ext"
+          " && openssl x509 -req -in client.csr -CA ca/ca.crt -CAkey ca.key -CAcreateserial"
+          " -out client/client.cert -days 2 -extfile client.ext"
+          " && cp ca/ca.crt client/ca.crt");
 }
 
 bool TestRegistry::Start(int port) {
@@ -163,6 +173,7 @@ bool TestRegistry::Start(int port) {
       std::to_string(port_) + "\n";
   if (options_.tls) {
     config += "  tls:\n    certificate: " + d + "/server.crt\n    key: " + d + "/server.key\n";
+    if (options_.client_certs) config += "    clientcas:\n      - " + d + "/ca/ca.crt\n";
   }
   if (!options_.user.empty()) {
     config += "auth:\n  htpasswd:\n    realm: sluice-test\n    path: " + d + "/htpasswd\n";
@@ -186,6 +197,10 @@ bool TestRegistry::Start(int port) {
   // Ready when /v2/ answers anything over HTTP.
   TlsSettings tls;
   tls.verify = false;
+  if (options_.client_certs) {
+    tls.client_cert = client_dir() + "/client.cert";
+    tls.client_key = client_dir() + "/client.key";
+  }
   HttpSession session(tls, "sluice-test");
   HttpRequest ping;
   ping.url = std::string(options_.tls ? "https" : "http") + "://" + host() + "/v2/";
@@ -207,7 +222,8 @@ std::vector<std::string> TestRegistry::Flags(const std::string& side) const {
   std::string prefix = side.empty() ? "--" : "--" + side + "-";
   std::vector<std::string> flags;
   if (options_.tls) {
-    flags.insert(flags.end(), {prefix + "cert-dir", ca_dir()});
+    flags.insert(flags.end(),
+                 {prefix + "cert-dir", options_.client_certs ? client_dir() : ca_dir()});
   } else {
     flags.push_back(prefix + "tls-verify=false");
   }

@@ -37,6 +37,9 @@ struct RegistryOptions {
   bool tls = false;  // serve HTTPS with a certificate from a CA made by the test
   std::string user;  // with a user: htpasswd (bcrypt) basic auth
   std::string password;
+  // With tls: require a client certificate signed by the test's CA
+  // (http.tls.clientcas); client_dir() holds one.
+  bool client_certs = false;
 };
 
 class TestRegistry {
@@ -50,6 +53,9 @@ class TestRegistry {
   int port() const { return port_; }
   // A directory holding only ca.crt (TLS registries): a --cert-dir.
   std::string ca_dir() const { return dir_.path() + "/ca"; }
+  // With client_certs: ca.crt plus client.cert and client.key the registry
+  // accepts, a certs.d-style directory.
+  std::string client_dir() const { return dir_.path() + "/client"; }
   const std::string& dir() const { return dir_.path(); }
   // Flags that reach this registry, for "dest" or "src" (or "" for inspect),
   // one argument each; skopeo and sluice spell them alike.
