@@ -77,6 +77,16 @@ struct Fixture {
     return ImportBundle(in->get(), Trust(), sink.get(), "oci:" + dir);
   }
 
+  // A bundle of app:1.0 with one bit flipped inside its last layer's frames.
+  std::string CorruptBundle() {
+    std::string bundle = tmp / "corrupt.sluice";
+    REQUIRE(ExportRefs({"app:1.0"}, bundle).ok());
+    std::string bytes = ReadFile(bundle);
+    bytes[bytes.size() - 200000] ^= 0x40;
+    WriteFile(bundle, bytes);
+    return bundle;
+  }
+
   // Shipped blob digests as recorded in the bundle's catalog.
   std::set<std::string> Shipped(const std::string& bundle) {
     auto in = fs->NewSequentialReader(bundle);
@@ -255,11 +265,7 @@ TEST_CASE("import with the wrong key is refused as untrusted and writes nothing"
 
 TEST_CASE("a corrupted bundle fails import and publishes no tag") {
   Fixture f;
-  std::string bundle = f.tmp / "b1";
-  REQUIRE(f.ExportRefs({"app:1.0"}, bundle).ok());
-  std::string bytes = ReadFile(bundle);
-  bytes[bytes.size() - 200000] ^= 0x40;  // inside the last layer's frames
-  WriteFile(bundle, bytes);
+  std::string bundle = f.CorruptBundle();
   std::string out = f.tmp / "out";
   auto result = f.ImportInto(bundle, out);
   REQUIRE_FALSE(result.ok());
@@ -324,11 +330,7 @@ TEST_CASE("an import with several blobs in flight writes exactly what a serial o
 
 TEST_CASE("an import with several blobs in flight stops at a corrupt blob and commits nothing of it") {
   Fixture f;
-  std::string bundle = f.tmp / "b1";
-  REQUIRE(f.ExportRefs({"app:1.0"}, bundle).ok());
-  std::string bytes = ReadFile(bundle);
-  bytes[bytes.size() - 200000] ^= 0x40;  // inside the last layer's frames
-  WriteFile(bundle, bytes);
+  std::string bundle = f.CorruptBundle();
   auto in = f.fs->NewSequentialReader(bundle);
   REQUIRE(in.ok());
   std::string out = f.tmp / "out";
