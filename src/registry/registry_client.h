@@ -13,11 +13,15 @@
 //     fresh credentials. Credentials: ClientOptions::credentials, else the
 //     auth files with their credential helpers (see LookupCredentials in
 //     auth.h), looked up once per repository.
-//   - TLS: system CAs plus the registry's certs.d directory (see certs_dir.h).
+//   - TLS: system CAs plus the registry's certs.d directory (see certs_dir.h),
+//     whose NAME.cert/NAME.key pair is presented as a client certificate. A
+//     registry that asks for a client certificate we lack, or refuses ours,
+//     is kAuth saying so (not retried).
 //     tls_verify=false accepts any certificate and falls back to plain HTTP
 //     when the registry does not speak TLS, as skopeo --tls-verify=false.
 //   - 429, 5xx and broken connections are retried with exponential backoff,
-//     at most max_retries times.
+//     at most max_retries times; a blob stream that breaks mid-body resumes
+//     where it stopped (see OpenBlob).
 //   - Errors: 401/403 kAuth naming host and repository; 404 kNotFound naming
 //     the reference; no response kNetwork; untrusted certificate kUntrusted
 //     naming the host and the certs.d path that would trust it; bytes that do
