@@ -137,38 +137,27 @@ TEST_CASE("a manifest whose transfer is cut short is fetched again") {
         R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"})");
 }
 
-TEST_CASE("a blob transfer cut mid-body resumes with a Range request, every byte once") {
-  FakeRegistry fake;
-  BrokenBlob blob = Broken(fake, "resume");
-  auto client = Client(fake, "user:pass");  // outlives the reader
-  auto reader = client->OpenBlob("r", blob.digest);
-  REQUIRE(reader.ok());
-  auto verified = NewVerifyingReader(std::move(*reader), blob.digest, blob.bytes.size());
-  Status status;
-  std::string got = ReadAll(verified.get(), &status);
-  INFO(status.ToString());
-  REQUIRE(status.ok());
-  CHECK(got == blob.bytes);
-  CHECK(format::Sha256::Of(got) == blob.digest);
-  CHECK(Stats(fake)["ranges"]["resume"] ==
-        nlohmann::json::array({"", "bytes=" + std::to_string(kCut) + "-"}));
-}
-
-TEST_CASE("a resumed blob whose server ignores Range has the bytes already delivered skipped") {
-  FakeRegistry fake;
-  BrokenBlob blob = Broken(fake, "norange");
-  auto client = Client(fake, "user:pass");  // outlives the reader
-  auto reader = client->OpenBlob("r", blob.digest);
-  REQUIRE(reader.ok());
-  auto verified = NewVerifyingReader(std::move(*reader), blob.digest, blob.bytes.size());
-  Status status;
-  std::string got = ReadAll(verified.get(), &status);
-  INFO(status.ToString());
-  REQUIRE(status.ok());
-  CHECK(got == blob.bytes);
-  CHECK(format::Sha256::Of(got) == blob.digest);
-  CHECK(Stats(fake)["ranges"]["norange"] ==
-        nlohmann::json::array({"", "bytes=" + std::to_string(kCut) + "-"}));
+TEST_CASE("a blob transfer cut mid-body resumes with a Range request, every byte once, "
+          "whether or not the server honours Range") {
+  // "resume" answers the Range request with 206; "norange" ignores it and
+  // sends the whole blob again with 200, so the bytes already delivered are skipped.
+  for (const char* name : {"resume", "norange"}) {
+    INFO("blob " << name);
+    FakeRegistry fake;
+    BrokenBlob blob = Broken(fake, name);
+    auto client = Client(fake, "user:pass");  // outlives the reader
+    auto reader = client->OpenBlob("r", blob.digest);
+    REQUIRE(reader.ok());
+    auto verified = NewVerifyingReader(std::move(*reader), blob.digest, blob.bytes.size());
+    Status status;
+    std::string got = ReadAll(verified.get(), &status);
+    INFO(status.ToString());
+    REQUIRE(status.ok());
+    CHECK(got == blob.bytes);
+    CHECK(format::Sha256::Of(got) == blob.digest);
+    CHECK(Stats(fake)["ranges"][name] ==
+          nlohmann::json::array({"", "bytes=" + std::to_string(kCut) + "-"}));
+  }
 }
 
 TEST_CASE("a blob that keeps breaking fails with kNetwork naming the digest and offset") {
