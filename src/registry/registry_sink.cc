@@ -117,10 +117,14 @@ class RegistrySink final : public ImageSink {
     }
     for (const std::string& from : candidates) {
       if (from == target) continue;
-      SLUICE_ASSIGN_OR_RETURN(auto size, client_->HeadBlob(from, digest));
-      if (!size) continue;
-      SLUICE_ASSIGN_OR_RETURN(bool mounted, client_->MountBlob(target, digest, from));
-      if (!mounted) return false;
+      // Every repository is only a candidate: one this account may not read
+      // (401/403), or one that will not lend the blob, is passed over rather
+      // than failing the import. If none has it, the importer names the blob
+      // as missing.
+      auto size = client_->HeadBlob(from, digest);
+      if (!size.ok() || !*size) continue;
+      auto mounted = client_->MountBlob(target, digest, from);
+      if (!mounted.ok() || !*mounted) continue;
       Remember(digest, target);
       return true;
     }
