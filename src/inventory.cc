@@ -7,6 +7,7 @@
 #include <set>
 
 #include "io/atomic_file.h"
+#include "json_document.h"
 #include "oci/layout.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
@@ -399,14 +400,8 @@ Result<Inventory> ParseInventory(std::string_view text, const std::string& where
   auto bad = [&](const std::string& what) {
     return Status::Corruption("inventory " + where + " is not valid: " + what);
   };
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return bad("not a JSON object");
-  if (doc.value("format", "") != kFormatName) return bad("\"format\" is not \"sluice-inventory\"");
-  if (doc.value("version", 0) != kFormatVersion) {
-    return Status::Unsupported("inventory " + where + " has version " +
-                               doc.value("version", json()).dump() +
-                               "; this sluice reads version 1");
-  }
+  SLUICE_ASSIGN_OR_RETURN(json doc,
+                          ParseJsonDocument(text, kFormatName, kFormatVersion, "inventory " + where));
   Inventory inventory;
   inventory.destination = doc.value("destination", "");
   inventory.created_unix = doc.value("created_unix", uint64_t{0});

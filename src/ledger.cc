@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
+#include "json_document.h"
 
 namespace sluice {
 namespace {
@@ -60,14 +61,8 @@ Result<Ledger> Ledger::Load(io::FileSystem* fs, const std::string& path) {
   auto bad = [&](const std::string& what) {
     return Status::Corruption("ledger " + path + " is not valid: " + what);
   };
-  json doc = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return bad("not a JSON object");
-  if (doc.value("format", "") != kFormatName) return bad("\"format\" is not \"sluice-ledger\"");
-  if (doc.value("version", 0) != kFormatVersion) {
-    return Status::Unsupported("ledger " + path + " has version " +
-                               doc.value("version", json()).dump() +
-                               "; this sluice reads version 1");
-  }
+  SLUICE_ASSIGN_OR_RETURN(json doc,
+                          ParseJsonDocument(*text, kFormatName, kFormatVersion, "ledger " + path));
   Ledger ledger;
   if (!ParseHexId(doc.value("ledger_id", ""), &ledger.id_)) return bad("bad \"ledger_id\"");
   auto seq = doc.find("sequence");
