@@ -91,8 +91,8 @@ Result<Ledger> Ledger::Load(io::FileSystem* fs, const std::string& path) {
                  ", not " + std::to_string(ledger.sequence_ + 1));
     }
     for (const json& d : (*p)["shipped"]) {
-      auto digest = d.is_string() ? format::Digest::Parse(d.get<std::string>())
-                                  : Result<format::Digest>(Status::Corruption("not a string"));
+      if (!d.is_string()) return bad("bad digest in \"pending\" record");
+      auto digest = format::Digest::Parse(d.get<std::string>());
       if (!digest.ok()) return bad("bad digest in \"pending\" record");
       pending.shipped.push_back(*digest);
     }
