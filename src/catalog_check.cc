@@ -4,8 +4,8 @@
 
 #include "oci/manifest.h"
 #include "oci/media_types.h"
-#include "registry/reference.h"
-#include "transport_ref.h"
+#include "reference/reference.h"
+#include "reference/transport_ref.h"
 
 namespace sluice {
 
@@ -40,8 +40,8 @@ Status CheckRefName(const format::RefEntry& ref) {
     }
     return Status::Ok();
   }
-  if (Status s = registry::ValidateRepository(ref.repository); !s.ok()) return bad(s.message());
-  if (!ref.tag.empty() && !registry::IsValidTag(ref.tag)) {
+  if (Status s = ValidateRepository(ref.repository); !s.ok()) return bad(s.message());
+  if (!ref.tag.empty() && !IsValidTag(ref.tag)) {
     return bad("tag " + Printable(ref.tag) + " is not a valid registry tag");
   }
   return Status::Ok();

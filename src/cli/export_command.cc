@@ -7,11 +7,11 @@
 #include "cli/registry_options.h"
 #include "exporter.h"
 #include "io/atomic_file.h"
-#include "registry/reference.h"
-#include "registry/registry_source.h"
+#include "reference/reference.h"
+#include "source/registry_source.h"
 #include "source/archive_source.h"
 #include "source/oci_layout_source.h"
-#include "transport_ref.h"
+#include "reference/transport_ref.h"
 
 namespace po = boost::program_options;
 
@@ -45,7 +45,7 @@ Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const std::s
     case Transport::kOciLayout:
       return NewOciLayoutSource(fs, ref.path, ref.name);
     case Transport::kDocker: {
-      SLUICE_ASSIGN_OR_RETURN(registry::Reference reference, registry::ParseReference(ref.name));
+      SLUICE_ASSIGN_OR_RETURN(Reference reference, ParseReference(ref.name));
       // A whole registry is a lot to ship by accident: it must be asked for.
       if (reference.repository.empty() != all_repositories) {
         return Status::InvalidArgument(
@@ -55,7 +55,7 @@ Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const std::s
                                     reference.host));
       }
       SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client, registry_options.ToClientOptions());
-      return registry::NewRegistrySource(reference, std::move(client));
+      return NewRegistrySource(reference, std::move(client));
     }
     case Transport::kOciArchive:
       return NewOciArchiveSource(fs, ref.path, ref.name);

@@ -6,11 +6,11 @@
 #include "cli/registry_options.h"
 #include "importer.h"
 #include "mapping.h"
-#include "registry/reference.h"
-#include "registry/registry_sink.h"
+#include "reference/reference.h"
+#include "sink/registry_sink.h"
 #include "sink/oci_layout_sink.h"
 #include "sink/registry_storage_sink.h"
-#include "transport_ref.h"
+#include "reference/transport_ref.h"
 
 namespace po = boost::program_options;
 
@@ -30,10 +30,10 @@ Result<std::unique_ptr<ImageSink>> OpenSink(const std::string& text,
     case Transport::kRegistryStorage:
       return NewRegistryStorageSink(io::DefaultFileSystem(), ref.path, ref.name);
     case Transport::kDocker: {
-      SLUICE_ASSIGN_OR_RETURN(registry::Reference destination,
-                              registry::ParseDestination(ref.name));
+      SLUICE_ASSIGN_OR_RETURN(Reference destination,
+                              ParseDestination(ref.name));
       SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client, registry_options.ToClientOptions());
-      return registry::NewRegistrySink(destination, std::move(client));
+      return NewRegistrySink(destination, std::move(client));
     }
     case Transport::kDockerArchive:
     case Transport::kOciArchive:

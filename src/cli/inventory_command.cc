@@ -4,10 +4,10 @@
 #include "cli/cli_util.h"
 #include "cli/registry_options.h"
 #include "inventory.h"
-#include "registry/reference.h"
+#include "reference/reference.h"
 #include "registry/registry_client.h"
 #include "signing.h"
-#include "transport_ref.h"
+#include "reference/transport_ref.h"
 
 namespace po = boost::program_options;
 
@@ -21,11 +21,11 @@ Result<Inventory> Take(const std::string& from, const TransportRef& ref, bool ve
       if (!ref.name.empty()) break;
       return TakeOciLayoutInventory(io::DefaultFileSystem(), ref.path, from);
     case Transport::kDocker: {
-      SLUICE_ASSIGN_OR_RETURN(registry::Reference destination,
-                              registry::ParseDestination(ref.name));
+      SLUICE_ASSIGN_OR_RETURN(Reference destination,
+                              ParseDestination(ref.name));
       if (!destination.repository.empty()) {
         SLUICE_RETURN_IF_ERROR(
-            registry::ValidateRepository(destination.repository).WithContext("--from " + from));
+            ValidateRepository(destination.repository).WithContext("--from " + from));
       }
       SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions options, registry_options.ToClientOptions());
       SLUICE_ASSIGN_OR_RETURN(auto client, registry::RegistryClient::Create(destination.Endpoint(),

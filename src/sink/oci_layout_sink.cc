@@ -8,7 +8,7 @@
 #include "oci/layout.h"
 #include "oci/media_types.h"
 #include "sink/blob_file_writer.h"
-#include "transport_ref.h"
+#include "reference/transport_ref.h"
 
 namespace sluice {
 namespace {

@@ -10,7 +10,7 @@
 #include "oci/manifest.h"
 #include "oci/media_types.h"
 #include "sink/blob_file_writer.h"
-#include "registry/reference.h"
+#include "reference/reference.h"
 
 namespace sluice {
 namespace {
@@ -28,7 +28,7 @@ class RegistryStorageSink final : public ImageSink {
 
   Status CheckRef(const std::string& repository, const std::string& tag) override {
     SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository, tag));
-    if (!registry::IsValidTag(tag)) {
+    if (!IsValidTag(tag)) {
       return Status::InvalidArgument("tag '" + tag + "' for " + target + " in registry-storage:" +
                                      dir_ + " is not a valid registry tag");
     }
@@ -161,7 +161,7 @@ class RegistryStorageSink final : public ImageSink {
     std::string target = prefix_.empty()      ? repository
                          : repository.empty() ? prefix_
                                               : prefix_ + "/" + repository;
-    Status valid = registry::ValidateRepository(target);
+    Status valid = ValidateRepository(target);
     if (!valid.ok()) return valid.WithContext("registry-storage:" + dir_);
     return target;
   }
@@ -311,7 +311,7 @@ Result<std::unique_ptr<ImageSink>> NewRegistryStorageSink(io::FileSystem* fs, st
     return Status::InvalidArgument("registry-storage: needs a directory (registry-storage:DIR)");
   }
   if (!prefix.empty()) {
-    Status valid = registry::ValidateRepository(prefix);
+    Status valid = ValidateRepository(prefix);
     if (!valid.ok()) {
       return valid.WithContext("registry-storage:" + dir + ":" + prefix +
                                ": bad repository prefix");

@@ -5,7 +5,7 @@
 #include "io/atomic_file.h"
 #include "oci/layout.h"
 #include "oci/manifest.h"
-#include "registry/reference.h"
+#include "reference/reference.h"
 
 namespace sluice {
 namespace {
@@ -20,7 +20,7 @@ std::pair<std::string, std::string> SplitRefName(const std::string& name) {
   if (colon != std::string::npos) {
     std::string repository = name.substr(0, colon);
     std::string tag = name.substr(colon + 1);
-    if (registry::ValidateRepository(repository).ok() && registry::IsValidTag(tag)) {
+    if (ValidateRepository(repository).ok() && IsValidTag(tag)) {
       return {repository, tag};
     }
   }

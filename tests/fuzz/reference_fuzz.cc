@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "registry/reference.h"
-#include "transport_ref.h"
+#include "reference/reference.h"
+#include "reference/transport_ref.h"
 
 namespace {
 
@@ -20,7 +20,7 @@ void Check(bool condition) {
   if (!condition) __builtin_trap();
 }
 
-void SameReference(const registry::Reference& a, const registry::Reference& b) {
+void SameReference(const Reference& a, const Reference& b) {
   Check(a.host == b.host && a.repository == b.repository && a.tag == b.tag &&
         a.digest == b.digest);
 }
@@ -36,22 +36,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   (void)IsValidOciRefName(text);
 
-  auto reference = registry::ParseReference(text);
+  auto reference = ParseReference(text);
   if (reference.ok()) {
     (void)reference->Endpoint();
     (void)reference->ManifestReference();
     if (!reference->repository.empty()) {
-      Check(registry::ValidateRepository(reference->repository).ok());
+      Check(ValidateRepository(reference->repository).ok());
     }
-    if (!reference->tag.empty()) Check(registry::IsValidTag(reference->tag));
-    auto again = registry::ParseReference(reference->ToString());
+    if (!reference->tag.empty()) Check(IsValidTag(reference->tag));
+    auto again = ParseReference(reference->ToString());
     Check(again.ok());
     SameReference(*reference, *again);
   }
 
-  auto destination = registry::ParseDestination(text);
+  auto destination = ParseDestination(text);
   if (destination.ok()) {
-    Check(registry::IsValidHost(destination->host));
+    Check(IsValidHost(destination->host));
     Check(destination->tag.empty() && destination->digest.empty());
   }
   return 0;

@@ -3,10 +3,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "registry/reference.h"
+#include "reference/reference.h"
 #include "registry/registry_client.h"
-#include "registry/registry_sink.h"
-#include "registry/registry_source.h"
+#include "sink/registry_sink.h"
+#include "source/registry_source.h"
 #include "registry_fixture.h"
 
 namespace sluice::registry {

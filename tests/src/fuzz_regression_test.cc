@@ -3,7 +3,7 @@
 // ordinary test suite without clang or libFuzzer.
 #include <catch2/catch.hpp>
 
-#include "registry/reference.h"
+#include "reference/reference.h"
 #include "test_support.h"
 
 using namespace sluice;
@@ -21,16 +21,16 @@ TEST_CASE("fuzz regression: a registry reference's normalised form parses again"
   // which the length check used to see only after ToString().
   std::string text = Regression("reference_fuzz-normalised-name-too-long");
   REQUIRE(text.size() == 250);
-  auto ref = registry::ParseReference(text);
+  auto ref = ParseReference(text);
   if (ref.ok()) {
-    auto again = registry::ParseReference(ref->ToString());
+    auto again = ParseReference(ref->ToString());
     REQUIRE(again.ok());
     CHECK(again->ToString() == ref->ToString());
   } else {
     CHECK(ref.status().message().find("more than 255") != std::string::npos);
   }
   // Short enough written and normalised: still fine.
-  auto ok = registry::ParseReference("a/" + std::string(200, 'b'));
+  auto ok = ParseReference("a/" + std::string(200, 'b'));
   REQUIRE(ok.ok());
-  CHECK(registry::ParseReference(ok->ToString()).ok());
+  CHECK(ParseReference(ok->ToString()).ok());
 }

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "transport_ref.h"
+#include "reference/transport_ref.h"
 
 using sluice::ParseTransportRef;
 using sluice::Transport;

@@ -24,14 +24,14 @@
 
 #include <memory>
 
-#include "registry/reference.h"
+#include "reference/reference.h"
 #include "registry/registry_client.h"
 #include "sink/image_sink.h"
 
-namespace sluice::registry {
+namespace sluice {
 
 // `destination` comes from ParseDestination (host, and prefix in repository).
 Result<std::unique_ptr<ImageSink>> NewRegistrySink(const Reference& destination,
-                                                   ClientOptions options);
+                                                   registry::ClientOptions options);
 
-}  // namespace sluice::registry
+}  // namespace sluice

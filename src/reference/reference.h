@@ -21,7 +21,7 @@
 #include "format/crypto.h"
 #include "io/status.h"
 
-namespace sluice::registry {
+namespace sluice {
 
 inline constexpr std::string_view kDockerHubDomain = "docker.io";
 inline constexpr std::string_view kDockerHubEndpoint = "registry-1.docker.io";
@@ -58,4 +58,4 @@ bool IsValidPathComponent(std::string_view c);           // [a-z0-9]+(?:(?:[._]|
 Status ValidateRepository(std::string_view repository);  // components joined by '/'
 bool IsValidTag(std::string_view tag);                   // [A-Za-z0-9_][A-Za-z0-9._-]{0,127}
 
-}  // namespace sluice::registry
+}  // namespace sluice

@@ -1,8 +1,8 @@
-#include "registry/reference.h"
+#include "reference/reference.h"
 
 #include <algorithm>
 
-namespace sluice::registry {
+namespace sluice {
 namespace {
 
 constexpr std::string_view kScheme = "docker://";
@@ -248,4 +248,4 @@ Result<Reference> ParseDestination(std::string_view text) {
   return ref;
 }
 
-}  // namespace sluice::registry
+}  // namespace sluice

@@ -1,4 +1,4 @@
-#include "registry/registry_sink.h"
+#include "sink/registry_sink.h"
 
 #include <cstdint>
 #include <functional>
@@ -7,12 +7,12 @@
 #include <optional>
 #include <set>
 
-namespace sluice::registry {
+namespace sluice {
 namespace {
 
 class RegistryBlobWriter final : public BlobWriter {
  public:
-  RegistryBlobWriter(std::unique_ptr<BlobUpload> upload, std::string name, format::Digest digest,
+  RegistryBlobWriter(std::unique_ptr<registry::BlobUpload> upload, std::string name, format::Digest digest,
                      uint64_t size, std::function<void()> on_commit)
       : upload_(std::move(upload)),
         name_(std::move(name)),
@@ -43,7 +43,7 @@ class RegistryBlobWriter final : public BlobWriter {
   }
 
  private:
-  std::unique_ptr<BlobUpload> upload_;
+  std::unique_ptr<registry::BlobUpload> upload_;
   std::string name_;
   format::Digest digest_;
   uint64_t size_;
@@ -54,7 +54,7 @@ class RegistryBlobWriter final : public BlobWriter {
 
 class RegistrySink final : public ImageSink {
  public:
-  RegistrySink(std::string prefix, std::unique_ptr<RegistryClient> client)
+  RegistrySink(std::string prefix, std::unique_ptr<registry::RegistryClient> client)
       : prefix_(std::move(prefix)), client_(std::move(client)) {}
 
   Status CheckRef(const std::string& repository, const std::string& tag) override {
@@ -239,7 +239,7 @@ class RegistrySink final : public ImageSink {
   }
 
   std::string prefix_;
-  std::unique_ptr<RegistryClient> client_;
+  std::unique_ptr<registry::RegistryClient> client_;
   std::mutex mu_;
   std::map<format::Digest, std::set<std::string>> known_;  // digest -> repositories holding it
   std::map<format::Digest, std::pair<std::string, std::string>> manifests_;  // -> type, bytes
@@ -250,13 +250,13 @@ class RegistrySink final : public ImageSink {
 }  // namespace
 
 Result<std::unique_ptr<ImageSink>> NewRegistrySink(const Reference& destination,
-                                                   ClientOptions options) {
+                                                   registry::ClientOptions options) {
   if (!destination.repository.empty()) {
     SLUICE_RETURN_IF_ERROR(ValidateRepository(destination.repository));
   }
   SLUICE_ASSIGN_OR_RETURN(auto client,
-                          RegistryClient::Create(destination.Endpoint(), std::move(options)));
+                          registry::RegistryClient::Create(destination.Endpoint(), std::move(options)));
   return std::unique_ptr<ImageSink>(new RegistrySink(destination.repository, std::move(client)));
 }
 
-}  // namespace sluice::registry
+}  // namespace sluice

@@ -1,4 +1,4 @@
-#include "registry/registry_source.h"
+#include "source/registry_source.h"
 
 #include <algorithm>
 #include <map>
@@ -6,12 +6,12 @@
 
 #include "oci/media_types.h"
 
-namespace sluice::registry {
+namespace sluice {
 namespace {
 
 class RegistrySource final : public ImageSource {
  public:
-  RegistrySource(Reference reference, std::unique_ptr<RegistryClient> client)
+  RegistrySource(Reference reference, std::unique_ptr<registry::RegistryClient> client)
       : reference_(std::move(reference)), client_(std::move(client)) {}
 
   Result<std::vector<SourceImage>> ListImages() override {
@@ -50,7 +50,7 @@ class RegistrySource final : public ImageSource {
       if (it != cache_.end()) return it->second;
     }
     // GetManifest checks the bytes against the digest (kCorruption).
-    SLUICE_ASSIGN_OR_RETURN(Manifest m, client_->GetManifest(repository, digest.str()));
+    SLUICE_ASSIGN_OR_RETURN(registry::Manifest m, client_->GetManifest(repository, digest.str()));
     return ManifestBytes{std::move(m.bytes), std::move(m.media_type)};
   }
 
@@ -71,7 +71,7 @@ class RegistrySource final : public ImageSource {
     display += "/" + repository;
     if (!tag.empty()) display += ":" + tag;
     if (!digest.empty()) display += "@" + digest.str();
-    SLUICE_ASSIGN_OR_RETURN(Manifest m,
+    SLUICE_ASSIGN_OR_RETURN(registry::Manifest m,
                             client_->GetManifest(repository, digest.empty() ? tag : digest.str()));
     if (m.media_type == oci::kDockerSchema1 || m.media_type == oci::kDockerSchema1Signed) {
       return Status::Unsupported(display + " is a Docker schema 1 manifest (" + m.media_type +
@@ -89,7 +89,7 @@ class RegistrySource final : public ImageSource {
   }
 
   Reference reference_;
-  std::unique_ptr<RegistryClient> client_;
+  std::unique_ptr<registry::RegistryClient> client_;
   std::mutex mu_;
   // Root manifests read while listing, so the walk does not fetch them twice.
   std::map<std::pair<std::string, format::Digest>, ManifestBytes> cache_;
@@ -98,10 +98,10 @@ class RegistrySource final : public ImageSource {
 }  // namespace
 
 Result<std::unique_ptr<ImageSource>> NewRegistrySource(const Reference& reference,
-                                                       ClientOptions options) {
+                                                       registry::ClientOptions options) {
   SLUICE_ASSIGN_OR_RETURN(auto client,
-                          RegistryClient::Create(reference.Endpoint(), std::move(options)));
+                          registry::RegistryClient::Create(reference.Endpoint(), std::move(options)));
   return std::unique_ptr<ImageSource>(new RegistrySource(reference, std::move(client)));
 }
 
-}  // namespace sluice::registry
+}  // namespace sluice

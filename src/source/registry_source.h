@@ -11,14 +11,14 @@
 
 #include <memory>
 
-#include "registry/reference.h"
+#include "reference/reference.h"
 #include "registry/registry_client.h"
 #include "source/image_source.h"
 
-namespace sluice::registry {
+namespace sluice {
 
 // Nothing is fetched until ListImages().
 Result<std::unique_ptr<ImageSource>> NewRegistrySource(const Reference& reference,
-                                                       ClientOptions options);
+                                                       registry::ClientOptions options);
 
-}  // namespace sluice::registry
+}  // namespace sluice

@@ -1,8 +1,8 @@
-#include "registry/reference.h"
+#include "reference/reference.h"
 
 #include <catch2/catch.hpp>
 
-namespace sluice::registry {
+namespace sluice {
 namespace {
 
 const std::string kHex(64, 'a');
@@ -211,4 +211,4 @@ TEST_CASE("destinations are a host and an optional prefix") {
 }
 
 }  // namespace
-}  // namespace sluice::registry
+}  // namespace sluice

@@ -1,4 +1,4 @@
-#include "transport_ref.h"
+#include "reference/transport_ref.h"
 
 namespace sluice {
 namespace {
