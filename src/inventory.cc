@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "format/blob_check.h"
 #include "io/atomic_file.h"
 #include "json_document.h"
 #include "oci/layout.h"
@@ -242,7 +243,7 @@ class RegistryWalk {
   // Reads the blob to its end through a reader that checks size and sha256.
   Status Download(const oci::Descriptor& d) {
     SLUICE_ASSIGN_OR_RETURN(auto blob, client_->OpenBlob(repository_, d.digest));
-    auto reader = registry::NewVerifyingReader(std::move(blob), d.digest, d.size);
+    auto reader = format::NewVerifyingReader(std::move(blob), d.digest, d.size);
     std::vector<uint8_t> buffer(kHashBufferSize);
     while (true) {
       SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(buffer));

@@ -29,6 +29,7 @@ Result<registry::ClientOptions> RegistryOptions::ToClientOptions() const {
   options.tls_verify = tls_verify_;
   options.cert_dir = cert_dir_;
   options.cert_dir_flag = "--" + side_ + "-cert-dir";
+  options.creds_flag = "--" + side_ + "-creds";
   if (!creds_.empty()) {
     auto credentials = registry::ParseCredentials(creds_);
     if (!credentials.ok()) return credentials.status().WithContext("--" + side_ + "-creds");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "format/crypto.h"
+#include "oci/media_types.h"
 
 namespace sluice::oci {
 
@@ -35,10 +36,6 @@ struct Manifest {
   std::vector<Descriptor> layers;     // image: layers (foreign layers included)
   std::vector<Descriptor> manifests;  // index: children
 };
-
-// Largest manifest sluice accepts. The distribution spec lets registries
-// refuse anything over 4 MiB; 16 MiB leaves room without inviting abuse.
-inline constexpr uint64_t kMaxManifestSize = 16u << 20;
 
 // Parses manifest or index bytes. `declared_media_type` is what the
 // descriptor or registry said (may be empty); it wins over the document's

@@ -1,7 +1,10 @@
 // Media types sluice understands, and what it needs to know about each.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
+
+#include "format/bundle_format.h"
 
 namespace sluice::oci {
 
@@ -21,6 +24,12 @@ inline constexpr std::string_view kManifestAccept =
     "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
     "application/vnd.docker.distribution.manifest.list.v2+json, "
     "application/vnd.docker.distribution.manifest.v2+json";
+
+// Largest manifest sluice accepts, from a registry, a layout or an archive:
+// what a bundle can carry (format/SPEC.md). The distribution spec lets
+// registries refuse anything over 4 MiB; 16 MiB leaves room without inviting
+// abuse.
+inline constexpr uint64_t kMaxManifestSize = format::kMaxManifestSize;
 
 inline bool IsIndexMediaType(std::string_view mt) {
   return mt == kOciIndex || mt == kDockerManifestList;

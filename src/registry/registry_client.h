@@ -5,7 +5,7 @@
 //     compared with the digest asked for (kCorruption on mismatch). A
 //     Docker-Content-Digest header is checked against the bytes, never trusted.
 //   - Blobs are streamed (a SequentialReader; bounded memory). Checking their
-//     size and sha256 is the reader's caller's job; VerifyingReader does it.
+//     size and sha256 is the reader's caller's job (format/blob_check.h).
 //   - Redirects are followed for blob and manifest reads; Authorization is
 //     never sent to a host other than the registry.
 //   - Auth: anonymous, Basic, and Bearer token challenges (realm/service/scope;
@@ -19,9 +19,9 @@
 //     is kAuth saying so (not retried).
 //     tls_verify=false accepts any certificate and falls back to plain HTTP
 //     when the registry does not speak TLS, as skopeo --tls-verify=false.
-//   - 429, 5xx and broken connections are retried with exponential backoff,
-//     at most max_retries times; a blob stream that breaks mid-body resumes
-//     where it stopped (see OpenBlob).
+//   - 429, 5xx and broken connections are retried with exponential backoff
+//     honouring Retry-After (retry.h), at most max_retries times; a blob
+//     stream that breaks mid-body resumes where it stopped (see OpenBlob).
 //   - Errors: 401/403 kAuth naming host and repository; 404 kNotFound naming
 //     the reference; no response kNetwork; untrusted certificate kUntrusted
 //     naming the host and the certs.d path that would trust it; bytes that do
@@ -46,6 +46,7 @@ namespace sluice::registry {
 
 class HttpSession;
 class HttpStream;
+class TokenAuth;
 struct HttpRequest;
 enum class TransportFailure;
 
@@ -55,6 +56,7 @@ struct ClientOptions {
   std::string cert_dir;                      // explicit certs.d-style directory
   std::vector<std::string> certs_d_roots;    // empty: DefaultCertsDirRoots()
   std::string cert_dir_flag = "--cert-dir";  // the option named in TLS errors
+  std::string creds_flag = "--creds";        // the option named in auth errors
   std::optional<Credentials> credentials;    // explicit USER:PASS
   std::vector<std::string> auth_files;       // empty: DefaultAuthFiles()
   bool use_auth_files = true;
@@ -158,38 +160,23 @@ class RegistryClient {
   // response with its headers read and body unread.
   // With no response at all, *failure (when given) says why.
   Result<std::unique_ptr<HttpStream>> Send(const Call& call, TransportFailure* failure = nullptr);
+  // Send, with the body read (at most max_body bytes of a 2xx answer).
   Result<Response> SendBuffered(const Call& call, size_t max_body);
-  Result<std::string> FetchToken(const std::string& realm, const std::string& service,
-                                 const std::vector<std::string>& scopes,
-                                 const std::string& repository);
-  Result<std::optional<Credentials>> CredentialsFor(const std::string& repository);
-  std::string AuthHeader(const Call& call);
+  // The error for a response that is not the one the call wanted.
   Status ErrorFor(const Response& response, const Call& call);
+  Status ErrorFor(HttpStream* stream, const Call& call);
   Result<std::vector<std::string>> ListPaged(const std::string& path, const std::string& field,
                                              const std::string& scope, int page_size,
                                              const std::string& what);
 
   std::string host_;
   ClientOptions options_;
-  std::unique_ptr<HttpSession> session_;
+  std::unique_ptr<TokenAuth> auth_;
   std::string cert_hint_;
 
-  std::mutex mu_;                              // guards everything below
-  std::string scheme_;                         // "https" or "http"; empty until known
-  bool basic_ = false;                         // the registry asked for Basic auth
-  std::map<std::string, std::string> tokens_;  // scope key -> bearer token
-
-  // Serialises credential lookups, which may run a credential helper for
-  // seconds: one run per repository, without holding mu_. Failures are kept
-  // too, so a broken helper is not run again for every request.
-  std::mutex creds_mu_;
-  std::map<std::string, Result<std::optional<Credentials>>> creds_;  // repository -> answer
+  std::mutex mu_;  // guards session_ and scheme_
+  std::unique_ptr<HttpSession> session_;
+  std::string scheme_;  // "https" or "http"; empty until known
 };
-
-// Wraps a blob stream: counts and hashes the bytes, and at the end (or when
-// more than `size` arrive) fails with kCorruption naming the digest unless
-// both size and sha256 match.
-std::unique_ptr<io::SequentialReader> NewVerifyingReader(
-    std::unique_ptr<io::SequentialReader> inner, format::Digest digest, uint64_t size);
 
 }  // namespace sluice::registry

@@ -7,36 +7,26 @@
 #include <optional>
 #include <set>
 
+#include "format/blob_check.h"
+
 namespace sluice {
 namespace {
 
 class RegistryBlobWriter final : public BlobWriter {
  public:
-  RegistryBlobWriter(std::unique_ptr<registry::BlobUpload> upload, std::string name, format::Digest digest,
-                     uint64_t size, std::function<void()> on_commit)
+  RegistryBlobWriter(std::unique_ptr<registry::BlobUpload> upload, std::string name,
+                     format::Digest digest, uint64_t size, std::function<void()> on_commit)
       : upload_(std::move(upload)),
-        name_(std::move(name)),
-        digest_(std::move(digest)),
-        size_(size),
+        check_(std::move(digest), size, std::move(name)),
         on_commit_(std::move(on_commit)) {}
 
   Status Append(io::ByteView data) override {
-    if (count_ + data.size() > size_) {
-      return Status::Corruption(name_ + ": more than the expected " + std::to_string(size_) +
-                                " bytes");
-    }
-    count_ += data.size();
-    hasher_.Update(data);
+    SLUICE_RETURN_IF_ERROR(check_.Update(data));
     return upload_->Append(data);
   }
 
   Status Commit() override {
-    format::Digest got = hasher_.Finish();
-    if (count_ != size_) {
-      return Status::Corruption(name_ + ": " + std::to_string(count_) + " bytes, expected " +
-                                std::to_string(size_));
-    }
-    if (got != digest_) return Status::Corruption(name_ + ": bytes hash to " + got.str());
+    SLUICE_RETURN_IF_ERROR(check_.Finish());
     SLUICE_RETURN_IF_ERROR(upload_->Commit());
     on_commit_();
     return Status::Ok();
@@ -44,12 +34,8 @@ class RegistryBlobWriter final : public BlobWriter {
 
  private:
   std::unique_ptr<registry::BlobUpload> upload_;
-  std::string name_;
-  format::Digest digest_;
-  uint64_t size_;
+  format::BlobCheck check_;
   std::function<void()> on_commit_;
-  uint64_t count_ = 0;
-  format::Sha256 hasher_;
 };
 
 class RegistrySink final : public ImageSink {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 
+#include "format/blob_check.h"
 #include "oci/layout.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
@@ -29,39 +30,6 @@ constexpr uint64_t kMaxConfigSize = 16u << 20;
 std::string BlobEntryName(const format::Digest& digest) {
   return "blobs/sha256/" + std::string(digest.hex());
 }
-
-// Checks a blob's bytes against its digest as they stream, so that damage is
-// reported naming the archive entry it came from (the bundle writer checks
-// too, but knows only the digest).
-class VerifyingReader final : public io::SequentialReader {
- public:
-  VerifyingReader(std::unique_ptr<io::SequentialReader> inner, format::Digest digest,
-                  std::string what)
-      : inner_(std::move(inner)), digest_(std::move(digest)), what_(std::move(what)) {}
-
-  Result<size_t> Read(io::MutableBytes buf) override {
-    SLUICE_ASSIGN_OR_RETURN(size_t n, inner_->Read(buf));
-    if (n > 0) {
-      hasher_.Update(buf.first(n));
-    } else if (!checked_) {
-      checked_ = true;
-      format::Digest got = hasher_.Finish();
-      if (got != digest_) {
-        return Status::Corruption(what_ + " does not match its digest " + digest_.str() +
-                                  " (it hashes to " + got.str() + ")");
-      }
-    }
-    return n;
-  }
-  const std::string& name() const override { return inner_->name(); }
-
- private:
-  std::unique_ptr<io::SequentialReader> inner_;
-  format::Digest digest_;
-  std::string what_;
-  format::Sha256 hasher_;
-  bool checked_ = false;
-};
 
 // A docker reference normalised as docker's ParseNormalizedNamed followed by
 // TagNameOnly: "busybox" -> docker.io / library/busybox / latest.
@@ -149,8 +117,11 @@ class ArchiveSourceBase : public ImageSource {
       return entry.status();
     }
     SLUICE_ASSIGN_OR_RETURN(auto reader, index_->Open(**entry));
-    return std::unique_ptr<io::SequentialReader>(std::make_unique<VerifyingReader>(
-        std::move(reader), digest, "entry '" + (*entry)->name + "' of archive " + path_));
+    // Damage is reported naming the archive entry it came from (the bundle
+    // writer checks too, but knows only the digest).
+    return format::NewVerifyingReader(std::move(reader), digest, std::nullopt,
+                                      "entry '" + (*entry)->name + "' of archive " + path_ +
+                                          " (blob " + digest.str() + ")");
   }
 
   // A plain tar's entries are byte ranges of one file, read independently. A

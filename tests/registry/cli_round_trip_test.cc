@@ -425,6 +425,12 @@ TEST_CASE("cli: registry failures name the host or reference and leave nothing b
     CHECK(Contains(Lower(error), "authentication"));
     CHECK(Contains(error, a.host()));
   }
+  SECTION("no credentials for the source: the message names the flag that passes them") {
+    std::string error = failed_export({source}, {"--src-cert-dir", cert_dir_a}, 1);
+    CAPTURE(error);
+    CHECK(Contains(error, a.host()));
+    CHECK(Contains(error, "pass --src-creds USER:PASS"));
+  }
   SECTION("a source certificate nobody trusts") {
     std::string error = failed_export({source}, {"--src-creds", "alice:source-secret"}, 3);
     CAPTURE(error);
@@ -452,6 +458,11 @@ TEST_CASE("cli: registry failures name the host or reference and leave nothing b
     CHECK(wrong.exit_code == 1);
     CHECK(Contains(Lower(wrong.ErrorLine()), "authentication"));
     CHECK(Contains(wrong.ErrorLine(), b.host()));
+
+    RunResult anonymous = t.Import(bundle, to, {"--dest-cert-dir", cert_dir_b});
+    INFO(anonymous.Describe());
+    CHECK(anonymous.exit_code == 1);
+    CHECK(Contains(anonymous.ErrorLine(), "pass --dest-creds USER:PASS"));
 
     RunResult untrusted = t.Import(bundle, to, {"--dest-creds", "bob:destination-secret"});
     INFO(untrusted.Describe());

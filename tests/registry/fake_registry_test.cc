@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "format/blob_check.h"
 #include "registry/http.h"
 #include "registry/registry_client.h"
 #include "registry_fixture.h"
@@ -148,7 +149,7 @@ TEST_CASE("a blob transfer cut mid-body resumes with a Range request, every byte
     auto client = Client(fake, "user:pass");  // outlives the reader
     auto reader = client->OpenBlob("r", blob.digest);
     REQUIRE(reader.ok());
-    auto verified = NewVerifyingReader(std::move(*reader), blob.digest, blob.bytes.size());
+    auto verified = format::NewVerifyingReader(std::move(*reader), blob.digest, blob.bytes.size());
     Status status;
     std::string got = ReadAll(verified.get(), &status);
     INFO(status.ToString());

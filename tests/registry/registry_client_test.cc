@@ -1,4 +1,5 @@
 // RegistryClient against real docker-registry processes (see registry_fixture.h).
+#include "format/blob_check.h"
 #include "registry/registry_client.h"
 
 #include <algorithm>
@@ -115,7 +116,7 @@ TEST_CASE("manifests by tag and by digest are skopeo's bytes, and blobs stream i
   Layer layer = FirstLayer(raw);
   auto blob = client->OpenBlob("team/app", layer.digest);
   REQUIRE(blob.ok());
-  auto verified = NewVerifyingReader(std::move(*blob), layer.digest, layer.size);
+  auto verified = format::NewVerifyingReader(std::move(*blob), layer.digest, layer.size);
   Status status;
   std::string bytes = ReadAll(verified.get(), 7, &status);
   INFO(status.ToString());
@@ -138,14 +139,14 @@ TEST_CASE("the verifying reader rejects a blob read under the wrong digest or si
   Layer layer = FirstLayer(client->GetManifest("a", "1")->bytes);
 
   format::Digest wrong = format::Sha256::Of(std::string("something else"));
-  auto reader = NewVerifyingReader(client->OpenBlob("a", layer.digest).value(), wrong, layer.size);
+  auto reader = format::NewVerifyingReader(client->OpenBlob("a", layer.digest).value(), wrong, layer.size);
   Status status;
   ReadAll(reader.get(), 4096, &status);
   CHECK(status.IsCorruption());
   CHECK(status.message().find(wrong.str()) != std::string::npos);
 
   auto short_reader =
-      NewVerifyingReader(client->OpenBlob("a", layer.digest).value(), layer.digest, layer.size - 1);
+      format::NewVerifyingReader(client->OpenBlob("a", layer.digest).value(), layer.digest, layer.size - 1);
   status = Status::Ok();
   ReadAll(short_reader.get(), 4096, &status);
   CHECK(status.IsCorruption());
@@ -512,7 +513,7 @@ TEST_CASE("a registry requiring client certificates is reached with client.cert 
   Layer layer = FirstLayer(m->bytes);
   auto blob = client->OpenBlob("mtls/app", layer.digest);
   REQUIRE(blob.ok());
-  auto verified = NewVerifyingReader(std::move(*blob), layer.digest, layer.size);
+  auto verified = format::NewVerifyingReader(std::move(*blob), layer.digest, layer.size);
   Status status;
   ReadAll(verified.get(), 4096, &status);
   CHECK(status.ok());
