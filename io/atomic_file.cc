@@ -191,6 +191,16 @@ Result<std::unique_ptr<AtomicFile>> AtomicFile::Create(FileSystem* fs, const std
       return std::unique_ptr<AtomicFile>(
           new AtomicFile(fs, path, std::move(temp_path), std::move(temp)));
     }
+    if (writer.status().kind() != ErrorKind::kAlreadyExists) {
+      // Say what is missing: the directory, not a temp file nobody asked for.
+      std::string dir = Dirname(path);
+      auto info = fs->Stat(dir);
+      if (!info.ok() || !info->is_directory) {
+        return Status::NotFound("cannot write " + path + ": directory " + dir +
+                                (info.ok() ? " is not a directory" : " does not exist") +
+                                "; create it first");
+      }
+    }
     if (writer.status().kind() != ErrorKind::kAlreadyExists || attempt == 3) {
       return writer.status();
     }

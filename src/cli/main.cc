@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "format/bundle_format.h"
 
 namespace sluice::cli {
 
@@ -46,7 +47,8 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (name == "--version") {
-    std::cout << "sluice 0.1.0 (bundle format 1)\n";
+    std::cout << "sluice " << SLUICE_VERSION << " (bundle format " << sluice::format::kFormatVersion
+              << ")\n";
     return kExitOk;
   }
   for (const Command& c : Commands()) {

@@ -34,6 +34,17 @@ TEST_CASE("keygen writes a PEM key pair with a private key of mode 0600", "[e2e]
   CHECK(Mode(dir / "k.key") == 0600);
 }
 
+TEST_CASE("keygen into a directory that does not exist says so and writes nothing",
+          "[e2e][keygen]") {
+  TempDir dir;
+  RunResult r = Sluice({"keygen", "--private", dir / "keys/k.key", "--public", dir / "k.pub"});
+  INFO(r.Describe());
+  CHECK(r.exit_code != 0);
+  CHECK(r.ErrorLine().find("directory " + dir / "keys" + " does not exist") != std::string::npos);
+  CHECK(r.ErrorLine().find(".tmp-") == std::string::npos);  // no temp-file path in the message
+  CHECK(ListTree(dir.path()).empty());
+}
+
 TEST_CASE("keygen makes a different key each time", "[e2e][keygen]") {
   TempDir dir;
   KeyPair a = MakeKeys(dir, "a");

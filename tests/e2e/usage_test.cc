@@ -18,6 +18,26 @@ TEST_CASE("sluice --help lists every command", "[e2e][usage]") {
   }
 }
 
+TEST_CASE("sluice --version names the bundle format version its bundles carry", "[e2e][usage]") {
+  // The version a bundle really has: the u32 (little-endian) at offset 8 of
+  // its header (format/SPEC.md, "Header").
+  Workspace ws;
+  std::string bundle = ws.dir / "b.sluice";
+  RunResult exported = ws.Export({"oci:" + SampleLayout() + ":app:1.0"}, bundle);
+  INFO(exported.Describe());
+  REQUIRE(exported.exit_code == 0);
+  std::string bytes = ReadFile(bundle);
+  REQUIRE(bytes.size() > 12);
+  uint32_t written = 0;
+  for (int i = 3; i >= 0; --i) written = written << 8 | static_cast<uint8_t>(bytes[8 + i]);
+
+  RunResult r = Sluice({"--version"});
+  INFO(r.Describe());
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.starts_with("sluice "));
+  CHECK(r.out.find("(bundle format " + std::to_string(written) + ")") != std::string::npos);
+}
+
 TEST_CASE("every command has --help", "[e2e][usage]") {
   for (const char* command : kCommands) {
     RunResult r = Sluice({command, "--help"});

@@ -33,6 +33,20 @@ TEST_CASE("nothing is visible at the target until Commit") {
   CHECK(*names == std::vector<std::string>{"index.json"});
 }
 
+TEST_CASE("writing into a directory that does not exist names the directory, not a temp file") {
+  SLUICE_FOR_EACH_BACKEND(backend);
+  FileSystem* fs = backend.fs();
+  const std::string dir = backend.Path("keys");
+  Status s = WriteFileAtomically(fs, dir + "/k.key", AsBytes("secret"));
+  CHECK(s.kind() == ErrorKind::kNotFound);
+  CHECK(s.message() == "cannot write " + dir + "/k.key: directory " + dir +
+                           " does not exist; create it first");
+  REQUIRE(WriteString(fs, dir, "a file, not a directory").ok());
+  s = WriteFileAtomically(fs, dir + "/k.key", AsBytes("secret"));
+  CHECK(!s.ok());
+  CHECK(s.message().find(".tmp-") == std::string::npos);
+}
+
 TEST_CASE("Commit replaces an existing target unless exclusive") {
   SLUICE_FOR_EACH_BACKEND(backend);
   FileSystem* fs = backend.fs();
