@@ -9,10 +9,10 @@
 #include "format/blob_check.h"
 #include "io/atomic_file.h"
 #include "json_document.h"
+#include "oci/graph.h"
 #include "oci/layout.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
-#include "plan.h"
 #include "registry/registry_client.h"
 
 namespace sluice {
@@ -172,9 +172,9 @@ class RegistryWalk {
     }
     std::string self = "manifest " + fetched.digest.str();
     if (parsed->kind == oci::ManifestKind::kIndex) {
-      if (depth >= kMaxIndexDepth) {
+      if (depth >= oci::kMaxIndexDepth) {
         inventory_->damaged.push_back(Where() + ": " + self + ": indexes nest deeper than " +
-                                      std::to_string(kMaxIndexDepth) + " levels");
+                                      std::to_string(oci::kMaxIndexDepth) + " levels");
         complete = false;
       } else {
         for (const oci::Descriptor& child : parsed->manifests) {

@@ -3,58 +3,46 @@
 #include <map>
 #include <set>
 
-#include "oci/manifest.h"
-#include "oci/media_types.h"
+#include "oci/graph.h"
 
 namespace sluice {
 namespace {
 
-class GraphWalk {
+// The plan of one export: every image's graph walked once (oci::GraphWalk),
+// manifests in the order the walk finishes them (children first), blobs
+// marked shipped unless the ledger has them.
+class Planner {
  public:
-  GraphWalk(ExportPlan* plan, const Ledger& ledger) : plan_(plan), ledger_(ledger) {}
+  Planner(ExportPlan* plan, const Ledger& ledger) : plan_(plan), ledger_(ledger) {}
 
   Status AddImage(ImageSource* source, const SourceImage& image) {
-    SLUICE_RETURN_IF_ERROR(
-        AddManifest(source, image, image.digest, image.media_type, /*depth=*/0)
-            .WithContext(image.display));
+    oci::GraphWalk walk(Hooks(source, image));
+    oci::Descriptor root;
+    root.media_type = image.media_type;
+    root.digest = image.digest;
+    SLUICE_RETURN_IF_ERROR(walk.Walk(root).WithContext(image.display));
     plan_->catalog.refs.push_back({image.repository, image.tag, image.digest, image.display});
     return Status::Ok();
   }
 
  private:
-  Status AddManifest(ImageSource* source, const SourceImage& image, const format::Digest& digest,
-                     const std::string& media_type, int depth) {
-    if (depth > kMaxIndexDepth) {
-      return Status::Unsupported("indexes nest deeper than " + std::to_string(kMaxIndexDepth) +
-                                 " levels at " + digest.str());
-    }
-    if (manifests_.contains(digest)) return Status::Ok();
-    SLUICE_ASSIGN_OR_RETURN(ManifestBytes fetched,
-                            source->FetchManifest(image.repository, digest));
-    std::string type = media_type.empty() ? fetched.media_type : media_type;
-    auto parsed = oci::ParseManifest(fetched.bytes, type);
-    if (!parsed.ok()) return parsed.status().WithContext("manifest " + digest.str());
-    const oci::Manifest& m = *parsed;
-
-    if (m.kind == oci::ManifestKind::kIndex) {
-      for (const oci::Descriptor& child : m.manifests) {
-        SLUICE_RETURN_IF_ERROR(AddManifest(source, image, child.digest, child.media_type,
-                                           depth + 1));
-      }
-    } else {
-      SLUICE_RETURN_IF_ERROR(AddBlob(source, image, *m.config));
-      for (const oci::Descriptor& layer : m.layers) {
-        // Foreign layers live outside the registry; like skopeo, leave them.
-        if (oci::IsForeignLayerMediaType(layer.media_type)) continue;
-        SLUICE_RETURN_IF_ERROR(AddBlob(source, image, layer));
-      }
-    }
-    // Children first: an importer writing manifests in catalog order never
-    // publishes an index before the manifests it lists.
-    manifests_.insert(digest);
-    plan_->manifest_bytes += fetched.bytes.size();
-    plan_->catalog.manifests.push_back({digest, m.media_type, std::move(fetched.bytes)});
-    return Status::Ok();
+  oci::GraphHooks Hooks(ImageSource* source, const SourceImage& image) {
+    oci::GraphHooks hooks;
+    hooks.fetch = [source, &image](const oci::Descriptor& d) -> Result<oci::FetchedManifest> {
+      SLUICE_ASSIGN_OR_RETURN(ManifestBytes fetched,
+                              source->FetchManifest(image.repository, d.digest));
+      return oci::FetchedManifest{std::move(fetched.bytes), std::move(fetched.media_type)};
+    };
+    hooks.blob = [this, source, &image](const oci::Descriptor& d, const oci::Descriptor&) {
+      return AddBlob(source, image, d);
+    };
+    hooks.manifest = [this](const oci::Descriptor& d, const oci::Manifest& m, std::string& bytes) {
+      if (!manifests_.insert(d.digest).second) return Status::Ok();  // another image's too
+      plan_->manifest_bytes += bytes.size();
+      plan_->catalog.manifests.push_back({d.digest, m.media_type, std::move(bytes)});
+      return Status::Ok();
+    };
+    return hooks;
   }
 
   Status AddBlob(ImageSource* source, const SourceImage& image, const oci::Descriptor& d) {
@@ -86,7 +74,7 @@ class GraphWalk {
 
 Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Ledger& ledger) {
   ExportPlan plan;
-  GraphWalk walk(&plan, ledger);
+  Planner planner(&plan, ledger);
   std::map<std::pair<std::string, std::string>, SourceImage> refs;
   for (ImageSource* source : sources) {
     SLUICE_ASSIGN_OR_RETURN(std::vector<SourceImage> images, source->ListImages());
@@ -98,7 +86,7 @@ Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Le
                                        "' would both be imported as '" + image.tag +
                                        "' but are different images");
       }
-      SLUICE_RETURN_IF_ERROR(walk.AddImage(source, image));
+      SLUICE_RETURN_IF_ERROR(planner.AddImage(source, image));
     }
   }
   return plan;

@@ -33,11 +33,8 @@ struct ExportPlan {
   uint64_t manifest_bytes = 0;
 };
 
-// Nested indexes deeper than this are refused (real ones nest once).
-inline constexpr int kMaxIndexDepth = 8;
-
-// Walks every image of every source. kCorruption if a manifest does not
-// match its digest or one digest is declared with two sizes.
+// Walks every image of every source (oci/graph.h). kCorruption if a manifest
+// does not match its digest or one digest is declared with two sizes.
 Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Ledger& ledger);
 
 }  // namespace sluice

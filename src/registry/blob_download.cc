@@ -133,8 +133,8 @@ class RegistryClient::BlobReader final : public io::SequentialReader {
   Call call_;
   std::unique_ptr<HttpStream> stream_;
   std::string name_;
-  uint64_t offset_ = 0;  // bytes delivered to the caller
-  Backoff backoff_;      // the blob's budget of resumes
+  uint64_t offset_ = 0;      // bytes delivered to the caller
+  Backoff backoff_;          // the blob's budget of resumes
   std::string retry_after_;  // of the last answer, when it asked for a wait
 };
 

@@ -203,8 +203,8 @@ Result<std::unique_ptr<HttpStream>> RegistryClient::Send(const Call& call,
       for (const std::string& h : (*stream)->headers().GetAll("www-authenticate")) {
         challenge += (challenge.empty() ? "" : ", ") + h;
       }
-      SLUICE_ASSIGN_OR_RETURN(bool again, auth_->Answer(session_.get(), challenge, call.scopes,
-                                                        call.repository, auth));
+      SLUICE_ASSIGN_OR_RETURN(
+          bool again, auth_->Answer(session_.get(), challenge, call.scopes, call.repository, auth));
       if (again) continue;
     }
     if (IsTransientStatus(status) && backoff.Retry((*stream)->headers().Get("retry-after"))) {

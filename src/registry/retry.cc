@@ -29,7 +29,9 @@ std::optional<int64_t> RetryAfterMs(std::string_view value, std::time_t now) {
   // of RFC 9110's forms).
   std::time_t when = curl_getdate(std::string(value).c_str(), nullptr);
   if (when == -1) return std::nullopt;
-  return when <= now ? 0 : static_cast<int64_t>(std::min<std::time_t>(when - now, INT32_MAX / 1000)) * 1000;
+  return when <= now
+             ? 0
+             : static_cast<int64_t>(std::min<std::time_t>(when - now, INT32_MAX / 1000)) * 1000;
 }
 
 Backoff::Backoff(int max_retries, int initial_ms, SleepFunction sleep)

@@ -93,9 +93,8 @@ Result<bool> TokenAuth::Answer(HttpSession* session, const std::string& challeng
   }
   if (bearer != nullptr) {
     SLUICE_ASSIGN_OR_RETURN(
-        std::string token,
-        FetchToken(session, bearer->Param("realm"), bearer->Param("service"),
-                   WithAskedScopes(scopes, bearer->Param("scope")), repository));
+        std::string token, FetchToken(session, bearer->Param("realm"), bearer->Param("service"),
+                                      WithAskedScopes(scopes, bearer->Param("scope")), repository));
     std::lock_guard<std::mutex> lock(mu_);
     tokens_[ScopeKey(scopes)] = token;
     return true;

@@ -45,8 +45,7 @@ class TokenAuth {
 
  private:
   Result<std::string> FetchToken(HttpSession* session, const std::string& realm,
-                                 const std::string& service,
-                                 const std::vector<std::string>& scopes,
+                                 const std::string& service, const std::vector<std::string>& scopes,
                                  const std::string& repository);
 
   std::string host_;

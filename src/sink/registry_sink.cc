@@ -240,8 +240,8 @@ Result<std::unique_ptr<ImageSink>> NewRegistrySink(const Reference& destination,
   if (!destination.repository.empty()) {
     SLUICE_RETURN_IF_ERROR(ValidateRepository(destination.repository));
   }
-  SLUICE_ASSIGN_OR_RETURN(auto client,
-                          registry::RegistryClient::Create(destination.Endpoint(), std::move(options)));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto client, registry::RegistryClient::Create(destination.Endpoint(), std::move(options)));
   return std::unique_ptr<ImageSink>(new RegistrySink(destination.repository, std::move(client)));
 }
 

@@ -99,8 +99,8 @@ class RegistrySource final : public ImageSource {
 
 Result<std::unique_ptr<ImageSource>> NewRegistrySource(const Reference& reference,
                                                        registry::ClientOptions options) {
-  SLUICE_ASSIGN_OR_RETURN(auto client,
-                          registry::RegistryClient::Create(reference.Endpoint(), std::move(options)));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto client, registry::RegistryClient::Create(reference.Endpoint(), std::move(options)));
   return std::unique_ptr<ImageSource>(new RegistrySource(reference, std::move(client)));
 }
 

@@ -26,10 +26,10 @@ Status ReadAll(io::SequentialReader* reader, std::string* out) {
 const std::string kBlob = "the bytes of a layer, in several pieces";
 
 TEST_CASE("a verifying reader passes the blob through and ends cleanly") {
-  for (std::optional<uint64_t> size : {std::optional<uint64_t>(kBlob.size()),
-                                       std::optional<uint64_t>()}) {
-    auto reader = NewVerifyingReader(std::make_unique<StringReader>(kBlob, 5),
-                                     Sha256::Of(kBlob), size);
+  for (std::optional<uint64_t> size :
+       {std::optional<uint64_t>(kBlob.size()), std::optional<uint64_t>()}) {
+    auto reader =
+        NewVerifyingReader(std::make_unique<StringReader>(kBlob, 5), Sha256::Of(kBlob), size);
     std::string got;
     REQUIRE(ReadAll(reader.get(), &got).ok());
     CHECK(got == kBlob);
@@ -48,7 +48,8 @@ TEST_CASE("a verifying reader ends with corruption naming the digest when the by
   CHECK(s.message().find("hash to " + Sha256::Of(rotten).str()) != std::string::npos);
 }
 
-TEST_CASE("a verifying reader fails once more bytes than declared arrive, without handing them out") {
+TEST_CASE(
+    "a verifying reader fails once more bytes than declared arrive, without handing them out") {
   auto reader = NewVerifyingReader(std::make_unique<StringReader>(kBlob), Sha256::Of(kBlob),
                                    kBlob.size() - 10);
   std::string got;
@@ -66,8 +67,8 @@ TEST_CASE("a verifying reader reports a short blob as corruption with both sizes
   std::string got;
   Status s = ReadAll(reader.get(), &got);
   CHECK(s.IsCorruption());
-  CHECK(s.message() == "layer x of archive a.tar: 20 bytes, expected " +
-                           std::to_string(kBlob.size()));
+  CHECK(s.message() ==
+        "layer x of archive a.tar: 20 bytes, expected " + std::to_string(kBlob.size()));
 }
 
 TEST_CASE("a verifying reader passes an I/O error through as it is") {

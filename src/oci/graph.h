@@ -1,0 +1,75 @@
+// The manifest graph: what one manifest references, and the one walk over
+// everything reachable from a root. Every place that follows a graph (the
+// export plan, the catalog check, the importer, the inventories, the
+// registry-storage sink) goes through here, so the rules are decided once:
+//   - an index lists child manifests; an image manifest names one config and
+//     its layers;
+//   - foreign (non-distributable) layers live outside registries: like
+//     skopeo and the registry itself, nothing fetches, ships or requires them;
+//   - indexes nest at most kMaxIndexDepth deep (real ones nest once);
+//   - one blob declared with two sizes is corruption;
+//   - every digest is visited once per walk, children before their parents,
+//     so an importer writing in visit order never publishes an index before
+//     the manifests it lists.
+// Hooks leave room for what is to come: a child filter (platforms) and extra
+// children (referrers, signatures).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "oci/manifest.h"
+
+namespace sluice::oci {
+
+inline constexpr int kMaxIndexDepth = 8;
+
+enum class ReferenceKind { kManifest, kConfig, kLayer };
+
+struct Reference {
+  ReferenceKind kind;
+  const Descriptor* descriptor;  // points into the Manifest it came from
+};
+
+// What `manifest` references, in document order (children of an index;
+// config then layers of an image), foreign layers left out.
+std::vector<Reference> ReferencesOf(const Manifest& manifest);
+
+struct FetchedManifest {
+  std::string bytes;       // exactly as stored
+  std::string media_type;  // as the store declared it; may be empty
+};
+
+struct GraphHooks {
+  // The bytes of the manifest `d` names, checked against d.digest. Required.
+  std::function<Result<FetchedManifest>(const Descriptor& d)> fetch;
+  // A config or layer `of` references; once per digest per walk. Optional.
+  std::function<Status(const Descriptor& blob, const Descriptor& of)> blob;
+  // A manifest, after everything below it; once per digest. `bytes` may be
+  // moved from. Optional.
+  std::function<Status(const Descriptor& d, const Manifest& m, std::string& bytes)> manifest;
+  // Whether to follow child `child` of index `index`. Default: all.
+  std::function<bool(const Descriptor& index, const Descriptor& child)> keep_child;
+};
+
+class GraphWalk {
+ public:
+  explicit GraphWalk(GraphHooks hooks) : hooks_(std::move(hooks)) {}
+
+  // Walks from `root` (its media_type may be empty: the document's own
+  // then decides). Digests visited by earlier calls are not visited again.
+  // Errors name the manifest they concern.
+  Status Walk(const Descriptor& root);
+
+ private:
+  Status Visit(const Descriptor& d, int depth);
+
+  GraphHooks hooks_;
+  std::set<format::Digest> manifests_;
+  std::map<format::Digest, uint64_t> blob_sizes_;
+};
+
+}  // namespace sluice::oci
