@@ -10,16 +10,122 @@ namespace po = boost::program_options;
 
 namespace sluice::cli {
 
+namespace {
+
+// What inspect shows of a bundle: its catalog, and the stored size of each
+// shipped blob where the trailer can be read (a file, not a pipe).
+struct Inspected {
+  const format::Catalog* catalog = nullptr;
+  std::string signer;
+  bool verified = false;
+  std::map<uint32_t, uint64_t> stored;  // blob index -> stored bytes
+  uint64_t file_size = 0;
+  uint64_t raw_bytes = 0;
+  uint64_t stored_bytes = 0;
+
+  uint64_t Stored(size_t i) const {
+    auto it = stored.find(static_cast<uint32_t>(i));
+    return it == stored.end() ? 0 : it->second;
+  }
+};
+
+Status ReadStoredSizes(const std::string& bundle_path, Inspected* out) {
+  if (bundle_path == "-") return Status::Ok();
+  SLUICE_ASSIGN_OR_RETURN(auto file, io::DefaultFileSystem()->NewPositionalReader(bundle_path));
+  out->file_size = file->Size();
+  auto locations = format::ReadBlobLocations(*file);
+  if (!locations.ok()) return locations.status().WithContext(bundle_path);
+  for (const format::BlobLocation& l : *locations) out->stored[l.blob_index] = l.stored_size;
+  return Status::Ok();
+}
+
+// "repository:tag", "repository@digest" for a pinned ref, or the layout's
+// ref name.
+std::string RefName(const format::RefEntry& r) {
+  if (r.repository.empty()) return r.tag;
+  return r.tag.empty() ? r.repository + "@" + r.manifest.str() : r.repository + ":" + r.tag;
+}
+
+void PrintJson(const Inspected& in) {
+  using nlohmann::ordered_json;
+  const format::Catalog& catalog = *in.catalog;
+  const format::BundleHeader& h = catalog.header;
+  ordered_json refs = ordered_json::array(), manifests = ordered_json::array(),
+               blobs = ordered_json::array();
+  std::map<format::Digest, const format::ManifestEntry*> by_digest;
+  for (const auto& m : catalog.manifests) {
+    by_digest[m.digest] = &m;
+    manifests.push_back(
+        {{"digest", m.digest.str()}, {"media_type", m.media_type}, {"size", m.bytes.size()}});
+  }
+  for (const auto& r : catalog.refs) {
+    auto m = by_digest.find(r.manifest);
+    refs.push_back({{"repository", r.repository},
+                    {"tag", r.tag},
+                    {"source", r.source},
+                    {"digest", r.manifest.str()},
+                    {"media_type", m == by_digest.end() ? std::string() : m->second->media_type}});
+  }
+  for (size_t i = 0; i < catalog.blobs.size(); ++i) {
+    const auto& b = catalog.blobs[i];
+    blobs.push_back({{"digest", b.digest.str()},
+                     {"size", b.size},
+                     {"media_type", b.media_type},
+                     {"shipped", b.shipped},
+                     {"stored_size", in.Stored(i)}});
+  }
+  ordered_json doc = {{"bundle_id", format::HexEncode(h.bundle_id)},
+                      {"ledger_id", format::HexEncode(h.ledger_id)},
+                      {"base_sequence", h.base_sequence},
+                      {"sequence", h.sequence},
+                      {"created_unix", h.created_unix},
+                      {"signer", in.signer},
+                      {"signature_verified", in.verified},
+                      {"refs", refs},
+                      {"manifests", manifests},
+                      {"blobs", blobs},
+                      {"raw_bytes", in.raw_bytes},
+                      {"stored_bytes", in.stored_bytes},
+                      {"file_size", in.file_size}};
+  std::cout << doc.dump(2) << "\n";
+}
+
+void PrintText(const Inspected& in) {
+  const format::Catalog& catalog = *in.catalog;
+  const format::BundleHeader& h = catalog.header;
+  std::cout << "bundle     " << format::HexEncode(h.bundle_id) << "\n"
+            << "ledger     " << format::HexEncode(h.ledger_id) << "\n"
+            << "sequence   " << h.sequence << " (builds on " << h.base_sequence << ")\n"
+            << "signer     " << in.signer
+            << (in.verified ? " (verified)" : " (not checked: use --trust)") << "\n\nrefs:\n";
+  for (const auto& r : catalog.refs) {
+    std::cout << "  " << RefName(r) << "  " << r.manifest.str()
+              << (r.source.empty() ? "" : "  from " + r.source) << "\n";
+  }
+  std::cout << "\nmanifests: " << catalog.manifests.size() << "\n\nblobs:\n";
+  for (size_t i = 0; i < catalog.blobs.size(); ++i) {
+    const auto& b = catalog.blobs[i];
+    std::cout << "  " << b.digest.str() << "  " << HumanBytes(b.size) << "  "
+              << (b.shipped ? "shipped, stored " + HumanBytes(in.Stored(i))
+                            : std::string("assumed present"))
+              << "  " << b.media_type << "\n";
+  }
+  std::cout << "\nshipped " << HumanBytes(in.raw_bytes) << " raw as " << HumanBytes(in.stored_bytes)
+            << " stored; file " << HumanBytes(in.file_size) << "\n";
+}
+
+}  // namespace
+
 int RunInspect(const Args& args) {
   std::string bundle_path;
   std::vector<std::string> trust_paths;
   bool json = false;
   po::options_description options("inspect options");
-  options.add_options()
-      ("bundle", po::value(&bundle_path)->required(), "bundle file, or - for stdin (also positional)")
-      ("trust", po::value(&trust_paths)->composing(),
-       "also check the signature against these keys (files or directories)")
-      ("json", po::bool_switch(&json), "print as JSON on stdout");
+  options.add_options()("bundle", po::value(&bundle_path)->required(),
+                        "bundle file, or - for stdin (also positional)")(
+      "trust", po::value(&trust_paths)->composing(),
+      "also check the signature against these keys (files or directories)")(
+      "json", po::bool_switch(&json), "print as JSON on stdout");
   po::positional_options_description positional;
   positional.add("bundle", 1);
   po::variables_map vm;
@@ -37,87 +143,22 @@ int RunInspect(const Args& args) {
   if (!input.ok()) return ReportError(input.status());
   auto reader = format::BundleReader::Open(input->get(), trust);
   if (!reader.ok()) return ReportError(reader.status().WithContext(bundle_path));
-  const format::Catalog& catalog = (*reader)->catalog();
 
-  // Stored sizes come from the trailer, which a file lets us read directly.
-  std::map<uint32_t, uint64_t> stored;
-  uint64_t file_size = 0;
-  if (bundle_path != "-") {
-    auto file = io::DefaultFileSystem()->NewPositionalReader(bundle_path);
-    if (!file.ok()) return ReportError(file.status());
-    file_size = (*file)->Size();
-    auto locations = format::ReadBlobLocations(**file);
-    if (!locations.ok()) return ReportError(locations.status().WithContext(bundle_path));
-    for (const format::BlobLocation& l : *locations) stored[l.blob_index] = l.stored_size;
+  Inspected inspected;
+  inspected.catalog = &(*reader)->catalog();
+  inspected.signer = "sha256:" + format::HexEncode((*reader)->signature().key_fingerprint);
+  inspected.verified = (*reader)->signature().verified;
+  if (Status s = ReadStoredSizes(bundle_path, &inspected); !s.ok()) return ReportError(s);
+  for (size_t i = 0; i < inspected.catalog->blobs.size(); ++i) {
+    if (!inspected.catalog->blobs[i].shipped) continue;
+    inspected.raw_bytes += inspected.catalog->blobs[i].size;
+    inspected.stored_bytes += inspected.Stored(i);
   }
-
-  const auto& h = catalog.header;
-  std::string signer = "sha256:" + format::HexEncode((*reader)->signature().key_fingerprint);
-  uint64_t raw_bytes = 0, stored_bytes = 0;
-  for (size_t i = 0; i < catalog.blobs.size(); ++i) {
-    if (!catalog.blobs[i].shipped) continue;
-    raw_bytes += catalog.blobs[i].size;
-    stored_bytes += stored[static_cast<uint32_t>(i)];
-  }
-
   if (json) {
-    using nlohmann::ordered_json;
-    ordered_json refs = ordered_json::array(), manifests = ordered_json::array(),
-                 blobs = ordered_json::array();
-    std::map<format::Digest, const format::ManifestEntry*> by_digest;
-    for (const auto& m : catalog.manifests) {
-      by_digest[m.digest] = &m;
-      manifests.push_back({{"digest", m.digest.str()}, {"media_type", m.media_type},
-                           {"size", m.bytes.size()}});
-    }
-    for (const auto& r : catalog.refs) {
-      refs.push_back({{"repository", r.repository}, {"tag", r.tag}, {"source", r.source},
-                      {"digest", r.manifest.str()},
-                      {"media_type", by_digest.count(r.manifest) ? by_digest[r.manifest]->media_type
-                                                                 : std::string()}});
-    }
-    for (size_t i = 0; i < catalog.blobs.size(); ++i) {
-      const auto& b = catalog.blobs[i];
-      blobs.push_back({{"digest", b.digest.str()}, {"size", b.size}, {"media_type", b.media_type},
-                       {"shipped", b.shipped}, {"stored_size", stored[static_cast<uint32_t>(i)]}});
-    }
-    ordered_json doc = {{"bundle_id", format::HexEncode(h.bundle_id)},
-                        {"ledger_id", format::HexEncode(h.ledger_id)},
-                        {"base_sequence", h.base_sequence},
-                        {"sequence", h.sequence},
-                        {"created_unix", h.created_unix},
-                        {"signer", signer},
-                        {"signature_verified", (*reader)->signature().verified},
-                        {"refs", refs},
-                        {"manifests", manifests},
-                        {"blobs", blobs},
-                        {"raw_bytes", raw_bytes},
-                        {"stored_bytes", stored_bytes},
-                        {"file_size", file_size}};
-    std::cout << doc.dump(2) << "\n";
-    return kExitOk;
+    PrintJson(inspected);
+  } else {
+    PrintText(inspected);
   }
-
-  std::cout << "bundle     " << format::HexEncode(h.bundle_id) << "\n"
-            << "ledger     " << format::HexEncode(h.ledger_id) << "\n"
-            << "sequence   " << h.sequence << " (builds on " << h.base_sequence << ")\n"
-            << "signer     " << signer
-            << ((*reader)->signature().verified ? " (verified)" : " (not checked: use --trust)")
-            << "\n\nrefs:\n";
-  for (const auto& r : catalog.refs) {
-    std::cout << "  " << (r.repository.empty() ? "" : r.repository + ":") << r.tag << "  "
-              << r.manifest.str() << (r.source.empty() ? "" : "  from " + r.source) << "\n";
-  }
-  std::cout << "\nmanifests: " << catalog.manifests.size() << "\n\nblobs:\n";
-  for (size_t i = 0; i < catalog.blobs.size(); ++i) {
-    const auto& b = catalog.blobs[i];
-    std::cout << "  " << b.digest.str() << "  " << HumanBytes(b.size) << "  "
-              << (b.shipped ? "shipped, stored " + HumanBytes(stored[static_cast<uint32_t>(i)])
-                            : std::string("assumed present"))
-              << "  " << b.media_type << "\n";
-  }
-  std::cout << "\nshipped " << HumanBytes(raw_bytes) << " raw as " << HumanBytes(stored_bytes)
-            << " stored; file " << HumanBytes(file_size) << "\n";
   return kExitOk;
 }
 
