@@ -10,6 +10,7 @@
 #include "io/atomic_file.h"
 #include "io/file.h"
 #include "registry_fixture.h"
+#include "tests/support/files.h"
 
 namespace sluice::registry {
 namespace {
@@ -38,12 +39,7 @@ std::unique_ptr<RegistryClient> MustClient(const std::string& host, ClientOption
   return std::move(*client);
 }
 
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string out(n, '\0');
-  for (char& c : out) c = static_cast<char>(rng());
-  return out;
-}
+using ::sluice::testing::RandomBytes;
 
 struct Layer {
   format::Digest digest;

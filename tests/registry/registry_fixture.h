@@ -8,27 +8,20 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
+
 namespace sluice::registry::testing {
 
-// A fresh directory under $TMPDIR, removed with everything in it.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+// One TempDir for every test binary (tests/support/temp_dir.h).
+using ::sluice::testing::TempDir;
 
 struct CommandResult {
   int exit_code = -1;
   std::string output;  // stdout and stderr together
 };
 
-// Runs `command` with /bin/sh; output is stdout, plus stderr when merge_stderr.
+// Runs `command` with /bin/sh (tests/support/process.h RunShell); output is
+// stdout, plus stderr when merge_stderr.
 CommandResult Run(const std::string& command, bool merge_stderr = true);
 // Runs it and fails the test (showing the output) unless it exits 0.
 std::string MustRun(const std::string& command);
