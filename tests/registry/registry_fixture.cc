@@ -250,6 +250,30 @@ FakeRegistry::~FakeRegistry() {
   waitpid(pid_, &status, 0);
 }
 
+ClientOptions Insecure() {
+  ClientOptions o;
+  o.tls_verify = false;
+  o.use_auth_files = false;
+  o.certs_d_roots = {"/nonexistent-certs.d"};
+  o.max_retries = 1;
+  o.initial_backoff_ms = 10;
+  return o;
+}
+
+std::string ReadAll(io::SequentialReader* reader, size_t chunk, Status* status) {
+  std::string out;
+  std::string buf(chunk, '\0');
+  while (true) {
+    auto n = reader->Read(io::MutableBytes(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
+    if (!n.ok()) {
+      *status = n.status();
+      return out;
+    }
+    if (*n == 0) return out;
+    out.append(buf.data(), *n);
+  }
+}
+
 void MakeImage(const std::string& layout, const std::string& tag, const std::string& content) {
   std::string bundle = layout + ".bundle-" + tag;
   if (!std::filesystem::exists(layout)) MustRun("umoci init --layout " + ShellQuote(layout));

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "io/file.h"
+#include "registry/registry_client.h"
 #include "tests/support/temp_dir.h"
 
 namespace sluice::registry::testing {
@@ -111,6 +113,13 @@ class FakeRegistry {
   int port_ = 0;
   pid_t pid_ = -1;
 };
+
+// Client options for the test registries: TLS unverified, no auth files,
+// no certs.d, one retry after 10 ms.
+ClientOptions Insecure();
+// Reads `reader` to its end in reads of `chunk` bytes. A failed read stops
+// it: *status gets the failure and the bytes read before come back.
+std::string ReadAll(io::SequentialReader* reader, size_t chunk, Status* status);
 
 // Builds a one-layer OCI image in `layout` tagged `tag` whose only file holds
 // `content` (distinct contents give distinct layers).
