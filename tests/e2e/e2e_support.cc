@@ -1,24 +1,10 @@
 #include "e2e_support.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <stdexcept>
-
-extern char** environ;
 
 namespace sluice::e2e {
 namespace fs = std::filesystem;
@@ -27,33 +13,12 @@ namespace {
 
 [[noreturn]] void Fail(const std::string& what) { throw std::runtime_error(what); }
 
-std::string MakeTempDir(const char* prefix) {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/" + prefix + ".XXXXXX";
-  std::vector<char> buffer(pattern.begin(), pattern.end());
-  buffer.push_back('\0');
-  if (::mkdtemp(buffer.data()) == nullptr) Fail("mkdtemp " + pattern + ": " + std::strerror(errno));
-  return buffer.data();
-}
-
-bool KeepTempDirs() { return std::getenv("SLUICE_E2E_KEEP") != nullptr; }
-
-std::string Quote(const std::vector<std::string>& argv) {
-  std::string s;
-  for (const std::string& a : argv) {
-    if (!s.empty()) s += ' ';
-    bool plain = !a.empty() && a.find_first_of(" \t\n'\"\\$<>|&;*?") == std::string::npos;
-    s += plain ? a : "'" + a + "'";
-  }
-  return s;
-}
-
 // Owns the process-wide directory that holds the sample layout.
 struct Samples {
   std::string root;
   std::string layout;
   ~Samples() {
-    if (!root.empty() && !KeepTempDirs()) {
+    if (!root.empty() && !testing::KeepTempDirs()) {
       std::error_code ignored;
       fs::remove_all(root, ignored);
     }
@@ -62,81 +27,17 @@ struct Samples {
 
 }  // namespace
 
-std::string RunResult::Describe() const {
-  std::ostringstream s;
-  s << "$ " << command << "\nexit code " << exit_code << "\n--- stdout ---\n"
-    << out << "--- stderr ---\n"
-    << err << "--------------";
-  return s.str();
-}
-
-std::string RunResult::ErrorLine() const {
-  std::string found;
-  int count = 0;
-  std::istringstream lines(err);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("sluice: error: ", 0) == 0) {
-      found = line;
-      ++count;
-    }
-  }
-  return count == 1 ? found : "";
-}
-
-RunResult Run(const std::vector<std::string>& argv, const std::string& stdin_path) {
-  RunResult result;
-  result.command = Quote(argv);
-  if (!stdin_path.empty()) result.command += " < " + stdin_path;
-
-  // Output goes to files, not pipes: no deadlock however much a child writes.
-  TempDir capture;
-  const std::string out_path = capture / "stdout";
-  const std::string err_path = capture / "stderr";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0,
-                                   stdin_path.empty() ? "/dev/null" : stdin_path.c_str(),
-                                   O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) Fail("cannot start " + argv[0] + ": " + std::strerror(rc));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) Fail("waitpid " + argv[0] + ": " + std::strerror(errno));
-  }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = ReadFile(out_path);
-  result.err = ReadFile(err_path);
-  return result;
-}
-
 RunResult Sluice(const std::vector<std::string>& args, const std::string& stdin_path) {
   std::vector<std::string> argv = {SLUICE_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   return Run(argv, stdin_path);
 }
 
-TempDir::TempDir() : path_(MakeTempDir("sluice-e2e")) {}
-
-TempDir::~TempDir() {
-  if (KeepTempDirs()) return;
-  std::error_code ignored;
-  fs::remove_all(path_, ignored);
-}
-
 const std::string& SampleLayout() {
   // Made once per process; a failure is reported to every test that asks.
   static Samples samples;
   if (samples.layout.empty()) {
-    std::string root = MakeTempDir("sluice-e2e-samples");
+    std::string root = testing::MakeTempDir("sluice-e2e-samples");
     samples.root = root;
     RunResult r = Run({std::string(SLUICE_TOOLS_DIR) + "/make-sample-images", root + "/samples"});
     if (r.exit_code != 0) Fail("making the sample images failed:\n" + r.Describe());
@@ -181,40 +82,6 @@ std::string RefName(const nlohmann::json& ref) {
   std::string repository = ref.value("repository", "");
   std::string tag = ref.value("tag", "");
   return repository.empty() ? tag : repository + ":" + tag;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) Fail("cannot read " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out.flush()) Fail("cannot write " + path);
-}
-
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
-void CopyTree(const std::string& from, const std::string& to) {
-  fs::copy(from, to, fs::copy_options::recursive);
-}
-
-std::vector<std::string> ListTree(const std::string& dir) {
-  std::vector<std::string> paths;
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return paths;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    paths.push_back(fs::relative(entry.path(), dir).string());
-  }
-  std::sort(paths.begin(), paths.end());
-  return paths;
 }
 
 std::string Sha256Digest(std::string_view bytes) {

@@ -12,44 +12,25 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/support/files.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
 namespace sluice::e2e {
 
-// What a finished child process did.
-struct RunResult {
-  int exit_code = -1;  // 128 + signal number when it was killed
-  std::string out;
-  std::string err;
-  std::string command;  // for messages
-
-  // The command, exit code, stdout and stderr, for INFO().
-  std::string Describe() const;
-  // The error line sluice printed on stderr ("sluice: error: ..."), or ""
-  // when there is not exactly one. Progress lines may come before it.
-  std::string ErrorLine() const;
-};
-
-// Runs argv[0] (searched in PATH) with argv; stdin from stdin_path, or
-// /dev/null when empty. stdout and stderr are captured in full.
-RunResult Run(const std::vector<std::string>& argv, const std::string& stdin_path = "");
+// Child processes, temp directories and file helpers come from
+// tests/support/ (plain C++, no sluice code).
+using ::sluice::testing::CopyTree;
+using ::sluice::testing::Exists;
+using ::sluice::testing::ListTree;
+using ::sluice::testing::ReadFile;
+using ::sluice::testing::Run;
+using ::sluice::testing::RunResult;
+using ::sluice::testing::TempDir;
+using ::sluice::testing::WriteFile;
 
 // Runs the sluice binary under test with args.
 RunResult Sluice(const std::vector<std::string>& args, const std::string& stdin_path = "");
-
-// A fresh directory under $TMPDIR, removed with everything in it unless
-// SLUICE_E2E_KEEP is set in the environment.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // The OCI layout made by tools/make-sample-images (tags base:1, app:1.0,
 // app:1.1, multi:1), built on first use and shared read-only by the tests of
@@ -87,13 +68,6 @@ nlohmann::json InspectJson(const std::string& bundle);
 // when the repository is empty ({"repository":"app","tag":"1.0"} and
 // {"repository":"","tag":"app:1.0"} both name app:1.0).
 std::string RefName(const nlohmann::json& ref);
-
-std::string ReadFile(const std::string& path);
-void WriteFile(const std::string& path, const std::string& bytes);
-bool Exists(const std::string& path);
-void CopyTree(const std::string& from, const std::string& to);
-// Sorted relative paths of every entry below dir (empty if dir is absent).
-std::vector<std::string> ListTree(const std::string& dir);
 
 // "sha256:<hex>" of bytes.
 std::string Sha256Digest(std::string_view bytes);

@@ -1,13 +1,12 @@
 #include "tests/format/bundle_test_util.h"
 
 #include <cstdlib>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 
 #include "format/checksum.h"
 #include "tests/format/string_io.h"
+#include "tests/support/files.h"
 
 namespace sluice::format::testing {
 
@@ -15,13 +14,7 @@ std::string GoldenPath(const std::string& name) {
   return std::string(SLUICE_FORMAT_TEST_DIR) + "/golden/" + name;
 }
 
-std::string ReadFileOrDie(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string ReadFileOrDie(const std::string& path) { return ::sluice::testing::ReadFile(path); }
 
 const PrivateKey& TestKey() {
   static const PrivateKey* key = [] {
@@ -33,16 +26,6 @@ const PrivateKey& TestKey() {
 }
 
 TrustPolicy TrustTestKey() { return TrustPolicy{{TestKey().public_key()}, false}; }
-
-std::string RandomBytes(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string out(n, '\0');
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t v = rng();
-    for (size_t j = 0; j < 8 && i + j < n; ++j) out[i + j] = static_cast<char>(v >> (8 * j));
-  }
-  return out;
-}
 
 std::string CompressibleBytes(size_t n, uint64_t seed) {
   // Text-like: words from a small vocabulary, as in JSON configs and tar

@@ -14,6 +14,7 @@
 #include "format/bundle_writer.h"
 #include "format/catalog.h"
 #include "format/crypto.h"
+#include "tests/support/files.h"
 
 namespace sluice::format::testing {
 
@@ -23,7 +24,8 @@ std::string GoldenPath(const std::string& name);
 std::string ReadFileOrDie(const std::string& path);
 TrustPolicy TrustTestKey();
 
-std::string RandomBytes(size_t n, uint64_t seed);
+// tests/support/files.h
+using ::sluice::testing::RandomBytes;
 std::string CompressibleBytes(size_t n, uint64_t seed);
 
 struct BlobSpec {

@@ -3,35 +3,15 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <random>
 #include <stdexcept>
+
+#include "tests/support/files.h"
 
 namespace sluice::io::testing {
 
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/sluice-io-test-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp " + pattern);
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
 std::vector<uint8_t> RandomBytes(size_t size, uint32_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<uint8_t> out(size);
-  for (size_t i = 0; i < size; i += 8) {
-    uint64_t word = rng();
-    std::memcpy(out.data() + i, &word, std::min<size_t>(8, size - i));
-  }
-  return out;
+  std::string bytes = ::sluice::testing::RandomBytes(size, seed);
+  return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
 Backend::Backend(const std::string& name) {

@@ -9,24 +9,16 @@
 
 #include "io/file.h"
 #include "io/memory_file_system.h"
+#include "tests/support/temp_dir.h"
 
 namespace sluice::io::testing {
 
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+// One TempDir for every test binary (tests/support/temp_dir.h).
+using ::sluice::testing::TempDir;
 
 // `size` bytes from a generator seeded with `seed`: reproducible, and
-// different from any shifted copy of itself, so misplaced bytes show.
+// different from any shifted copy of itself, so misplaced bytes show
+// (tests/support/files.h RandomBytes, as a byte vector).
 std::vector<uint8_t> RandomBytes(size_t size, uint32_t seed);
 
 // A file system to run behaviour tests against, with a directory to work in.

@@ -4,17 +4,9 @@
 //
 // Every digest is compared as skopeo sees it: the sha256 of the manifest bytes
 // `skopeo inspect --raw` reads at the source and at the destination.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -26,8 +18,7 @@
 
 #include "../e2e/e2e_support.h"
 #include "registry_fixture.h"
-
-extern char** environ;
+#include "tests/support/process.h"
 
 namespace sluice::registry {
 namespace {
@@ -166,69 +157,7 @@ std::string Lower(std::string s) {
 }
 
 // A child process that runs while the test acts on the world around it.
-class Background {
- public:
-  explicit Background(const std::vector<std::string>& argv) {
-    command_ = argv;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, (dir_ / "stdout").c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, (dir_ / "stderr").c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    INFO("posix_spawn " << argv[0] << ": " << std::strerror(rc));
-    REQUIRE(rc == 0);
-  }
-  ~Background() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-  }
-  Background(const Background&) = delete;
-  Background& operator=(const Background&) = delete;
-
-  bool Running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    pid_t r = waitpid(pid_, &status, WNOHANG);
-    if (r == 0) return true;
-    Reap(status);
-    return false;
-  }
-
-  RunResult Wait() {
-    if (pid_ > 0) {
-      int status = 0;
-      while (waitpid(pid_, &status, 0) < 0) REQUIRE(errno == EINTR);
-      Reap(status);
-    }
-    RunResult result;
-    result.exit_code = exit_code_;
-    result.out = e2e::ReadFile(dir_ / "stdout");
-    result.err = e2e::ReadFile(dir_ / "stderr");
-    for (const std::string& a : command_) result.command += a + " ";
-    return result;
-  }
-
- private:
-  void Reap(int status) {
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    pid_ = -1;
-  }
-
-  e2e::TempDir dir_;
-  std::vector<std::string> command_;
-  pid_t pid_ = -1;
-  int exit_code_ = -1;
-};
+using Background = ::sluice::testing::ChildProcess;
 
 // True once the registry has an upload session under its storage (an
 // _uploads/<id> directory of any repository).

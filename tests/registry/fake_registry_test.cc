@@ -46,17 +46,7 @@ nlohmann::json Stats(const FakeRegistry& fake) {
 }
 
 std::string ReadAll(io::SequentialReader* reader, Status* status) {
-  std::string out;
-  std::string buf(4096, '\0');
-  while (true) {
-    auto n = reader->Read(io::MutableBytes(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
-    if (!n.ok()) {
-      *status = n.status();
-      return out;
-    }
-    if (*n == 0) return out;
-    out.append(buf.data(), *n);
-  }
+  return testing::ReadAll(reader, 4096, status);
 }
 
 struct BrokenBlob {

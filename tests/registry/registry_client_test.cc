@@ -11,27 +11,20 @@
 #include "io/atomic_file.h"
 #include "io/file.h"
 #include "registry_fixture.h"
+#include "tests/support/files.h"
 
 namespace sluice::registry {
 namespace {
 
 using testing::CredentialHelpers;
+using testing::Insecure;
 using testing::InspectRaw;
 using testing::MakeImage;
 using testing::PushImage;
+using testing::ReadAll;
 using testing::RegistryOptions;
 using testing::TempDir;
 using testing::TestRegistry;
-
-ClientOptions Insecure() {
-  ClientOptions o;
-  o.tls_verify = false;
-  o.use_auth_files = false;
-  o.certs_d_roots = {"/nonexistent-certs.d"};
-  o.max_retries = 1;
-  o.initial_backoff_ms = 10;
-  return o;
-}
 
 std::unique_ptr<RegistryClient> MustClient(const std::string& host, ClientOptions options) {
   auto client = RegistryClient::Create(host, std::move(options));
@@ -39,12 +32,7 @@ std::unique_ptr<RegistryClient> MustClient(const std::string& host, ClientOption
   return std::move(*client);
 }
 
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string out(n, '\0');
-  for (char& c : out) c = static_cast<char>(rng());
-  return out;
-}
+using ::sluice::testing::RandomBytes;
 
 struct Layer {
   format::Digest digest;
@@ -56,20 +44,6 @@ Layer FirstLayer(const std::string& manifest) {
   const auto& layer = doc.at("layers").at(0);
   return {*format::Digest::Parse(layer.at("digest").get<std::string>()),
           layer.at("size").get<uint64_t>()};
-}
-
-std::string ReadAll(io::SequentialReader* reader, size_t chunk, Status* status) {
-  std::string out;
-  std::string buf(chunk, '\0');
-  while (true) {
-    auto n = reader->Read(io::MutableBytes(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
-    if (!n.ok()) {
-      *status = n.status();
-      return out;
-    }
-    if (*n == 0) return out;
-    out.append(buf.data(), *n);
-  }
 }
 
 Status Upload(RegistryClient* client, const std::string& repo, const std::string& bytes,

@@ -8,33 +8,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "registry/http.h"
+#include "tests/support/files.h"
+#include "tests/support/process.h"
 
 namespace sluice::registry::testing {
 namespace {
 
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  REQUIRE(out.good());
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::sluice::testing::ReadFileIfExists;
+using ::sluice::testing::ShellQuote;
+using ::sluice::testing::WriteFile;
 
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -50,43 +39,12 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "'";
-}
-
 }  // namespace
 
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sluice-registry-XXXXXX";
-  char* made = mkdtemp(tmpl.data());
-  REQUIRE(made != nullptr);
-  path_ = made;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 CommandResult Run(const std::string& command, bool merge_stderr) {
-  CommandResult result;
-  FILE* pipe = popen((merge_stderr ? "(" + command + ") 2>&1" : command).c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.output.append(buf.data(), n);
-  int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  ::sluice::testing::RunResult r =
+      ::sluice::testing::RunShell(merge_stderr ? "(" + command + ") 2>&1" : command);
+  return {r.exit_code, r.out};
 }
 
 std::string MustRun(const std::string& command) {
@@ -99,14 +57,14 @@ std::string MustRun(const std::string& command) {
 TestRegistry::TestRegistry(RegistryOptions options) : options_(std::move(options)) {
   if (options_.tls) MakeCertificates();
   if (!options_.user.empty()) {
-    MustRun("htpasswd -Bbn " + Quote(options_.user) + " " + Quote(options_.password) + " > " +
-            Quote(dir_.path() + "/htpasswd"));
+    MustRun("htpasswd -Bbn " + ShellQuote(options_.user) + " " + ShellQuote(options_.password) +
+            " > " + ShellQuote(dir_.path() + "/htpasswd"));
   }
   // A port found free may be taken before the registry binds it: try again.
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (Start(FreePort())) return;
   }
-  FAIL("docker-registry did not start; log:\n" << ReadFile(dir_.path() + "/registry.log"));
+  FAIL("docker-registry did not start; log:\n" << ReadFileIfExists(dir_.path() + "/registry.log"));
 }
 
 TestRegistry::~TestRegistry() { Stop(); }
@@ -133,14 +91,15 @@ void TestRegistry::Restart() {
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (Start(FreePort())) return;
   }
-  FAIL("docker-registry did not restart; log:\n" << ReadFile(dir_.path() + "/registry.log"));
+  FAIL("docker-registry did not restart; log:\n"
+       << ReadFileIfExists(dir_.path() + "/registry.log"));
 }
 
 void TestRegistry::MakeCertificates() {
   const std::string d = dir_.path();
   std::filesystem::create_directories(d + "/ca");
   // A CA, and a server certificate it signs for IP 127.0.0.1.
-  MustRun("cd " + Quote(d) +
+  MustRun("cd " + ShellQuote(d) +
           " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
           " -keyout ca.key -out ca/ca.crt -days 2 -subj /CN=sluice-test-ca"
           " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
@@ -151,7 +110,7 @@ void TestRegistry::MakeCertificates() {
   if (!options_.client_certs) return;
   // A client certificate from the same CA, in a certs.d-style directory.
   std::filesystem::create_directories(d + "/client");
-  MustRun("cd " + Quote(d) +
+  MustRun("cd " + ShellQuote(d) +
           " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
           " -keyout client/client.key -out client.csr -subj /CN=sluice-test-client"
           " && printf 'extendedKeyUsage=clientAuth\\n' > client.ext"
@@ -235,7 +194,7 @@ std::vector<std::string> TestRegistry::Flags(const std::string& side) const {
 
 std::string TestRegistry::SkopeoFlags(const std::string& side) const {
   std::string flags;
-  for (const std::string& flag : Flags(side)) flags += " " + Quote(flag);
+  for (const std::string& flag : Flags(side)) flags += " " + ShellQuote(flag);
   return flags;
 }
 
@@ -272,7 +231,7 @@ FakeRegistry::FakeRegistry() {
   }
   pid_ = pid;
   for (int i = 0; i < 300 && port_ == 0; ++i) {
-    std::string text = ReadFile(port_file);
+    std::string text = ReadFileIfExists(port_file);
     if (!text.empty()) {
       port_ = std::stoi(text);
       break;
@@ -291,26 +250,51 @@ FakeRegistry::~FakeRegistry() {
   waitpid(pid_, &status, 0);
 }
 
+ClientOptions Insecure() {
+  ClientOptions o;
+  o.tls_verify = false;
+  o.use_auth_files = false;
+  o.certs_d_roots = {"/nonexistent-certs.d"};
+  o.max_retries = 1;
+  o.initial_backoff_ms = 10;
+  return o;
+}
+
+std::string ReadAll(io::SequentialReader* reader, size_t chunk, Status* status) {
+  std::string out;
+  std::string buf(chunk, '\0');
+  while (true) {
+    auto n = reader->Read(io::MutableBytes(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
+    if (!n.ok()) {
+      *status = n.status();
+      return out;
+    }
+    if (*n == 0) return out;
+    out.append(buf.data(), *n);
+  }
+}
+
 void MakeImage(const std::string& layout, const std::string& tag, const std::string& content) {
   std::string bundle = layout + ".bundle-" + tag;
-  if (!std::filesystem::exists(layout)) MustRun("umoci init --layout " + Quote(layout));
-  MustRun("umoci new --image " + Quote(layout + ":" + tag));
-  MustRun("umoci unpack --rootless --image " + Quote(layout + ":" + tag) + " " + Quote(bundle));
+  if (!std::filesystem::exists(layout)) MustRun("umoci init --layout " + ShellQuote(layout));
+  MustRun("umoci new --image " + ShellQuote(layout + ":" + tag));
+  MustRun("umoci unpack --rootless --image " + ShellQuote(layout + ":" + tag) + " " +
+          ShellQuote(bundle));
   WriteFile(bundle + "/rootfs/f", content);
-  MustRun("umoci repack --image " + Quote(layout + ":" + tag) + " " + Quote(bundle));
+  MustRun("umoci repack --image " + ShellQuote(layout + ":" + tag) + " " + ShellQuote(bundle));
   std::filesystem::remove_all(bundle);
 }
 
 void PushImage(const TestRegistry& registry, const std::string& layout, const std::string& tag,
                const std::string& ref) {
   MustRun("skopeo copy --quiet" + registry.SkopeoFlags("dest") + " " +
-          Quote("oci:" + layout + ":" + tag) + " " +
-          Quote("docker://" + registry.host() + "/" + ref));
+          ShellQuote("oci:" + layout + ":" + tag) + " " +
+          ShellQuote("docker://" + registry.host() + "/" + ref));
 }
 
 std::string InspectRaw(const TestRegistry& registry, const std::string& ref) {
   std::string command = "skopeo inspect --raw" + registry.SkopeoFlags("") + " " +
-                        Quote("docker://" + registry.host() + "/" + ref);
+                        ShellQuote("docker://" + registry.host() + "/" + ref);
   CommandResult r = Run(command, /*merge_stderr=*/false);
   INFO(command << "\n" << r.output);
   REQUIRE(r.exit_code == 0);

@@ -8,27 +8,22 @@
 #include <string>
 #include <vector>
 
+#include "io/file.h"
+#include "registry/registry_client.h"
+#include "tests/support/temp_dir.h"
+
 namespace sluice::registry::testing {
 
-// A fresh directory under $TMPDIR, removed with everything in it.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+// One TempDir for every test binary (tests/support/temp_dir.h).
+using ::sluice::testing::TempDir;
 
 struct CommandResult {
   int exit_code = -1;
   std::string output;  // stdout and stderr together
 };
 
-// Runs `command` with /bin/sh; output is stdout, plus stderr when merge_stderr.
+// Runs `command` with /bin/sh (tests/support/process.h RunShell); output is
+// stdout, plus stderr when merge_stderr.
 CommandResult Run(const std::string& command, bool merge_stderr = true);
 // Runs it and fails the test (showing the output) unless it exits 0.
 std::string MustRun(const std::string& command);
@@ -118,6 +113,13 @@ class FakeRegistry {
   int port_ = 0;
   pid_t pid_ = -1;
 };
+
+// Client options for the test registries: TLS unverified, no auth files,
+// no certs.d, one retry after 10 ms.
+ClientOptions Insecure();
+// Reads `reader` to its end in reads of `chunk` bytes. A failed read stops
+// it: *status gets the failure and the bytes read before come back.
+std::string ReadAll(io::SequentialReader* reader, size_t chunk, Status* status);
 
 // Builds a one-layer OCI image in `layout` tagged `tag` whose only file holds
 // `content` (distinct contents give distinct layers).

@@ -12,21 +12,12 @@
 namespace sluice::registry {
 namespace {
 
+using testing::Insecure;
 using testing::InspectRaw;
 using testing::MakeImage;
 using testing::PushImage;
 using testing::TempDir;
 using testing::TestRegistry;
-
-ClientOptions Insecure() {
-  ClientOptions o;
-  o.tls_verify = false;
-  o.use_auth_files = false;
-  o.certs_d_roots = {"/nonexistent-certs.d"};
-  o.max_retries = 1;
-  o.initial_backoff_ms = 10;
-  return o;
-}
 
 std::unique_ptr<ImageSource> Source(const std::string& text) {
   auto ref = ParseReference(text);

@@ -16,6 +16,8 @@
 #include "registry_fixture.h"
 #include "signing.h"
 #include "source/oci_layout_source.h"
+#include "tests/support/files.h"
+#include "tests/support/transfer_fixture.h"
 
 namespace sluice {
 namespace {
@@ -27,15 +29,9 @@ using registry::testing::MustRun;
 using registry::testing::Run;
 using registry::testing::TempDir;
 using registry::testing::TestRegistry;
+using testing::ReadFile;
 
 constexpr const char* kOciManifest = "application/vnd.oci.image.manifest.v1+json";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Every path below `dir` with its type, size and modification time: equal
 // snapshots mean no file or directory was created, removed or rewritten
@@ -62,43 +58,24 @@ std::string RawManifest(const std::string& flags, const std::string& ref) {
 }
 
 // Keys, a ledger, and export/import through the library, as the CLI does.
-struct Bundles {
-  TempDir tmp;
-  io::FileSystem* fs = io::DefaultFileSystem();
-  std::string key = tmp.path() + "/key.pem";
-  std::string pub = tmp.path() + "/key.pub";
+struct Bundles : testing::LibraryTransfer {
   std::string ledger = tmp.path() + "/ledger.json";
-
-  Bundles() { REQUIRE(GenerateKeyPair(fs, key, pub).ok()); }
 
   // Exports `tags` of the OCI layout into a bundle named `name`.
   std::string Export(const std::string& layout, const std::vector<std::string>& tags,
                      const std::string& name) {
-    std::vector<std::unique_ptr<ImageSource>> sources;
-    std::vector<ImageSource*> ptrs;
-    for (const std::string& tag : tags) {
-      sources.push_back(NewOciLayoutSource(fs, layout, tag));
-      ptrs.push_back(sources.back().get());
-    }
-    ExportOptions options;
-    options.ledger_path = ledger;
-    options.sign_key_path = key;
-    options.output_path = tmp.path() + "/" + name;
-    auto report = sluice::Export(fs, ptrs, options);
+    std::string out = tmp.path() + "/" + name;
+    auto report = ExportTags(layout, tags, ledger, out);
     INFO(report.status().ToString());
     REQUIRE(report.ok());
-    return options.output_path;
+    return out;
   }
 
   Result<ImportReport> Import(const std::string& bundle, const std::string& dir,
                               const std::string& prefix = "") {
-    auto keys = LoadTrustedKeys(fs, {pub});
-    REQUIRE(keys.ok());
-    auto in = fs->NewSequentialReader(bundle);
-    REQUIRE(in.ok());
     auto sink = NewRegistryStorageSink(fs, dir, prefix);
     REQUIRE(sink.ok());
-    return ImportBundle(in->get(), {*keys, false}, sink->get(), "registry-storage:" + dir);
+    return ImportToSink(bundle, sink->get(), "registry-storage:" + dir);
   }
 };
 

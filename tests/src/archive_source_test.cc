@@ -7,7 +7,6 @@
 #include "source/archive_source.h"
 
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -17,6 +16,7 @@
 #include "sink/oci_layout_sink.h"
 #include "source/tar_index.h"
 #include "test_support.h"
+#include "tests/support/process.h"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -25,20 +25,14 @@ using nlohmann::json;
 namespace {
 
 // Runs a shell command; returns its exit status and (optionally) its stdout
-// (always read, so that chatty tools stay quiet).
+// (stderr is captured and dropped, so that chatty tools stay quiet).
 int Sh(const std::string& command, std::string* out = nullptr) {
-  FILE* pipe = popen(("{ " + command + "; } 2>/dev/null").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) text.append(buf, n);
-  int status = pclose(pipe);
-  if (out) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  RunResult r = RunShell(command);
+  if (out) *out = r.out;
+  return r.exit_code;
 }
 
-std::string Quote(const std::string& s) { return "'" + s + "'"; }
+std::string Quote(const std::string& s) { return ShellQuote(s); }
 
 std::string ReadAll(io::SequentialReader* reader) {
   std::string out;

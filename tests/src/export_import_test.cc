@@ -17,6 +17,7 @@
 #include "sink/oci_layout_sink.h"
 #include "source/oci_layout_source.h"
 #include "test_support.h"
+#include "tests/support/transfer_fixture.h"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -27,19 +28,14 @@ constexpr const char* kTarGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
 constexpr const char* kTar = "application/vnd.oci.image.layer.v1.tar";
 constexpr const char* kManifestType = "application/vnd.oci.image.manifest.v1+json";
 
-struct Fixture {
-  TempDir tmp;
-  io::FileSystem* fs = io::DefaultFileSystem();
+struct Fixture : LibraryTransfer {
   std::string layout = tmp / "src";
-  std::string key = tmp / "key.pem";
-  std::string pub = tmp / "key.pub";
   std::string ledger = tmp / "ledger.json";
   LayoutBuilder builder{layout};
   BuiltBlob base, middle, top;
   BuiltImage app1, app2;
 
   Fixture() {
-    REQUIRE(GenerateKeyPair(fs, key, pub).ok());
     // A gzip-typed random layer (stored as is) and compressible tar layers.
     base = builder.AddBlob(RandomBytes(3 << 20, 1), kTarGzip);
     middle = builder.AddBlob(std::string(2 << 20, 'm'), kTar);
@@ -51,30 +47,17 @@ struct Fixture {
   }
 
   Result<ExportReport> ExportRefs(const std::vector<std::string>& tags, const std::string& out) {
-    std::vector<std::unique_ptr<ImageSource>> sources;
-    std::vector<ImageSource*> ptrs;
-    for (const std::string& tag : tags) {
-      sources.push_back(NewOciLayoutSource(fs, layout, tag));
-      ptrs.push_back(sources.back().get());
-    }
-    ExportOptions options;
-    options.ledger_path = ledger;
-    options.sign_key_path = key;
-    options.output_path = out;
-    return Export(fs, ptrs, options);
+    return ExportTags(layout, tags, ledger, out);
   }
 
   format::TrustPolicy Trust() {
-    auto keys = LoadTrustedKeys(fs, {pub});
-    REQUIRE(keys.ok());
-    return {*keys, false};
+    auto trust = TrustPub();
+    REQUIRE(trust.ok());
+    return *trust;
   }
 
   Result<ImportReport> ImportInto(const std::string& bundle, const std::string& dir) {
-    auto in = fs->NewSequentialReader(bundle);
-    REQUIRE(in.ok());
-    auto sink = NewOciLayoutSink(fs, dir);
-    return ImportBundle(in->get(), Trust(), sink.get(), "oci:" + dir);
+    return ImportToLayout(bundle, dir);
   }
 
   // A bundle of app:1.0 with one bit flipped inside its last layer's frames.
@@ -89,15 +72,9 @@ struct Fixture {
 
   // Shipped blob digests as recorded in the bundle's catalog.
   std::set<std::string> Shipped(const std::string& bundle) {
-    auto in = fs->NewSequentialReader(bundle);
-    REQUIRE(in.ok());
-    auto reader = format::BundleReader::Open(in->get(), Trust());
-    REQUIRE(reader.ok());
-    std::set<std::string> out;
-    for (const auto& b : (*reader)->catalog().blobs) {
-      if (b.shipped) out.insert(b.digest.str());
-    }
-    return out;
+    auto shipped = ShippedDigests(bundle);
+    REQUIRE(shipped.ok());
+    return *shipped;
   }
 };
 

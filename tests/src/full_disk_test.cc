@@ -15,6 +15,7 @@
 #include "sink/oci_layout_sink.h"
 #include "source/oci_layout_source.h"
 #include "test_support.h"
+#include "tests/support/transfer_fixture.h"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -34,17 +35,12 @@ bool HasTempFiles(const std::string& dir) {
 
 // A source layout with a small image (small:1) and one of `big_size`
 // incompressible bytes (big:1), a key pair and a ledger path.
-struct Site {
-  TempDir tmp;
-  io::FileSystem* fs = io::DefaultFileSystem();
+struct Site : LibraryTransfer {
   std::string layout = tmp / "src";
-  std::string key = tmp / "key.pem";
-  std::string pub = tmp / "key.pub";
   std::string ledger = tmp / "ledger";
   LayoutBuilder builder{layout};
 
   explicit Site(uint64_t big_size) {
-    REQUIRE(GenerateKeyPair(fs, key, pub).ok());
     BuiltImage small = builder.AddImage({builder.AddBlob(RandomBytes(1000, 1), kTarGzip)});
     builder.Tag("small:1", small.manifest, small.manifest_size, kManifestType);
     BuiltImage big = builder.AddImage({builder.AddBlob(RandomBytes(big_size, 2), kTarGzip)});
@@ -62,21 +58,11 @@ struct Site {
 
   Result<ExportReport> ExportVia(io::FileSystem* through, const std::string& tag,
                                  const std::string& out) {
-    auto source = NewOciLayoutSource(through, layout, tag);
-    ExportOptions options;
-    options.ledger_path = ledger;
-    options.sign_key_path = key;
-    options.output_path = out;
-    return sluice::Export(through, {source.get()}, options);
+    return ExportTags(layout, {tag}, ledger, out, through);
   }
   Result<ImportReport> ImportVia(io::FileSystem* through, const std::string& bundle,
                                  const std::string& dir) {
-    auto in = fs->NewSequentialReader(bundle);
-    REQUIRE(in.ok());
-    auto keys = LoadTrustedKeys(fs, {pub});
-    REQUIRE(keys.ok());
-    auto sink = NewOciLayoutSink(through, dir);
-    return ImportBundle(in->get(), {*keys, false}, sink.get(), "oci:" + dir);
+    return ImportToLayout(bundle, dir, through);
   }
 };
 

@@ -2,7 +2,6 @@
 
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -48,12 +47,6 @@ uint64_t LoadLe(const std::string& b, size_t at, int bytes) {
 
 void StoreLe(std::string* b, size_t at, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) (*b)[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-
-std::string Quote(const std::string& arg) {
-  std::string out = "'";
-  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 }  // namespace
@@ -175,24 +168,10 @@ void ZeroSignature(std::string* bundle) {
   bundle->replace(end, 100, std::string(100, '\0'));
 }
 
-std::string CliResult::Describe() const {
-  return command + "\nexit " + std::to_string(exit_code) + "\nstdout:\n" + out + "\nstderr:\n" +
-         err;
-}
-
 CliResult RunSluice(const std::vector<std::string>& args) {
-  TempDir capture;
-  CliResult r;
-  r.command = Quote(SLUICE_BINARY);
-  for (const std::string& a : args) r.command += " " + Quote(a);
-  std::string shell = r.command + " </dev/null >" + Quote(capture / "out") + " 2>" +
-                      Quote(capture / "err");
-  int status = std::system(shell.c_str());
-  if (status == -1) throw std::runtime_error("could not run " + r.command);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = ReadFile(capture / "out");
-  r.err = ReadFile(capture / "err");
-  return r;
+  std::vector<std::string> argv = {SLUICE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv);
 }
 
 Tmpfs::Tmpfs(std::string path, uint64_t bytes) : path_(std::move(path)) {

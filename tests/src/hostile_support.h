@@ -12,6 +12,7 @@
 #include "format/bundle_reader.h"
 #include "format/catalog.h"
 #include "format/crypto.h"
+#include "tests/support/process.h"
 
 namespace sluice::testing {
 
@@ -51,13 +52,8 @@ void PatchBlobSizeAndReseal(std::string* bundle, const format::Digest& digest, u
 // Zeroes the whole signature block (algorithm, fingerprint, signature).
 void ZeroSignature(std::string* bundle);
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-  std::string command;
-  std::string Describe() const;
-};
+// What the sluice binary did (tests/support/process.h).
+using CliResult = RunResult;
 // Runs the sluice binary under test with args, stdin from /dev/null.
 CliResult RunSluice(const std::vector<std::string>& args);
 

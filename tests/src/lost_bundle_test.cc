@@ -14,6 +14,7 @@
 #include "sink/oci_layout_sink.h"
 #include "source/oci_layout_source.h"
 #include "test_support.h"
+#include "tests/support/transfer_fixture.h"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -23,18 +24,13 @@ namespace {
 constexpr const char* kTarGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
 constexpr const char* kManifestType = "application/vnd.oci.image.manifest.v1+json";
 
-struct Site {
-  TempDir tmp;
-  io::FileSystem* fs = io::DefaultFileSystem();
+struct Site : LibraryTransfer {
   std::string layout = tmp / "src";
-  std::string key = tmp / "key.pem";
-  std::string pub = tmp / "key.pub";
   LayoutBuilder builder{layout};
   BuiltBlob base, middle, top;
   BuiltImage app1, app2;
 
   Site() {
-    REQUIRE(GenerateKeyPair(fs, key, pub).ok());
     base = builder.AddBlob(RandomBytes(100000, 1), kTarGzip);
     middle = builder.AddBlob(RandomBytes(50000, 2), kTarGzip);
     top = builder.AddBlob(RandomBytes(1000, 3), kTarGzip);
@@ -46,40 +42,17 @@ struct Site {
 
   Result<ExportReport> ExportRefs(const std::vector<std::string>& tags, const std::string& ledger,
                                   const std::string& out) {
-    std::vector<std::unique_ptr<ImageSource>> sources;
-    std::vector<ImageSource*> ptrs;
-    for (const std::string& tag : tags) {
-      sources.push_back(NewOciLayoutSource(fs, layout, tag));
-      ptrs.push_back(sources.back().get());
-    }
-    ExportOptions options;
-    options.ledger_path = ledger;
-    options.sign_key_path = key;
-    options.output_path = out;
-    return Export(fs, ptrs, options);
+    return ExportTags(layout, tags, ledger, out);
   }
 
   Result<ImportReport> ImportInto(const std::string& bundle, const std::string& dir) {
-    auto in = fs->NewSequentialReader(bundle);
-    REQUIRE(in.ok());
-    auto keys = LoadTrustedKeys(fs, {pub});
-    REQUIRE(keys.ok());
-    auto sink = NewOciLayoutSink(fs, dir);
-    return ImportBundle(in->get(), {*keys, false}, sink.get(), "oci:" + dir);
+    return ImportToLayout(bundle, dir);
   }
 
   std::set<std::string> Shipped(const std::string& bundle) {
-    auto in = fs->NewSequentialReader(bundle);
-    REQUIRE(in.ok());
-    auto keys = LoadTrustedKeys(fs, {pub});
-    REQUIRE(keys.ok());
-    auto reader = format::BundleReader::Open(in->get(), {*keys, false});
-    REQUIRE(reader.ok());
-    std::set<std::string> out;
-    for (const auto& b : (*reader)->catalog().blobs) {
-      if (b.shipped) out.insert(b.digest.str());
-    }
-    return out;
+    auto shipped = ShippedDigests(bundle);
+    REQUIRE(shipped.ok());
+    return *shipped;
   }
 };
 

@@ -1,59 +1,14 @@
-#include "test_support.h"
+#include "tests/support/layout_builder.h"
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
-#include <sstream>
-#include <stdexcept>
+
+#include "tests/support/files.h"
 
 namespace sluice::testing {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-TempDir::TempDir() {
-  std::string pattern = (fs::temp_directory_path() / "sluice-test-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string out(n, '\0');
-  for (char& c : out) c = static_cast<char>(rng());
-  return out;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-  if (!out) throw std::runtime_error("cannot write " + path);
-}
-
-std::vector<std::string> ListTree(const std::string& dir) {
-  std::vector<std::string> out;
-  if (!fs::exists(dir)) return out;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    out.push_back(fs::relative(entry.path(), dir).string() + (entry.is_directory() ? "/" : ""));
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 LayoutBuilder::LayoutBuilder(std::string dir) : dir_(std::move(dir)) {
   fs::create_directories(dir_ + "/blobs/sha256");
@@ -80,7 +35,8 @@ BuiltImage LayoutBuilder::AddImage(const std::vector<BuiltBlob>& layers, const s
   image.layers = layers;
   json layer_list = json::array();
   for (const BuiltBlob& l : layers) {
-    layer_list.push_back({{"mediaType", l.media_type}, {"digest", l.digest.str()}, {"size", l.size}});
+    layer_list.push_back(
+        {{"mediaType", l.media_type}, {"digest", l.digest.str()}, {"size", l.size}});
   }
   json manifest = {{"schemaVersion", 2},
                    {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
@@ -95,8 +51,8 @@ BuiltImage LayoutBuilder::AddImage(const std::vector<BuiltBlob>& layers, const s
   return image;
 }
 
-format::Digest LayoutBuilder::AddIndex(const std::vector<std::pair<BuiltImage, std::string>>& images,
-                                       uint64_t* size) {
+format::Digest LayoutBuilder::AddIndex(
+    const std::vector<std::pair<BuiltImage, std::string>>& images, uint64_t* size) {
   json manifests = json::array();
   for (const auto& [image, arch] : images) {
     manifests.push_back({{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
@@ -117,7 +73,8 @@ void LayoutBuilder::Tag(const std::string& tag, const format::Digest& digest, ui
   json index = json::parse(ReadFile(dir_ + "/index.json"));
   json kept = json::array();
   for (const json& e : index["manifests"]) {
-    if (e.value("annotations", json::object()).value("org.opencontainers.image.ref.name", "") != tag) {
+    if (e.value("annotations", json::object()).value("org.opencontainers.image.ref.name", "") !=
+        tag) {
       kept.push_back(e);
     }
   }
