@@ -24,12 +24,9 @@ bool ParseHexId(const std::string& hex, format::LedgerId* out) {
     unsigned value = 0;
     for (char c : hex.substr(i * 2, 2)) {
       value <<= 4;
-      if (c >= '0' && c <= '9')
-        value |= c - '0';
-      else if (c >= 'a' && c <= 'f')
-        value |= c - 'a' + 10;
-      else
-        return false;
+      if (c >= '0' && c <= '9') value |= c - '0';
+      else if (c >= 'a' && c <= 'f') value |= c - 'a' + 10;
+      else return false;
     }
     (*out)[i] = static_cast<uint8_t>(value);
   }
