@@ -8,6 +8,7 @@
 
 #include "format/blob_check.h"
 #include "io/atomic_file.h"
+#include "io/json_fields.h"
 #include "json_document.h"
 #include "oci/graph.h"
 #include "oci/layout.h"
@@ -18,7 +19,6 @@
 namespace sluice {
 namespace {
 
-using nlohmann::json;
 using nlohmann::ordered_json;
 
 constexpr const char* kFormatName = "sluice-inventory";
@@ -277,6 +277,26 @@ bool DecodeHex(std::string_view hex, uint8_t* out, size_t size) {
   return true;
 }
 
+// An inventory's detached signature file: {"format", "version", "signer", "ed25519"}.
+struct SignatureFile {
+  std::string signer;
+  format::Ed25519Signature signature{};
+};
+
+Result<SignatureFile> ParseSignatureFile(std::string_view text, const std::string& path) {
+  SLUICE_ASSIGN_OR_RETURN(
+      io::JsonDocument doc,
+      ParseJsonDocument(text, kSignatureFormatName, kFormatVersion, "signature file " + path));
+  SignatureFile out;
+  SLUICE_ASSIGN_OR_RETURN(out.signer, doc.root().String("signer"));
+  SLUICE_ASSIGN_OR_RETURN(std::string hex, doc.root().String("ed25519"));
+  if (!DecodeHex(hex, out.signature.data(), out.signature.size())) {
+    return Status::Corruption("signature file " + path + ": ed25519 is not " +
+                              std::to_string(out.signature.size() * 2) + " lower-case hex digits");
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<Inventory> TakeOciLayoutInventory(io::FileSystem* fs, const std::string& dir,
@@ -319,23 +339,12 @@ Result<Inventory> TakeOciLayoutInventory(io::FileSystem* fs, const std::string& 
     if (text.status().IsNotFound()) return inventory;  // no tag yet
     return text.status();
   }
-  json index = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (index.is_discarded() || !index.is_object() || !index.contains("manifests") ||
-      !index["manifests"].is_array()) {
-    return Status::Corruption(index_path + " is not an OCI index");
-  }
-  for (const json& entry : index["manifests"]) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<oci::IndexEntry> entries, oci::ParseIndex(*text, index_path));
+  for (oci::IndexEntry& entry : entries) {
     Inventory::Tag tag;
-    if (!entry.is_object() || !entry.contains("digest") || !entry["digest"].is_string()) {
-      return Status::Corruption(index_path + ": an entry of \"manifests\" has no digest");
-    }
-    auto digest = format::Digest::Parse(entry["digest"].get<std::string>());
-    if (!digest.ok()) return digest.status().WithContext(index_path);
-    tag.digest = *digest;
-    tag.media_type = entry.value("mediaType", "");
-    if (entry.contains("annotations") && entry["annotations"].is_object()) {
-      tag.name = entry["annotations"].value(std::string(oci::kRefNameAnnotation), "");
-    }
+    tag.digest = entry.digest;
+    tag.media_type = std::move(entry.media_type);
+    tag.name = std::move(entry.ref_name);
     tag.complete = ImageComplete(fs, dir, tag.digest, tag.media_type, intact);
     inventory.tags.push_back(std::move(tag));
   }
@@ -398,36 +407,38 @@ std::string SerializeInventory(const Inventory& inventory) {
 }
 
 Result<Inventory> ParseInventory(std::string_view text, const std::string& where) {
-  auto bad = [&](const std::string& what) {
-    return Status::Corruption("inventory " + where + " is not valid: " + what);
-  };
-  SLUICE_ASSIGN_OR_RETURN(json doc,
-                          ParseJsonDocument(text, kFormatName, kFormatVersion, "inventory " + where));
+  SLUICE_ASSIGN_OR_RETURN(io::JsonDocument doc, ParseJsonDocument(text, kFormatName, kFormatVersion,
+                                                                  "inventory " + where));
+  io::JsonField root = doc.root();
   Inventory inventory;
-  inventory.destination = doc.value("destination", "");
-  inventory.created_unix = doc.value("created_unix", uint64_t{0});
-  auto blobs = doc.find("blobs");
-  if (blobs == doc.end() || !blobs->is_array()) return bad("no \"blobs\" array");
-  for (const json& b : *blobs) {
-    if (!b.is_object() || !b.contains("digest") || !b["digest"].is_string() ||
-        !b.contains("size") || !b["size"].is_number_unsigned()) {
-      return bad("bad \"blobs\" entry " + b.dump());
-    }
-    auto digest = format::Digest::Parse(b["digest"].get<std::string>());
-    if (!digest.ok()) return bad("bad blob digest " + b["digest"].dump());
-    inventory.blobs.push_back({*digest, b["size"].get<uint64_t>()});
+  SLUICE_ASSIGN_OR_RETURN(inventory.destination, root.StringOr("destination", ""));
+  SLUICE_ASSIGN_OR_RETURN(inventory.created_unix, root.UintOr("created_unix", 0));
+  SLUICE_ASSIGN_OR_RETURN(io::JsonField blobs, root.Array("blobs"));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<io::JsonField> blob_list, blobs.Elements());
+  for (const io::JsonField& b : blob_list) {
+    SLUICE_ASSIGN_OR_RETURN(format::Digest digest, DigestMember(b, "digest"));
+    SLUICE_ASSIGN_OR_RETURN(uint64_t size, b.Uint("size"));
+    inventory.blobs.push_back({std::move(digest), size});
   }
-  for (const json& t : doc.value("tags", json::array())) {
-    if (!t.is_object() || !t.contains("digest") || !t["digest"].is_string()) {
-      return bad("bad \"tags\" entry " + t.dump());
+  SLUICE_ASSIGN_OR_RETURN(std::optional<io::JsonField> tags, root.OptionalArray("tags"));
+  if (tags) {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<io::JsonField> tag_list, tags->Elements());
+    for (const io::JsonField& t : tag_list) {
+      Inventory::Tag tag;
+      SLUICE_ASSIGN_OR_RETURN(tag.digest, DigestMember(t, "digest"));
+      SLUICE_ASSIGN_OR_RETURN(tag.name, t.StringOr("name", ""));
+      SLUICE_ASSIGN_OR_RETURN(tag.media_type, t.StringOr("media_type", ""));
+      SLUICE_ASSIGN_OR_RETURN(tag.complete, t.BoolOr("complete", false));
+      inventory.tags.push_back(std::move(tag));
     }
-    auto digest = format::Digest::Parse(t["digest"].get<std::string>());
-    if (!digest.ok()) return bad("bad tag digest " + t["digest"].dump());
-    inventory.tags.push_back(
-        {t.value("name", ""), *digest, t.value("media_type", ""), t.value("complete", false)});
   }
-  for (const json& d : doc.value("damaged", json::array())) {
-    if (d.is_string()) inventory.damaged.push_back(d.get<std::string>());
+  SLUICE_ASSIGN_OR_RETURN(std::optional<io::JsonField> damaged, root.OptionalArray("damaged"));
+  if (damaged) {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<io::JsonField> notes, damaged->Elements());
+    for (const io::JsonField& d : notes) {
+      SLUICE_ASSIGN_OR_RETURN(std::string note, d.AsString());
+      inventory.damaged.push_back(std::move(note));
+    }
   }
   return inventory;
 }
@@ -472,14 +483,9 @@ Result<Inventory> LoadInventory(io::FileSystem* fs, const std::string& path,
       }
       return sig_text.status().WithContext("reading signature " + sig_path);
     }
-    json sig = json::parse(*sig_text, nullptr, /*allow_exceptions=*/false);
-    format::Ed25519Signature signature{};
-    if (sig.is_discarded() || !sig.is_object() ||
-        sig.value("format", "") != kSignatureFormatName ||
-        !DecodeHex(sig.value("ed25519", ""), signature.data(), signature.size())) {
-      return Status::Corruption("signature file " + sig_path + " is not valid");
-    }
-    std::string signer = sig.value("signer", "");
+    SLUICE_ASSIGN_OR_RETURN(SignatureFile sig, ParseSignatureFile(*sig_text, sig_path));
+    const std::string& signer = sig.signer;
+    const format::Ed25519Signature& signature = sig.signature;
     bool verified = false;
     for (const format::PublicKey& key : *trusted) {
       if (key.FingerprintText() == signer && key.Verify(io::AsBytes(*text), signature)) {
@@ -490,11 +496,11 @@ Result<Inventory> LoadInventory(io::FileSystem* fs, const std::string& path,
     if (!verified) {
       bool known = std::any_of(trusted->begin(), trusted->end(),
                                [&](const auto& k) { return k.FingerprintText() == signer; });
-      return Status::Untrusted(
-          "inventory " + path + ": " +
-          (known ? "the signature in " + sig_path + " does not match its bytes (signer " +
-                       signer + "); it was changed after signing"
-                 : "signed by " + signer + ", which is not a trusted key"));
+      return Status::Untrusted("inventory " + path + ": " +
+                               (known ? "the signature in " + sig_path +
+                                            " does not match its bytes (signer " + signer +
+                                            "); it was changed after signing"
+                                      : "signed by " + signer + ", which is not a trusted key"));
     }
   }
   return ParseInventory(*text, path);

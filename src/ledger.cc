@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
+#include "io/json_fields.h"
 #include "json_document.h"
 
 namespace sluice {
@@ -32,9 +33,32 @@ bool ParseHexId(const std::string& hex, format::LedgerId* out) {
   return true;
 }
 
-Ledger::BundleRecord RecordFromJson(const json& b) {
-  return {b.value("sequence", uint64_t{0}), b.value("bundle_id", ""),
-          b.value("created_unix", uint64_t{0}), b.value("blobs", uint64_t{0})};
+Result<Ledger::BundleRecord> RecordFromJson(const io::JsonField& b) {
+  Ledger::BundleRecord record;
+  SLUICE_ASSIGN_OR_RETURN(record.sequence, b.UintOr("sequence", 0));
+  SLUICE_ASSIGN_OR_RETURN(record.bundle_id, b.StringOr("bundle_id", ""));
+  SLUICE_ASSIGN_OR_RETURN(record.created_unix, b.UintOr("created_unix", 0));
+  SLUICE_ASSIGN_OR_RETURN(record.blobs, b.UintOr("blobs", 0));
+  return record;
+}
+
+Result<Ledger::PendingBundle> PendingFromJson(const io::JsonField& p, uint64_t sequence) {
+  SLUICE_ASSIGN_OR_RETURN(Ledger::BundleRecord record, RecordFromJson(p));
+  SLUICE_ASSIGN_OR_RETURN(std::string output, p.String("output"));
+  Ledger::PendingBundle pending{record, std::move(output), {}};
+  if (pending.record.sequence != sequence + 1) {
+    return p.Invalid("is for sequence " + std::to_string(pending.record.sequence) + ", not " +
+                     std::to_string(sequence + 1));
+  }
+  SLUICE_ASSIGN_OR_RETURN(io::JsonField shipped, p.Array("shipped"));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<io::JsonField> digests, shipped.Elements());
+  for (const io::JsonField& d : digests) {
+    SLUICE_ASSIGN_OR_RETURN(std::string text, d.AsString());
+    auto digest = format::Digest::Parse(text);
+    if (!digest.ok()) return d.Invalid("is not a digest: " + digest.status().message());
+    pending.shipped.push_back(*digest);
+  }
+  return pending;
 }
 
 json RecordToJson(const Ledger::BundleRecord& b) {
@@ -58,45 +82,37 @@ Result<Ledger> Ledger::Load(io::FileSystem* fs, const std::string& path) {
     if (text.status().IsNotFound()) return Create();
     return text.status().WithContext("reading ledger " + path);
   }
-  auto bad = [&](const std::string& what) {
-    return Status::Corruption("ledger " + path + " is not valid: " + what);
-  };
-  SLUICE_ASSIGN_OR_RETURN(json doc,
+  SLUICE_ASSIGN_OR_RETURN(io::JsonDocument doc,
                           ParseJsonDocument(*text, kFormatName, kFormatVersion, "ledger " + path));
+  io::JsonField root = doc.root();
   Ledger ledger;
-  if (!ParseHexId(doc.value("ledger_id", ""), &ledger.id_)) return bad("bad \"ledger_id\"");
-  auto seq = doc.find("sequence");
-  if (seq == doc.end() || !seq->is_number_unsigned()) return bad("bad \"sequence\"");
-  ledger.sequence_ = seq->get<uint64_t>();
-  auto blobs = doc.find("blobs");
-  if (blobs == doc.end() || !blobs->is_object()) return bad("no \"blobs\" object");
-  for (const auto& [digest, shipped_in] : blobs->items()) {
-    if (!format::Digest::Parse(digest).ok() || !shipped_in.is_number_unsigned()) {
-      return bad("bad blob entry '" + digest + "'");
-    }
-    ledger.blobs_.emplace(digest, shipped_in.get<uint64_t>());
+  SLUICE_ASSIGN_OR_RETURN(std::string id, root.String("ledger_id"));
+  if (!ParseHexId(id, &ledger.id_)) {
+    return Status::Corruption("ledger " + path + ": ledger_id is not " +
+                              std::to_string(ledger.id_.size() * 2) + " lower-case hex digits");
   }
-  for (const auto& b : doc.value("bundles", json::array())) {
-    if (!b.is_object()) return bad("bad \"bundles\" entry");
-    ledger.bundles_.push_back(RecordFromJson(b));
+  SLUICE_ASSIGN_OR_RETURN(ledger.sequence_, root.Uint("sequence"));
+  SLUICE_ASSIGN_OR_RETURN(io::JsonField blobs, root.Object("blobs"));
+  SLUICE_ASSIGN_OR_RETURN(auto shipped_in, blobs.Members());
+  for (const auto& [digest, sequence] : shipped_in) {
+    auto parsed = format::Digest::Parse(digest);
+    if (!parsed.ok())
+      return sequence.Invalid("is not keyed by a digest: " + parsed.status().message());
+    SLUICE_ASSIGN_OR_RETURN(uint64_t in, sequence.AsUint());
+    ledger.blobs_.emplace(digest, in);
   }
-  if (auto p = doc.find("pending"); p != doc.end()) {
-    if (!p->is_object() || !p->value("output", json()).is_string() ||
-        !p->value("shipped", json()).is_array()) {
-      return bad("bad \"pending\" record");
+  SLUICE_ASSIGN_OR_RETURN(std::optional<io::JsonField> bundles, root.OptionalArray("bundles"));
+  if (bundles) {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<io::JsonField> records, bundles->Elements());
+    for (const io::JsonField& b : records) {
+      SLUICE_RETURN_IF_ERROR(b.ExpectObject());
+      SLUICE_ASSIGN_OR_RETURN(BundleRecord record, RecordFromJson(b));
+      ledger.bundles_.push_back(std::move(record));
     }
-    PendingBundle pending{RecordFromJson(*p), (*p)["output"].get<std::string>(), {}};
-    if (pending.record.sequence != ledger.sequence_ + 1) {
-      return bad("\"pending\" record is for sequence " + std::to_string(pending.record.sequence) +
-                 ", not " + std::to_string(ledger.sequence_ + 1));
-    }
-    for (const json& d : (*p)["shipped"]) {
-      if (!d.is_string()) return bad("bad digest in \"pending\" record");
-      auto digest = format::Digest::Parse(d.get<std::string>());
-      if (!digest.ok()) return bad("bad digest in \"pending\" record");
-      pending.shipped.push_back(*digest);
-    }
-    ledger.pending_ = std::move(pending);
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::optional<io::JsonField> pending, root.OptionalObject("pending"));
+  if (pending) {
+    SLUICE_ASSIGN_OR_RETURN(ledger.pending_, PendingFromJson(*pending, ledger.sequence_));
   }
   return ledger;
 }
@@ -120,16 +136,15 @@ Status Ledger::Save(io::FileSystem* fs, const std::string& path) const {
     doc["pending"] = std::move(pending);
   }
   std::string text = doc.dump(1) + "\n";
-  return io::WriteFileAtomically(fs, path, io::AsBytes(text))
-      .WithContext("writing ledger " + path);
+  return io::WriteFileAtomically(fs, path, io::AsBytes(text)).WithContext("writing ledger " + path);
 }
 
 void Ledger::RecordBundle(const format::BundleHeader& header,
                           const std::vector<format::Digest>& shipped) {
   sequence_ = header.sequence;
   for (const format::Digest& d : shipped) blobs_.emplace(d.str(), header.sequence);
-  bundles_.push_back({header.sequence, format::HexEncode(header.bundle_id), header.created_unix,
-                      shipped.size()});
+  bundles_.push_back(
+      {header.sequence, format::HexEncode(header.bundle_id), header.created_unix, shipped.size()});
   pending_.reset();
 }
 

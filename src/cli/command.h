@@ -10,9 +10,10 @@ namespace sluice::cli {
 // Exit codes, the same for every command.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFailed = 1,    // the operation failed (I/O, not found, missing blobs, no space, ...)
-  kExitUsage = 2,     // bad command line
-  kExitBadData = 3,   // a bundle or source is corrupt, or its signature is bad or untrusted
+  kExitFailed = 1,     // the operation failed (I/O, not found, missing blobs, no space, ...)
+  kExitUsage = 2,      // bad command line
+  kExitBadData = 3,    // a bundle or source is corrupt, or its signature is bad or untrusted
+  kExitInternal = 70,  // a bug in sluice: an exception escaped a command (sysexits EX_SOFTWARE)
 };
 
 using Args = std::vector<std::string>;

@@ -1,5 +1,6 @@
 // sluice: carries container images across an air gap.
 #include <cstring>
+#include <exception>
 #include <iostream>
 
 #include "cli/command.h"
@@ -52,7 +53,18 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   for (const Command& c : Commands()) {
-    if (name == c.name) return c.run(Args(argv + 2, argv + argc));
+    if (name != c.name) continue;
+    // A backstop only: errors are Status values, and nothing in sluice
+    // should throw. Should something still do so, say it in one line and
+    // exit with a code of its own, instead of std::terminate's abort (134).
+    try {
+      return c.run(Args(argv + 2, argv + argc));
+    } catch (const std::exception& e) {
+      std::cerr << "sluice: internal error: " << e.what() << "\n";
+    } catch (...) {
+      std::cerr << "sluice: internal error: an unknown exception escaped '" << name << "'\n";
+    }
+    return kExitInternal;
   }
   std::cerr << "sluice: unknown command '" << name << "'\n";
   PrintUsage(std::cerr);

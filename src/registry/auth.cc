@@ -12,11 +12,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "io/atomic_file.h"
 #include "io/file.h"
+#include "io/json_fields.h"
 
 namespace sluice::registry {
 namespace {
@@ -102,22 +102,23 @@ std::string NormaliseAuthKey(std::string_view key) {
   return out;
 }
 
-Result<nlohmann::json> ParseAuthFile(std::string_view json, std::string_view source) {
-  nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    return Status::InvalidArgument("auth file " + std::string(source) + " is not a JSON object");
-  }
+Result<io::JsonDocument> ParseAuthFile(std::string_view json, std::string_view source) {
+  SLUICE_ASSIGN_OR_RETURN(io::JsonDocument doc,
+                          io::ParseJson(json, "auth file " + std::string(source)));
+  SLUICE_RETURN_IF_ERROR(doc.root().ExpectObject());
   return doc;
 }
 
-Result<std::optional<Credentials>> FindInline(const nlohmann::json& doc, std::string_view source,
+Result<std::optional<Credentials>> FindInline(const io::JsonDocument& doc, std::string_view source,
                                               std::string_view host, std::string_view repository) {
-  auto auths = doc.find("auths");
-  if (auths == doc.end() || !auths->is_object()) return std::optional<Credentials>();
+  SLUICE_ASSIGN_OR_RETURN(std::optional<io::JsonField> auths, doc.root().OptionalObject("auths"));
+  if (!auths) return std::optional<Credentials>();
 
-  std::map<std::string, const nlohmann::json*> entries;
-  for (auto it = auths->begin(); it != auths->end(); ++it) {
-    entries.emplace(NormaliseAuthKey(it.key()), &it.value());
+  SLUICE_ASSIGN_OR_RETURN(auto members, auths->Members());
+  std::map<std::string, io::JsonField> entries;
+  for (auto& [key, entry] : members) {
+    SLUICE_RETURN_IF_ERROR(entry.ExpectObject());
+    entries.emplace(NormaliseAuthKey(key), entry);
   }
   std::string wanted_host = NormaliseAuthKey(host);
   // Candidates, most specific first: host/a/b/c, host/a/b, host/a, host.
@@ -131,12 +132,10 @@ Result<std::optional<Credentials>> FindInline(const nlohmann::json& doc, std::st
   }
   for (const std::string& key : candidates) {
     auto it = entries.find(key);
-    if (it == entries.end() || !it->second->is_object()) continue;
-    auto auth = it->second->find("auth");
-    if (auth == it->second->end() || !auth->is_string() || auth->get<std::string>().empty()) {
-      continue;
-    }
-    auto decoded = Base64Decode(auth->get<std::string>());
+    if (it == entries.end()) continue;
+    SLUICE_ASSIGN_OR_RETURN(std::string auth, it->second.StringOr("auth", ""));
+    if (auth.empty()) continue;
+    auto decoded = Base64Decode(auth);
     if (!decoded.ok()) {
       return Status::InvalidArgument("auth file " + std::string(source) + ", entry '" + key +
                                      "': " + decoded.status().message());
@@ -158,27 +157,29 @@ struct HelperChoice {
   std::string field;  // "credHelpers" or "credsStore", for messages
 };
 
-std::optional<HelperChoice> CredHelperFor(const nlohmann::json& doc, std::string_view host) {
-  auto helpers = doc.find("credHelpers");
-  if (helpers == doc.end() || !helpers->is_object()) return std::nullopt;
+Result<std::optional<HelperChoice>> CredHelperFor(const io::JsonDocument& doc,
+                                                  std::string_view host) {
+  SLUICE_ASSIGN_OR_RETURN(std::optional<io::JsonField> helpers,
+                          doc.root().OptionalObject("credHelpers"));
+  if (!helpers) return std::optional<HelperChoice>();
   std::string wanted = NormaliseAuthKey(host);
-  for (auto it = helpers->begin(); it != helpers->end(); ++it) {
-    if (NormaliseAuthKey(it.key()) != wanted || !it->is_string()) continue;
-    if (it->get<std::string>().empty()) continue;
-    return HelperChoice{it->get<std::string>(), it.key(), "credHelpers"};
+  SLUICE_ASSIGN_OR_RETURN(auto members, helpers->Members());
+  for (const auto& [server, helper] : members) {
+    SLUICE_ASSIGN_OR_RETURN(std::string name, helper.AsString());
+    if (NormaliseAuthKey(server) != wanted || name.empty()) continue;
+    return std::optional<HelperChoice>(HelperChoice{std::move(name), server, "credHelpers"});
   }
-  return std::nullopt;
+  return std::optional<HelperChoice>();
 }
 
-std::optional<HelperChoice> CredsStoreFor(const nlohmann::json& doc, std::string_view host) {
-  auto store = doc.find("credsStore");
-  if (store == doc.end() || !store->is_string() || store->get<std::string>().empty()) {
-    return std::nullopt;
-  }
+Result<std::optional<HelperChoice>> CredsStoreFor(const io::JsonDocument& doc,
+                                                  std::string_view host) {
+  SLUICE_ASSIGN_OR_RETURN(std::string store, doc.root().StringOr("credsStore", ""));
+  if (store.empty()) return std::optional<HelperChoice>();
   std::string server(host);
   // docker login keeps Docker Hub credentials under its legacy index URL.
   if (NormaliseAuthKey(host) == "docker.io") server = "https://index.docker.io/v1/";
-  return HelperChoice{store->get<std::string>(), server, "credsStore"};
+  return std::optional<HelperChoice>(HelperChoice{std::move(store), server, "credsStore"});
 }
 
 // Closes the file descriptors it holds.
@@ -429,7 +430,7 @@ Result<std::optional<Credentials>> FindCredentialsInAuthFile(std::string_view js
                                                              std::string_view source,
                                                              std::string_view host,
                                                              std::string_view repository) {
-  SLUICE_ASSIGN_OR_RETURN(nlohmann::json doc, ParseAuthFile(json, source));
+  SLUICE_ASSIGN_OR_RETURN(io::JsonDocument doc, ParseAuthFile(json, source));
   return FindInline(doc, source, host, repository);
 }
 
@@ -474,28 +475,26 @@ Result<std::optional<Credentials>> RunCredentialHelper(std::string_view name,
                                            : "exit " + std::to_string(run.exit_code)) +
                         ")" + (line.empty() ? std::string() : ": " + line));
   }
-  nlohmann::json doc = nlohmann::json::parse(run.out, nullptr, /*allow_exceptions=*/false);
-  auto field = [&](const char* key) -> std::optional<std::string> {
-    if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
-    auto it = doc.find(key);
-    if (it == doc.end() || !it->is_string()) return std::nullopt;
-    return it->get<std::string>();
+  auto fields = [&]() -> Result<Credentials> {
+    SLUICE_ASSIGN_OR_RETURN(io::JsonDocument doc, io::ParseJson(run.out, "its output"));
+    SLUICE_ASSIGN_OR_RETURN(std::string username, doc.root().String("Username"));
+    SLUICE_ASSIGN_OR_RETURN(std::string secret, doc.root().String("Secret"));
+    return Credentials{std::move(username), std::move(secret)};
   };
-  std::optional<std::string> user = field("Username");
-  std::optional<std::string> secret = field("Secret");
-  if (!user || !secret) {
-    return Status::Auth(what + " did not write {\"Username\":...,\"Secret\":...} JSON (got '" +
-                        FirstLine(run.out) + "')");
+  auto parsed = fields();
+  if (!parsed.ok()) {
+    return Status::Auth(what + " did not write {\"Username\":...,\"Secret\":...} JSON (" +
+                        parsed.status().message() + "; got '" + FirstLine(run.out) + "')");
   }
-  if (*user == "<token>") {
+  if (parsed->username == "<token>") {
     return Status::Unsupported(what +
                                " returned an identity token; identity tokens are not "
                                "supported: store a user name and password (or pass --creds)");
   }
-  if (user->empty()) {
+  if (parsed->username.empty()) {
     return Status::Auth(what + " returned an empty Username");
   }
-  return std::optional<Credentials>(Credentials{std::move(*user), std::move(*secret)});
+  return std::optional<Credentials>(std::move(parsed).value());
 }
 
 Result<std::optional<Credentials>> LookupCredentials(io::FileSystem* fs,
@@ -508,12 +507,12 @@ Result<std::optional<Credentials>> LookupCredentials(io::FileSystem* fs,
       if (text.status().IsNotFound()) continue;
       return text.status();
     }
-    SLUICE_ASSIGN_OR_RETURN(nlohmann::json doc, ParseAuthFile(*text, file));
-    std::optional<HelperChoice> helper = CredHelperFor(doc, host);
+    SLUICE_ASSIGN_OR_RETURN(io::JsonDocument doc, ParseAuthFile(*text, file));
+    SLUICE_ASSIGN_OR_RETURN(std::optional<HelperChoice> helper, CredHelperFor(doc, host));
     if (!helper) {
       SLUICE_ASSIGN_OR_RETURN(auto creds, FindInline(doc, file, host, repository));
       if (creds) return creds;
-      helper = CredsStoreFor(doc, host);
+      SLUICE_ASSIGN_OR_RETURN(helper, CredsStoreFor(doc, host));
     }
     if (helper) {
       auto creds = RunCredentialHelper(helper->name, helper->server);

@@ -166,8 +166,9 @@ Result<std::optional<uint64_t>> RegistryClient::HeadBlob(const std::string& repo
   SLUICE_ASSIGN_OR_RETURN(Response response, SendBuffered(call, 0));
   if (response.status == 404) return std::optional<uint64_t>();
   if (response.status != 200) return ErrorFor(response, call);
-  SLUICE_ASSIGN_OR_RETURN(uint64_t size, ContentLength(response.headers, call.what));
-  return std::optional<uint64_t>(size);
+  auto length = response.headers.GetUint("content-length");
+  if (!length.ok()) return length.status().WithContext(call.what);
+  return std::optional<uint64_t>(length->value_or(0));
 }
 
 }  // namespace sluice::registry

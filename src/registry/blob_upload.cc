@@ -46,7 +46,6 @@ class ChunkedUpload final : public BlobUpload {
       : client_(client),
         repository_(std::move(repository)),
         digest_(std::move(digest)),
-        size_(size),
         chunked_(size > client->options_.monolithic_limit) {}
 
   ~ChunkedUpload() override {
@@ -148,7 +147,6 @@ class ChunkedUpload final : public BlobUpload {
   RegistryClient* client_;
   std::string repository_;
   format::Digest digest_;
-  uint64_t size_;
   bool chunked_;
   std::string buffer_;
   std::string location_;

@@ -48,8 +48,4 @@ inline std::string PushScope(const std::string& repository) {
 // "CODE: message; CODE: message" from a registry error body, or "".
 std::string RegistryErrors(const std::string& body);
 
-// The Content-Length of a response: 0 when absent, kNetwork naming `what`
-// when it is not a decimal number.
-Result<uint64_t> ContentLength(const HttpHeaders& headers, const std::string& what);
-
 }  // namespace sluice::registry

@@ -3,8 +3,10 @@
 #include <curl/curl.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <cstring>
 #include <mutex>
 
@@ -134,6 +136,23 @@ std::string HttpHeaders::Get(std::string_view name) const {
     if (k == name) return v;
   }
   return std::string();
+}
+
+Result<std::optional<uint64_t>> HttpHeaders::GetUint(std::string_view name, uint64_t max) const {
+  auto found = std::find_if(entries_.begin(), entries_.end(),
+                            [&](const auto& entry) { return entry.first == name; });
+  if (found == entries_.end()) return std::optional<uint64_t>();
+  std::string_view text = found->second;
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  uint64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() || value > max) {
+    return Status::Network("the server sent a " + std::string(name) + " header of '" +
+                           found->second.substr(0, 100) + "', expected a number of at most " +
+                           std::to_string(max));
+  }
+  return std::optional<uint64_t>(value);
 }
 
 std::vector<std::string> HttpHeaders::GetAll(std::string_view name) const {

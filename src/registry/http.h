@@ -8,7 +8,9 @@
 // session.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,6 +39,11 @@ class HttpHeaders {
   // The first value of `name` (lower-case), or "".
   std::string Get(std::string_view name) const;
   std::vector<std::string> GetAll(std::string_view name) const;
+  // The first value of `name` as a decimal unsigned integer (Content-Length,
+  // Retry-After in seconds): nullopt when absent; kNetwork naming the header
+  // and its value when it is anything but digits (surrounding spaces
+  // allowed) or exceeds `max`. Never throws, whatever a server sends.
+  Result<std::optional<uint64_t>> GetUint(std::string_view name, uint64_t max = UINT64_MAX) const;
 
  private:
   std::vector<std::pair<std::string, std::string>> entries_;

@@ -1,6 +1,5 @@
 #include "registry/registry_client.h"
 
-#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
@@ -34,18 +33,6 @@ std::string NextLink(const std::string& link) {
 }
 
 }  // namespace
-
-Result<uint64_t> ContentLength(const HttpHeaders& headers, const std::string& what) {
-  std::string text = headers.Get("content-length");
-  if (text.empty()) return uint64_t{0};
-  uint64_t value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) {
-    return Status::Network(what + ": the registry sent Content-Length '" + text.substr(0, 40) +
-                           "', not a number of bytes");
-  }
-  return value;
-}
 
 std::string RegistryErrors(const std::string& body) {
   nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
@@ -340,7 +327,9 @@ Result<std::optional<ManifestInfo>> RegistryClient::HeadManifest(const std::stri
   auto digest = format::Digest::Parse(response.headers.Get("docker-content-digest"));
   if (digest.ok()) info.digest = *digest;
   info.media_type = StripParams(response.headers.Get("content-type"));
-  SLUICE_ASSIGN_OR_RETURN(info.size, ContentLength(response.headers, call.what));
+  auto length = response.headers.GetUint("content-length");
+  if (!length.ok()) return length.status().WithContext(call.what);
+  info.size = length->value_or(0);
   return std::optional<ManifestInfo>(info);
 }
 

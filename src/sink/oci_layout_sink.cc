@@ -1,14 +1,13 @@
 #include "sink/oci_layout_sink.h"
 
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
 #include "oci/layout.h"
 #include "oci/media_types.h"
-#include "sink/blob_file_writer.h"
 #include "reference/transport_ref.h"
+#include "sink/blob_file_writer.h"
 
 namespace sluice {
 namespace {
@@ -53,9 +52,8 @@ class OciLayoutSink final : public ImageSink {
     return writer->Commit();
   }
 
-  Status AddTag(const std::string& repository, const std::string& tag,
-                const format::Digest& digest, const std::string& media_type,
-                uint64_t size) override {
+  Status AddTag(const std::string& repository, const std::string& tag, const format::Digest& digest,
+                const std::string& media_type, uint64_t size) override {
     std::string name = OciRefName(repository, tag);
     tags_[name] = ordered_json{{"mediaType", media_type},
                                {"digest", digest.str()},
@@ -72,11 +70,16 @@ class OciLayoutSink final : public ImageSink {
                           {"mediaType", std::string(oci::kOciIndex)},
                           {"manifests", ordered_json::array()}};
     ordered_json original;
+    std::vector<oci::IndexEntry> existing;
     if (auto text = io::ReadSmallFile(fs_, index_path, oci::kMaxIndexFileSize); text.ok()) {
-      index = ordered_json::parse(*text, nullptr, /*allow_exceptions=*/false);
-      if (index.is_discarded() || !index.is_object() || !index["manifests"].is_array()) {
-        return Status::Corruption(index_path + " exists but is not an OCI index; not touching it");
+      auto parsed = oci::ParseIndex(*text, index_path);
+      if (!parsed.ok()) {
+        return Status::Corruption(parsed.status().message() + "; not touching it");
       }
+      existing = std::move(parsed).value();
+      // Checked above; kept as parsed so that entries sluice does not own
+      // keep every field they have.
+      index = ordered_json::parse(*text, nullptr, /*allow_exceptions=*/false);
       original = index;
     } else if (!text.status().IsNotFound()) {
       return text.status();
@@ -86,14 +89,11 @@ class OciLayoutSink final : public ImageSink {
     // same tags again produces the same bytes and index.json is left alone.
     std::map<std::string, bool> placed;
     ordered_json entries = ordered_json::array();
-    for (const auto& entry : index["manifests"]) {
-      std::string name;
-      if (entry.contains("annotations") && entry["annotations"].is_object()) {
-        name = entry["annotations"].value(std::string(oci::kRefNameAnnotation), "");
-      }
+    for (size_t i = 0; i < existing.size(); ++i) {
+      const std::string& name = existing[i].ref_name;
       auto ours = tags_.find(name);
       if (ours == tags_.end()) {
-        entries.push_back(entry);
+        entries.push_back(index["manifests"][i]);
       } else if (!placed[name]) {
         entries.push_back(ours->second);
         placed[name] = true;
@@ -127,8 +127,8 @@ class OciLayoutSink final : public ImageSink {
     }
     std::string layout_path = io::JoinPath(dir_, oci::kLayoutFile);
     if (!fs_->Exists(layout_path)) {
-      SLUICE_RETURN_IF_ERROR(io::WriteFileAtomically(fs_, layout_path,
-                                                     io::AsBytes(oci::kLayoutFileContents)));
+      SLUICE_RETURN_IF_ERROR(
+          io::WriteFileAtomically(fs_, layout_path, io::AsBytes(oci::kLayoutFileContents)));
     }
     layout_ready_ = true;
     return Status::Ok();

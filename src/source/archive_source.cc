@@ -1,11 +1,14 @@
 #include "source/archive_source.h"
 
+#include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 
 #include "format/blob_check.h"
+#include "io/json_fields.h"
+#include "json_document.h"
 #include "oci/layout.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
@@ -14,7 +17,6 @@
 namespace sluice {
 namespace {
 
-using nlohmann::json;
 using nlohmann::ordered_json;
 
 constexpr std::string_view kDockerConfigType = "application/vnd.docker.container.image.v1+json";
@@ -143,18 +145,11 @@ class ArchiveSourceBase : public ImageSource {
   }
 
   // The entries of the archive's index.json, as the oci: source reads them.
-  Result<json> ReadOciIndex() {
+  Result<std::vector<oci::IndexEntry>> ReadOciIndex() {
     std::string where = "archive " + path_ + ": " + std::string(oci::kIndexFile);
     SLUICE_ASSIGN_OR_RETURN(std::string text,
                             index_->ReadSmall(oci::kIndexFile, oci::kMaxIndexFileSize));
-    json index = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (index.is_discarded() || !index.is_object() || !index["manifests"].is_array()) {
-      return Status::Corruption(where + " is not an OCI index");
-    }
-    for (const json& entry : index["manifests"]) {
-      if (!entry.is_object()) return Status::Corruption(where + ": entry is not an object");
-    }
-    return index["manifests"];
+    return oci::ParseIndex(text, where);
   }
 
   // oci:-like listing: images named by org.opencontainers.image.ref.name.
@@ -164,27 +159,19 @@ class ArchiveSourceBase : public ImageSource {
                               std::string(oci::kLayoutFile) + " or " +
                               std::string(oci::kIndexFile) + " in it)");
     }
-    SLUICE_ASSIGN_OR_RETURN(json entries, ReadOciIndex());
+    SLUICE_ASSIGN_OR_RETURN(std::vector<oci::IndexEntry> entries, ReadOciIndex());
     std::vector<SourceImage> images;
     std::vector<std::string> available;
-    for (const json& entry : entries) {
-      std::string name;
-      if (auto a = entry.find("annotations"); a != entry.end() && a->is_object()) {
-        name = a->value(std::string(oci::kRefNameAnnotation), "");
-      }
+    for (oci::IndexEntry& entry : entries) {
+      const std::string& name = entry.ref_name;
       if (name.empty()) continue;  // untagged: reachable only through a tag
       available.push_back(name);
       if (!tag.empty() && name != tag) continue;
-      auto digest = format::Digest::Parse(entry.value("digest", ""));
-      if (!digest.ok()) {
-        return digest.status().WithContext("archive " + path_ + ": index.json entry '" + name +
-                                           "'");
-      }
       images.push_back(SourceImage{.display = transport_ + ":" + path_ + ":" + name,
                                    .repository = "",
                                    .tag = name,
-                                   .digest = std::move(digest).value(),
-                                   .media_type = entry.value("mediaType", "")});
+                                   .digest = entry.digest,
+                                   .media_type = std::move(entry.media_type)});
     }
     if (images.empty()) {
       if (tag.empty()) return Status::NotFound("archive " + path_ + " has no tagged image");
@@ -250,7 +237,8 @@ class DockerArchiveSource final : public ArchiveSourceBase {
           digits.find_first_not_of("0123456789") != std::string::npos) {
         return Status::InvalidArgument("'" + selector_ + "' is not a source index (@N)");
       }
-      size_t n = std::stoul(digits);
+      size_t n = 0;
+      std::from_chars(digits.data(), digits.data() + digits.size(), n);  // 1-9 digits: fits
       if (n >= items.size()) {
         return Status::NotFound("archive " + path_ + " has " + std::to_string(items.size()) +
                                 " images in manifest.json; there is no @" + digits);
@@ -324,33 +312,26 @@ class DockerArchiveSource final : public ArchiveSourceBase {
       }
       return text.status();
     }
-    json doc = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded() || !doc.is_array()) {
-      return Status::Corruption(where + " is not a JSON array of images");
-    }
-    auto strings = [](const json& j, std::vector<std::string>* out) {
-      if (j.is_null()) return true;
-      if (!j.is_array()) return false;
-      for (const json& s : j) {
-        if (!s.is_string()) return false;
-        out->push_back(s.get<std::string>());
+    SLUICE_ASSIGN_OR_RETURN(io::JsonDocument doc, io::ParseJson(*text, where));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<io::JsonField> entries, doc.root().Elements());
+    // RepoTags is null for an untagged image; Layers too in some writers.
+    auto strings = [](const io::JsonField& entry, const char* key,
+                      std::vector<std::string>* out) -> Status {
+      SLUICE_ASSIGN_OR_RETURN(std::optional<io::JsonField> list, entry.OptionalArray(key));
+      if (!list) return Status::Ok();
+      SLUICE_ASSIGN_OR_RETURN(std::vector<io::JsonField> elements, list->Elements());
+      for (const io::JsonField& e : elements) {
+        SLUICE_ASSIGN_OR_RETURN(std::string s, e.AsString());
+        out->push_back(std::move(s));
       }
-      return true;
+      return Status::Ok();
     };
     std::vector<DockerItem> items;
-    for (const json& entry : doc) {
-      std::string at = where + " image @" + std::to_string(items.size());
+    for (const io::JsonField& entry : entries) {
       DockerItem item;
-      if (!entry.is_object() || !entry.contains("Config") || !entry["Config"].is_string()) {
-        return Status::Corruption(at + " has no Config");
-      }
-      item.config = entry["Config"].get<std::string>();
-      if (!strings(entry.value("RepoTags", json()), &item.repo_tags)) {
-        return Status::Corruption(at + ": RepoTags is not a list of strings");
-      }
-      if (!strings(entry.value("Layers", json()), &item.layers)) {
-        return Status::Corruption(at + ": Layers is not a list of strings");
-      }
+      SLUICE_ASSIGN_OR_RETURN(item.config, entry.String("Config"));
+      SLUICE_RETURN_IF_ERROR(strings(entry, "RepoTags", &item.repo_tags));
+      SLUICE_RETURN_IF_ERROR(strings(entry, "Layers", &item.layers));
       items.push_back(std::move(item));
     }
     return items;
@@ -373,17 +354,15 @@ class DockerArchiveSource final : public ArchiveSourceBase {
     if (!config.starts_with("blobs/sha256/")) return std::optional<RootRef>();
     if (!by_config_) {
       by_config_.emplace();
-      SLUICE_ASSIGN_OR_RETURN(json entries, ReadOciIndex());
-      for (const json& entry : entries) {
-        auto digest = format::Digest::Parse(entry.value("digest", ""));
-        std::string type = entry.value("mediaType", "");
-        if (!digest.ok() || !oci::IsImageManifestMediaType(type)) continue;
-        auto bytes = FetchManifest("", *digest);
+      SLUICE_ASSIGN_OR_RETURN(std::vector<oci::IndexEntry> entries, ReadOciIndex());
+      for (const oci::IndexEntry& entry : entries) {
+        const std::string& type = entry.media_type;
+        if (!oci::IsImageManifestMediaType(type)) continue;
+        auto bytes = FetchManifest("", entry.digest);
         if (!bytes.ok()) continue;  // not stored: fall back to generating
         auto manifest = oci::ParseManifest(bytes->bytes, type);
         if (!manifest.ok() || !manifest->config) continue;
-        by_config_->emplace(BlobEntryName(manifest->config->digest),
-                            RootRef{std::move(digest).value(), type});
+        by_config_->emplace(BlobEntryName(manifest->config->digest), RootRef{entry.digest, type});
       }
     }
     auto it = by_config_->find(config);
@@ -402,16 +381,11 @@ class DockerArchiveSource final : public ArchiveSourceBase {
                             index_->ReadSmall(config_entry->name, kMaxConfigSize));
     format::Digest config_digest = format::Sha256::Of(config_bytes);
     std::string at = "config '" + item.config + "'";
-    json config = json::parse(config_bytes, nullptr, /*allow_exceptions=*/false);
-    if (config.is_discarded() || !config.is_object()) {
-      return Status::Corruption(at + " is not a JSON object");
-    }
-    auto rootfs = config.find("rootfs");
-    if (rootfs == config.end() || !rootfs->is_object() || !rootfs->contains("diff_ids") ||
-        !(*rootfs)["diff_ids"].is_array()) {
-      return Status::Corruption(at + " has no rootfs.diff_ids");
-    }
-    const json& diff_ids = (*rootfs)["diff_ids"];
+    SLUICE_ASSIGN_OR_RETURN(io::JsonDocument config, io::ParseJson(config_bytes, at));
+    SLUICE_RETURN_IF_ERROR(config.root().ExpectObject());
+    SLUICE_ASSIGN_OR_RETURN(io::JsonField rootfs, config.root().Object("rootfs"));
+    SLUICE_ASSIGN_OR_RETURN(io::JsonField diff_id_list, rootfs.Array("diff_ids"));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<io::JsonField> diff_ids, diff_id_list.Elements());
     if (diff_ids.size() != item.layers.size()) {
       return Status::Corruption("manifest.json lists " + std::to_string(item.layers.size()) +
                                 " layers but " + at + " has " + std::to_string(diff_ids.size()) +
@@ -422,17 +396,14 @@ class DockerArchiveSource final : public ArchiveSourceBase {
     std::map<format::Digest, std::pair<std::string, uint64_t>> known;  // diff_id -> (entry, size)
     std::map<std::string, format::Digest> diff_id_of_path;
     for (size_t i = 0; i < diff_ids.size(); ++i) {
-      auto diff_id =
-          format::Digest::Parse(diff_ids[i].is_string() ? diff_ids[i].get<std::string>() : "");
-      if (!diff_id.ok())
-        return diff_id.status().WithContext(at + " diff_ids[" + std::to_string(i) + "]");
-      auto seen = known.find(*diff_id);
+      SLUICE_ASSIGN_OR_RETURN(format::Digest diff_id, DigestValue(diff_ids[i]));
+      auto seen = known.find(diff_id);
       if (seen == known.end()) {
         // The same diff_id twice is the same layer (docker save links the
         // second to the first); one path for two diff_ids cannot be right.
         std::string path = CleanTarPath(item.layers[i]);
-        auto [other, added] = diff_id_of_path.emplace(path, *diff_id);
-        if (!added && other->second != *diff_id) {
+        auto [other, added] = diff_id_of_path.emplace(path, diff_id);
+        if (!added && other->second != diff_id) {
           return Status::Corruption("layer '" + item.layers[i] + "' is listed for two diff_ids");
         }
         SLUICE_ASSIGN_OR_RETURN(const TarEntry* layer, index_->Resolve(path));
@@ -441,11 +412,11 @@ class DockerArchiveSource final : public ArchiveSourceBase {
                                      " is compressed; sluice reads the uncompressed layers "
                                      "that docker save and skopeo write");
         }
-        seen = known.emplace(*diff_id, std::make_pair(layer->name, layer->size)).first;
+        seen = known.emplace(diff_id, std::make_pair(layer->name, layer->size)).first;
       }
       layers.push_back(ordered_json{{"mediaType", kDockerLayerType},
                                     {"size", seen->second.second},
-                                    {"digest", diff_id->str()}});
+                                    {"digest", diff_id.str()}});
     }
 
     ordered_json manifest{{"schemaVersion", 2},

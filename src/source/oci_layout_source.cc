@@ -1,7 +1,5 @@
 #include "source/oci_layout_source.h"
 
-#include <nlohmann/json.hpp>
-
 #include "io/atomic_file.h"
 #include "oci/layout.h"
 #include "oci/manifest.h"
@@ -9,8 +7,6 @@
 
 namespace sluice {
 namespace {
-
-using nlohmann::json;
 
 // A layout's ref names are free-form; one that reads "REPOSITORY:TAG"
 // ("library/alpine:3.19", as sluice writes registry images into layouts)
@@ -40,38 +36,30 @@ class OciLayoutSource final : public ImageSource {
     std::string index_path = io::JoinPath(dir_, oci::kIndexFile);
     SLUICE_ASSIGN_OR_RETURN(std::string text,
                             io::ReadSmallFile(fs_, index_path, oci::kMaxIndexFileSize));
-    json index = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (index.is_discarded() || !index.is_object() || !index["manifests"].is_array()) {
-      return Status::Corruption(index_path + " is not an OCI index");
-    }
+    SLUICE_ASSIGN_OR_RETURN(std::vector<oci::IndexEntry> entries,
+                            oci::ParseIndex(text, index_path));
 
     std::vector<SourceImage> images;
     std::vector<std::string> available;
-    for (const json& entry : index["manifests"]) {
-      if (!entry.is_object()) return Status::Corruption(index_path + ": entry is not an object");
-      std::string name;
-      if (auto a = entry.find("annotations"); a != entry.end() && a->is_object()) {
-        name = a->value(std::string(oci::kRefNameAnnotation), "");
-      }
+    for (oci::IndexEntry& entry : entries) {
+      const std::string& name = entry.ref_name;
       if (name.empty()) continue;  // untagged: reachable only through a tag
       available.push_back(name);
       if (!tag_.empty() && name != tag_) continue;
-      auto digest = format::Digest::Parse(entry.value("digest", ""));
-      if (!digest.ok()) return digest.status().WithContext(index_path + " entry '" + name + "'");
       auto [repository, tag] = SplitRefName(name);
       images.push_back(SourceImage{.display = "oci:" + dir_ + ":" + name,
                                    .repository = std::move(repository),
                                    .tag = std::move(tag),
-                                   .digest = std::move(digest).value(),
-                                   .media_type = entry.value("mediaType", "")});
+                                   .digest = entry.digest,
+                                   .media_type = std::move(entry.media_type)});
     }
     if (images.empty()) {
       std::string list;
       for (const std::string& n : available) list += (list.empty() ? "" : ", ") + n;
       if (tag_.empty()) return Status::NotFound(dir_ + " has no tagged image");
-      return Status::NotFound("tag '" + tag_ + "' not found in " + index_path +
-                              (list.empty() ? std::string(" (it has no tags)")
-                                            : " (tags: " + list + ")"));
+      return Status::NotFound(
+          "tag '" + tag_ + "' not found in " + index_path +
+          (list.empty() ? std::string(" (it has no tags)") : " (tags: " + list + ")"));
     }
     return images;
   }
@@ -99,7 +87,7 @@ class OciLayoutSource final : public ImageSource {
     return reader;
   }
 
- // Files open independently; reading ahead overlaps the disk with compression.
+  // Files open independently; reading ahead overlaps the disk with compression.
   size_t MaxBlobsInFlight() const override { return SIZE_MAX; }
 
  private:

@@ -473,7 +473,7 @@ TEST_CASE("bad docker archives are refused naming the archive and what is wrong"
       {"noconfig",
        {{"manifest.json", R"([{"RepoTags":["a:1"]}])"}},
        ErrorKind::kCorruption,
-       "has no Config"},
+       "[0].Config is missing"},
       {"missingconfig",
        {{"manifest.json", R"([{"Config":"c.json","RepoTags":["a:1"],"Layers":[]}])"}},
        ErrorKind::kNotFound,

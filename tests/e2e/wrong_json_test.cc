@@ -1,0 +1,164 @@
+// JSON whose fields have the wrong type (a number where a string belongs, a
+// string where an object belongs) is bad data: sluice exits 3 with one error
+// line naming the file and the field, and never aborts (exit 134).
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "../registry/registry_fixture.h"
+#include "e2e_support.h"
+
+namespace sluice::e2e {
+namespace {
+
+using nlohmann::json;
+
+void RequireBadData(const RunResult& r, const std::vector<std::string>& mentions) {
+  INFO(r.Describe());
+  REQUIRE(r.exit_code == 3);
+  std::string line = r.ErrorLine();
+  for (const std::string& m : mentions) {
+    INFO(m);
+    CHECK(line.find(m) != std::string::npos);
+  }
+}
+
+// A ledger written by a first export, for edits.
+json ExportedLedger(Workspace& w) {
+  RunResult first = w.Export({"oci:" + SampleLayout() + ":base:1"}, w.dir / "first.sluice");
+  INFO(first.Describe());
+  REQUIRE(first.exit_code == 0);
+  return ParseJson(ReadFile(w.ledger));
+}
+
+TEST_CASE("a ledger whose format is a number is bad data naming the ledger and the field",
+          "[e2e][json]") {
+  Workspace w;
+  json ledger = ExportedLedger(w);
+  ledger["format"] = 1;
+  WriteFile(w.ledger, ledger.dump());
+
+  RunResult exported = w.Export({"oci:" + SampleLayout() + ":app:1.0"}, w.dir / "b.sluice");
+  RequireBadData(exported, {"ledger " + w.ledger, "format is a number, expected a string"});
+  CHECK_FALSE(Exists(w.dir / "b.sluice"));
+  RunResult shown = Sluice({"ledger", "show", "--ledger", w.ledger});
+  RequireBadData(shown, {"ledger " + w.ledger, "format"});
+}
+
+TEST_CASE("a ledger with a wrongly typed nested field is bad data naming its path", "[e2e][json]") {
+  Workspace w;
+  json ledger = ExportedLedger(w);
+  SECTION("a bundle record's sequence is a string") {
+    REQUIRE(ledger.at("bundles").size() == 1);
+    ledger["bundles"][0]["sequence"] = "1";
+    WriteFile(w.ledger, ledger.dump());
+    RunResult r = Sluice({"ledger", "show", "--ledger", w.ledger});
+    RequireBadData(r, {w.ledger, "bundles[0].sequence is a string, expected an unsigned integer"});
+  }
+  SECTION("a blob's sequence is negative") {
+    std::string digest = ledger.at("blobs").begin().key();
+    ledger["blobs"][digest] = -1;
+    WriteFile(w.ledger, ledger.dump());
+    RunResult r = w.Export({"oci:" + SampleLayout() + ":app:1.0"}, w.dir / "b.sluice");
+    RequireBadData(r, {w.ledger, "blobs[\"" + digest + "\"] is a negative number"});
+  }
+  SECTION("a pending record's output is a number") {
+    ledger["pending"] = {{"sequence", 2}, {"output", 7}, {"shipped", json::array()}};
+    WriteFile(w.ledger, ledger.dump());
+    RunResult r = Sluice({"ledger", "show", "--ledger", w.ledger});
+    RequireBadData(r, {w.ledger, "pending.output is a number, expected a string"});
+  }
+}
+
+TEST_CASE("an OCI layout whose index.json has a numeric digest is bad data naming the field",
+          "[e2e][json]") {
+  Workspace w;
+  std::string layout = w.dir / "layout";
+  CopyTree(SampleLayout(), layout);
+  json index = ParseJson(ReadFile(layout + "/index.json"));
+  size_t i = 0;
+  for (; i < index.at("manifests").size(); ++i) {
+    const json& entry = index["manifests"][i];
+    if (entry.at("annotations").at("org.opencontainers.image.ref.name") == "app:1.0") break;
+  }
+  REQUIRE(i < index.at("manifests").size());
+  index["manifests"][i]["digest"] = 5;
+  WriteFile(layout + "/index.json", index.dump());
+
+  for (const std::string& source : {"oci:" + layout + ":app:1.0", "oci:" + layout}) {
+    RunResult r = w.Export({source}, w.dir / "b.sluice");
+    RequireBadData(r, {layout + "/index.json", "manifests[" + std::to_string(i) +
+                                                   "].digest is a number, expected a string"});
+  }
+  RunResult inventory = Sluice({"inventory", "--from", "oci:" + layout, "-o", w.dir / "inv.json"});
+  RequireBadData(inventory, {layout + "/index.json", "digest is a number"});
+  CHECK_FALSE(Exists(w.dir / "b.sluice"));
+}
+
+TEST_CASE("an inventory whose destination is a number is refused by ledger rebuild naming it",
+          "[e2e][json]") {
+  Workspace w;
+  std::string inventory = w.dir / "inv.json";
+  RunResult taken = Sluice({"inventory", "--from", "oci:" + SampleLayout(), "-o", inventory});
+  INFO(taken.Describe());
+  REQUIRE(taken.exit_code == 0);
+  json doc = ParseJson(ReadFile(inventory));
+  doc["destination"] = 7;
+  WriteFile(inventory, doc.dump());
+
+  RunResult r = Sluice({"ledger", "rebuild", "--ledger", w.ledger, "--from-inventory", inventory});
+  RequireBadData(r, {"inventory " + inventory, "destination is a number, expected a string"});
+  CHECK_FALSE(Exists(w.ledger));
+
+  doc["destination"] = "oci:/far";
+  doc["blobs"][0]["size"] = "12";
+  WriteFile(inventory, doc.dump());
+  RunResult nested =
+      Sluice({"ledger", "rebuild", "--ledger", w.ledger, "--from-inventory", inventory});
+  RequireBadData(nested, {inventory, "blobs[0].size is a string, expected an unsigned integer"});
+}
+
+// Sets an environment variable for the sluice processes a test starts.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+};
+
+TEST_CASE("an auth file with wrongly typed auths or auth is bad data naming the file and field",
+          "[e2e][json][registry]") {
+  registry::testing::RegistryOptions options;
+  options.user = "far";
+  options.password = "side";
+  registry::testing::TestRegistry registry(options);
+  Workspace w;
+  std::string auth_file = w.dir / "auth.json";
+  ScopedEnv env("REGISTRY_AUTH_FILE", auth_file);
+  std::string source = "docker://" + registry.host() + "/mirror/app:1";
+  struct Case {
+    std::string text;
+    std::string says;
+  };
+  const Case cases[] = {
+      {R"({"auths": 5})", "auths is a number, expected an object"},
+      {R"({"auths": {")" + registry.host() + R"(": {"auth": 7}}})",
+       "auths[\"" + registry.host() + "\"].auth is a number, expected a string"},
+      {R"({"credHelpers": {")" + registry.host() + R"(": false}})",
+       "credHelpers[\"" + registry.host() + "\"] is a boolean, expected a string"},
+  };
+  for (const Case& c : cases) {
+    WriteFile(auth_file, c.text);
+    RunResult r = w.Export({source}, w.dir / "b.sluice", {"--src-tls-verify=false"});
+    RequireBadData(r, {"auth file " + auth_file, c.says});
+  }
+}
+
+}  // namespace
+}  // namespace sluice::e2e
