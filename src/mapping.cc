@@ -29,16 +29,27 @@ std::string MappingJsonPath(const std::string& text_path) {
   return text_path + ".json";
 }
 
+std::string MappingSource(const ImportReport::Ref& ref) {
+  std::string suffix = "@" + ref.digest;
+  if (!ref.pinned || ref.source.ends_with(suffix)) return ref.source;
+  return ref.source + suffix;
+}
+
+std::string MappingDestination(const ImportReport::Ref& ref) {
+  return ref.pinned ? ref.destination : ref.destination + "@" + ref.digest;
+}
+
 Status WriteMappingFiles(io::FileSystem* fs, const std::string& text_path,
                          const ImportReport& report) {
   std::string text;
   nlohmann::ordered_json entries = nlohmann::ordered_json::array();
   for (const ImportReport::Ref& ref : report.refs) {
-    text += ref.source + "=" + ref.destination + "@" + ref.digest + "\n";
-    entries.push_back({{"source", ref.source},
-                       {"destination", ref.destination},
-                       {"digest", ref.digest},
-                       {"pinned", Pinned(ref.destination, ref.digest)}});
+    text += MappingSource(ref) + "=" + MappingDestination(ref) + "\n";
+    entries.push_back(
+        {{"source", MappingSource(ref)},
+         {"destination", ref.destination},
+         {"digest", ref.digest},
+         {"pinned", ref.pinned ? ref.destination : Pinned(ref.destination, ref.digest)}});
   }
   std::string json = entries.dump(2) + "\n";
   // Temp files of mapping writes a killed import left (their process gone).

@@ -123,7 +123,9 @@ int RunImport(const Args& args) {
               << r.blobs_written << " blobs written (" << HumanBytes(r.bytes_written) << "), "
               << r.blobs_already_present << " already present, " << r.manifests_written
               << " manifests written\n";
-    for (const auto& ref : r.refs) std::cout << "  " << ref.source << " -> " << ref.destination << "@" << ref.digest << "\n";
+    for (const auto& ref : r.refs) {
+      std::cout << "  " << MappingSource(ref) << " -> " << MappingDestination(ref) << "\n";
+    }
   }
   return kExitOk;
 }
