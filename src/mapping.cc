@@ -20,14 +20,7 @@ std::string Pinned(const std::string& destination, const std::string& digest) {
 
 }  // namespace
 
-std::string MappingJsonPath(const std::string& text_path) {
-  size_t slash = text_path.rfind('/');
-  size_t dot = text_path.rfind('.');
-  if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) {
-    return text_path.substr(0, dot) + ".json";
-  }
-  return text_path + ".json";
-}
+std::string MappingJsonPath(const std::string& text_path) { return text_path + ".json"; }
 
 std::string MappingSource(const ImportReport::Ref& ref) {
   std::string suffix = "@" + ref.digest;

@@ -8,7 +8,8 @@
 //   FILE.json  [{"source", "destination", "digest", "pinned"}...], source and
 //              destination as in the text line, without the "@DIGEST" a
 //              tagged destination gets there
-// (FILE.json is FILE with its extension replaced by .json.)
+// FILE.json is FILE with ".json" appended, always: never FILE itself
+// ("x.map" -> "x.map.json", "m.json" -> "m.json.json").
 #pragma once
 
 #include <string>

@@ -7,10 +7,24 @@
 
 using namespace sluice;
 
-TEST_CASE("the JSON mapping sits beside the text one") {
-  CHECK(MappingJsonPath("out/map.txt") == "out/map.json");
+TEST_CASE("the JSON mapping is the text one's path with .json appended") {
+  CHECK(MappingJsonPath("out/map.txt") == "out/map.txt.json");
+  CHECK(MappingJsonPath("x.map") == "x.map.json");
   CHECK(MappingJsonPath("map") == "map.json");
   CHECK(MappingJsonPath("dir.d/map") == "dir.d/map.json");
+  CHECK(MappingJsonPath("m.json") == "m.json.json");
+}
+
+TEST_CASE("a mapping named .json keeps its text and its JSON twin goes beside it") {
+  testing::TempDir tmp;
+  ImportReport report;
+  std::string digest = "sha256:" + std::string(64, 'c');
+  report.refs.push_back({"src.local/x:1", "reg.local/x:1", digest});
+  REQUIRE(WriteMappingFiles(io::DefaultFileSystem(), tmp / "m.json", report).ok());
+  CHECK(testing::ReadFile(tmp / "m.json") == "src.local/x:1=reg.local/x:1@" + digest + "\n");
+  auto json = nlohmann::json::parse(testing::ReadFile(tmp / "m.json.json"));
+  REQUIRE(json.size() == 1);
+  CHECK(json[0]["destination"] == "reg.local/x:1");
 }
 
 TEST_CASE("mapping files pin every destination by digest") {
@@ -21,7 +35,7 @@ TEST_CASE("mapping files pin every destination by digest") {
   REQUIRE(WriteMappingFiles(io::DefaultFileSystem(), tmp / "m.txt", report).ok());
   CHECK(testing::ReadFile(tmp / "m.txt") ==
         "docker.io/coderenvs/x:1=reg.local:5000/mirror/coderenvs/x:1@" + digest + "\n");
-  auto json = nlohmann::json::parse(testing::ReadFile(tmp / "m.json"));
+  auto json = nlohmann::json::parse(testing::ReadFile(tmp / "m.txt.json"));
   REQUIRE(json.size() == 1);
   CHECK(json[0]["pinned"] == "reg.local:5000/mirror/coderenvs/x@" + digest);
   CHECK(json[0]["source"] == "docker.io/coderenvs/x:1");
