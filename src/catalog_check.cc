@@ -4,53 +4,17 @@
 
 #include "oci/manifest.h"
 #include "oci/media_types.h"
-#include "reference/reference.h"
-#include "reference/transport_ref.h"
+#include "reference/ref_name.h"
 
 namespace sluice {
 
-namespace {
-
-// Quotes a name from a bundle for a message: printable ASCII as is, other
-// bytes as \xNN, and long names cut short.
-std::string Printable(const std::string& name) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < name.size() && i < 100; ++i) {
-    unsigned char c = static_cast<unsigned char>(name[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      out += std::string("\\x") + kHex[c >> 4] + kHex[c & 15];
-    }
-  }
-  if (name.size() > 100) out += "... (" + std::to_string(name.size()) + " bytes)";
-  return "'" + out + "'";
-}
-
-Status CheckRefName(const format::RefEntry& ref) {
-  auto bad = [&](const std::string& why) {
-    return Status::Corruption("catalog ref " + Printable(ref.repository) + " " +
-                              Printable(ref.tag) + " (" + ref.manifest.str() + "): " + why);
-  };
-  if (ref.repository.empty()) {
-    // From an OCI layout: the tag is the whole ref name, which may be absent.
-    if (!ref.tag.empty() && !IsValidOciRefName(ref.tag)) {
-      return bad("tag " + Printable(ref.tag) + " is not a valid OCI reference name");
-    }
-    return Status::Ok();
-  }
-  if (Status s = ValidateRepository(ref.repository); !s.ok()) return bad(s.message());
-  if (!ref.tag.empty() && !IsValidTag(ref.tag)) {
-    return bad("tag " + Printable(ref.tag) + " is not a valid registry tag");
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
 Status CheckCatalogGraph(const format::Catalog& catalog) {
-  for (const format::RefEntry& ref : catalog.refs) SLUICE_RETURN_IF_ERROR(CheckRefName(ref));
+  for (const format::RefEntry& ref : catalog.refs) {
+    if (Status s = CheckRefName(ref.repository, ref.tag); !s.ok()) {
+      return Status::Corruption("catalog ref " + QuoteName(JoinRefName(ref.repository, ref.tag)) +
+                                " (" + ref.manifest.str() + "): " + s.message());
+    }
+  }
   std::set<format::Digest> manifests;
   std::set<format::Digest> blobs;
   for (const auto& m : catalog.manifests) manifests.insert(m.digest);

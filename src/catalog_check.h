@@ -1,8 +1,8 @@
 // Checks that a signed catalog is whole: every manifest parses, and every
 // blob or child manifest it references is listed in the catalog (shipped, or
-// assumed present at the destination); and that every ref's name is valid:
-// a repository and tag under the distribution spec's grammar, or, for refs
-// without a repository (from OCI layouts), an OCI ref name. A trusted
+// assumed present at the destination); and that every ref's name is valid
+// (CheckRefName, reference/ref_name.h: the one rule, which every sink applies
+// too; a ref without a tag is pinned by digest). A trusted
 // exporter can still be buggy; the importer must not find out half way
 // through writing, and no name may reach a sink that builds paths from it.
 // kCorruption otherwise.

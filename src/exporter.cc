@@ -12,6 +12,7 @@
 #include "io/atomic_file.h"
 #include "ledger.h"
 #include "plan.h"
+#include "reference/ref_name.h"
 #include "signing.h"
 #include "transfer/blob_prefetcher.h"
 #include "transfer/limits.h"
@@ -206,8 +207,7 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   report.base_sequence = header.base_sequence;
   report.sequence = header.sequence;
   for (const format::RefEntry& ref : plan.catalog.refs) {
-    std::string name = ref.repository.empty() ? ref.tag : ref.repository + ":" + ref.tag;
-    report.refs.push_back(name + "@" + ref.manifest.str());
+    report.refs.push_back(JoinRefName(ref.repository, ref.tag) + "@" + ref.manifest.str());
   }
   report.manifests = plan.catalog.manifests.size();
   report.shipped_blobs = plan.shipped_blobs;

@@ -7,6 +7,7 @@
 
 #include "catalog_check.h"
 #include "oci/manifest.h"
+#include "reference/ref_name.h"
 #include "transfer/limits.h"
 #include "transfer/parallel_blob_writer.h"
 
@@ -15,14 +16,10 @@ namespace {
 
 constexpr size_t kCopyBufferSize = 1u << 20;
 
-std::string RefName(const format::RefEntry& ref) {
-  return ref.repository.empty() ? ref.tag : ref.repository + ":" + ref.tag;
-}
-
 // What the report (and the mapping file) calls the image's origin: the
 // exporter's own reference when the bundle records one.
 std::string RefSource(const format::RefEntry& ref) {
-  return ref.source.empty() ? RefName(ref) : ref.source;
+  return ref.source.empty() ? JoinRefName(ref.repository, ref.tag) : ref.source;
 }
 
 // Opens the bundle and checks everything that can be checked before blob data.
@@ -235,8 +232,8 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
     const format::ManifestEntry& root = *manifests.at(ref.manifest);  // checked by the reader
     SLUICE_RETURN_IF_ERROR(
         sink->AddTag(ref.repository, ref.tag, ref.manifest, root.media_type, root.bytes.size()));
-    report.refs.push_back(
-        {RefSource(ref), sink->Describe(ref.repository, ref.tag), ref.manifest.str()});
+    report.refs.push_back({RefSource(ref), sink->Describe(ref.repository, ref.tag, ref.manifest),
+                           ref.manifest.str(), ref.tag.empty()});
   }
   SLUICE_RETURN_IF_ERROR(sink->Commit());
   return report;

@@ -43,8 +43,9 @@ struct ImportReport {
   uint64_t manifests_written = 0;
   struct Ref {
     std::string source;       // the reference the exporter read it from (else "repository:tag")
-    std::string destination;  // where it now is, e.g. "oci:DIR:tag"
+    std::string destination;  // where it now is, e.g. "oci:DIR:tag"; pinned: "oci:DIR@sha256:..."
     std::string digest;
+    bool pinned = false;      // no tag: known by its digest only (source and destination too)
   };
   std::vector<Ref> refs;
 };

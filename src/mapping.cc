@@ -20,13 +20,16 @@ std::string Pinned(const std::string& destination, const std::string& digest) {
 
 }  // namespace
 
-std::string MappingJsonPath(const std::string& text_path) {
-  size_t slash = text_path.rfind('/');
-  size_t dot = text_path.rfind('.');
-  if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) {
-    return text_path.substr(0, dot) + ".json";
-  }
-  return text_path + ".json";
+std::string MappingJsonPath(const std::string& text_path) { return text_path + ".json"; }
+
+std::string MappingSource(const ImportReport::Ref& ref) {
+  std::string suffix = "@" + ref.digest;
+  if (!ref.pinned || ref.source.ends_with(suffix)) return ref.source;
+  return ref.source + suffix;
+}
+
+std::string MappingDestination(const ImportReport::Ref& ref) {
+  return ref.pinned ? ref.destination : ref.destination + "@" + ref.digest;
 }
 
 Status WriteMappingFiles(io::FileSystem* fs, const std::string& text_path,
@@ -34,11 +37,12 @@ Status WriteMappingFiles(io::FileSystem* fs, const std::string& text_path,
   std::string text;
   nlohmann::ordered_json entries = nlohmann::ordered_json::array();
   for (const ImportReport::Ref& ref : report.refs) {
-    text += ref.source + "=" + ref.destination + "@" + ref.digest + "\n";
-    entries.push_back({{"source", ref.source},
-                       {"destination", ref.destination},
-                       {"digest", ref.digest},
-                       {"pinned", Pinned(ref.destination, ref.digest)}});
+    text += MappingSource(ref) + "=" + MappingDestination(ref) + "\n";
+    entries.push_back(
+        {{"source", MappingSource(ref)},
+         {"destination", ref.destination},
+         {"digest", ref.digest},
+         {"pinned", ref.pinned ? ref.destination : Pinned(ref.destination, ref.digest)}});
   }
   std::string json = entries.dump(2) + "\n";
   // Temp files of mapping writes a killed import left (their process gone).

@@ -2,9 +2,14 @@
 // and where it now is, pinned by digest. Operators feed it to
 // `helm --set image=...`, to a registry mirror configuration, or to scripts.
 //
-//   FILE       one "SOURCE=DESTINATION@DIGEST" line per image (oc-mirror style)
-//   FILE.json  [{"source", "destination", "digest", "pinned"}...]
-// (FILE.json is FILE with its extension replaced by .json.)
+//   FILE       one "SOURCE=DESTINATION@DIGEST" line per image (oc-mirror style);
+//              an image exported by digest has no tag at either end:
+//              "SOURCE@DIGEST=DESTINATION@DIGEST"
+//   FILE.json  [{"source", "destination", "digest", "pinned"}...], source and
+//              destination as in the text line, without the "@DIGEST" a
+//              tagged destination gets there
+// FILE.json is FILE with ".json" appended, always: never FILE itself
+// ("x.map" -> "x.map.json", "m.json" -> "m.json.json").
 #pragma once
 
 #include <string>
@@ -16,6 +21,11 @@ namespace sluice {
 
 // The JSON path that goes with a text mapping path.
 std::string MappingJsonPath(const std::string& text_path);
+
+// The two sides of an image's line: where it came from (with "@DIGEST" when
+// it was exported by digest) and where it now is, by digest.
+std::string MappingSource(const ImportReport::Ref& ref);
+std::string MappingDestination(const ImportReport::Ref& ref);
 
 // Writes both files atomically.
 Status WriteMappingFiles(io::FileSystem* fs, const std::string& text_path,

@@ -82,9 +82,14 @@ Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Le
       auto [it, added] = refs.try_emplace({image.repository, image.tag}, image);
       if (!added) {
         if (it->second.digest == image.digest) continue;  // the same image named twice
+        // A bundle names each ref by repository and tag (format/SPEC.md), so
+        // a repository has at most one image without a tag in it.
+        std::string as = image.tag.empty()
+                             ? "the one image pinned by digest a bundle can carry for '" +
+                                   image.repository + "'; export the other in another bundle"
+                             : "'" + image.tag + "' but are different images";
         return Status::InvalidArgument("'" + image.display + "' and '" + it->second.display +
-                                       "' would both be imported as '" + image.tag +
-                                       "' but are different images");
+                                       "' would both be imported as " + as);
       }
       SLUICE_RETURN_IF_ERROR(planner.AddImage(source, image));
     }

@@ -67,7 +67,7 @@ int RunImport(const Args& args) {
       ("insecure-skip-signature", po::bool_switch(&skip_signature),
        "do not check the signature (never do this with media from outside)")
       ("mapping", po::value(&mapping_path)->default_value(mapping_path),
-       "write SOURCE=DESTINATION@DIGEST lines here, and the same as JSON beside it (.json); "
+       "write SOURCE=DESTINATION@DIGEST lines here, and the same as JSON in FILE.json; "
        "'' for none")
       ("json", po::bool_switch(&json), "print the report as JSON on stdout")
       ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
@@ -123,7 +123,9 @@ int RunImport(const Args& args) {
               << r.blobs_written << " blobs written (" << HumanBytes(r.bytes_written) << "), "
               << r.blobs_already_present << " already present, " << r.manifests_written
               << " manifests written\n";
-    for (const auto& ref : r.refs) std::cout << "  " << ref.source << " -> " << ref.destination << "@" << ref.digest << "\n";
+    for (const auto& ref : r.refs) {
+      std::cout << "  " << MappingSource(ref) << " -> " << MappingDestination(ref) << "\n";
+    }
   }
   return kExitOk;
 }

@@ -28,13 +28,19 @@ class ImageSink {
  public:
   virtual ~ImageSink() = default;
 
-  // Whether `repository`:`tag` can be written here. Called for every ref
-  // before anything is written, so a bad name refuses the whole import.
+  // Whether `repository`:`tag` can be written here: the name it gets here
+  // passes CheckRefName (reference/ref_name.h), plus the destination's own
+  // limits. An empty tag is an image pinned by digest, which gets no tag.
+  // Called for every ref before anything is written, so a bad name refuses
+  // the whole import.
   virtual Status CheckRef(const std::string& repository, const std::string& tag) = 0;
 
-  // The reference `repository`:`tag` will have here, as a user would write
-  // it ("oci:/srv/layout:app:1.0", "registry.local/mirror/app:1.0").
-  virtual std::string Describe(const std::string& repository, const std::string& tag) = 0;
+  // The reference the image `digest` of `repository`:`tag` will have here, as
+  // a user would write it ("oci:/srv/layout:app:1.0",
+  // "registry.local/mirror/app:1.0"); pinned (no tag), by its digest
+  // ("registry.local/mirror/app@sha256:...").
+  virtual std::string Describe(const std::string& repository, const std::string& tag,
+                               const format::Digest& digest) = 0;
 
   // True if the destination already holds the blob (or manifest) `digest`.
   virtual Result<bool> HasBlob(const std::string& repository, const format::Digest& digest) = 0;
@@ -52,7 +58,9 @@ class ImageSink {
                                                       uint64_t size) = 0;
   virtual Status PutManifest(const std::string& repository, const format::Digest& digest,
                              const std::string& media_type, const std::string& bytes) = 0;
-  // Records a tag; it becomes visible in Commit().
+  // Records a tag; it becomes visible in Commit(). An empty tag (pinned)
+  // tags nothing: a registry already holds the manifest by digest; an OCI
+  // layout records it in its index without a ref name, as a root.
   virtual Status AddTag(const std::string& repository, const std::string& tag,
                         const format::Digest& digest, const std::string& media_type,
                         uint64_t size) = 0;

@@ -2,11 +2,12 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "io/atomic_file.h"
 #include "oci/layout.h"
 #include "oci/media_types.h"
-#include "reference/transport_ref.h"
+#include "reference/ref_name.h"
 #include "sink/blob_file_writer.h"
 
 namespace sluice {
@@ -18,16 +19,18 @@ class OciLayoutSink final : public ImageSink {
  public:
   OciLayoutSink(io::FileSystem* fs, std::string dir) : fs_(fs), dir_(std::move(dir)) {}
 
+  // The image gets the ref name REPOSITORY:TAG (or TAG), which must be an
+  // OCI ref name; a pinned image gets none.
   Status CheckRef(const std::string& repository, const std::string& tag) override {
-    std::string name = OciRefName(repository, tag);
-    if (!IsValidOciRefName(name)) {
-      return Status::InvalidArgument("'" + name + "' is not a valid OCI layout reference name");
-    }
-    return Status::Ok();
+    SLUICE_RETURN_IF_ERROR(CheckRefName(repository, tag).WithContext("oci:" + dir_));
+    if (tag.empty()) return Status::Ok();
+    return CheckRefName("", JoinRefName(repository, tag)).WithContext("oci:" + dir_);
   }
 
-  std::string Describe(const std::string& repository, const std::string& tag) override {
-    return "oci:" + dir_ + ":" + OciRefName(repository, tag);
+  std::string Describe(const std::string& repository, const std::string& tag,
+                       const format::Digest& digest) override {
+    if (tag.empty()) return "oci:" + dir_ + "@" + digest.str();
+    return "oci:" + dir_ + ":" + JoinRefName(repository, tag);
   }
 
   Result<bool> HasBlob(const std::string&, const format::Digest& digest) override {
@@ -52,18 +55,23 @@ class OciLayoutSink final : public ImageSink {
     return writer->Commit();
   }
 
-  Status AddTag(const std::string& repository, const std::string& tag, const format::Digest& digest,
-                const std::string& media_type, uint64_t size) override {
-    std::string name = OciRefName(repository, tag);
-    tags_[name] = ordered_json{{"mediaType", media_type},
-                               {"digest", digest.str()},
-                               {"size", size},
-                               {"annotations", {{std::string(oci::kRefNameAnnotation), name}}}};
+  Status AddTag(const std::string& repository, const std::string& tag,
+                const format::Digest& digest, const std::string& media_type,
+                uint64_t size) override {
+    SLUICE_RETURN_IF_ERROR(CheckRef(repository, tag));
+    ordered_json descriptor = {{"mediaType", media_type}, {"digest", digest.str()}, {"size", size}};
+    if (tag.empty()) {
+      pinned_.emplace(digest.str(), std::move(descriptor));
+      return Status::Ok();
+    }
+    std::string name = JoinRefName(repository, tag);
+    descriptor["annotations"] = {{std::string(oci::kRefNameAnnotation), name}};
+    tags_[name] = std::move(descriptor);
     return Status::Ok();
   }
 
   Status Commit() override {
-    if (tags_.empty()) return Status::Ok();
+    if (tags_.empty() && pinned_.empty()) return Status::Ok();
     SLUICE_RETURN_IF_ERROR(EnsureLayout());
     std::string index_path = io::JoinPath(dir_, oci::kIndexFile);
     ordered_json index = {{"schemaVersion", 2},
@@ -102,6 +110,16 @@ class OciLayoutSink final : public ImageSink {
     for (const auto& [name, descriptor] : tags_) {
       if (!placed[name]) entries.push_back(descriptor);
     }
+    // A pinned image needs only to be a root of the layout: an entry of its
+    // digest, tagged or not, already is one.
+    std::set<std::string> roots;
+    for (const auto& entry : entries) {
+      auto digest = entry.is_object() ? entry.find("digest") : entry.end();
+      if (digest != entry.end() && digest->is_string()) roots.insert(digest->get<std::string>());
+    }
+    for (const auto& [digest, descriptor] : pinned_) {
+      if (!roots.contains(digest)) entries.push_back(descriptor);
+    }
     index["manifests"] = std::move(entries);
 
     if (index == original) return Status::Ok();  // nothing new: leave the bytes alone
@@ -137,14 +155,11 @@ class OciLayoutSink final : public ImageSink {
   io::FileSystem* fs_;
   std::string dir_;
   bool layout_ready_ = false;
-  std::map<std::string, ordered_json> tags_;
+  std::map<std::string, ordered_json> tags_;    // ref name -> descriptor
+  std::map<std::string, ordered_json> pinned_;  // digest -> descriptor, no ref name
 };
 
 }  // namespace
-
-std::string OciRefName(const std::string& repository, const std::string& tag) {
-  return repository.empty() ? tag : repository + ":" + tag;
-}
 
 std::unique_ptr<ImageSink> NewOciLayoutSink(io::FileSystem* fs, std::string dir) {
   return std::make_unique<OciLayoutSink>(fs, std::move(dir));

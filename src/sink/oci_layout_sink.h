@@ -2,6 +2,9 @@
 // first write. Blobs and manifests are published atomically under their
 // digests; index.json (the tags) is rewritten atomically in Commit(), and
 // only when it changes, so a re-import leaves it byte for byte as it was.
+// An image gets the ref name REPOSITORY:TAG ("library/alpine:3.19"), or TAG
+// when it has no repository; one pinned by digest gets an index entry
+// without a ref name.
 #pragma once
 
 #include <memory>
@@ -12,9 +15,5 @@
 namespace sluice {
 
 std::unique_ptr<ImageSink> NewOciLayoutSink(io::FileSystem* fs, std::string dir);
-
-// The ref name an image gets in an OCI layout: its tag, prefixed by
-// "REPOSITORY:" when it came from a registry ("library/alpine:3.19").
-std::string OciRefName(const std::string& repository, const std::string& tag);
 
 }  // namespace sluice

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "format/blob_check.h"
+#include "reference/ref_name.h"
 
 namespace sluice {
 namespace {
@@ -45,16 +46,14 @@ class RegistrySink final : public ImageSink {
 
   Status CheckRef(const std::string& repository, const std::string& tag) override {
     SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository));
-    if (!tag.empty() && !IsValidTag(tag)) {
-      return Status::InvalidArgument("tag '" + tag + "' for " + client_->host() + "/" + target +
-                                     " is not a valid registry tag");
-    }
-    return Status::Ok();
+    return CheckRefName(target, tag).WithContext("destination " + client_->host());
   }
 
-  std::string Describe(const std::string& repository, const std::string& tag) override {
+  std::string Describe(const std::string& repository, const std::string& tag,
+                       const format::Digest& digest) override {
     auto target = Target(repository);
-    return client_->host() + "/" + (target.ok() ? *target : repository) + ":" + tag;
+    std::string name = client_->host() + "/" + (target.ok() ? *target : repository);
+    return tag.empty() ? name + "@" + digest.str() : name + ":" + tag;
   }
 
   Result<bool> HasBlob(const std::string& repository, const format::Digest& digest) override {
@@ -147,11 +146,10 @@ class RegistrySink final : public ImageSink {
 
   Status AddTag(const std::string& repository, const std::string& tag, const format::Digest& digest,
                 const std::string& media_type, uint64_t /*size*/) override {
+    SLUICE_RETURN_IF_ERROR(CheckRef(repository, tag));
+    // Pinned: PutManifest pushed it by digest (or HasBlob found it there).
+    if (tag.empty()) return Status::Ok();
     SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository));
-    if (!IsValidTag(tag)) {
-      return Status::InvalidArgument("tag '" + tag + "' for " + target +
-                                     " is not a valid registry tag");
-    }
     std::lock_guard<std::mutex> lock(mu_);
     tags_.push_back({target, tag, digest, media_type});
     return Status::Ok();

@@ -10,6 +10,7 @@
 #include "oci/manifest.h"
 #include "oci/media_types.h"
 #include "sink/blob_file_writer.h"
+#include "reference/ref_name.h"
 #include "reference/reference.h"
 
 namespace sluice {
@@ -28,16 +29,14 @@ class RegistryStorageSink final : public ImageSink {
 
   Status CheckRef(const std::string& repository, const std::string& tag) override {
     SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository, tag));
-    if (!IsValidTag(tag)) {
-      return Status::InvalidArgument("tag '" + tag + "' for " + target + " in registry-storage:" +
-                                     dir_ + " is not a valid registry tag");
-    }
-    return Status::Ok();
+    return CheckRefName(target, tag).WithContext("registry-storage:" + dir_);
   }
 
-  std::string Describe(const std::string& repository, const std::string& tag) override {
+  std::string Describe(const std::string& repository, const std::string& tag,
+                       const format::Digest& digest) override {
     auto target = Target(repository, tag);
-    return "registry-storage:" + dir_ + ":" + (target.ok() ? *target : repository) + ":" + tag;
+    std::string name = "registry-storage:" + dir_ + ":" + (target.ok() ? *target : repository);
+    return tag.empty() ? name + "@" + digest.str() : name + ":" + tag;
   }
 
   Result<bool> HasBlob(const std::string& repository, const format::Digest& digest) override {
@@ -111,6 +110,9 @@ class RegistryStorageSink final : public ImageSink {
   Status AddTag(const std::string& repository, const std::string& tag, const format::Digest& digest,
                 const std::string& /*media_type*/, uint64_t /*size*/) override {
     SLUICE_RETURN_IF_ERROR(CheckRef(repository, tag));
+    // Pinned: as a push by digest, the manifest's data and revision link
+    // (PutManifest) are all the registry keeps; no tag links.
+    if (tag.empty()) return Status::Ok();
     SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository, tag));
     tags_.push_back({std::move(target), tag, digest});
     return Status::Ok();
@@ -153,8 +155,9 @@ class RegistryStorageSink final : public ImageSink {
   // leading "_", so a name never leaves repositories/ nor meets _layers).
   Result<std::string> Target(const std::string& repository, const std::string& tag) const {
     if (repository.empty() && prefix_.empty()) {
-      return Status::InvalidArgument("image '" + tag +
-                                     "' has no repository name (an OCI layout tag); give one with "
+      std::string image = tag.empty() ? "an image pinned by digest" : "image " + QuoteName(tag);
+      return Status::InvalidArgument(image +
+                                     " has no repository name (from an OCI layout); give one with "
                                      "--to registry-storage:" +
                                      dir_ + ":REPOSITORY");
     }

@@ -227,7 +227,7 @@ TEST_CASE("cli: registry to bundle to registry over plain HTTP keeps every manif
         std::set<std::string>{
             a.host() + "/team/app:1.0=" + b.host() + "/mirror/team/app:1.0@" + app_digest,
             a.host() + "/team/multi:1=" + b.host() + "/mirror/team/multi:1@" + multi_digest});
-  json mapping = e2e::ParseJson(e2e::ReadFile(t.ws.dir / "mapping.json"));
+  json mapping = e2e::ParseJson(e2e::ReadFile(t.ws.dir / "mapping.txt.json"));
   std::set<std::string> pinned;
   for (const auto& entry : mapping) pinned.insert(entry.at("pinned").get<std::string>());
   CHECK(pinned == std::set<std::string>{b.host() + "/mirror/team/app@" + app_digest,

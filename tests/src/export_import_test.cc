@@ -259,8 +259,9 @@ class ConcurrentLayoutSink final : public ImageSink {
   Status CheckRef(const std::string& r, const std::string& t) override {
     return base_->CheckRef(r, t);
   }
-  std::string Describe(const std::string& r, const std::string& t) override {
-    return base_->Describe(r, t);
+  std::string Describe(const std::string& r, const std::string& t,
+                       const format::Digest& d) override {
+    return base_->Describe(r, t, d);
   }
   Result<bool> HasBlob(const std::string& r, const format::Digest& d) override {
     return base_->HasBlob(r, d);

@@ -126,6 +126,40 @@ TEST_CASE("verify refuses a signed catalog with an invalid ref name") {
   CHECK(summary.status().message().find("../../escape") != std::string::npos);
 }
 
+// One rule decides, before any write: what verify accepts every sink imports
+// (a ref without a tag is an image pinned by digest), and what it refuses
+// (a bad tag) no sink writes a byte of.
+TEST_CASE("verify and import agree on ref names: pinned refs pass both, bad tags neither") {
+  TempDir tmp;
+  HostileBundle pinned;
+  auto image = pinned.AddImage({RandomBytes(3000, 2)});
+  pinned.Ref("app", "", image);
+  HostileBundle bad_tag(pinned);
+  bad_tag.catalog.refs.clear();
+  bad_tag.Ref("app", "-1", image);
+  for (const auto* b : {&pinned, &bad_tag}) {
+    bool ok = b == &pinned;
+    std::string name = ok ? "pinned" : "bad-tag";
+    std::string bundle = tmp / (name + ".sluice");
+    REQUIRE(b->WriteTo(bundle).ok());
+    auto in = io::DefaultFileSystem()->NewSequentialReader(bundle);
+    REQUIRE(in.ok());
+    auto verified = VerifyBundle(in->get(), b->Trust());
+    INFO(bundle << ": " << verified.status().ToString());
+    CHECK(verified.ok() == ok);
+    for (SinkKind kind : {SinkKind::kOciLayout, SinkKind::kRegistryStorage}) {
+      std::string dir = tmp / (name + "-" + std::to_string(static_cast<int>(kind)));
+      auto imported = ImportFile(bundle, b->Trust(), dir, kind);
+      INFO("sink " << static_cast<int>(kind) << ": " << imported.status().ToString());
+      CHECK(imported.ok() == ok);
+      if (ok) continue;
+      CHECK(imported.status().IsCorruption());
+      CHECK(imported.status().message().find("'-1'") != std::string::npos);
+      CHECK(ListTree(dir).empty());
+    }
+  }
+}
+
 TEST_CASE("import refuses a manifest referencing a layer the bundle neither ships nor lists") {
   TempDir tmp;
   HostileBundle b;

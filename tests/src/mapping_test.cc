@@ -7,10 +7,24 @@
 
 using namespace sluice;
 
-TEST_CASE("the JSON mapping sits beside the text one") {
-  CHECK(MappingJsonPath("out/map.txt") == "out/map.json");
+TEST_CASE("the JSON mapping is the text one's path with .json appended") {
+  CHECK(MappingJsonPath("out/map.txt") == "out/map.txt.json");
+  CHECK(MappingJsonPath("x.map") == "x.map.json");
   CHECK(MappingJsonPath("map") == "map.json");
   CHECK(MappingJsonPath("dir.d/map") == "dir.d/map.json");
+  CHECK(MappingJsonPath("m.json") == "m.json.json");
+}
+
+TEST_CASE("a mapping named .json keeps its text and its JSON twin goes beside it") {
+  testing::TempDir tmp;
+  ImportReport report;
+  std::string digest = "sha256:" + std::string(64, 'c');
+  report.refs.push_back({"src.local/x:1", "reg.local/x:1", digest});
+  REQUIRE(WriteMappingFiles(io::DefaultFileSystem(), tmp / "m.json", report).ok());
+  CHECK(testing::ReadFile(tmp / "m.json") == "src.local/x:1=reg.local/x:1@" + digest + "\n");
+  auto json = nlohmann::json::parse(testing::ReadFile(tmp / "m.json.json"));
+  REQUIRE(json.size() == 1);
+  CHECK(json[0]["destination"] == "reg.local/x:1");
 }
 
 TEST_CASE("mapping files pin every destination by digest") {
@@ -21,8 +35,30 @@ TEST_CASE("mapping files pin every destination by digest") {
   REQUIRE(WriteMappingFiles(io::DefaultFileSystem(), tmp / "m.txt", report).ok());
   CHECK(testing::ReadFile(tmp / "m.txt") ==
         "docker.io/coderenvs/x:1=reg.local:5000/mirror/coderenvs/x:1@" + digest + "\n");
-  auto json = nlohmann::json::parse(testing::ReadFile(tmp / "m.json"));
+  auto json = nlohmann::json::parse(testing::ReadFile(tmp / "m.txt.json"));
   REQUIRE(json.size() == 1);
   CHECK(json[0]["pinned"] == "reg.local:5000/mirror/coderenvs/x@" + digest);
   CHECK(json[0]["source"] == "docker.io/coderenvs/x:1");
+}
+
+TEST_CASE("an image exported by digest maps SOURCE@DIGEST to DESTINATION@DIGEST") {
+  testing::TempDir tmp;
+  ImportReport report;
+  std::string digest = "sha256:" + std::string(64, 'd');
+  report.refs.push_back({"src.local/x@" + digest, "reg.local/m/x@" + digest, digest, true});
+  // A bundle that does not record its source: the repository, then the digest.
+  report.refs.push_back({"y", "reg.local/m/y@" + digest, digest, true});
+  report.refs.push_back({"src.local/z:1", "reg.local/m/z:1", digest, false});
+  REQUIRE(WriteMappingFiles(io::DefaultFileSystem(), tmp / "m", report).ok());
+  CHECK(testing::ReadFile(tmp / "m") ==
+        "src.local/x@" + digest + "=reg.local/m/x@" + digest + "\n" +  //
+        "y@" + digest + "=reg.local/m/y@" + digest + "\n" +            //
+        "src.local/z:1=reg.local/m/z:1@" + digest + "\n");
+  auto json = nlohmann::json::parse(testing::ReadFile(tmp / "m.json"));
+  REQUIRE(json.size() == 3);
+  CHECK(json[0]["source"] == "src.local/x@" + digest);
+  CHECK(json[0]["destination"] == "reg.local/m/x@" + digest);
+  CHECK(json[0]["pinned"] == "reg.local/m/x@" + digest);
+  CHECK(json[1]["source"] == "y@" + digest);
+  CHECK(json[2]["pinned"] == "reg.local/m/z@" + digest);
 }
