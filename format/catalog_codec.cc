@@ -66,9 +66,9 @@ class CatalogParser {
                    at);
     }
     if (len > remaining()) {
-      return Error(std::string(what) + " of " + std::to_string(len) +
-                       " bytes runs past the catalog's end",
-                   at);
+      return Error(
+          std::string(what) + " of " + std::to_string(len) + " bytes runs past the catalog's end",
+          at);
     }
     out->assign(reinterpret_cast<const char*>(bytes_.data() + pos_), len);
     pos_ += len;
@@ -90,8 +90,8 @@ class CatalogParser {
     SLUICE_RETURN_IF_ERROR(U32(count, what));
     if (static_cast<uint64_t>(*count) * min_size > remaining()) {
       return Error(std::string(what) + " " + std::to_string(*count) + " needs at least " +
-                       std::to_string(static_cast<uint64_t>(*count) * min_size) +
-                       " bytes, only " + std::to_string(remaining()) + " remain",
+                       std::to_string(static_cast<uint64_t>(*count) * min_size) + " bytes, only " +
+                       std::to_string(remaining()) + " remain",
                    at);
     }
     return Status::Ok();
@@ -176,8 +176,7 @@ Result<HeaderFields> DecodeHeader(io::ByteView header) {
   uint64_t computed = Xxh3(header.first(size - 8));
   if (stored != computed) {
     return Status::Corruption("header at offset 0: checksum mismatch (stored " +
-                              ChecksumText(stored) + ", computed " + ChecksumText(computed) +
-                              ")");
+                              ChecksumText(stored) + ", computed " + ChecksumText(computed) + ")");
   }
   HeaderFields f;
   f.format_version = LoadU32(p + 8);
@@ -248,7 +247,9 @@ Status ValidateCatalogAt(const Catalog& catalog, ErrorKind kind, const std::stri
       return fail(where + " is listed twice among manifests and blobs");
     }
   }
-  std::set<std::pair<std::string_view, std::string_view>> names;
+  // A tag names one image; refs without a tag (pinned by digest) are told
+  // apart by the manifest they pin.
+  std::set<std::pair<std::string_view, std::string>> names;
   for (size_t i = 0; i < catalog.refs.size(); ++i) {
     const RefEntry& r = catalog.refs[i];
     std::string where = "ref " + std::to_string(i) + " (" + r.repository + ":" + r.tag + ")";
@@ -258,8 +259,10 @@ Status ValidateCatalogAt(const Catalog& catalog, ErrorKind kind, const std::stri
     if (r.manifest.empty()) return fail(where + " names no manifest");
     bool found = std::any_of(catalog.manifests.begin(), catalog.manifests.end(),
                              [&](const ManifestEntry& m) { return m.digest == r.manifest; });
-    if (!found) return fail(where + " names " + r.manifest.str() + ", which is not a manifest here");
-    if (!names.insert({r.repository, r.tag}).second) return fail(where + " is listed twice");
+    if (!found)
+      return fail(where + " names " + r.manifest.str() + ", which is not a manifest here");
+    std::string name = r.tag.empty() ? "@" + r.manifest.str() : r.tag;
+    if (!names.insert({r.repository, name}).second) return fail(where + " is listed twice");
   }
   return Status::Ok();
 }

@@ -79,17 +79,15 @@ Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Le
   for (ImageSource* source : sources) {
     SLUICE_ASSIGN_OR_RETURN(std::vector<SourceImage> images, source->ListImages());
     for (const SourceImage& image : images) {
-      auto [it, added] = refs.try_emplace({image.repository, image.tag}, image);
+      // A tag names one image; images pinned by digest are told apart by
+      // their digest (format/SPEC.md, "Ref").
+      std::string name = image.tag.empty() ? "@" + image.digest.str() : image.tag;
+      auto [it, added] = refs.try_emplace({image.repository, name}, image);
       if (!added) {
         if (it->second.digest == image.digest) continue;  // the same image named twice
-        // A bundle names each ref by repository and tag (format/SPEC.md), so
-        // a repository has at most one image without a tag in it.
-        std::string as = image.tag.empty()
-                             ? "the one image pinned by digest a bundle can carry for '" +
-                                   image.repository + "'; export the other in another bundle"
-                             : "'" + image.tag + "' but are different images";
         return Status::InvalidArgument("'" + image.display + "' and '" + it->second.display +
-                                       "' would both be imported as " + as);
+                                       "' would both be imported as '" + image.tag +
+                                       "' but are different images");
       }
       SLUICE_RETURN_IF_ERROR(planner.AddImage(source, image));
     }

@@ -1,7 +1,8 @@
+#include "format/catalog_codec.h"
+
 #include <catch2/catch.hpp>
 
 #include "format/bundle_format.h"
-#include "format/catalog_codec.h"
 #include "format/checksum.h"
 #include "tests/format/bundle_test_util.h"
 
@@ -199,6 +200,26 @@ TEST_CASE("catalog decoder rejects manifest bytes that do not hash to their dige
 
 TEST_CASE("catalog decoder rejects a digest listed twice") {
   Status s = Decode(GoodPrefix().U32(1).Str(kManifestDigest).U64(5).Str("").U8(0).Seal());
+  CHECK(s.kind() == ErrorKind::kCorruption);
+  CHECK(s.message().find("twice") != std::string::npos);
+}
+
+TEST_CASE("catalog refs are one per tag, and one per digest among refs pinned by digest") {
+  const std::string other = R"({"schemaVersion":2,"other":1})";
+  const std::string other_digest = Sha256::Of(other).str();
+  auto catalog = [&](std::vector<std::pair<std::string, std::string>> refs) {
+    RawCatalog c;
+    c.U32(static_cast<uint32_t>(refs.size()));
+    for (const auto& [tag, digest] : refs) c.Str("repo").Str(tag).Str(digest).Str("");
+    c.U32(2).Str(kManifestDigest).Str("m").Str(kManifest).Str(other_digest).Str("m").Str(other);
+    return c.U32(0).Seal();
+  };
+  // Two images of one repository pinned by digest, beside a tag of one.
+  CHECK(Decode(catalog({{"", kManifestDigest}, {"", other_digest}, {"1", kManifestDigest}})).ok());
+  Status s = Decode(catalog({{"1", kManifestDigest}, {"1", other_digest}}));
+  CHECK(s.kind() == ErrorKind::kCorruption);
+  CHECK(s.message().find("twice") != std::string::npos);
+  s = Decode(catalog({{"", other_digest}, {"", other_digest}}));
   CHECK(s.kind() == ErrorKind::kCorruption);
   CHECK(s.message().find("twice") != std::string::npos);
 }

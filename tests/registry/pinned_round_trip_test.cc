@@ -50,9 +50,9 @@ struct PinnedBundle {
     app_digest = e2e::Sha256Digest(testing::InspectRaw(source, "team/app:1.0"));
     other_digest = e2e::Sha256Digest(testing::InspectRaw(source, "team/app:1.1"));
     base_digest = e2e::Sha256Digest(testing::InspectRaw(source, "team/base:1"));
-    RunResult exported = ws.Export({"docker://" + PinnedSource(app_digest),
-                                    "docker://" + TaggedSource()},
-                                   bundle, Concat({"-q"}, source.Flags("src")));
+    RunResult exported =
+        ws.Export({"docker://" + PinnedSource(app_digest), "docker://" + TaggedSource()}, bundle,
+                  Concat({"-q"}, source.Flags("src")));
     INFO(exported.Describe());
     REQUIRE(exported.exit_code == 0);
   }
@@ -60,9 +60,9 @@ struct PinnedBundle {
   // sluice import BUNDLE --to `to`, the mapping written to `mapping`.
   RunResult Import(const std::string& to, const std::string& mapping,
                    const std::vector<std::string>& flags = {}) {
-    return e2e::Sluice(Concat({"import", bundle, "--trust", ws.keys.public_key, "--to", to,
-                               "--mapping", mapping, "-q"},
-                              flags));
+    return e2e::Sluice(Concat(
+        {"import", bundle, "--trust", ws.keys.public_key, "--to", to, "--mapping", mapping, "-q"},
+        flags));
   }
   std::string PinnedSource(const std::string& digest) const {
     return source.host() + "/team/app@" + digest;
@@ -78,28 +78,20 @@ TEST_CASE("cli: a digest-pinned image is pushed by digest, untagged, beside a ta
   json refs = e2e::InspectJson(b.bundle).at("refs");
   std::set<std::string> recorded;
   for (const json& ref : refs) {
-    recorded.insert(ref.at("repository").get<std::string>() + "|" + ref.at("tag").get<std::string>() +
-                    "|" + ref.at("digest").get<std::string>() + "|" +
-                    ref.at("source").get<std::string>());
+    recorded.insert(ref.at("repository").get<std::string>() + "|" +
+                    ref.at("tag").get<std::string>() + "|" + ref.at("digest").get<std::string>() +
+                    "|" + ref.at("source").get<std::string>());
   }
-  CHECK(recorded == std::set<std::string>{
-                        "team/app||" + b.app_digest + "|" + b.PinnedSource(b.app_digest),
-                        "team/base|1|" + b.base_digest + "|" + b.TaggedSource()});
+  CHECK(recorded ==
+        std::set<std::string>{"team/app||" + b.app_digest + "|" + b.PinnedSource(b.app_digest),
+                              "team/base|1|" + b.base_digest + "|" + b.TaggedSource()});
   RunResult verified = b.ws.Verify(b.bundle);
   INFO(verified.Describe());
   CHECK(verified.exit_code == 0);
-  // A bundle names refs by repository and tag: one pinned image per repository.
-  RunResult two = b.ws.Export({"docker://" + b.PinnedSource(b.app_digest),
-                               "docker://" + b.PinnedSource(b.other_digest)},
-                              b.ws.dir / "two.sluice", Concat({"-q"}, b.source.Flags("src")));
-  INFO(two.Describe());
-  CHECK(two.exit_code != 0);
-  CHECK(two.err.find("pinned by digest") != std::string::npos);
 
   TestRegistry dest;
   std::string mapping = b.ws.dir / "to-registry.map";
-  RunResult imported =
-      b.Import("docker://" + dest.host() + "/mirror", mapping, dest.Flags("dest"));
+  RunResult imported = b.Import("docker://" + dest.host() + "/mirror", mapping, dest.Flags("dest"));
   INFO(imported.Describe());
   REQUIRE(imported.exit_code == 0);
 
@@ -107,22 +99,47 @@ TEST_CASE("cli: a digest-pinned image is pushed by digest, untagged, beside a ta
   CHECK(e2e::Sha256Digest(testing::InspectRaw(dest, "mirror/team/app@" + b.app_digest)) ==
         b.app_digest);
   CHECK(e2e::Sha256Digest(testing::InspectRaw(dest, "mirror/team/base:1")) == b.base_digest);
-  RunResult tags = e2e::Run(Concat({"skopeo", "list-tags"},
-                                   Concat(dest.Flags(""), {"docker://" + dest.host() +
-                                                           "/mirror/team/app"})));
+  RunResult tags =
+      e2e::Run(Concat({"skopeo", "list-tags"},
+                      Concat(dest.Flags(""), {"docker://" + dest.host() + "/mirror/team/app"})));
   INFO(tags.Describe());
   if (tags.exit_code == 0) CHECK(e2e::ParseJson(tags.out).at("Tags").empty());
 
   std::string pinned_dest = dest.host() + "/mirror/team/app@" + b.app_digest;
   CHECK(Lines(e2e::ReadFile(mapping)) ==
-        std::set<std::string>{b.PinnedSource(b.app_digest) + "=" + pinned_dest,
-                              b.TaggedSource() + "=" + dest.host() + "/mirror/team/base:1@" +
-                                  b.base_digest});
+        std::set<std::string>{
+            b.PinnedSource(b.app_digest) + "=" + pinned_dest,
+            b.TaggedSource() + "=" + dest.host() + "/mirror/team/base:1@" + b.base_digest});
   json entries = e2e::ParseJson(e2e::ReadFile(mapping + ".json"));
   std::set<std::string> pinned;
   for (const json& entry : entries) pinned.insert(entry.at("pinned").get<std::string>());
-  CHECK(pinned == std::set<std::string>{pinned_dest,
-                                        dest.host() + "/mirror/team/base@" + b.base_digest});
+  CHECK(pinned ==
+        std::set<std::string>{pinned_dest, dest.host() + "/mirror/team/base@" + b.base_digest});
+}
+
+TEST_CASE("cli: two images of one repository pinned by digest travel in one bundle") {
+  PinnedBundle b;
+  e2e::Workspace ws;  // a ledger of its own: this bundle ships every blob
+  std::string two = ws.dir / "two.sluice";
+  RunResult exported = ws.Export(
+      {"docker://" + b.PinnedSource(b.app_digest), "docker://" + b.PinnedSource(b.other_digest)},
+      two, Concat({"-q"}, b.source.Flags("src")));
+  INFO(exported.Describe());
+  REQUIRE(exported.exit_code == 0);
+  TestRegistry dest;
+  RunResult imported =
+      e2e::Sluice(Concat({"import", two, "--trust", ws.keys.public_key, "--to",
+                          "docker://" + dest.host(), "--mapping", ws.dir / "two.map", "-q"},
+                         dest.Flags("dest")));
+  INFO(imported.Describe());
+  REQUIRE(imported.exit_code == 0);
+  for (const std::string& digest : {b.app_digest, b.other_digest}) {
+    CHECK(e2e::Sha256Digest(testing::InspectRaw(dest, "team/app@" + digest)) == digest);
+  }
+  CHECK(Lines(e2e::ReadFile(ws.dir / "two.map")) ==
+        std::set<std::string>{
+            b.PinnedSource(b.app_digest) + "=" + dest.host() + "/team/app@" + b.app_digest,
+            b.PinnedSource(b.other_digest) + "=" + dest.host() + "/team/app@" + b.other_digest});
 }
 
 TEST_CASE("cli: a digest-pinned image is kept in an OCI layout's index without a ref name") {
@@ -150,10 +167,10 @@ TEST_CASE("cli: a digest-pinned image is kept in an OCI layout's index without a
   RunResult layout_valid = e2e::Run({"oci-image-tool", "validate", "--type", "image", layout});
   INFO(layout_valid.Describe());
   CHECK(layout_valid.exit_code == 0);
-  CHECK(Lines(e2e::ReadFile(mapping)) ==
-        std::set<std::string>{b.PinnedSource(b.app_digest) + "=oci:" + layout + "@" + b.app_digest,
-                              b.TaggedSource() + "=oci:" + layout + ":team/base:1@" +
-                                  b.base_digest});
+  CHECK(
+      Lines(e2e::ReadFile(mapping)) ==
+      std::set<std::string>{b.PinnedSource(b.app_digest) + "=oci:" + layout + "@" + b.app_digest,
+                            b.TaggedSource() + "=oci:" + layout + ":team/base:1@" + b.base_digest});
 
   // Importing again changes nothing.
   std::string before = e2e::ReadFile(layout + "/index.json");
@@ -171,19 +188,17 @@ TEST_CASE("cli: a digest-pinned image lands in registry storage as a push by dig
   INFO(imported.Describe());
   REQUIRE(imported.exit_code == 0);
 
-  CHECK(e2e::Sha256Digest(testing::InspectRaw(served, "team/app@" + b.app_digest)) ==
-        b.app_digest);
+  CHECK(e2e::Sha256Digest(testing::InspectRaw(served, "team/app@" + b.app_digest)) == b.app_digest);
   CHECK(e2e::Sha256Digest(testing::InspectRaw(served, "team/base:1")) == b.base_digest);
   std::string repository = served.storage() + "/docker/registry/v2/repositories/team/app";
   CHECK(e2e::ReadFile(repository + "/_manifests/revisions/sha256/" + b.app_digest.substr(7) +
                       "/link") == b.app_digest);
   CHECK_FALSE(e2e::Exists(repository + "/_manifests/tags"));
   CHECK(Lines(e2e::ReadFile(mapping)) ==
-        std::set<std::string>{
-            b.PinnedSource(b.app_digest) + "=registry-storage:" + served.storage() +
-                ":team/app@" + b.app_digest,
-            b.TaggedSource() + "=registry-storage:" + served.storage() + ":team/base:1@" +
-                b.base_digest});
+        std::set<std::string>{b.PinnedSource(b.app_digest) + "=registry-storage:" +
+                                  served.storage() + ":team/app@" + b.app_digest,
+                              b.TaggedSource() + "=registry-storage:" + served.storage() +
+                                  ":team/base:1@" + b.base_digest});
 }
 
 }  // namespace sluice::registry
