@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "catalog_check.h"
-#include "oci/manifest.h"
+#include "oci/graph.h"
 #include "reference/ref_name.h"
 #include "transfer/limits.h"
 #include "transfer/parallel_blob_writer.h"
@@ -56,30 +56,31 @@ Result<std::unique_ptr<format::BundleReader>> OpenChecked(io::SequentialReader* 
 // layout has one namespace and ignores all this.
 using RepositoryMap = std::map<format::Digest, std::vector<std::string>>;
 
-RepositoryMap RepositoriesOfEachDigest(const format::Catalog& catalog) {
+Result<RepositoryMap> RepositoriesOfEachDigest(const format::Catalog& catalog) {
   std::map<format::Digest, const format::ManifestEntry*> manifests;
   for (const format::ManifestEntry& m : catalog.manifests) manifests[m.digest] = &m;
   RepositoryMap owners;
   for (const format::RefEntry& ref : catalog.refs) {
-    std::set<format::Digest> seen;
-    std::vector<format::Digest> stack{ref.manifest};
-    while (!stack.empty()) {
-      format::Digest digest = stack.back();
-      stack.pop_back();
-      if (!seen.insert(digest).second) continue;
+    auto own = [&](const format::Digest& digest) {
       auto& repos = owners[digest];
       if (std::find(repos.begin(), repos.end(), ref.repository) == repos.end()) {
         repos.push_back(ref.repository);
       }
-      auto it = manifests.find(digest);
-      if (it == manifests.end()) continue;  // a blob
-      // CheckCatalogGraph has already parsed every manifest successfully.
-      auto parsed = oci::ParseManifest(it->second->bytes, it->second->media_type);
-      if (!parsed.ok()) continue;
-      for (const oci::Descriptor& d : parsed->manifests) stack.push_back(d.digest);
-      if (parsed->config) stack.push_back(parsed->config->digest);
-      for (const oci::Descriptor& d : parsed->layers) stack.push_back(d.digest);
-    }
+      return Status::Ok();
+    };
+    oci::GraphHooks hooks;
+    // CheckCatalogGraph has found every manifest the graph names.
+    hooks.fetch = [&](const oci::Descriptor& d) -> Result<oci::FetchedManifest> {
+      const format::ManifestEntry& m = *manifests.at(d.digest);
+      return oci::FetchedManifest{m.bytes, m.media_type};
+    };
+    hooks.blob = [&](const oci::Descriptor& d, const oci::Descriptor&) { return own(d.digest); };
+    hooks.manifest = [&](const oci::Descriptor& d, const oci::Manifest&, std::string&) {
+      return own(d.digest);
+    };
+    oci::Descriptor root;
+    root.digest = ref.manifest;
+    SLUICE_RETURN_IF_ERROR(oci::GraphWalk(std::move(hooks)).Walk(root));
   }
   // Listed but unreachable from any ref: keep it with the first repository.
   std::string fallback = catalog.refs.empty() ? "" : catalog.refs.front().repository;
@@ -115,127 +116,188 @@ Result<BundleSummary> VerifyBundle(io::SequentialReader* in, const format::Trust
   return summary;
 }
 
+namespace {
+
+// One import, phase by phase (importer.h): nothing is written before
+// Preflight has passed, no manifest before every blob is verified and
+// committed, no tag before every manifest.
+class Import {
+ public:
+  Import(format::BundleReader* reader, ImageSink* sink, const std::string& destination,
+         RepositoryMap repos, ImportReport* report)
+      : reader_(reader),
+        catalog_(reader->catalog()),
+        sink_(sink),
+        destination_(destination),
+        repos_(std::move(repos)),
+        report_(report) {}
+
+  // Refuses before writing anything: bad names, missing base blobs, no room.
+  Status Preflight() {
+    for (const format::RefEntry& ref : catalog_.refs) {
+      SLUICE_RETURN_IF_ERROR(sink_->CheckRef(ref.repository, ref.tag));
+    }
+    std::vector<std::string> missing;
+    uint64_t needed_bytes = 0;
+    for (const format::BlobEntry& blob : catalog_.blobs) {
+      const std::string& repository = repos_[blob.digest].front();
+      SLUICE_ASSIGN_OR_RETURN(bool has, sink_->HasBlob(repository, blob.digest));
+      if (!has && !blob.shipped) {
+        // Delivered earlier, perhaps to another repository than this image's.
+        SLUICE_ASSIGN_OR_RETURN(has, sink_->FindBlob(repository, blob.digest));
+      }
+      if (has) {
+        present_.insert(blob.digest);
+      } else if (!blob.shipped) {
+        missing.push_back(blob.digest.str());
+      } else {
+        needed_bytes += blob.size;
+      }
+    }
+    if (!missing.empty()) return MissingBlobs(missing);
+    for (const format::ManifestEntry& m : catalog_.manifests) needed_bytes += m.bytes.size();
+    SLUICE_ASSIGN_OR_RETURN(uint64_t free_bytes, sink_->FreeSpace());
+    if (free_bytes < needed_bytes) {
+      return Status::NoSpace(destination_ + " has " + std::to_string(free_bytes) +
+                             " bytes free but the import needs " + std::to_string(needed_bytes));
+    }
+    return Status::Ok();
+  }
+
+  // Each blob is verified by the reader (size and sha256) before Read reports
+  // its end, and only then committed by the sink. The sink's writes run on
+  // worker threads, overlapping with reading the bundle on.
+  Status WriteBlobs(const ProgressFunction& progress, size_t blobs_in_flight) {
+    std::vector<uint8_t> buffer(kCopyBufferSize);
+    uint64_t done = 0;
+    uint64_t bytes = 0;
+    ParallelBlobWriter writers(std::min(blobs_in_flight, sink_->MaxBlobsInFlight()),
+                               kBlobBufferBytes);
+    while (true) {
+      SLUICE_ASSIGN_OR_RETURN(std::optional<size_t> index, reader_->NextBlob());
+      if (!index) break;
+      const format::BlobEntry& blob = catalog_.blobs[*index];
+      if (present_.contains(blob.digest)) {
+        SLUICE_RETURN_IF_ERROR(Drain(reader_, &buffer));
+      } else {
+        SLUICE_RETURN_IF_ERROR(WriteBlob(&writers, blob, &buffer));
+      }
+      bytes += blob.size;
+      if (progress) {
+        progress(++done, report_->bundle.shipped_blobs, bytes, report_->bundle.shipped_bytes);
+      }
+    }
+    SLUICE_RETURN_IF_ERROR(writers.Finish());
+    report_->blobs_already_present = present_.size();
+    return Status::Ok();
+  }
+
+  // Blobs shared across repositories: makes them present in every one.
+  Status ShareBlobs() {
+    for (const format::BlobEntry& blob : catalog_.blobs) {
+      const std::vector<std::string>& wanted_in = repos_[blob.digest];
+      for (size_t i = 1; i < wanted_in.size(); ++i) {
+        SLUICE_ASSIGN_OR_RETURN(bool has, sink_->HasBlob(wanted_in[i], blob.digest));
+        if (!has) {
+          return Status::NotFound("blob " + blob.digest.str() +
+                                  " could not be made available in repository '" + wanted_in[i] +
+                                  "' of " + destination_);
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Catalog order puts children before the indexes that list them.
+  Status PublishManifests() {
+    for (const format::ManifestEntry& m : catalog_.manifests) {
+      for (const std::string& repository : repos_[m.digest]) {
+        SLUICE_ASSIGN_OR_RETURN(bool has, sink_->HasBlob(repository, m.digest));
+        if (has) continue;
+        SLUICE_RETURN_IF_ERROR(sink_->PutManifest(repository, m.digest, m.media_type, m.bytes));
+        report_->manifests_written += 1;
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Tags (and digest pins) last, made visible in one step where the sink can.
+  Status PublishTags() {
+    std::map<format::Digest, const format::ManifestEntry*> manifests;
+    for (const format::ManifestEntry& m : catalog_.manifests) manifests[m.digest] = &m;
+    for (const format::RefEntry& ref : catalog_.refs) {
+      const format::ManifestEntry& root = *manifests.at(ref.manifest);  // checked by the reader
+      SLUICE_RETURN_IF_ERROR(
+          sink_->AddTag(ref.repository, ref.tag, ref.manifest, root.media_type, root.bytes.size()));
+      report_->refs.push_back({RefSource(ref),
+                               sink_->Describe(ref.repository, ref.tag, ref.manifest),
+                               ref.manifest.str(), ref.tag.empty()});
+    }
+    return sink_->Commit();
+  }
+
+ private:
+  Status WriteBlob(ParallelBlobWriter* writers, const format::BlobEntry& blob,
+                   std::vector<uint8_t>* buffer) {
+    SLUICE_ASSIGN_OR_RETURN(
+        auto writer, writers->Start("blob " + blob.digest.str(),
+                                    [this, repository = repos_[blob.digest].front(), &blob] {
+                                      return sink_->NewBlob(repository, blob.digest, blob.size);
+                                    }));
+    while (true) {
+      SLUICE_ASSIGN_OR_RETURN(size_t n, reader_->Read(*buffer));
+      if (n == 0) break;
+      SLUICE_RETURN_IF_ERROR(writer->Append(io::ByteView(buffer->data(), n)));
+    }
+    SLUICE_RETURN_IF_ERROR(writer->Commit());
+    report_->blobs_written += 1;
+    report_->bytes_written += blob.size;
+    return Status::Ok();
+  }
+
+  Status MissingBlobs(const std::vector<std::string>& missing) const {
+    std::string list;
+    for (const std::string& d : missing) list += "\n  " + d;
+    // Sequences are all the far side can name: which of the earlier bundles
+    // are lost is only known to whoever kept them.
+    uint64_t base = catalog_.header.base_sequence;
+    std::string remedy = base == 0 ? "the exporter's ledger says " + destination_ + " holds them"
+                                   : "import bundle " + std::to_string(base) +
+                                         " (and any earlier bundle not imported yet) first";
+    return Status::NotFound(
+        "bundle " + std::to_string(catalog_.header.sequence) + " builds on bundle " +
+        std::to_string(base) + " of its ledger, but " + destination_ + " lacks " +
+        std::to_string(missing.size()) + " blob(s) it assumes present; " + remedy +
+        ", or resynchronise the exporter's ledger ('sluice inventory' here, then "
+        "'sluice ledger rebuild --from-inventory'). Missing:" +
+        list);
+  }
+
+  format::BundleReader* reader_;
+  const format::Catalog& catalog_;
+  ImageSink* sink_;
+  const std::string& destination_;
+  RepositoryMap repos_;
+  ImportReport* report_;
+  std::set<format::Digest> present_;  // blobs the destination holds already
+};
+
+}  // namespace
+
 Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
                                   ImageSink* sink, const std::string& destination,
                                   const ProgressFunction& progress, size_t blobs_in_flight) {
   ImportReport report;
   SLUICE_ASSIGN_OR_RETURN(auto reader, OpenChecked(in, trust, &report.bundle));
-  const format::Catalog& catalog = reader->catalog();
-  RepositoryMap repos = RepositoriesOfEachDigest(catalog);
-
-  // Refuse before writing anything: bad names, missing base blobs, no room.
-  for (const format::RefEntry& ref : catalog.refs) {
-    SLUICE_RETURN_IF_ERROR(sink->CheckRef(ref.repository, ref.tag));
-  }
-  std::vector<std::string> missing;
-  std::set<format::Digest> present;
-  uint64_t needed_bytes = 0;
-  for (const format::BlobEntry& blob : catalog.blobs) {
-    const std::string& repository = repos[blob.digest].front();
-    SLUICE_ASSIGN_OR_RETURN(bool has, sink->HasBlob(repository, blob.digest));
-    if (!has && !blob.shipped) {
-      // Delivered earlier, perhaps to another repository than this image's.
-      SLUICE_ASSIGN_OR_RETURN(has, sink->FindBlob(repository, blob.digest));
-    }
-    if (has) {
-      present.insert(blob.digest);
-    } else if (!blob.shipped) {
-      missing.push_back(blob.digest.str());
-    } else {
-      needed_bytes += blob.size;
-    }
-  }
-  if (!missing.empty()) {
-    std::string list;
-    for (const std::string& d : missing) list += "\n  " + d;
-    // Sequences are all the far side can name: which of the earlier bundles
-    // are lost is only known to whoever kept them.
-    uint64_t base = catalog.header.base_sequence;
-    std::string remedy =
-        base == 0 ? "the exporter's ledger says " + destination + " holds them"
-                  : "import bundle " + std::to_string(base) +
-                        " (and any earlier bundle not imported yet) first";
-    return Status::NotFound(
-        "bundle " + std::to_string(catalog.header.sequence) + " builds on bundle " +
-        std::to_string(base) + " of its ledger, but " + destination + " lacks " +
-        std::to_string(missing.size()) + " blob(s) it assumes present; " + remedy +
-        ", or resynchronise the exporter's ledger ('sluice inventory' here, then "
-        "'sluice ledger rebuild --from-inventory'). Missing:" + list);
-  }
-  for (const format::ManifestEntry& m : catalog.manifests) needed_bytes += m.bytes.size();
-  SLUICE_ASSIGN_OR_RETURN(uint64_t free_bytes, sink->FreeSpace());
-  if (free_bytes < needed_bytes) {
-    return Status::NoSpace(destination + " has " + std::to_string(free_bytes) +
-                           " bytes free but the import needs " + std::to_string(needed_bytes));
-  }
-
-  // Blobs: each is verified by the reader (size and sha256) before Read
-  // reports its end, and only then committed by the sink. The sink's writes
-  // run on worker threads, overlapping with reading the bundle on.
-  std::vector<uint8_t> buffer(kCopyBufferSize);
-  uint64_t done = 0;
-  uint64_t bytes = 0;
-  ParallelBlobWriter writers(std::min(blobs_in_flight, sink->MaxBlobsInFlight()), kBlobBufferBytes);
-  while (true) {
-    SLUICE_ASSIGN_OR_RETURN(std::optional<size_t> index, reader->NextBlob());
-    if (!index) break;
-    const format::BlobEntry& blob = catalog.blobs[*index];
-    if (present.contains(blob.digest)) {
-      SLUICE_RETURN_IF_ERROR(Drain(reader.get(), &buffer));
-      report.blobs_already_present += 1;
-    } else {
-      SLUICE_ASSIGN_OR_RETURN(
-          auto writer, writers.Start("blob " + blob.digest.str(),
-                                     [sink, repository = repos[blob.digest].front(), &blob] {
-                                       return sink->NewBlob(repository, blob.digest, blob.size);
-                                     }));
-      while (true) {
-        SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(buffer));
-        if (n == 0) break;
-        SLUICE_RETURN_IF_ERROR(writer->Append(io::ByteView(buffer.data(), n)));
-      }
-      SLUICE_RETURN_IF_ERROR(writer->Commit());
-      report.blobs_written += 1;
-      report.bytes_written += blob.size;
-    }
-    bytes += blob.size;
-    if (progress) progress(++done, report.bundle.shipped_blobs, bytes, report.bundle.shipped_bytes);
-  }
-  SLUICE_RETURN_IF_ERROR(writers.Finish());
-  report.blobs_already_present += present.size() - report.blobs_already_present;
+  auto repos = RepositoriesOfEachDigest(reader->catalog());
+  if (!repos.ok()) return repos.status().WithContext(in->name());
+  Import import(reader.get(), sink, destination, std::move(repos).value(), &report);
+  SLUICE_RETURN_IF_ERROR(import.Preflight());
+  SLUICE_RETURN_IF_ERROR(import.WriteBlobs(progress, blobs_in_flight));
   SLUICE_RETURN_IF_ERROR(reader->Finish().WithContext(in->name()));
-
-  // Blobs shared across repositories: make them present in every one.
-  for (const format::BlobEntry& blob : catalog.blobs) {
-    const std::vector<std::string>& wanted_in = repos[blob.digest];
-    for (size_t i = 1; i < wanted_in.size(); ++i) {
-      SLUICE_ASSIGN_OR_RETURN(bool has, sink->HasBlob(wanted_in[i], blob.digest));
-      if (!has) {
-        return Status::NotFound("blob " + blob.digest.str() + " could not be made available in " +
-                                "repository '" + wanted_in[i] + "' of " + destination);
-      }
-    }
-  }
-
-  // Catalog order puts children before the indexes that list them.
-  std::map<format::Digest, const format::ManifestEntry*> manifests;
-  for (const format::ManifestEntry& m : catalog.manifests) {
-    manifests[m.digest] = &m;
-    for (const std::string& repository : repos[m.digest]) {
-      SLUICE_ASSIGN_OR_RETURN(bool has, sink->HasBlob(repository, m.digest));
-      if (has) continue;
-      SLUICE_RETURN_IF_ERROR(sink->PutManifest(repository, m.digest, m.media_type, m.bytes));
-      report.manifests_written += 1;
-    }
-  }
-  for (const format::RefEntry& ref : catalog.refs) {
-    const format::ManifestEntry& root = *manifests.at(ref.manifest);  // checked by the reader
-    SLUICE_RETURN_IF_ERROR(
-        sink->AddTag(ref.repository, ref.tag, ref.manifest, root.media_type, root.bytes.size()));
-    report.refs.push_back({RefSource(ref), sink->Describe(ref.repository, ref.tag, ref.manifest),
-                           ref.manifest.str(), ref.tag.empty()});
-  }
-  SLUICE_RETURN_IF_ERROR(sink->Commit());
+  SLUICE_RETURN_IF_ERROR(import.ShareBlobs());
+  SLUICE_RETURN_IF_ERROR(import.PublishManifests());
+  SLUICE_RETURN_IF_ERROR(import.PublishTags());
   return report;
 }
 
