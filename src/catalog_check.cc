@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "oci/manifest.h"
+#include "oci/graph.h"
 #include "oci/media_types.h"
 #include "reference/ref_name.h"
 
@@ -27,15 +27,19 @@ Status CheckCatalogGraph(const format::Catalog& catalog) {
       return Status::Corruption("catalog manifest " + entry.digest.str() + " references " + what +
                                 " " + d.digest.str() + " which the bundle does not list");
     };
-    for (const oci::Descriptor& child : parsed->manifests) {
-      if (!manifests.contains(child.digest)) return missing(child, "manifest");
-    }
-    if (parsed->config && !blobs.contains(parsed->config->digest)) {
-      return missing(*parsed->config, "config");
-    }
-    for (const oci::Descriptor& layer : parsed->layers) {
-      if (oci::IsForeignLayerMediaType(layer.media_type)) continue;
-      if (!blobs.contains(layer.digest)) return missing(layer, "layer");
+    for (const oci::Reference& ref : oci::ReferencesOf(*parsed)) {
+      const oci::Descriptor& d = *ref.descriptor;
+      switch (ref.kind) {
+        case oci::ReferenceKind::kManifest:
+          if (!manifests.contains(d.digest)) return missing(d, "manifest");
+          break;
+        case oci::ReferenceKind::kConfig:
+          if (!blobs.contains(d.digest)) return missing(d, "config");
+          break;
+        case oci::ReferenceKind::kLayer:
+          if (!blobs.contains(d.digest)) return missing(d, "layer");
+          break;
+      }
     }
   }
   return Status::Ok();
