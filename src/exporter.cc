@@ -7,9 +7,8 @@
 #include <initializer_list>
 #include <vector>
 
+#include "bundle_output.h"
 #include "format/bundle_format.h"
-#include "format/bundle_reader.h"
-#include "io/atomic_file.h"
 #include "ledger.h"
 #include "plan.h"
 #include "reference/ref_name.h"
@@ -83,8 +82,8 @@ size_t BlobsInFlight(const ExportPlan& plan, size_t asked) {
 
 Status WriteBundle(io::SequentialWriter* out, ExportPlan* plan, const format::PrivateKey& key,
                    const ExportOptions& options) {
-  SLUICE_ASSIGN_OR_RETURN(auto writer, format::BundleWriter::Start(out, plan->catalog, key,
-                                                                   options.writer));
+  SLUICE_ASSIGN_OR_RETURN(auto writer,
+                          format::BundleWriter::Start(out, plan->catalog, key, options.writer));
   // The bundle takes blobs in catalog order, one after another; the sources
   // are read ahead of it, several blobs at once.
   const auto& blobs = writer->catalog().blobs;
@@ -107,9 +106,9 @@ Status WriteBundle(io::SequentialWriter* out, ExportPlan* plan, const format::Pr
   for (size_t i : shipped) {
     std::unique_ptr<io::SequentialReader> reader = prefetcher.Next();
     const BlobOrigin& origin = plan->origins[i];
-    SLUICE_RETURN_IF_ERROR(CopyBlob(reader.get(), blobs[i], i, writer.get(), &buffer)
-                               .WithContext("blob " + blobs[i].digest.str() + " of image " +
-                                            origin.image));
+    SLUICE_RETURN_IF_ERROR(
+        CopyBlob(reader.get(), blobs[i], i, writer.get(), &buffer)
+            .WithContext("blob " + blobs[i].digest.str() + " of image " + origin.image));
     done_bytes += blobs[i].size;
     if (options.progress) {
       options.progress(++done_blobs, plan->shipped_blobs, done_bytes, plan->shipped_bytes);
@@ -118,22 +117,13 @@ Status WriteBundle(io::SequentialWriter* out, ExportPlan* plan, const format::Pr
   return writer->Finish();
 }
 
-// Whether `path` holds the bundle `bundle_id` (hex). Only the header and
-// catalog are read: a bundle is renamed into place only once fsynced whole.
-bool HoldsBundle(io::FileSystem* fs, const std::string& path, const std::string& bundle_id) {
-  auto in = fs->NewSequentialReader(path);
-  if (!in.ok()) return false;
-  auto reader = format::BundleReader::Open(in->get(), {{}, /*skip_signature=*/true});
-  return reader.ok() && format::HexEncode((*reader)->catalog().header.bundle_id) == bundle_id;
-}
-
 }  // namespace
 
 Result<Ledger> LoadLedger(io::FileSystem* fs, const std::string& path) {
   SLUICE_ASSIGN_OR_RETURN(Ledger ledger, Ledger::Load(fs, path));
   if (!ledger.pending()) return ledger;
   const Ledger::PendingBundle& pending = *ledger.pending();
-  if (HoldsBundle(fs, pending.output_path, pending.record.bundle_id)) {
+  if (OutputHoldsBundle(fs, pending.output, pending.record.bundle_id)) {
     ledger.CommitPending();
   } else {
     ledger.DropPending();
@@ -154,48 +144,36 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   header.ledger_id = ledger.id();
   header.base_sequence = ledger.sequence();
   header.sequence = ledger.sequence() + 1;
-  header.created_unix = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  header.created_unix =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
 
   std::vector<format::Digest> shipped;
   for (const format::BlobEntry& blob : plan.catalog.blobs) {
     if (blob.shipped) shipped.push_back(blob.digest);
   }
-  uint64_t bundle_bytes = 0;
-  if (options.output_path == "-") {
-    auto out = io::StdoutWriter();
-    SLUICE_RETURN_IF_ERROR(WriteBundle(out.get(), &plan, key, options));
-    SLUICE_RETURN_IF_ERROR(out->Close());
-    bundle_bytes = out->Size();
-  } else {
-    uint64_t planned = PlannedBundleSize(plan, options.writer.frame_size);
-    std::string dir = io::Dirname(options.output_path);
-    // Temp files of exports killed earlier (only those whose process is gone).
-    (void)io::RemoveStaleTempFiles(fs, dir);
-    SLUICE_ASSIGN_OR_RETURN(uint64_t free_bytes, fs->FreeSpace(dir));
-    if (free_bytes < planned) {
-      return Status::NoSpace("the bundle needs up to " + std::to_string(planned) + " bytes but " +
-                             dir + " has " + std::to_string(free_bytes) + " free");
-    }
-    SLUICE_ASSIGN_OR_RETURN(auto file, io::AtomicFile::Create(fs, options.output_path));
-    SLUICE_RETURN_IF_ERROR(WriteBundle(file->writer(), &plan, key, options));
-    bundle_bytes = file->writer()->Size();
+  std::unique_ptr<BundleOutput> output = NewBundleOutput(fs, options.output_path);
+  SLUICE_RETURN_IF_ERROR(output->Prepare(PlannedBundleSize(plan, options.writer.frame_size)));
+  SLUICE_RETURN_IF_ERROR(WriteBundle(output->writer(), &plan, key, options));
+  uint64_t bundle_bytes = output->writer()->Size();
 
-    // Publish in three atomic steps (see ledger.h): a crash between any two
-    // leaves a ledger that the next LoadLedger settles to match the output.
+  // Publish in three atomic steps (see ledger.h): a crash between any two
+  // leaves a ledger that the next LoadLedger settles to match the output.
+  std::optional<std::string> location = output->Location();
+  if (location) {
     ledger.SetPending({{header.sequence, format::HexEncode(header.bundle_id), header.created_unix,
                         shipped.size()},
-                       options.output_path,
+                       *location,
                        shipped});
     SLUICE_RETURN_IF_ERROR(ledger.Save(fs, options.ledger_path));
-    Status published = file->Commit().WithContext("publishing " + options.output_path);
-    if (!published.ok()) {
+  }
+  if (Status published = output->Publish(); !published.ok()) {
+    if (location) {
       ledger.DropPending();
       (void)ledger.Save(fs, options.ledger_path);  // else the next LoadLedger drops it
-      return published;
     }
+    return published;
   }
 
   // The bundle is durable: now, and only now, the ledger may count it.

@@ -24,9 +24,12 @@ bool ParseHexId(const std::string& hex, format::LedgerId* out) {
     unsigned value = 0;
     for (char c : hex.substr(i * 2, 2)) {
       value <<= 4;
-      if (c >= '0' && c <= '9') value |= c - '0';
-      else if (c >= 'a' && c <= 'f') value |= c - 'a' + 10;
-      else return false;
+      if (c >= '0' && c <= '9')
+        value |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        value |= c - 'a' + 10;
+      else
+        return false;
     }
     (*out)[i] = static_cast<uint8_t>(value);
   }
@@ -129,7 +132,7 @@ Status Ledger::Save(io::FileSystem* fs, const std::string& path) const {
   doc["blobs"] = blobs_;
   if (pending_) {
     json pending = RecordToJson(pending_->record);
-    pending["output"] = pending_->output_path;
+    pending["output"] = pending_->output;
     json shipped = json::array();
     for (const format::Digest& d : pending_->shipped) shipped.push_back(d.str());
     pending["shipped"] = std::move(shipped);

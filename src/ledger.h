@@ -47,8 +47,7 @@ class Ledger {
 
   // Records a complete bundle: its sequence becomes the ledger's, and its
   // shipped blobs are remembered. `sequence` must be sequence() + 1.
-  void RecordBundle(const format::BundleHeader& header,
-                    const std::vector<format::Digest>& shipped);
+  void RecordBundle(const format::BundleHeader& header, const std::vector<format::Digest>& shipped);
 
   // Replaces what the ledger believes the far side holds with `held` (from
   // an inventory of the far side). The id, sequence and bundle history stay;
@@ -67,7 +66,7 @@ class Ledger {
   // A bundle written but not yet known to be published (see above).
   struct PendingBundle {
     BundleRecord record;
-    std::string output_path;
+    std::string output;  // where the bundle goes (BundleOutput::Location())
     std::vector<format::Digest> shipped;
   };
   const std::optional<PendingBundle>& pending() const { return pending_; }

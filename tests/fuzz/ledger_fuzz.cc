@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(again->bundles().size() == ledger->bundles().size());
   Check(again->pending().has_value() == ledger->pending().has_value());
   if (ledger->pending()) {
-    Check(again->pending()->output_path == ledger->pending()->output_path);
+    Check(again->pending()->output == ledger->pending()->output);
     Check(again->pending()->shipped == ledger->pending()->shipped);
   }
   return 0;

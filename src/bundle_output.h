@@ -1,0 +1,52 @@
+// Where an export writes its bundle. The exporter writes through this one
+// interface whatever the destination is: a file published atomically, or
+// standard output (a pipe, a data diode's sender); volume sets are next.
+// Writer decorators (a rate limit, parity) wrap writer() without the
+// exporter knowing.
+//
+// The exporter's publication protocol (ledger.h) needs two things from an
+// output: a commit point (Publish) before which nothing at the destination
+// verifies as a bundle, and a location by which a later run can tell whether
+// a crash happened before or after that point. A stream has neither: what it
+// wrote is gone past recall, and the ledger records it once it is written
+// whole.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "io/file.h"
+
+namespace sluice {
+
+class BundleOutput {
+ public:
+  virtual ~BundleOutput() = default;  // unpublished: whatever was written is discarded
+
+  // Before any byte: checks that `planned_bytes` fit (kNoSpace otherwise)
+  // and opens the destination.
+  virtual Status Prepare(uint64_t planned_bytes) = 0;
+  // What the bundle writer writes into; valid after Prepare.
+  virtual io::SequentialWriter* writer() = 0;
+  // Makes the whole bundle visible: the commit point.
+  virtual Status Publish() = 0;
+  // What a pending-ledger record names, so that LoadLedger can settle an
+  // export killed around Publish by looking there; nullopt when there is
+  // nothing to look at (a stream).
+  virtual std::optional<std::string> Location() const = 0;
+  // For messages: "bundle /media/usb/site-a-0007.sluice", "standard output".
+  virtual std::string Describe() const = 0;
+};
+
+// "-" is standard output; anything else a file path, published as a temp
+// file fsynced and renamed into place.
+std::unique_ptr<BundleOutput> NewBundleOutput(io::FileSystem* fs, const std::string& output);
+
+// Whether `location` (a BundleOutput::Location()) holds the whole bundle
+// `bundle_id` (hex). Only the header and catalog are read: an output
+// publishes a bundle only once it is durable whole.
+bool OutputHoldsBundle(io::FileSystem* fs, const std::string& location,
+                       const std::string& bundle_id);
+
+}  // namespace sluice
