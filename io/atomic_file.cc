@@ -111,9 +111,10 @@ Owner Self() {
   return self;
 }
 
-std::string NewTempPath(const std::string& path) {
+std::string NewTempPath(const std::string& path, const std::string& temp_dir) {
   Owner self = Self();
-  return path + std::string(kTempMarker) + self.pid + "-" + self.pidns + "-" + self.boot + "-" +
+  std::string base = temp_dir.empty() ? path : JoinPath(temp_dir, Basename(path));
+  return base + std::string(kTempMarker) + self.pid + "-" + self.pidns + "-" + self.boot + "-" +
          self.machine + "-" + RandomHex();
 }
 
@@ -176,7 +177,8 @@ AtomicFile::AtomicFile(FileSystem* fs, std::string path, std::string temp_path,
 AtomicFile::~AtomicFile() { Abandon(); }
 
 Result<std::unique_ptr<AtomicFile>> AtomicFile::Create(FileSystem* fs, const std::string& path,
-                                                       const WriterOptions& options) {
+                                                       const WriterOptions& options,
+                                                       const std::string& temp_dir) {
   // Refuse early rather than after writing a large file for nothing; Commit
   // checks again.
   if (options.exclusive) SLUICE_RETURN_IF_ERROR(CheckAbsent(fs, path));
@@ -184,7 +186,7 @@ Result<std::unique_ptr<AtomicFile>> AtomicFile::Create(FileSystem* fs, const std
   WriterOptions temp_options = options;
   temp_options.exclusive = true;  // never truncate someone else's temp file
   for (int attempt = 0;; ++attempt) {
-    std::string temp_path = NewTempPath(path);
+    std::string temp_path = NewTempPath(path, temp_dir);
     Result<std::unique_ptr<SequentialWriter>> writer = fs->NewWriter(temp_path, temp_options);
     if (writer.ok()) {
       auto temp = std::make_unique<TempFileWriter>(std::move(writer).value(), options.exclusive);
@@ -193,7 +195,7 @@ Result<std::unique_ptr<AtomicFile>> AtomicFile::Create(FileSystem* fs, const std
     }
     if (writer.status().kind() != ErrorKind::kAlreadyExists) {
       // Say what is missing: the directory, not a temp file nobody asked for.
-      std::string dir = Dirname(path);
+      std::string dir = temp_dir.empty() ? Dirname(path) : temp_dir;
       auto info = fs->Stat(dir);
       if (!info.ok() || !info->is_directory) {
         return Status::NotFound("cannot write " + path + ": directory " + dir +
@@ -238,8 +240,9 @@ void AtomicFile::Abandon() {
 }
 
 Status WriteFileAtomically(FileSystem* fs, const std::string& path, ByteView data,
-                           const WriterOptions& options) {
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> file, AtomicFile::Create(fs, path, options));
+                           const WriterOptions& options, const std::string& temp_dir) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> file,
+                          AtomicFile::Create(fs, path, options, temp_dir));
   SLUICE_RETURN_IF_ERROR(file->writer()->Append(data));
   return file->Commit();
 }
@@ -317,6 +320,12 @@ std::string JoinPath(std::string_view dir, std::string_view name) {
   if (out.back() != '/') out += '/';
   out += name;
   return out;
+}
+
+std::string Basename(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  size_t slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
 std::string Dirname(std::string_view path) {

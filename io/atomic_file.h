@@ -1,5 +1,6 @@
-// Atomic publication: write a temp file beside the target, fsync it, rename
-// it over the target, fsync the directory. Until Commit() succeeds, nothing
+// Atomic publication: write a temp file beside the target (or in a temp
+// directory of the caller's choosing on the same file system), fsync it,
+// rename it over the target, fsync the target's directory. Until Commit() succeeds, nothing
 // is visible at the target path; if the AtomicFile is destroyed uncommitted,
 // the temp file is removed.
 //
@@ -26,9 +27,14 @@ namespace sluice::io {
 
 class AtomicFile {
  public:
-  // Opens a temp file (named as above) for writing in path's directory.
+  // Opens a temp file (named as above) for writing in path's directory, or
+  // in `temp_dir` when it is not empty. A temp_dir keeps unfinished files
+  // out of a directory whose readers take every name in it for content (an
+  // OCI layout's blobs/sha256, as containerd keeps an ingest directory); it
+  // must exist and be on path's file system, so that the rename is atomic.
   static Result<std::unique_ptr<AtomicFile>> Create(FileSystem* fs, const std::string& path,
-                                                    const WriterOptions& options = {});
+                                                    const WriterOptions& options = {},
+                                                    const std::string& temp_dir = {});
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
@@ -54,9 +60,9 @@ class AtomicFile {
   bool done_ = false;
 };
 
-// Writes `data` to path atomically (see AtomicFile).
+// Writes `data` to path atomically (see AtomicFile; temp_dir as there).
 Status WriteFileAtomically(FileSystem* fs, const std::string& path, ByteView data,
-                           const WriterOptions& options = {});
+                           const WriterOptions& options = {}, const std::string& temp_dir = {});
 
 // Whether `name` (a file name, without directory) is a temp file of
 // AtomicFile whose creator can no longer be writing it:
@@ -82,8 +88,10 @@ Result<size_t> RemoveStaleTempFiles(FileSystem* fs, const std::string& dir);
 // kInvalidArgument naming the path, so a hostile file cannot exhaust memory.
 Result<std::string> ReadSmallFile(FileSystem* fs, const std::string& path, uint64_t max_size);
 
-// "dir/name" without doubling slashes; Dirname("a/b") == "a", Dirname("b") == ".".
+// "dir/name" without doubling slashes; Dirname("a/b") == "a", Dirname("b") == ".",
+// Basename("a/b") == "b".
 std::string JoinPath(std::string_view dir, std::string_view name);
 std::string Dirname(std::string_view path);
+std::string Basename(std::string_view path);
 
 }  // namespace sluice::io

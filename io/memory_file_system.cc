@@ -46,11 +46,6 @@ std::string Normalize(std::string_view path) {
 
 bool IsRoot(const std::string& path) { return path == "/" || path == "."; }
 
-std::string_view Basename(std::string_view path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
 // True if `path` lies strictly inside directory `dir` (both normalised).
 bool IsUnder(const std::string& path, const std::string& dir) {
   if (dir == ".") return path.front() != '/' && path != ".";

@@ -36,11 +36,14 @@ class BlobFileWriter final : public BlobWriter {
 }  // namespace
 
 Result<std::unique_ptr<BlobWriter>> NewBlobFileWriter(io::FileSystem* fs, const std::string& path,
+                                                      const std::string& ingest_dir,
                                                       const format::Digest& digest, uint64_t size,
                                                       std::function<Status()> after_publish) {
-  SLUICE_ASSIGN_OR_RETURN(auto file, io::AtomicFile::Create(fs, path));
+  SLUICE_ASSIGN_OR_RETURN(auto file, io::AtomicFile::Create(fs, path, {}, ingest_dir));
   return std::unique_ptr<BlobWriter>(std::make_unique<BlobFileWriter>(
       std::move(file), path, digest, size, std::move(after_publish)));
 }
+
+std::string IngestDir(const std::string& root) { return io::JoinPath(root, ".sluice-ingest"); }
 
 }  // namespace sluice

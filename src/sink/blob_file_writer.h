@@ -1,5 +1,7 @@
 // A BlobWriter for sinks that keep blobs as files named by their digest (OCI
-// layouts, registry storage): bytes go to a temp file, are checked against
+// layouts, registry storage): bytes go to a temp file in `ingest_dir` (never
+// in the content-addressed directory itself, whose readers take every name
+// for a digest), are checked against
 // the declared size (as they arrive) and sha256 (at Commit), and only then is
 // the file fsynced and renamed into place. A sink that must do more once the
 // data is durable (link it into a repository) passes `after_publish`.
@@ -14,7 +16,13 @@
 namespace sluice {
 
 Result<std::unique_ptr<BlobWriter>> NewBlobFileWriter(
-    io::FileSystem* fs, const std::string& path, const format::Digest& digest, uint64_t size,
-    std::function<Status()> after_publish = {});
+    io::FileSystem* fs, const std::string& path, const std::string& ingest_dir,
+    const format::Digest& digest, uint64_t size, std::function<Status()> after_publish = {});
+
+// The directory below a sink's root (an OCI layout's DIR, a registry
+// storage's DIR) where its temp files are written: beside the content, on the
+// same file system, where no reader of the layout or the registry looks.
+// A killed import's leftovers there are removed by the next import.
+std::string IngestDir(const std::string& root);
 
 }  // namespace sluice

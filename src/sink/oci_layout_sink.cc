@@ -43,7 +43,7 @@ class OciLayoutSink final : public ImageSink {
   Result<std::unique_ptr<BlobWriter>> NewBlob(const std::string&, const format::Digest& digest,
                                               uint64_t size) override {
     SLUICE_RETURN_IF_ERROR(EnsureLayout());
-    return NewBlobFileWriter(fs_, oci::BlobPath(dir_, digest), digest, size);
+    return NewBlobFileWriter(fs_, oci::BlobPath(dir_, digest), IngestDir(dir_), digest, size);
   }
 
   Status PutManifest(const std::string& repository, const format::Digest& digest,
@@ -124,29 +124,32 @@ class OciLayoutSink final : public ImageSink {
 
     if (index == original) return Status::Ok();  // nothing new: leave the bytes alone
     std::string new_text = index.dump(2) + "\n";
-    return io::WriteFileAtomically(fs_, index_path, io::AsBytes(new_text))
+    return io::WriteFileAtomically(fs_, index_path, io::AsBytes(new_text), {}, IngestDir(dir_))
         .WithContext("writing " + index_path);
   }
 
   Result<uint64_t> FreeSpace() override { return fs_->FreeSpace(dir_); }
 
  private:
-  // Creates DIR, DIR/blobs/sha256 and DIR/oci-layout on the first write, so
-  // an import refused before writing leaves no trace. Then removes the temp
-  // files a killed import left in the two directories sluice writes (blobs
-  // and index.json): only its own, and only those no running process can
-  // still be writing (io::IsStaleTempName).
+  // Creates DIR, DIR/blobs/sha256, the ingest directory and DIR/oci-layout
+  // on the first write, so an import refused before writing leaves no trace.
+  // Then removes the temp files a killed import left: only sluice's own, and
+  // only those no running process can still be writing (io::IsStaleTempName).
+  // Temp files go to the ingest directory; blobs/sha256 and DIR are swept
+  // too, for those of versions that wrote them beside their targets.
   Status EnsureLayout() {
     if (layout_ready_) return Status::Ok();
     std::string blob_dir = io::JoinPath(dir_, "blobs/sha256");
+    std::string ingest_dir = IngestDir(dir_);
     SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(blob_dir));
-    for (const std::string& d : {blob_dir, dir_}) {
+    SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(ingest_dir));
+    for (const std::string& d : {ingest_dir, blob_dir, dir_}) {
       SLUICE_RETURN_IF_ERROR(io::RemoveStaleTempFiles(fs_, d).status());
     }
     std::string layout_path = io::JoinPath(dir_, oci::kLayoutFile);
     if (!fs_->Exists(layout_path)) {
-      SLUICE_RETURN_IF_ERROR(
-          io::WriteFileAtomically(fs_, layout_path, io::AsBytes(oci::kLayoutFileContents)));
+      SLUICE_RETURN_IF_ERROR(io::WriteFileAtomically(
+          fs_, layout_path, io::AsBytes(oci::kLayoutFileContents), {}, ingest_dir));
     }
     layout_ready_ = true;
     return Status::Ok();

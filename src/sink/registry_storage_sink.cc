@@ -67,7 +67,8 @@ class RegistryStorageSink final : public ImageSink {
     std::string path = DataPath(digest);
     SLUICE_RETURN_IF_ERROR(EnsureDir(io::Dirname(path)));
     std::string link = LayerLinkPath(target, digest);
-    return NewBlobFileWriter(fs_, path, digest, size,
+    SLUICE_RETURN_IF_ERROR(EnsureIngestDir());
+    return NewBlobFileWriter(fs_, path, IngestDir(dir_), digest, size,
                              [this, link, digest] { return WriteLink(link, digest); });
   }
 
@@ -99,10 +100,7 @@ class RegistryStorageSink final : public ImageSink {
 
     SLUICE_ASSIGN_OR_RETURN(bool data, DataExists(digest));
     if (!data) {
-      std::string path = DataPath(digest);
-      SLUICE_RETURN_IF_ERROR(EnsureDir(io::Dirname(path)));
-      SLUICE_RETURN_IF_ERROR(
-          io::WriteFileAtomically(fs_, path, io::AsBytes(bytes)).WithContext("writing " + path));
+      SLUICE_RETURN_IF_ERROR(Publish(DataPath(digest), bytes));
     }
     return WriteLink(RevisionLinkPath(target, digest), digest);
   }
@@ -279,10 +277,22 @@ class RegistryStorageSink final : public ImageSink {
   Status WriteLink(const std::string& path, const format::Digest& digest) {
     SLUICE_ASSIGN_OR_RETURN(bool holds, LinkHolds(path, digest));
     if (holds) return Status::Ok();
+    return Publish(path, digest.str());
+  }
+
+  // Writes a small file (a manifest's data, a link) atomically, its temp
+  // file in the ingest directory.
+  Status Publish(const std::string& path, const std::string& bytes) {
     SLUICE_RETURN_IF_ERROR(EnsureDir(io::Dirname(path)));
-    return io::WriteFileAtomically(fs_, path, io::AsBytes(digest.str()))
+    SLUICE_RETURN_IF_ERROR(EnsureIngestDir());
+    return io::WriteFileAtomically(fs_, path, io::AsBytes(bytes), {}, IngestDir(dir_))
         .WithContext("writing " + path);
   }
+
+  // The directory of this sink's temp files (IngestDir), outside
+  // docker/registry/v2 where the registry never looks; created, and cleared
+  // of a killed import's leftovers, before the first write.
+  Status EnsureIngestDir() { return EnsureDir(IngestDir(dir_)); }
 
   Status FlushMounts() {
     while (!pending_mounts_.empty()) {

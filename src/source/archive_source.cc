@@ -12,6 +12,7 @@
 #include "oci/layout.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
+#include "source/index_images.h"
 #include "source/tar_index.h"
 
 namespace sluice {
@@ -160,28 +161,7 @@ class ArchiveSourceBase : public ImageSource {
                               std::string(oci::kIndexFile) + " in it)");
     }
     SLUICE_ASSIGN_OR_RETURN(std::vector<oci::IndexEntry> entries, ReadOciIndex());
-    std::vector<SourceImage> images;
-    std::vector<std::string> available;
-    for (oci::IndexEntry& entry : entries) {
-      const std::string& name = entry.ref_name;
-      if (name.empty()) continue;  // untagged: reachable only through a tag
-      available.push_back(name);
-      if (!tag.empty() && name != tag) continue;
-      images.push_back(SourceImage{.display = transport_ + ":" + path_ + ":" + name,
-                                   .repository = "",
-                                   .tag = name,
-                                   .digest = entry.digest,
-                                   .media_type = std::move(entry.media_type)});
-    }
-    if (images.empty()) {
-      if (tag.empty()) return Status::NotFound("archive " + path_ + " has no tagged image");
-      std::string list;
-      for (const std::string& n : available) list += (list.empty() ? "" : ", ") + n;
-      return Status::NotFound(
-          "tag '" + tag + "' not found in archive " + path_ +
-          (list.empty() ? std::string(" (it has no tags)") : " (tags: " + list + ")"));
-    }
-    return images;
+    return ImagesOfIndex(std::move(entries), tag, transport_ + ":" + path_, "archive " + path_);
   }
 
   io::FileSystem* fs_;

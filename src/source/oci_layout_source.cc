@@ -3,25 +3,10 @@
 #include "io/atomic_file.h"
 #include "oci/layout.h"
 #include "oci/manifest.h"
-#include "reference/reference.h"
+#include "source/index_images.h"
 
 namespace sluice {
 namespace {
-
-// A layout's ref names are free-form; one that reads "REPOSITORY:TAG"
-// ("library/alpine:3.19", as sluice writes registry images into layouts)
-// names a repository too, so it can be pushed to a registry as such.
-std::pair<std::string, std::string> SplitRefName(const std::string& name) {
-  size_t colon = name.rfind(':');
-  if (colon != std::string::npos) {
-    std::string repository = name.substr(0, colon);
-    std::string tag = name.substr(colon + 1);
-    if (ValidateRepository(repository).ok() && IsValidTag(tag)) {
-      return {repository, tag};
-    }
-  }
-  return {"", name};
-}
 
 class OciLayoutSource final : public ImageSource {
  public:
@@ -39,29 +24,7 @@ class OciLayoutSource final : public ImageSource {
     SLUICE_ASSIGN_OR_RETURN(std::vector<oci::IndexEntry> entries,
                             oci::ParseIndex(text, index_path));
 
-    std::vector<SourceImage> images;
-    std::vector<std::string> available;
-    for (oci::IndexEntry& entry : entries) {
-      const std::string& name = entry.ref_name;
-      if (name.empty()) continue;  // untagged: reachable only through a tag
-      available.push_back(name);
-      if (!tag_.empty() && name != tag_) continue;
-      auto [repository, tag] = SplitRefName(name);
-      images.push_back(SourceImage{.display = "oci:" + dir_ + ":" + name,
-                                   .repository = std::move(repository),
-                                   .tag = std::move(tag),
-                                   .digest = entry.digest,
-                                   .media_type = std::move(entry.media_type)});
-    }
-    if (images.empty()) {
-      std::string list;
-      for (const std::string& n : available) list += (list.empty() ? "" : ", ") + n;
-      if (tag_.empty()) return Status::NotFound(dir_ + " has no tagged image");
-      return Status::NotFound(
-          "tag '" + tag_ + "' not found in " + index_path +
-          (list.empty() ? std::string(" (it has no tags)") : " (tags: " + list + ")"));
-    }
-    return images;
+    return ImagesOfIndex(std::move(entries), tag_, "oci:" + dir_, dir_);
   }
 
   Result<ManifestBytes> FetchManifest(const std::string& /*repository*/,

@@ -33,6 +33,29 @@ TEST_CASE("nothing is visible at the target until Commit") {
   CHECK(*names == std::vector<std::string>{"index.json"});
 }
 
+TEST_CASE("a temp directory keeps the unfinished file out of the target's directory") {
+  SLUICE_FOR_EACH_BACKEND(backend);
+  FileSystem* fs = backend.fs();
+  const std::string blobs = backend.Path("blobs");
+  const std::string ingest = backend.Path("ingest");
+  REQUIRE(fs->CreateDirs(blobs).ok());
+  REQUIRE(fs->CreateDirs(ingest).ok());
+  const std::string target = blobs + "/0123abcd";
+  Result<std::unique_ptr<AtomicFile>> file = AtomicFile::Create(fs, target, {}, ingest);
+  REQUIRE(file.ok());
+  CHECK((*file)->temp_path().rfind(ingest + "/0123abcd.tmp-", 0) == 0);
+  REQUIRE((*file)->writer()->Append(AsBytes("blob")).ok());
+  Result<std::vector<std::string>> names = fs->ListDir(blobs);
+  REQUIRE(names.ok());
+  CHECK(names->empty());
+
+  REQUIRE((*file)->Commit().ok());
+  CHECK(ReadString(fs, target) == "blob");
+  names = fs->ListDir(ingest);
+  REQUIRE(names.ok());
+  CHECK(names->empty());
+}
+
 TEST_CASE("writing into a directory that does not exist names the directory, not a temp file") {
   SLUICE_FOR_EACH_BACKEND(backend);
   FileSystem* fs = backend.fs();

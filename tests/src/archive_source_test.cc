@@ -14,6 +14,7 @@
 #include "importer.h"
 #include "signing.h"
 #include "sink/oci_layout_sink.h"
+#include "source/oci_layout_source.h"
 #include "source/tar_index.h"
 #include "test_support.h"
 #include "tests/support/process.h"
@@ -250,6 +251,30 @@ TEST_CASE("oci-archive lists its tags with the layout's manifest digest") {
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().IsNotFound());
   CHECK(Contains(missing.status(), "tags: t"));
+}
+
+TEST_CASE("oci-archive splits a REPOSITORY:TAG ref name into repository and tag as oci: does") {
+  Archives a;
+  std::string layout = a.tmp / "named";
+  std::string archive = a.tmp / "named.tar";
+  REQUIRE(Sh("skopeo copy -q oci:" + Quote(a.layout) + ":t oci:" + Quote(layout) +
+             ":library/alpine:3.19 && skopeo copy -q oci:" + Quote(a.layout) +
+             ":t oci-archive:" + Quote(archive) + ":library/alpine:3.19") == 0);
+  auto from_layout = List(NewOciLayoutSource(a.fs, layout, "").get());
+  auto from_archive = List(NewOciArchiveSource(a.fs, archive, "").get());
+  REQUIRE(from_layout.size() == 1);
+  REQUIRE(from_archive.size() == 1);
+  for (const SourceImage& image : {from_layout[0], from_archive[0]}) {
+    INFO(image.display);
+    CHECK(image.repository == "library/alpine");
+    CHECK(image.tag == "3.19");
+    CHECK(image.digest == a.layout_manifest);
+  }
+  CHECK(from_archive[0].display == "oci-archive:" + archive + ":library/alpine:3.19");
+  // Asked for by the whole ref name, as with oci:.
+  auto one = List(NewOciArchiveSource(a.fs, archive, "library/alpine:3.19").get());
+  REQUIRE(one.size() == 1);
+  CHECK(one[0].repository == "library/alpine");
 }
 
 TEST_CASE("docker-archive generates the manifest skopeo generates, byte for byte") {
