@@ -52,27 +52,28 @@ Status HashFile(io::FileSystem* fs, const std::string& path, format::Digest* dig
   return Status::Ok();
 }
 
-// Whether every manifest, config and layer reachable from `root` is intact.
+// Whether every manifest, config and layer reachable from `root` is intact:
+// hashed to its name in the layout's blobs/sha256.
 bool ImageComplete(io::FileSystem* fs, const std::string& dir, const format::Digest& root,
                    const std::string& media_type, const std::set<format::Digest>& intact) {
-  std::vector<std::pair<format::Digest, std::string>> stack{{root, media_type}};
-  std::set<format::Digest> seen;
-  while (!stack.empty()) {
-    auto [digest, type] = stack.back();
-    stack.pop_back();
-    if (!seen.insert(digest).second) continue;
-    if (!intact.contains(digest)) return false;
-    auto bytes = io::ReadSmallFile(fs, oci::BlobPath(dir, digest), oci::kMaxManifestSize);
-    if (!bytes.ok()) return false;
-    auto manifest = oci::ParseManifest(*bytes, type);
-    if (!manifest.ok()) return false;
-    for (const oci::Descriptor& d : manifest->manifests) stack.push_back({d.digest, d.media_type});
-    if (manifest->config && !intact.contains(manifest->config->digest)) return false;
-    for (const oci::Descriptor& d : manifest->layers) {
-      if (!intact.contains(d.digest)) return false;
-    }
-  }
-  return true;
+  auto held = [&](const oci::Descriptor& d) {
+    return intact.contains(d.digest) ? Status::Ok()
+                                     : Status::NotFound(d.digest.str() + " is missing or damaged");
+  };
+  oci::GraphHooks hooks;
+  hooks.fetch = [&](const oci::Descriptor& d) -> Result<oci::FetchedManifest> {
+    SLUICE_RETURN_IF_ERROR(held(d));
+    SLUICE_ASSIGN_OR_RETURN(std::string bytes, io::ReadSmallFile(fs, oci::BlobPath(dir, d.digest),
+                                                                 oci::kMaxManifestSize));
+    return oci::FetchedManifest{std::move(bytes), ""};
+  };
+  hooks.blob = [&](const oci::Descriptor& blob, const oci::Descriptor&) { return held(blob); };
+  hooks.walk_past = [](const oci::Descriptor&, const Status&) { return true; };
+  oci::GraphWalk walk(std::move(hooks));
+  oci::Descriptor descriptor;
+  descriptor.media_type = media_type;
+  descriptor.digest = root;
+  return walk.Walk(descriptor).ok() && walk.Complete(root);
 }
 
 uint64_t NowUnix() {
@@ -100,8 +101,8 @@ class RegistryWalk {
     }
     std::sort(tags->begin(), tags->end());
     repository_ = repository;
-    manifests_.clear();
-    blobs_.clear();
+    // Each repository is walked afresh: a registry keeps blobs per repository.
+    oci::GraphWalk walk(Hooks());
     for (const std::string& tag : *tags) {
       std::string where = Where() + ":" + tag;
       auto manifest = client_->GetManifest(repository, tag);
@@ -117,7 +118,13 @@ class RegistryWalk {
       entry.name = name_prefix + tag;
       entry.digest = manifest->digest;
       entry.media_type = manifest->media_type;
-      SLUICE_ASSIGN_OR_RETURN(entry.complete, CheckManifest(*manifest, nullptr, where, 0));
+      oci::Descriptor root;
+      root.media_type = manifest->media_type;
+      root.digest = manifest->digest;
+      root.size = manifest->bytes.size();
+      tagged_ = std::move(manifest).value();
+      SLUICE_RETURN_IF_ERROR(walk.Walk(root).WithContext(where));
+      entry.complete = walk.Complete(root.digest);
       inventory_->tags.push_back(std::move(entry));
     }
     return Status::Ok();
@@ -145,99 +152,65 @@ class RegistryWalk {
     inventory_->damaged.push_back(Where() + ": " + what);
   }
 
-  // A manifest fetched from the current repository; `descriptor` is what
-  // named it (an index entry), null for a tag. Returns whether its whole
-  // image is there.
-  Result<bool> CheckManifest(const registry::Manifest& fetched, const oci::Descriptor* descriptor,
-                             const std::string& named_by, int depth) {
-    if (auto it = manifests_.find(fetched.digest); it != manifests_.end()) return it->second;
-    bool complete = true;
-    if (descriptor != nullptr && descriptor->size != fetched.bytes.size()) {
-      Damaged(fetched.digest, "manifest " + fetched.digest.str() + " is " +
-                                  std::to_string(fetched.bytes.size()) + " bytes, " + named_by +
-                                  " says " + std::to_string(descriptor->size));
-      complete = false;
-    } else {
-      intact_[fetched.digest] = fetched.bytes.size();
-    }
-    std::string type = descriptor != nullptr && !descriptor->media_type.empty()
-                           ? descriptor->media_type
-                           : fetched.media_type;
-    auto parsed = oci::ParseManifest(fetched.bytes, type);
-    if (!parsed.ok()) {
-      inventory_->damaged.push_back(Where() + ": manifest " + fetched.digest.str() +
-                                    " cannot be read: " + parsed.status().message());
-      manifests_[fetched.digest] = false;
-      return false;
-    }
-    std::string self = "manifest " + fetched.digest.str();
-    if (parsed->kind == oci::ManifestKind::kIndex) {
-      if (depth >= oci::kMaxIndexDepth) {
-        inventory_->damaged.push_back(Where() + ": " + self + ": indexes nest deeper than " +
-                                      std::to_string(oci::kMaxIndexDepth) + " levels");
-        complete = false;
-      } else {
-        for (const oci::Descriptor& child : parsed->manifests) {
-          auto bytes = client_->GetManifest(repository_, child.digest.str());
-          if (!bytes.ok()) {
-            if (!IsDamage(bytes.status())) return bytes.status();
-            Damaged(child.digest, "manifest " + child.digest.str() + " of index " +
-                                      fetched.digest.str() +
-                                      " cannot be read: " + bytes.status().message());
-            complete = false;
-            continue;
-          }
-          SLUICE_ASSIGN_OR_RETURN(
-              bool child_complete,
-              CheckManifest(*bytes, &child, "index " + fetched.digest.str(), depth + 1));
-          complete = complete && child_complete;
-        }
-      }
-    } else {
-      if (parsed->config) {
-        SLUICE_ASSIGN_OR_RETURN(bool ok, CheckBlob(*parsed->config, "config of " + self));
-        complete = complete && ok;
-      }
-      for (const oci::Descriptor& layer : parsed->layers) {
-        // Foreign layers live elsewhere; the exporter does not carry them.
-        if (oci::IsForeignLayerMediaType(layer.media_type)) continue;
-        SLUICE_ASSIGN_OR_RETURN(bool ok, CheckBlob(layer, "layer of " + self));
-        complete = complete && ok;
-      }
-    }
-    manifests_[fetched.digest] = complete;
-    return complete;
+  // The walk over the current repository: damage (missing, damaged,
+  // unreadable) is recorded and walked past; a registry that does not
+  // answer stops it.
+  oci::GraphHooks Hooks() {
+    oci::GraphHooks hooks;
+    hooks.fetch = [this](const oci::Descriptor& d) { return FetchManifest(d); };
+    hooks.blob = [this](const oci::Descriptor& blob, const oci::Descriptor& of) {
+      return CheckBlob(blob, "of manifest " + of.digest.str());
+    };
+    hooks.walk_past = [this](const oci::Descriptor& d, const Status& error) {
+      if (!IsDamage(error)) return false;
+      Damaged(d.digest, error.message());
+      return true;
+    };
+    return hooks;
   }
 
-  // Whether the current repository holds the blob `d` intact.
-  Result<bool> CheckBlob(const oci::Descriptor& d, const std::string& role) {
-    if (auto it = blobs_.find(d.digest); it != blobs_.end()) return it->second;
+  // A manifest of the current repository (the tagged one is at hand
+  // already), as long as the descriptor naming it says.
+  Result<oci::FetchedManifest> FetchManifest(const oci::Descriptor& d) {
+    registry::Manifest fetched;
+    if (d.digest == tagged_.digest) {
+      fetched = tagged_;
+    } else {
+      auto got = client_->GetManifest(repository_, d.digest.str());
+      if (!got.ok()) {
+        return got.status().WithContext("manifest " + d.digest.str() + " cannot be read");
+      }
+      fetched = std::move(got).value();
+    }
+    if (fetched.bytes.size() != d.size) {
+      return Status::Corruption("manifest " + d.digest.str() + " is " +
+                                std::to_string(fetched.bytes.size()) +
+                                " bytes, the index naming it says " + std::to_string(d.size));
+    }
+    intact_[d.digest] = d.size;
+    return oci::FetchedManifest{std::move(fetched.bytes), std::move(fetched.media_type)};
+  }
+
+  // OK when the current repository holds the blob `d` intact; else the
+  // damage, kNotFound or kCorruption, or the error that kept it from finding out.
+  Status CheckBlob(const oci::Descriptor& d, const std::string& role) {
     std::string what = "blob " + d.digest.str() + " (" + role + ")";
-    bool ok = false;
     if (verify_blobs_) {
       Status s = Download(d);
-      if (s.ok()) {
-        ok = true;
-      } else if (IsDamage(s)) {
-        Damaged(d.digest, what + (s.IsNotFound() ? " is missing" : " is damaged: " + s.message()));
-      } else {
-        return s;
+      if (!s.ok()) {
+        return s.IsNotFound() ? Status::NotFound(what + " is missing") : s.WithContext(what);
       }
     } else {
       SLUICE_ASSIGN_OR_RETURN(std::optional<uint64_t> size,
                               client_->HeadBlob(repository_, d.digest));
-      if (!size) {
-        Damaged(d.digest, what + " is missing");
-      } else if (*size != d.size) {
-        Damaged(d.digest, what + " is " + std::to_string(*size) + " bytes, its manifest says " +
-                              std::to_string(d.size));
-      } else {
-        ok = true;
+      if (!size) return Status::NotFound(what + " is missing");
+      if (*size != d.size) {
+        return Status::Corruption(what + " is " + std::to_string(*size) +
+                                  " bytes, its manifest says " + std::to_string(d.size));
       }
     }
-    if (ok) intact_[d.digest] = d.size;
-    blobs_[d.digest] = ok;
-    return ok;
+    intact_[d.digest] = d.size;
+    return Status::Ok();
   }
 
   // Reads the blob to its end through a reader that checks size and sha256.
@@ -256,10 +229,9 @@ class RegistryWalk {
   Inventory* inventory_;
   std::map<format::Digest, uint64_t> intact_;  // found intact somewhere
   std::set<format::Digest> bad_;               // missing or damaged somewhere
-  // Of the current repository: what was already checked there.
+  // The repository being walked, and the manifest its current tag names.
   std::string repository_;
-  std::map<format::Digest, bool> manifests_;  // -> whole image there
-  std::map<format::Digest, bool> blobs_;      // -> intact there
+  registry::Manifest tagged_;
 };
 
 bool DecodeHex(std::string_view hex, uint8_t* out, size_t size) {

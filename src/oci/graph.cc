@@ -17,37 +17,60 @@ std::vector<Reference> ReferencesOf(const Manifest& manifest) {
   return out;
 }
 
-Status GraphWalk::Walk(const Descriptor& root) { return Visit(root, 0); }
+Status GraphWalk::Walk(const Descriptor& root) { return Visit(root, 0).status(); }
 
-Status GraphWalk::Visit(const Descriptor& d, int depth) {
-  if (manifests_.contains(d.digest)) return Status::Ok();
+bool GraphWalk::Complete(const format::Digest& digest) const {
+  auto it = manifests_.find(digest);
+  return it != manifests_.end() && it->second;
+}
+
+Result<bool> GraphWalk::Damage(const Descriptor& d, const Status& error) {
+  if (hooks_.walk_past && hooks_.walk_past(d, error)) return false;
+  return error;
+}
+
+Result<bool> GraphWalk::Visit(const Descriptor& d, int depth) {
+  if (auto it = manifests_.find(d.digest); it != manifests_.end()) return it->second;
   if (depth > kMaxIndexDepth) {
-    return Status::Unsupported("indexes nest deeper than " + std::to_string(kMaxIndexDepth) +
-                               " levels at " + d.digest.str());
+    return Damage(d, Status::Unsupported("indexes nest deeper than " +
+                                         std::to_string(kMaxIndexDepth) + " levels at " +
+                                         d.digest.str()));
   }
-  SLUICE_ASSIGN_OR_RETURN(FetchedManifest fetched, hooks_.fetch(d));
+  Result<FetchedManifest> fetched = hooks_.fetch(d);
+  if (!fetched.ok()) return Damage(d, fetched.status());
   auto parsed =
-      ParseManifest(fetched.bytes, d.media_type.empty() ? fetched.media_type : d.media_type);
-  if (!parsed.ok()) return parsed.status().WithContext("manifest " + d.digest.str());
+      ParseManifest(fetched->bytes, d.media_type.empty() ? fetched->media_type : d.media_type);
+  if (!parsed.ok()) return Damage(d, parsed.status().WithContext("manifest " + d.digest.str()));
+  bool complete = true;
   for (const Reference& ref : ReferencesOf(*parsed)) {
     const Descriptor& child = *ref.descriptor;
+    bool whole = true;
     if (ref.kind == ReferenceKind::kManifest) {
       if (hooks_.keep_child && !hooks_.keep_child(d, child)) continue;
-      SLUICE_RETURN_IF_ERROR(Visit(child, depth + 1));
-      continue;
+      SLUICE_ASSIGN_OR_RETURN(whole, Visit(child, depth + 1));
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(whole, VisitBlob(child, d));
     }
-    auto [seen, added] = blob_sizes_.try_emplace(child.digest, child.size);
-    if (!added) {
-      if (seen->second == child.size) continue;
-      return Status::Corruption("blob " + child.digest.str() + " is declared with size " +
-                                std::to_string(child.size) + " in manifest " + d.digest.str() +
-                                " and " + std::to_string(seen->second) + " elsewhere");
-    }
-    if (hooks_.blob) SLUICE_RETURN_IF_ERROR(hooks_.blob(child, d));
+    complete = complete && whole;
   }
-  manifests_.insert(d.digest);
-  if (hooks_.manifest) SLUICE_RETURN_IF_ERROR(hooks_.manifest(d, *parsed, fetched.bytes));
-  return Status::Ok();
+  manifests_[d.digest] = complete;
+  if (hooks_.manifest) SLUICE_RETURN_IF_ERROR(hooks_.manifest(d, *parsed, fetched->bytes));
+  return complete;
+}
+
+Result<bool> GraphWalk::VisitBlob(const Descriptor& blob, const Descriptor& of) {
+  auto [seen, added] = blobs_.try_emplace(blob.digest, SeenBlob{blob.size, true});
+  if (!added) {
+    if (seen->second.size == blob.size) return seen->second.intact;
+    return Damage(blob, Status::Corruption("blob " + blob.digest.str() +
+                                           " is declared with size " + std::to_string(blob.size) +
+                                           " in manifest " + of.digest.str() + " and " +
+                                           std::to_string(seen->second.size) + " elsewhere"));
+  }
+  Status s = hooks_.blob ? hooks_.blob(blob, of) : Status::Ok();
+  if (s.ok()) return true;
+  SLUICE_ASSIGN_OR_RETURN(seen->second.intact, Damage(blob, s));
+  return false;
 }
 
 }  // namespace sluice::oci

@@ -12,7 +12,9 @@
 //     so an importer writing in visit order never publishes an index before
 //     the manifests it lists.
 // Hooks leave room for what is to come: a child filter (platforms) and extra
-// children (referrers, signatures).
+// children (referrers, signatures). A walk either stops at the first error
+// (export, import) or, for an inventory of what a store holds, walks past
+// damage and says which manifests were found whole.
 #pragma once
 
 #include <functional>
@@ -53,6 +55,12 @@ struct GraphHooks {
   std::function<Status(const Descriptor& d, const Manifest& m, std::string& bytes)> manifest;
   // Whether to follow child `child` of index `index`. Default: all.
   std::function<bool(const Descriptor& index, const Descriptor& child)> keep_child;
+  // Damage to walk past. Called with the error of `fetch` or `blob` for `d`,
+  // or with the graph's own (a manifest that does not parse, indexes nested
+  // too deep, a blob declared with two sizes). True: the walk goes on, and
+  // `d` and every manifest above it count as incomplete (GraphWalk::Complete).
+  // False, or no hook: the walk stops with the error.
+  std::function<bool(const Descriptor& d, const Status& error)> walk_past;
 };
 
 class GraphWalk {
@@ -64,12 +72,25 @@ class GraphWalk {
   // Errors name the manifest they concern.
   Status Walk(const Descriptor& root);
 
+  // Whether the manifest `digest`, visited by an earlier Walk, and everything
+  // below it were found whole: no damage walked past on the way.
+  bool Complete(const format::Digest& digest) const;
+
  private:
-  Status Visit(const Descriptor& d, int depth);
+  struct SeenBlob {
+    uint64_t size;
+    bool intact;
+  };
+
+  // Whether `d` and everything below it are whole.
+  Result<bool> Visit(const Descriptor& d, int depth);
+  Result<bool> VisitBlob(const Descriptor& blob, const Descriptor& of);
+  // `error` concerning `d`: false when hooks_.walk_past takes it, else the error.
+  Result<bool> Damage(const Descriptor& d, const Status& error);
 
   GraphHooks hooks_;
-  std::set<format::Digest> manifests_;
-  std::map<format::Digest, uint64_t> blob_sizes_;
+  std::map<format::Digest, bool> manifests_;  // -> complete
+  std::map<format::Digest, SeenBlob> blobs_;
 };
 
 }  // namespace sluice::oci
