@@ -44,6 +44,36 @@ Result<std::unique_ptr<ImageSink>> OpenSink(const std::string& text,
                                  "docker://HOST[/PREFIX] or registry-storage:DIR");
 }
 
+void PrintReport(const ImportReport& r, const std::string& bundle_path,
+                 const std::string& destination, bool json) {
+  if (json) {
+    nlohmann::ordered_json refs = nlohmann::ordered_json::array();
+    for (const auto& ref : r.refs) {
+      refs.push_back({{"source", ref.source}, {"destination", ref.destination}, {"digest", ref.digest}});
+    }
+    std::cout << nlohmann::ordered_json{{"bundle", bundle_path},
+                                        {"bundle_id", r.bundle.bundle_id},
+                                        {"sequence", r.bundle.sequence},
+                                        {"signer", r.bundle.signer},
+                                        {"destination", destination},
+                                        {"blobs_written", r.blobs_written},
+                                        {"bytes_written", r.bytes_written},
+                                        {"blobs_already_present", r.blobs_already_present},
+                                        {"manifests_written", r.manifests_written},
+                                        {"refs", refs}}
+                     .dump(2)
+              << "\n";
+    return;
+  }
+  std::cout << "imported bundle " << r.bundle.sequence << " into " << destination << ": "
+            << r.blobs_written << " blobs written (" << HumanBytes(r.bytes_written) << "), "
+            << r.blobs_already_present << " already present, " << r.manifests_written
+            << " manifests written\n";
+  for (const auto& ref : r.refs) {
+    std::cout << "  " << MappingSource(ref) << " -> " << MappingDestination(ref) << "\n";
+  }
+}
+
 }  // namespace
 
 int RunImport(const Args& args) {
@@ -96,37 +126,11 @@ int RunImport(const Args& args) {
                              static_cast<size_t>(parallel_blobs));
   progress.Finish();
   if (!report.ok()) return ReportError(report.status());
-  const ImportReport& r = *report;
   if (!mapping_path.empty()) {
-    Status s = WriteMappingFiles(io::DefaultFileSystem(), mapping_path, r);
+    Status s = WriteMappingFiles(io::DefaultFileSystem(), mapping_path, *report);
     if (!s.ok()) return ReportError(s);
   }
-  if (json) {
-    nlohmann::ordered_json refs = nlohmann::ordered_json::array();
-    for (const auto& ref : r.refs) {
-      refs.push_back({{"source", ref.source}, {"destination", ref.destination}, {"digest", ref.digest}});
-    }
-    std::cout << nlohmann::ordered_json{{"bundle", bundle_path},
-                                        {"bundle_id", r.bundle.bundle_id},
-                                        {"sequence", r.bundle.sequence},
-                                        {"signer", r.bundle.signer},
-                                        {"destination", destination},
-                                        {"blobs_written", r.blobs_written},
-                                        {"bytes_written", r.bytes_written},
-                                        {"blobs_already_present", r.blobs_already_present},
-                                        {"manifests_written", r.manifests_written},
-                                        {"refs", refs}}
-                     .dump(2)
-              << "\n";
-  } else {
-    std::cout << "imported bundle " << r.bundle.sequence << " into " << destination << ": "
-              << r.blobs_written << " blobs written (" << HumanBytes(r.bytes_written) << "), "
-              << r.blobs_already_present << " already present, " << r.manifests_written
-              << " manifests written\n";
-    for (const auto& ref : r.refs) {
-      std::cout << "  " << MappingSource(ref) << " -> " << MappingDestination(ref) << "\n";
-    }
-  }
+  PrintReport(*report, bundle_path, destination, json);
   return kExitOk;
 }
 
