@@ -160,5 +160,40 @@ TEST_CASE("the graph walk names the manifest it could not fetch or read") {
   CHECK(s.message().find("manifest " + junk.digest.str()) != std::string::npos);
 }
 
+TEST_CASE("a walk past damage goes on and counts only what lies above the damage incomplete") {
+  Store store;
+  Descriptor whole = store.Put(ImageJson({{"shared", kLayer}, {"ok", kLayer}}), kOciManifest);
+  Descriptor broken = store.Put(ImageJson({{"shared", kLayer}, {"lost", kLayer}}), kOciManifest);
+  Descriptor missing{std::string(kOciManifest), BlobDigest("nowhere"), 10, std::nullopt};
+  Descriptor foreign = store.Put(ImageJson({{"ok", kLayer}, {"far", kForeign}}), kOciManifest);
+  Descriptor index = store.Put(IndexJson({whole, broken}), kOciIndex);
+  Descriptor with_missing = store.Put(IndexJson({whole, missing}), kOciIndex);
+
+  std::vector<format::Digest> damaged;
+  GraphHooks hooks = store.Hooks();
+  hooks.blob = [](const Descriptor& blob, const Descriptor&) {
+    return blob.digest == BlobDigest("lost") ? Status::NotFound("lost") : Status::Ok();
+  };
+  hooks.walk_past = [&](const Descriptor& d, const Status& error) {
+    damaged.push_back(d.digest);
+    return error.IsNotFound();
+  };
+  GraphWalk walk(hooks);
+  REQUIRE(walk.Walk(index).ok());
+  REQUIRE(walk.Walk(with_missing).ok());
+  REQUIRE(walk.Walk(foreign).ok());
+  CHECK(damaged == std::vector<format::Digest>{BlobDigest("lost"), missing.digest});
+  CHECK(walk.Complete(whole.digest));
+  CHECK_FALSE(walk.Complete(broken.digest));
+  CHECK_FALSE(walk.Complete(index.digest));
+  CHECK_FALSE(walk.Complete(with_missing.digest));
+  CHECK(walk.Complete(foreign.digest));  // a foreign layer is never required
+
+  // Damage the hook does not take stops the walk with its error.
+  hooks.walk_past = [](const Descriptor&, const Status&) { return false; };
+  Status s = GraphWalk(hooks).Walk(broken);
+  CHECK(s.IsNotFound());
+}
+
 }  // namespace
 }  // namespace sluice::oci
