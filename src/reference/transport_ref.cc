@@ -24,6 +24,16 @@ bool IsValidComponent(std::string_view c) {
   return true;
 }
 
+// Fills ref's path and name from "PATH[:NAME]" (a path holds no colon):
+// whether a colon, and so a name, was there.
+bool SplitPathAndName(std::string_view rest, TransportRef* ref) {
+  size_t colon = rest.find(':');
+  ref->path = std::string(rest.substr(0, colon));
+  if (colon == std::string_view::npos) return false;
+  ref->name = std::string(rest.substr(colon + 1));
+  return true;
+}
+
 }  // namespace
 
 bool IsValidOciRefName(std::string_view name) {
@@ -44,15 +54,12 @@ Result<TransportRef> ParseTransportRef(std::string_view text) {
   TransportRef ref;
   ref.text = std::string(text);
   if (text.starts_with("oci:")) {
-    std::string_view rest = text.substr(4);
-    size_t colon = rest.find(':');
     ref.transport = Transport::kOciLayout;
-    ref.path = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) ref.name = std::string(rest.substr(colon + 1));
+    bool named = SplitPathAndName(text.substr(4), &ref);
     if (ref.path.empty()) {
       return Status::InvalidArgument("'" + ref.text + "': oci: needs a directory (oci:DIR[:TAG])");
     }
-    if (colon != std::string_view::npos && !IsValidOciRefName(ref.name)) {
+    if (named && !IsValidOciRefName(ref.name)) {
       return Status::InvalidArgument("'" + ref.text + "': '" + ref.name +
                                      "' is not a valid OCI reference name");
     }
@@ -65,18 +72,15 @@ Result<TransportRef> ParseTransportRef(std::string_view text) {
   }
   if (text.starts_with("oci-archive:") || text.starts_with("docker-archive:")) {
     bool oci = text.starts_with("oci-archive:");
-    std::string_view rest = text.substr(oci ? 12 : 15);
-    size_t colon = rest.find(':');
     ref.transport = oci ? Transport::kOciArchive : Transport::kDockerArchive;
-    ref.path = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) ref.name = std::string(rest.substr(colon + 1));
+    bool named = SplitPathAndName(text.substr(oci ? 12 : 15), &ref);
     if (ref.path.empty()) {
       return Status::InvalidArgument("'" + ref.text + "': " +
                                      (oci ? "oci-archive: needs a file (oci-archive:FILE[:TAG])"
                                           : "docker-archive: needs a file "
                                             "(docker-archive:FILE[:NAME:TAG|:@N])"));
     }
-    if (colon == std::string_view::npos) return ref;
+    if (!named) return ref;
     if (oci && !IsValidOciRefName(ref.name)) {
       return Status::InvalidArgument("'" + ref.text + "': '" + ref.name +
                                      "' is not a valid OCI reference name");
@@ -91,12 +95,9 @@ Result<TransportRef> ParseTransportRef(std::string_view text) {
     return ref;
   }
   if (text.starts_with("registry-storage:")) {
-    std::string_view rest = text.substr(17);
-    size_t colon = rest.find(':');
     ref.transport = Transport::kRegistryStorage;
-    ref.path = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) ref.name = std::string(rest.substr(colon + 1));
-    if (ref.path.empty() || (colon != std::string_view::npos && ref.name.empty())) {
+    bool named = SplitPathAndName(text.substr(17), &ref);
+    if (ref.path.empty() || (named && ref.name.empty())) {
       return Status::InvalidArgument("'" + ref.text +
                                      "': registry-storage: needs a directory and, after a "
                                      "colon, an optional repository prefix "
