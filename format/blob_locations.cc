@@ -32,13 +32,16 @@ Status ReadFully(const io::PositionalReader& file, uint64_t offset, io::MutableB
   return Status::Ok();
 }
 
-}  // namespace
+// Where the header says the frames start, and the catalog size, which bounds
+// how many blobs the trailer may list.
+struct Head {
+  uint64_t catalog_size = 0;
+  uint64_t frames_start = 0;  // after header, catalog and signature
+};
 
-Result<std::vector<BlobLocation>> ReadBlobLocations(const io::PositionalReader& file) {
-  const uint64_t size = file.Size();
-
-  // The header tells where frames start, which bounds where the trailer's
-  // entries may point.
+// The header tells where frames start, which bounds where the trailer's
+// entries may point.
+Result<Head> ReadHead(const io::PositionalReader& file) {
   std::string header(kHeaderPrefixSize, '\0');
   auto as_mutable = [](std::string& s, size_t from) {
     return io::MutableBytes(reinterpret_cast<uint8_t*>(s.data()) + from, s.size() - from);
@@ -49,79 +52,116 @@ Result<std::vector<BlobLocation>> ReadBlobLocations(const io::PositionalReader& 
   SLUICE_RETURN_IF_ERROR(
       ReadFully(file, kHeaderPrefixSize, as_mutable(header, kHeaderPrefixSize), "header"));
   SLUICE_ASSIGN_OR_RETURN(HeaderFields fields, DecodeHeader(io::AsBytes(header)));
-  const uint64_t frames_start = header_size + fields.catalog_size + kSignatureSize;
+  Head head;
+  head.catalog_size = fields.catalog_size;
+  head.frames_start = header_size + fields.catalog_size + kSignatureSize;
+  return head;
+}
 
+struct FooterInFile {
+  uint64_t offset = 0;
+  std::array<uint8_t, kFooterSize> bytes{};
+  Footer fields;
+};
+
+// Reads the footer, the last bytes of a file of `size` bytes, and checks that
+// the trailer it describes lies between the frames and the footer.
+Result<FooterInFile> ReadFooter(const io::PositionalReader& file, uint64_t size,
+                                uint64_t frames_start) {
   if (size < frames_start + kTrailerHeaderSize + kFooterSize) {
     return Status::Corruption("truncated bundle: " + std::to_string(size) +
                               " bytes cannot hold header, catalog, signature, trailer and footer");
   }
-  const uint64_t footer_offset = size - kFooterSize;
-  std::array<uint8_t, kFooterSize> footer{};
-  SLUICE_RETURN_IF_ERROR(ReadFully(file, footer_offset, footer, "footer"));
-  auto f = DecodeFooter(footer);
-  if (!f.ok()) return Status::Corruption("footer" + At(footer_offset) + ": " + f.status().message());
-  if (f->trailer_offset < frames_start || f->trailer_offset > footer_offset ||
-      f->trailer_size != footer_offset - f->trailer_offset) {
-    return Status::Corruption("footer" + At(footer_offset) + ": trailer_offset " +
+  FooterInFile footer;
+  footer.offset = size - kFooterSize;
+  SLUICE_RETURN_IF_ERROR(ReadFully(file, footer.offset, footer.bytes, "footer"));
+  auto f = DecodeFooter(footer.bytes);
+  if (!f.ok()) return Status::Corruption("footer" + At(footer.offset) + ": " + f.status().message());
+  if (f->trailer_offset < frames_start || f->trailer_offset > footer.offset ||
+      f->trailer_size != footer.offset - f->trailer_offset) {
+    return Status::Corruption("footer" + At(footer.offset) + ": trailer_offset " +
                               std::to_string(f->trailer_offset) + " and trailer_size " +
                               std::to_string(f->trailer_size) +
                               " do not describe the bytes between the frames and the footer");
   }
   if (f->trailer_size < kTrailerHeaderSize) {
-    return Status::Corruption("footer" + At(footer_offset) + ": trailer_size " +
+    return Status::Corruption("footer" + At(footer.offset) + ": trailer_size " +
                               std::to_string(f->trailer_size) + " is too small");
   }
+  footer.fields = *f;
+  return footer;
+}
 
-  const uint64_t trailer_offset = f->trailer_offset;
-  std::array<uint8_t, kTrailerHeaderSize> th{};
-  SLUICE_RETURN_IF_ERROR(ReadFully(file, trailer_offset, th, "trailer"));
-  if (!std::equal(kTrailerMagic.begin(), kTrailerMagic.end(), th.begin())) {
-    return Status::Corruption("trailer" + At(trailer_offset) + ": wrong magic");
+struct TrailerInFile {
+  uint64_t offset = 0;
+  std::array<uint8_t, kTrailerHeaderSize> header{};
+  uint32_t count = 0;
+  std::vector<uint8_t> entries;  // count entries of kTrailerEntrySize bytes
+};
+
+// Reads the trailer's header and entries (not its extension, if any).
+Result<TrailerInFile> ReadTrailer(const io::PositionalReader& file, const FooterInFile& footer,
+                                  uint64_t catalog_size) {
+  TrailerInFile trailer;
+  trailer.offset = footer.fields.trailer_offset;
+  SLUICE_RETURN_IF_ERROR(ReadFully(file, trailer.offset, trailer.header, "trailer"));
+  if (!std::equal(kTrailerMagic.begin(), kTrailerMagic.end(), trailer.header.begin())) {
+    return Status::Corruption("trailer" + At(trailer.offset) + ": wrong magic");
   }
-  const uint32_t count = LoadU32(&th[4]);
+  trailer.count = LoadU32(&trailer.header[4]);
   // Each shipped blob has a catalog record, so the catalog's size bounds the
   // count before anything is allocated for it.
-  const uint64_t entries_size = uint64_t{count} * kTrailerEntrySize;
-  if (uint64_t{count} * kMinBlobRecordSize > fields.catalog_size ||
-      entries_size > f->trailer_size - kTrailerHeaderSize) {
-    return Status::Corruption("trailer" + At(trailer_offset) + ": entry_count " +
-                              std::to_string(count) + " does not fit");
+  const uint64_t entries_size = uint64_t{trailer.count} * kTrailerEntrySize;
+  if (uint64_t{trailer.count} * kMinBlobRecordSize > catalog_size ||
+      entries_size > footer.fields.trailer_size - kTrailerHeaderSize) {
+    return Status::Corruption("trailer" + At(trailer.offset) + ": entry_count " +
+                              std::to_string(trailer.count) + " does not fit");
   }
-  std::vector<uint8_t> entries(entries_size);
+  trailer.entries.resize(entries_size);
   SLUICE_RETURN_IF_ERROR(
-      ReadFully(file, trailer_offset + kTrailerHeaderSize, entries, "trailer entries"));
+      ReadFully(file, trailer.offset + kTrailerHeaderSize, trailer.entries, "trailer entries"));
+  return trailer;
+}
 
+// Checks the footer's checksum, which covers the whole trailer (a trailer
+// extension, SPEC.md section 12, included) and the footer's first 16 bytes.
+Status CheckTrailerChecksum(const io::PositionalReader& file, const TrailerInFile& trailer,
+                            const FooterInFile& footer) {
   Xxh3Stream sum;
-  sum.Update(th);
-  sum.Update(entries);
-  // A trailer extension (SPEC.md section 12) is covered by the checksum.
+  sum.Update(trailer.header);
+  sum.Update(trailer.entries);
   std::vector<uint8_t> chunk(64 * 1024);
-  for (uint64_t at = trailer_offset + kTrailerHeaderSize + entries_size; at < footer_offset;) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), footer_offset - at));
+  for (uint64_t at = trailer.offset + kTrailerHeaderSize + trailer.entries.size();
+       at < footer.offset;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), footer.offset - at));
     SLUICE_RETURN_IF_ERROR(
         ReadFully(file, at, io::MutableBytes(chunk.data(), n), "trailer extension"));
     sum.Update(io::ByteView(chunk.data(), n));
     at += n;
   }
-  sum.Update(io::ByteView(footer.data(), 16));
-  if (sum.Digest() != f->checksum) {
-    return Status::Corruption("footer" + At(footer_offset) + ": checksum mismatch (stored " +
-                              ChecksumText(f->checksum) + ", computed " +
+  sum.Update(io::ByteView(footer.bytes.data(), 16));
+  if (sum.Digest() != footer.fields.checksum) {
+    return Status::Corruption("footer" + At(footer.offset) + ": checksum mismatch (stored " +
+                              ChecksumText(footer.fields.checksum) + ", computed " +
                               ChecksumText(sum.Digest()) + ")");
   }
+  return Status::Ok();
+}
 
-  // Shipped blobs lie back to back from the first frame to the trailer.
+// Shipped blobs lie back to back from the first frame to the trailer.
+Result<std::vector<BlobLocation>> DecodeTrailerEntries(const TrailerInFile& trailer,
+                                                       uint64_t frames_start) {
   std::vector<BlobLocation> out;
-  out.reserve(count);
+  out.reserve(trailer.count);
   uint64_t expected_offset = frames_start;
-  for (uint32_t i = 0; i < count; ++i) {
-    BlobLocation l = DecodeTrailerEntry(entries.data() + uint64_t{i} * kTrailerEntrySize);
+  for (uint32_t i = 0; i < trailer.count; ++i) {
+    BlobLocation l = DecodeTrailerEntry(trailer.entries.data() + uint64_t{i} * kTrailerEntrySize);
     bool ordered = out.empty() || l.blob_index > out.back().blob_index;
     if (!ordered || l.offset != expected_offset || l.frame_count == 0 ||
         l.stored_size < uint64_t{l.frame_count} * kFrameHeaderSize ||
-        l.stored_size > trailer_offset - l.offset) {
+        l.stored_size > trailer.offset - l.offset) {
       return Status::Corruption("trailer entry " + std::to_string(i) +
-                                At(trailer_offset + kTrailerHeaderSize + i * kTrailerEntrySize) +
+                                At(trailer.offset + kTrailerHeaderSize + i * kTrailerEntrySize) +
                                 ": blob " + std::to_string(l.blob_index) + " at " +
                                 std::to_string(l.offset) + ", " + std::to_string(l.stored_size) +
                                 " bytes in " + std::to_string(l.frame_count) +
@@ -131,11 +171,22 @@ Result<std::vector<BlobLocation>> ReadBlobLocations(const io::PositionalReader& 
     expected_offset = l.offset + l.stored_size;
     out.push_back(l);
   }
-  if (expected_offset != trailer_offset) {
-    return Status::Corruption("trailer" + At(trailer_offset) + ": entries end at " +
+  if (expected_offset != trailer.offset) {
+    return Status::Corruption("trailer" + At(trailer.offset) + ": entries end at " +
                               std::to_string(expected_offset) + ", not where the trailer starts");
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<BlobLocation>> ReadBlobLocations(const io::PositionalReader& file) {
+  const uint64_t size = file.Size();
+  SLUICE_ASSIGN_OR_RETURN(Head head, ReadHead(file));
+  SLUICE_ASSIGN_OR_RETURN(FooterInFile footer, ReadFooter(file, size, head.frames_start));
+  SLUICE_ASSIGN_OR_RETURN(TrailerInFile trailer, ReadTrailer(file, footer, head.catalog_size));
+  SLUICE_RETURN_IF_ERROR(CheckTrailerChecksum(file, trailer, footer));
+  return DecodeTrailerEntries(trailer, head.frames_start);
 }
 
 }  // namespace sluice::format

@@ -23,6 +23,12 @@ constexpr size_t kReadChunk = 1u << 20;
 
 std::string At(uint64_t offset) { return " at offset " + std::to_string(offset); }
 
+// "blob 3 at 1234, 5678 bytes in 2 frames"
+std::string LocationText(const BlobLocation& l) {
+  return "blob " + std::to_string(l.blob_index) + " at " + std::to_string(l.offset) + ", " +
+         std::to_string(l.stored_size) + " bytes in " + std::to_string(l.frame_count) + " frames";
+}
+
 }  // namespace
 
 struct BundleReader::Impl {
@@ -116,38 +122,73 @@ struct BundleReader::Impl {
 
   // Reads, checks and decodes the next frame of the current blob into raw.
   Status ReadFrame() {
-    const BlobEntry& entry = catalog.blobs[*blob];
     const uint64_t frame_offset = offset;
     std::array<uint8_t, kFrameHeaderSize> hb{};
-    {
-      std::string what = "header of " + FrameLabel();
-      Status s = ReadExact(hb, what);
-      if (!s.ok()) return s;
-    }
-    auto corrupt = [&](const std::string& msg) {
-      return Status::Corruption(FrameContext(frame_offset) + ": " + msg);
-    };
+    SLUICE_RETURN_IF_ERROR(ReadExact(hb, "header of " + FrameLabel()));
+    SLUICE_ASSIGN_OR_RETURN(FrameHeader h, DecodeNextFrameHeader(hb, frame_offset));
+    SLUICE_RETURN_IF_ERROR(ReadPayload(h, hb, frame_offset));
+    raw_len = h.raw_size;
+    raw_pos = 0;
+    hasher->Update(io::ByteView(raw.data(), raw_len));
+    raw_received = h.raw_offset + h.raw_size;
+    last_seen = h.last();
+    blob_frames += 1;
+    frames_read += 1;
+    BlobLocation& loc = locations.back();
+    loc.stored_size += kFrameHeaderSize + h.stored_size;
+    loc.frame_count += 1;
+    return Status::Ok();
+  }
+
+  Status FrameCorruption(uint64_t frame_offset, const std::string& msg) const {
+    return Status::Corruption(FrameContext(frame_offset) + ": " + msg);
+  }
+
+  // Decodes the header of the frame at frame_offset and checks that it is the
+  // current blob's next frame.
+  Result<FrameHeader> DecodeNextFrameHeader(const std::array<uint8_t, kFrameHeaderSize>& hb,
+                                            uint64_t frame_offset) const {
+    const BlobEntry& entry = catalog.blobs[*blob];
     if (std::equal(kTrailerMagic.begin(), kTrailerMagic.end(), hb.begin())) {
-      return corrupt("found the trailer, but the blob has only " + std::to_string(raw_received) +
-                     " of its " + std::to_string(entry.size) + " bytes (frames are missing)");
+      return FrameCorruption(frame_offset, "found the trailer, but the blob has only " +
+                                               std::to_string(raw_received) + " of its " +
+                                               std::to_string(entry.size) +
+                                               " bytes (frames are missing)");
     }
     auto decoded = DecodeFrameHeader(hb);
-    if (!decoded.ok()) return corrupt(decoded.status().message());
+    if (!decoded.ok()) return FrameCorruption(frame_offset, decoded.status().message());
     const FrameHeader& h = *decoded;
     if (h.blob_index != *blob) {
-      std::string other = "blob " + std::to_string(h.blob_index);
-      if (h.blob_index >= catalog.blobs.size()) {
-        other += ", which is not in the catalog";
-      } else if (!catalog.blobs[h.blob_index].shipped) {
-        other += " " + catalog.blobs[h.blob_index].digest.str() + ", which is not shipped";
-      } else if (h.blob_index < *blob) {
-        other += " " + catalog.blobs[h.blob_index].digest.str() +
-                 ", which came earlier (a duplicated or misplaced frame)";
-      } else {
-        other += " " + catalog.blobs[h.blob_index].digest.str() + " (frames out of order)";
-      }
-      return corrupt("belongs to " + other + ", expected blob " + std::to_string(*blob));
+      return FrameCorruption(frame_offset, "belongs to " + DescribeOtherBlob(h.blob_index) +
+                                               ", expected blob " + std::to_string(*blob));
     }
+    SLUICE_RETURN_IF_ERROR(CheckFrameRange(h, frame_offset));
+    return h;
+  }
+
+  // Why a frame of blob `index` cannot come next: "blob 5 sha256:..., which
+  // is not shipped".
+  std::string DescribeOtherBlob(uint32_t index) const {
+    std::string other = "blob " + std::to_string(index);
+    if (index >= catalog.blobs.size()) {
+      other += ", which is not in the catalog";
+    } else if (!catalog.blobs[index].shipped) {
+      other += " " + catalog.blobs[index].digest.str() + ", which is not shipped";
+    } else if (index < *blob) {
+      other += " " + catalog.blobs[index].digest.str() +
+               ", which came earlier (a duplicated or misplaced frame)";
+    } else {
+      other += " " + catalog.blobs[index].digest.str() + " (frames out of order)";
+    }
+    return other;
+  }
+
+  // Checks that the frame's raw bytes continue the current blob where the
+  // previous frame ended, stay within its size, and end it exactly when the
+  // frame is flagged last.
+  Status CheckFrameRange(const FrameHeader& h, uint64_t frame_offset) const {
+    const BlobEntry& entry = catalog.blobs[*blob];
+    auto corrupt = [&](const std::string& msg) { return FrameCorruption(frame_offset, msg); };
     if (h.raw_offset != raw_received) {
       return corrupt("raw_offset " + std::to_string(h.raw_offset) + ", expected " +
                      std::to_string(raw_received) + " (a duplicated, missing or misplaced frame)");
@@ -166,7 +207,13 @@ struct BundleReader::Impl {
                      " bytes) but is not flagged last");
     }
     if (!h.last() && h.raw_size == 0) return corrupt("empty frame that is not the last");
+    return Status::Ok();
+  }
 
+  // Reads the payload of a frame whose header (bytes hb, decoded h) passed
+  // the checks, checks its checksum and leaves its raw bytes in raw.
+  Status ReadPayload(const FrameHeader& h, const std::array<uint8_t, kFrameHeaderSize>& hb,
+                     uint64_t frame_offset) {
     // The header is plausible: only now is memory committed for the payload,
     // bounded by kMaxFrameRawSize and its zstd bound.
     uint8_t* payload = nullptr;
@@ -183,22 +230,12 @@ struct BundleReader::Impl {
     sum.Update(io::ByteView(hb.data(), kFrameChecksumOffset));
     sum.Update(io::ByteView(payload, h.stored_size));
     if (sum.Digest() != h.checksum) {
-      return corrupt("checksum mismatch (stored " + ChecksumText(h.checksum) + ", computed " +
-                     ChecksumText(sum.Digest()) + ")");
+      return FrameCorruption(frame_offset, "checksum mismatch (stored " + ChecksumText(h.checksum) +
+                                               ", computed " + ChecksumText(sum.Digest()) + ")");
     }
     if (h.codec == kCodecZstd) {
       SLUICE_RETURN_IF_ERROR(Decompress(h, payload, frame_offset));
     }
-    raw_len = h.raw_size;
-    raw_pos = 0;
-    hasher->Update(io::ByteView(raw.data(), raw_len));
-    raw_received = end;
-    last_seen = h.last();
-    blob_frames += 1;
-    frames_read += 1;
-    BlobLocation& loc = locations.back();
-    loc.stored_size += kFrameHeaderSize + h.stored_size;
-    loc.frame_count += 1;
     return Status::Ok();
   }
 
@@ -259,7 +296,18 @@ struct BundleReader::Impl {
     return Status::Ok();
   }
 
+  // After the last shipped blob: reads the trailer and footer, and checks
+  // them against the frames seen and that the input ends there.
   Status ReadTrailerAndFooter();
+  // Each adds the bytes it reads to the trailer checksum `sum`.
+  Status ReadTrailerHeader(Xxh3Stream* sum);
+  Status ReadTrailerEntries(Xxh3Stream* sum);
+  // Reads to the end of the input, leaving its last kFooterSize bytes in
+  // *footer and hashing any trailer extension before them.
+  Status ReadToFooter(uint64_t trailer_offset, std::array<uint8_t, kFooterSize>* footer,
+                      Xxh3Stream* sum);
+  Status CheckFooter(const std::array<uint8_t, kFooterSize>& footer, uint64_t trailer_offset,
+                     Xxh3Stream* sum) const;
 };
 
 BundleReader::BundleReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -379,9 +427,18 @@ Result<size_t> BundleReader::Read(io::MutableBytes buf) {
 Status BundleReader::Impl::ReadTrailerAndFooter() {
   const uint64_t trailer_offset = offset;
   Xxh3Stream sum;
+  SLUICE_RETURN_IF_ERROR(ReadTrailerHeader(&sum));
+  SLUICE_RETURN_IF_ERROR(ReadTrailerEntries(&sum));
+  std::array<uint8_t, kFooterSize> footer{};
+  SLUICE_RETURN_IF_ERROR(ReadToFooter(trailer_offset, &footer, &sum));
+  return CheckFooter(footer, trailer_offset, &sum);
+}
+
+Status BundleReader::Impl::ReadTrailerHeader(Xxh3Stream* sum) {
+  const uint64_t trailer_offset = offset;
   std::array<uint8_t, kTrailerHeaderSize> th{};
   SLUICE_RETURN_IF_ERROR(ReadExact(th, "trailer"));
-  sum.Update(th);
+  sum->Update(th);
   if (std::equal(kFrameMagic.begin(), kFrameMagic.end(), th.begin())) {
     return Status::Corruption("frame" + At(trailer_offset) + " (for blob " +
                               std::to_string(LoadU32(&th[4])) +
@@ -396,31 +453,33 @@ Status BundleReader::Impl::ReadTrailerAndFooter() {
                               " entries, but the bundle has " + std::to_string(locations.size()) +
                               " shipped blobs");
   }
-  for (uint32_t i = 0; i < count; ++i) {
+  return Status::Ok();
+}
+
+Status BundleReader::Impl::ReadTrailerEntries(Xxh3Stream* sum) {
+  for (size_t i = 0; i < locations.size(); ++i) {
     const uint64_t entry_offset = offset;
     std::array<uint8_t, kTrailerEntrySize> e{};
     SLUICE_RETURN_IF_ERROR(ReadExact(e, "trailer entry"));
-    sum.Update(e);
+    sum->Update(e);
     BlobLocation got = DecodeTrailerEntry(e.data());
     const BlobLocation& want = locations[i];
     if (got.blob_index != want.blob_index || got.offset != want.offset ||
         got.stored_size != want.stored_size || got.frame_count != want.frame_count) {
-      auto text = [](const BlobLocation& l) {
-        return "blob " + std::to_string(l.blob_index) + " at " + std::to_string(l.offset) + ", " +
-               std::to_string(l.stored_size) + " bytes in " + std::to_string(l.frame_count) +
-               " frames";
-      };
-      return Status::Corruption("trailer entry " + std::to_string(i) + At(entry_offset) +
-                                " says " + text(got) + "; the frames show " + text(want));
+      return Status::Corruption("trailer entry " + std::to_string(i) + At(entry_offset) + " says " +
+                                LocationText(got) + "; the frames show " + LocationText(want));
     }
   }
-  const uint64_t entries_end = offset;
+  return Status::Ok();
+}
 
+Status BundleReader::Impl::ReadToFooter(uint64_t trailer_offset,
+                                        std::array<uint8_t, kFooterSize>* footer, Xxh3Stream* sum) {
+  const uint64_t entries_end = offset;
   // The footer is the last kFooterSize bytes of the input. Usually it follows
   // the entries directly; anything between is a trailer extension (SPEC.md
   // section 12), hashed but otherwise ignored, with bounded memory.
-  std::array<uint8_t, kFooterSize> footer{};
-  SLUICE_RETURN_IF_ERROR(ReadExact(footer, "footer"));
+  SLUICE_RETURN_IF_ERROR(ReadExact(*footer, "footer"));
   // The entries matched the frames, so this is what a footer without
   // extension must be; if it is that and more input follows, the input
   // continues past the end of the bundle.
@@ -430,17 +489,22 @@ Status BundleReader::Impl::ReadTrailerAndFooter() {
   while (true) {
     SLUICE_ASSIGN_OR_RETURN(size_t n, in->Read(chunk));
     if (n == 0) break;
-    if (offset == entries_end + kFooterSize && footer == plain_footer) {
+    if (offset == entries_end + kFooterSize && *footer == plain_footer) {
       return Status::Corruption("trailing garbage: the input continues after the footer that ends" +
                                 At(offset));
     }
     offset += n;
-    window.assign(footer.begin(), footer.end());
+    window.assign(footer->begin(), footer->end());
     window.insert(window.end(), chunk.begin(), chunk.begin() + n);
     const size_t keep_from = window.size() - kFooterSize;
-    sum.Update(io::ByteView(window.data(), keep_from));
-    std::copy(window.begin() + keep_from, window.end(), footer.begin());
+    sum->Update(io::ByteView(window.data(), keep_from));
+    std::copy(window.begin() + keep_from, window.end(), footer->begin());
   }
+  return Status::Ok();
+}
+
+Status BundleReader::Impl::CheckFooter(const std::array<uint8_t, kFooterSize>& footer,
+                                       uint64_t trailer_offset, Xxh3Stream* sum) const {
   const uint64_t footer_offset = offset - kFooterSize;
   auto f = DecodeFooter(footer);
   if (!f.ok()) return Status::Corruption("footer" + At(footer_offset) + ": " + f.status().message());
@@ -455,11 +519,11 @@ Status BundleReader::Impl::ReadTrailerAndFooter() {
                               std::to_string(footer_offset - trailer_offset) +
                               " bytes lie between trailer and footer");
   }
-  sum.Update(io::ByteView(footer.data(), 16));
-  if (sum.Digest() != f->checksum) {
+  sum->Update(io::ByteView(footer.data(), 16));
+  if (sum->Digest() != f->checksum) {
     return Status::Corruption("footer" + At(footer_offset) + ": checksum mismatch (stored " +
                               ChecksumText(f->checksum) + ", computed " +
-                              ChecksumText(sum.Digest()) + ")");
+                              ChecksumText(sum->Digest()) + ")");
   }
   return Status::Ok();
 }

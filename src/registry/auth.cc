@@ -206,20 +206,23 @@ struct ProgramRun {
   std::string err;
 };
 
-// Runs `program` (looked up on PATH) with `args`, `input` on its stdin, in a
-// process group of its own. Killed (the whole group) when it outlives
-// `timeout_ms` or writes more than kMaxHelperOutput to stdout or stderr.
-// Errors are kAuth prefixed with `what`.
-Result<ProgramRun> RunProgram(const std::string& program, const std::vector<std::string>& args,
-                              std::string_view input, int timeout_ms, const std::string& what) {
-  auto fail = [&](const std::string& why) { return Status::Auth(what + ": " + why); };
-  if (input.size() > 4096) return fail("input too long");
-  // 0,1: stdin; 2,3: stdout; 4,5: stderr. O_CLOEXEC so that programs other
-  // threads start do not inherit them; posix_spawn's dup2 clears it.
-  Fds fds;
+using Deadline = std::chrono::steady_clock::time_point;
+
+// How RunProgram reports a failure: kAuth prefixed with `what`.
+Status RunFailure(const std::string& what, const std::string& why) {
+  return Status::Auth(what + ": " + why);
+}
+
+// Creates the pipes for the program's stdin (fds 0,1), stdout (2,3) and
+// stderr (4,5), writes `input` into stdin's and closes our end of it.
+Status MakePipes(std::string_view input, Fds& fds, const std::string& what) {
+  // O_CLOEXEC so that programs other threads start do not inherit them;
+  // posix_spawn's dup2 clears it.
   for (size_t i = 0; i < 6; i += 2) {
     int pair[2];
-    if (pipe2(pair, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + std::strerror(errno));
+    if (pipe2(pair, O_CLOEXEC) != 0) {
+      return RunFailure(what, std::string("pipe: ") + std::strerror(errno));
+    }
     fds[i] = pair[0];
     fds[i + 1] = pair[1];
   }
@@ -227,27 +230,39 @@ Result<ProgramRun> RunProgram(const std::string& program, const std::vector<std:
   // it can never block, nor raise SIGPIPE when the program ignores stdin.
   if (!input.empty() &&
       write(fds[1], input.data(), input.size()) != static_cast<ssize_t>(input.size())) {
-    return fail(std::string("writing its input: ") + std::strerror(errno));
+    return RunFailure(what, std::string("writing its input: ") + std::strerror(errno));
   }
   fds.Close(1);
+  return Status::Ok();
+}
 
+// No signal blocked, SIGPIPE at its default action, and a process group of
+// its own (so that a kill reaches whatever the program starts).
+void InitSpawnAttributes(posix_spawnattr_t* attr) {
+  posix_spawnattr_init(attr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigset_t pipe_signal;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  posix_spawnattr_setsigmask(attr, &none);
+  posix_spawnattr_setsigdefault(attr, &pipe_signal);
+  posix_spawnattr_setpgroup(attr, 0);
+  posix_spawnattr_setflags(attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+}
+
+// Starts `program` (looked up on PATH) on the pipes MakePipes made, then
+// closes the program's ends of them here.
+Result<pid_t> SpawnOnPipes(const std::string& program, const std::vector<std::string>& args,
+                           Fds& fds, const std::string& what) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[0], 0);
   posix_spawn_file_actions_adddup2(&actions, fds[3], 1);
   posix_spawn_file_actions_adddup2(&actions, fds[5], 2);
   posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  sigset_t pipe_signal;
-  sigemptyset(&pipe_signal);
-  sigaddset(&pipe_signal, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &pipe_signal);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  InitSpawnAttributes(&attr);
   std::vector<std::string> argv_storage = {program};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -257,20 +272,27 @@ Result<ProgramRun> RunProgram(const std::string& program, const std::vector<std:
   int rc = posix_spawnp(&pid, program.c_str(), &actions, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  if (rc == ENOENT) return fail(program + " is not on PATH");
-  if (rc != 0) return fail("cannot run " + program + ": " + std::strerror(rc));
+  if (rc == ENOENT) return RunFailure(what, program + " is not on PATH");
+  if (rc != 0) return RunFailure(what, "cannot run " + program + ": " + std::strerror(rc));
   fds.Close(0);
   fds.Close(3);
   fds.Close(5);
+  return pid;
+}
 
-  ProgramRun run;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  auto kill_group = [&] {
-    kill(-pid, SIGKILL);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  };
+// Kills the program's whole process group and reaps the program.
+void KillGroup(pid_t pid) {
+  kill(-pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// Reads the program's stdout and stderr into *run until both are closed.
+// Fails (leaving the program running) at the deadline or when either
+// output exceeds kMaxHelperOutput.
+Status CollectOutput(Fds& fds, Deadline deadline, int timeout_ms, ProgramRun* run,
+                     const std::string& what) {
   std::string problem;
   while (problem.empty() && (fds[2] >= 0 || fds[4] >= 0)) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -288,7 +310,7 @@ Result<ProgramRun> RunProgram(const std::string& program, const std::vector<std:
     }
     for (int i = 0; i < 2; ++i) {
       if (polls[i].fd < 0 || polls[i].revents == 0) continue;
-      std::string& sink = i == 0 ? run.out : run.err;
+      std::string& sink = i == 0 ? run->out : run->err;
       char buf[16384];
       ssize_t got = read(polls[i].fd, buf, sizeof buf);
       if (got < 0 && errno == EINTR) continue;
@@ -302,25 +324,49 @@ Result<ProgramRun> RunProgram(const std::string& program, const std::vector<std:
       }
     }
   }
-  if (!problem.empty()) {
-    kill_group();
-    return fail(problem);
-  }
-  // Both outputs are closed; the program should be exiting.
+  if (!problem.empty()) return RunFailure(what, problem);
+  return Status::Ok();
+}
+
+// Waits for the program, whose outputs are closed, to exit, and returns its
+// exit code (-1: killed by a signal). Killed at the deadline.
+Result<int> WaitForExit(pid_t pid, Deadline deadline, int timeout_ms, const std::string& what) {
   while (true) {
     int status = 0;
     pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) {
-      run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      return run;
+    if (done == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (done < 0 && errno != EINTR) {
+      return RunFailure(what, std::string("waitpid: ") + std::strerror(errno));
     }
-    if (done < 0 && errno != EINTR) return fail(std::string("waitpid: ") + std::strerror(errno));
     if (std::chrono::steady_clock::now() >= deadline) {
-      kill_group();
-      return fail("timed out after " + std::to_string(timeout_ms) + " ms");
+      KillGroup(pid);
+      return RunFailure(what, "timed out after " + std::to_string(timeout_ms) + " ms");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+// Runs `program` (looked up on PATH) with `args`, `input` on its stdin, in a
+// process group of its own. Killed (the whole group) when it outlives
+// `timeout_ms` or writes more than kMaxHelperOutput to stdout or stderr.
+// Errors are kAuth prefixed with `what`.
+Result<ProgramRun> RunProgram(const std::string& program, const std::vector<std::string>& args,
+                              std::string_view input, int timeout_ms, const std::string& what) {
+  if (input.size() > 4096) return RunFailure(what, "input too long");
+  Fds fds;
+  SLUICE_RETURN_IF_ERROR(MakePipes(input, fds, what));
+  SLUICE_ASSIGN_OR_RETURN(pid_t pid, SpawnOnPipes(program, args, fds, what));
+
+  ProgramRun run;
+  const Deadline deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  Status collected = CollectOutput(fds, deadline, timeout_ms, &run, what);
+  if (!collected.ok()) {
+    KillGroup(pid);
+    return collected;
+  }
+  SLUICE_ASSIGN_OR_RETURN(run.exit_code, WaitForExit(pid, deadline, timeout_ms, what));
+  return run;
 }
 
 std::string FirstLine(std::string_view text) {
@@ -489,7 +535,8 @@ Result<std::optional<Credentials>> RunCredentialHelper(std::string_view name,
   if (parsed->username == "<token>") {
     return Status::Unsupported(what +
                                " returned an identity token; identity tokens are not "
-                               "supported: store a user name and password (or pass --creds)");
+                               "supported: store a user name and password (or pass "
+                               "--src-creds or --dest-creds USER:PASS)");
   }
   if (parsed->username.empty()) {
     return Status::Auth(what + " returned an empty Username");

@@ -125,6 +125,24 @@ Result<UrlPtr> ParseUrl(const std::string& text) {
   return url;
 }
 
+// The host[:port] of `url` for messages, or the whole URL if it has none.
+std::string HostOrUrl(const std::string& url) {
+  auto host = UrlHostPort(url);
+  return host.ok() ? *host : url;
+}
+
+// kAuth for a TLS failure over the client certificate: the server asked for
+// one and none is configured (no_cert), or it refused the one sent.
+Status ClientCertStatus(const std::string& url, const TlsSettings& tls, bool no_cert,
+                        const std::string& detail) {
+  std::string who = HostOrUrl(url);
+  std::string what = no_cert ? who + " asked for a TLS client certificate and none is configured"
+                             : who + " refused the TLS client certificate " + tls.client_cert;
+  std::string hint =
+      no_cert ? tls.client_cert_hint : std::string("is it signed by a CA the registry trusts?");
+  return Status::Auth(what + " (" + detail + ")" + (hint.empty() ? "" : ": " + hint));
+}
+
 }  // namespace
 
 void HttpHeaders::Add(std::string name, std::string value) {
@@ -249,7 +267,110 @@ struct HttpStream::Transfer {
     t->buffer.append(data, size * count);
     return size * count;
   }
+
+  // What every request gets: where it goes, the session's shared caches, the
+  // callbacks that fill this transfer, redirects, and when to give up.
+  void SetCommonOptions(const HttpRequest& request, CURLSH* share, const std::string& user_agent);
+  void SetMethodAndBody(const HttpRequest& request);
+  void SetHeaders(const std::vector<std::string>& request_headers);
+  void SetTlsOptions(const TlsSettings& tls);
+  // The error for a request that got no response, naming the host and what
+  // to do where that is known; *failure (if not null) says why.
+  Status NoResponseStatus(const HttpRequest& request, const TlsSettings& tls,
+                          TransportFailure* failure) const;
 };
+
+void HttpStream::Transfer::SetCommonOptions(const HttpRequest& request, CURLSH* share,
+                                            const std::string& user_agent) {
+  curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_SHARE, share);
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, user_agent.c_str());
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &OnHeader);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, this);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &OnBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, 30L);
+  // A stalled server, not a slow one, aborts the transfer.
+  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, 120L);
+  if (request.follow_redirects) {
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_UNRESTRICTED_AUTH, 0L);
+  }
+}
+
+void HttpStream::Transfer::SetMethodAndBody(const HttpRequest& request) {
+  if (request.method == "GET") {
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  } else if (request.method == "HEAD") {
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    if (request.has_body || request.method != "DELETE") {
+      // POSTFIELDS sends the body with any method and sets Content-Length;
+      // an empty body still gets "Content-Length: 0", as registries expect.
+      const char* data = request.body.empty() ? "" : request.body.data();
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, data);
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
+    }
+  }
+}
+
+void HttpStream::Transfer::SetHeaders(const std::vector<std::string>& request_headers) {
+  for (const std::string& header : request_headers) {
+    header_list = curl_slist_append(header_list, header.c_str());
+  }
+  // No "Expect: 100-continue" round trip before bodies.
+  header_list = curl_slist_append(header_list, "Expect:");
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, header_list);
+}
+
+void HttpStream::Transfer::SetTlsOptions(const TlsSettings& tls) {
+  if (!tls.verify) {
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (!tls.ca_bundle_pem.empty()) {
+    curl_blob blob{const_cast<char*>(tls.ca_bundle_pem.data()), tls.ca_bundle_pem.size(),
+                   CURL_BLOB_COPY};
+    curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
+  }
+  if (!tls.client_cert.empty()) {
+    curl_easy_setopt(easy, CURLOPT_SSLCERT, tls.client_cert.c_str());
+    curl_easy_setopt(easy, CURLOPT_SSLKEY, tls.client_key.c_str());
+  } else if (url.starts_with("https:")) {
+    // Only a TLS backend that is OpenSSL takes this; others leave the
+    // failure unexplained.
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, &OnSslCtx);
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, this);
+  }
+}
+
+Status HttpStream::Transfer::NoResponseStatus(const HttpRequest& request, const TlsSettings& tls,
+                                              TransportFailure* failure) const {
+  TransportFailure why = Classify(result);
+  if (result == CURLE_OK) why = TransportFailure::kOther;
+  if (failure != nullptr) *failure = why;
+  std::string detail = error[0] != '\0' ? error : curl_easy_strerror(result);
+  bool no_cert = tls.client_cert.empty() && cert_requested->load();
+  bool cert_refused = !tls.client_cert.empty() && IsClientCertAlert(detail);
+  if (no_cert || cert_refused) {
+    if (failure != nullptr) *failure = TransportFailure::kTlsClientCert;
+    return ClientCertStatus(request.url, tls, no_cert, detail);
+  }
+  if (why == TransportFailure::kTlsTrust) {
+    return Status::Untrusted("TLS certificate of " + HostOrUrl(request.url) + " is not trusted (" +
+                             detail + ")" + (tls.trust_hint.empty() ? "" : ": " + tls.trust_hint));
+  }
+  return Status::Network(request.method + " " + request.url + ": " + detail);
+}
 
 HttpStream::HttpStream(std::unique_ptr<Transfer> transfer) : t_(std::move(transfer)) {}
 HttpStream::~HttpStream() = default;
@@ -365,71 +486,12 @@ Result<std::unique_ptr<HttpStream>> HttpSession::Open(const HttpRequest& request
   if (t->easy == nullptr || t->multi == nullptr) {
     return Status::Network("cannot create a curl handle for " + request.url);
   }
-  CURL* h = t->easy;
-  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(h, CURLOPT_SHARE, shared_->share);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent_.c_str());
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->error);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &HttpStream::Transfer::OnHeader);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, t.get());
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &HttpStream::Transfer::OnBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, t.get());
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-  // A stalled server, not a slow one, aborts the transfer.
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 120L);
-  if (request.follow_redirects) {
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
-  }
+  t->SetCommonOptions(request, shared_->share, user_agent_);
+  t->SetMethodAndBody(request);
+  t->SetHeaders(request.headers);
+  t->SetTlsOptions(tls_);
 
-  if (request.method == "GET") {
-    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-  } else if (request.method == "HEAD") {
-    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-  } else {
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-    if (request.has_body || request.method != "DELETE") {
-      // POSTFIELDS sends the body with any method and sets Content-Length;
-      // an empty body still gets "Content-Length: 0", as registries expect.
-      const char* data = request.body.empty() ? "" : request.body.data();
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, data);
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                       static_cast<curl_off_t>(request.body.size()));
-    }
-  }
-  for (const std::string& header : request.headers) {
-    t->header_list = curl_slist_append(t->header_list, header.c_str());
-  }
-  // No "Expect: 100-continue" round trip before bodies.
-  t->header_list = curl_slist_append(t->header_list, "Expect:");
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->header_list);
-
-  if (!tls_.verify) {
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
-  if (!tls_.ca_bundle_pem.empty()) {
-    curl_blob blob{const_cast<char*>(tls_.ca_bundle_pem.data()), tls_.ca_bundle_pem.size(),
-                   CURL_BLOB_COPY};
-    curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
-  }
-  if (!tls_.client_cert.empty()) {
-    curl_easy_setopt(h, CURLOPT_SSLCERT, tls_.client_cert.c_str());
-    curl_easy_setopt(h, CURLOPT_SSLKEY, tls_.client_key.c_str());
-  } else if (request.url.starts_with("https:")) {
-    // Only a TLS backend that is OpenSSL takes this; others leave the
-    // failure unexplained.
-    curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, &HttpStream::Transfer::OnSslCtx);
-    curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, t.get());
-  }
-
-  curl_multi_add_handle(t->multi, h);
+  curl_multi_add_handle(t->multi, t->easy);
   auto stream = std::unique_ptr<HttpStream>(new HttpStream(std::move(t)));
   HttpStream::Transfer* tr = stream->t_.get();
   while (!tr->headers_complete && !tr->done) SLUICE_RETURN_IF_ERROR(stream->Pump());
@@ -437,30 +499,7 @@ Result<std::unique_ptr<HttpStream>> HttpSession::Open(const HttpRequest& request
   // A response whose headers arrived is returned even if its body already
   // broke: Read() delivers what came and then reports the break.
   if (tr->status == 0 || (tr->result != CURLE_OK && !tr->headers_complete)) {
-    TransportFailure why = Classify(tr->result);
-    if (tr->result == CURLE_OK) why = TransportFailure::kOther;
-    if (failure != nullptr) *failure = why;
-    std::string detail = tr->error[0] != '\0' ? tr->error : curl_easy_strerror(tr->result);
-    bool no_cert = tls_.client_cert.empty() && tr->cert_requested->load();
-    bool cert_refused = !tls_.client_cert.empty() && IsClientCertAlert(detail);
-    if (no_cert || cert_refused) {
-      if (failure != nullptr) *failure = TransportFailure::kTlsClientCert;
-      auto host = UrlHostPort(request.url);
-      std::string who = host.ok() ? *host : request.url;
-      std::string what = no_cert
-                             ? who + " asked for a TLS client certificate and none is configured"
-                             : who + " refused the TLS client certificate " + tls_.client_cert;
-      std::string hint = no_cert ? tls_.client_cert_hint
-                                 : std::string("is it signed by a CA the registry trusts?");
-      return Status::Auth(what + " (" + detail + ")" + (hint.empty() ? "" : ": " + hint));
-    }
-    if (why == TransportFailure::kTlsTrust) {
-      auto host = UrlHostPort(request.url);
-      return Status::Untrusted("TLS certificate of " + (host.ok() ? *host : request.url) +
-                               " is not trusted (" + detail + ")" +
-                               (tls_.trust_hint.empty() ? "" : ": " + tls_.trust_hint));
-    }
-    return Status::Network(request.method + " " + request.url + ": " + detail);
+    return tr->NoResponseStatus(request, tls_, failure);
   }
   stream->status_ = tr->status;
   stream->headers_ = tr->headers;
