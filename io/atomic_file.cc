@@ -9,10 +9,13 @@
 #include <charconv>
 #include <climits>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <random>
 #include <utility>
 #include <vector>
+
+#include "io/errno_status.h"
 
 namespace sluice::io {
 namespace {
@@ -156,6 +159,21 @@ bool ProcessExists(std::string_view pid_text) {
   return errno != ESRCH;
 }
 
+// Whether fs stands for the host's files, where symlinks and special files
+// exist: the posix and io_uring file systems and the test wrappers of them
+// (FaultInjectionFileSystem, CrashFileSystem), which take their base's name.
+// A MemoryFileSystem has neither, and its paths mean nothing to the kernel.
+bool OnHost(FileSystem* fs) { return fs->name() != "memory"; }
+
+// The reason part of an errno status ("open /a/b: Permission denied" ->
+// "Permission denied"; io/errno_status.h), for a message that names the
+// file the caller asked for rather than the temp file that failed.
+std::string_view ErrnoReason(const Status& s) {
+  std::string_view msg = s.message();
+  size_t colon = msg.rfind(": ");
+  return colon == std::string_view::npos ? msg : msg.substr(colon + 2);
+}
+
 // OK if nothing is at path, kAlreadyExists if something is, or the error
 // that prevented finding out.
 Status CheckAbsent(FileSystem* fs, const std::string& path) {
@@ -183,29 +201,48 @@ Result<std::unique_ptr<AtomicFile>> AtomicFile::Create(FileSystem* fs, const std
   // checks again.
   if (options.exclusive) SLUICE_RETURN_IF_ERROR(CheckAbsent(fs, path));
 
+  // An exclusive write makes a new file and never follows a link: one
+  // that resolves is refused above, and a dangling one is replaced.
+  std::string target = path;
+  if (!options.exclusive) {
+    SLUICE_ASSIGN_OR_RETURN(target, FollowSymlinks(fs, path));
+  }
+  Result<PathKind> kind = KindOfPath(fs, target);
+  if (kind.ok() && *kind == PathKind::kDirectory) {
+    return Status::InvalidArgument("cannot write " + path +
+                                   ": it is a directory; name a file to write");
+  }
+  if (kind.ok() && IsStream(*kind)) {
+    // rename(2) would put a regular file in its place: as root, over
+    // /dev/null itself.
+    return Status::InvalidArgument("cannot write " + path + " as a file: it is a " +
+                                   std::string(PathKindName(*kind)) +
+                                   ", which sluice never replaces");
+  }
+
   WriterOptions temp_options = options;
   temp_options.exclusive = true;  // never truncate someone else's temp file
   for (int attempt = 0;; ++attempt) {
-    std::string temp_path = NewTempPath(path, temp_dir);
+    std::string temp_path = NewTempPath(target, temp_dir);
     Result<std::unique_ptr<SequentialWriter>> writer = fs->NewWriter(temp_path, temp_options);
     if (writer.ok()) {
       auto temp = std::make_unique<TempFileWriter>(std::move(writer).value(), options.exclusive);
       return std::unique_ptr<AtomicFile>(
-          new AtomicFile(fs, path, std::move(temp_path), std::move(temp)));
+          new AtomicFile(fs, target, std::move(temp_path), std::move(temp)));
     }
-    if (writer.status().kind() != ErrorKind::kAlreadyExists) {
-      // Say what is missing: the directory, not a temp file nobody asked for.
-      std::string dir = temp_dir.empty() ? Dirname(path) : temp_dir;
-      auto info = fs->Stat(dir);
-      if (!info.ok() || !info->is_directory) {
-        return Status::NotFound("cannot write " + path + ": directory " + dir +
-                                (info.ok() ? " is not a directory" : " does not exist") +
-                                "; create it first");
-      }
+    if (writer.status().kind() == ErrorKind::kAlreadyExists && attempt < 3) continue;
+    // Say what is wrong with the directory, not with a temp file nobody
+    // asked for.
+    std::string dir = temp_dir.empty() ? Dirname(target) : temp_dir;
+    auto info = fs->Stat(dir);
+    if (!info.ok() || !info->is_directory) {
+      return Status::NotFound("cannot write " + path + ": directory " + dir +
+                              (info.ok() ? " is not a directory" : " does not exist") +
+                              "; create it first");
     }
-    if (writer.status().kind() != ErrorKind::kAlreadyExists || attempt == 3) {
-      return writer.status();
-    }
+    return Status::FromKind(writer.status().kind(),
+                            "cannot write " + path + ": cannot create a file in " + dir + " (" +
+                                std::string(ErrnoReason(writer.status())) + ")");
   }
 }
 
@@ -247,6 +284,132 @@ Status WriteFileAtomically(FileSystem* fs, const std::string& path, ByteView dat
   return file->Commit();
 }
 
+Status WriteFileOrStream(FileSystem* fs, const std::string& path, ByteView data,
+                         const WriterOptions& options) {
+  Result<PathKind> kind = KindOfPath(fs, path);
+  if (!kind.ok() || !IsStream(*kind)) return WriteFileAtomically(fs, path, data, options);
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<SequentialWriter> out, fs->NewWriter(path));
+  SLUICE_RETURN_IF_ERROR(out->Append(data));
+  return out->Close();
+}
+
+bool IsStream(PathKind kind) {
+  switch (kind) {
+    case PathKind::kFifo:
+    case PathKind::kCharDevice:
+    case PathKind::kBlockDevice:
+    case PathKind::kSocket:
+      return true;
+    case PathKind::kMissing:
+    case PathKind::kRegular:
+    case PathKind::kDirectory:
+      return false;
+  }
+  return false;
+}
+
+std::string_view PathKindName(PathKind kind) {
+  switch (kind) {
+    case PathKind::kMissing:
+      return "missing file";
+    case PathKind::kRegular:
+      return "regular file";
+    case PathKind::kDirectory:
+      return "directory";
+    case PathKind::kFifo:
+      return "FIFO";
+    case PathKind::kCharDevice:
+      return "character device";
+    case PathKind::kBlockDevice:
+      return "block device";
+    case PathKind::kSocket:
+      return "socket";
+  }
+  return "file";
+}
+
+Result<PathKind> KindOfPath(FileSystem* fs, const std::string& path) {
+  if (!OnHost(fs)) {
+    Result<FileInfo> info = fs->Stat(path);
+    if (!info.ok()) {
+      if (info.status().IsNotFound()) return PathKind::kMissing;
+      return info.status();
+    }
+    return info->is_directory ? PathKind::kDirectory : PathKind::kRegular;
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return PathKind::kMissing;
+    return ErrnoStatus(errno, "stat", path);
+  }
+  if (S_ISDIR(st.st_mode)) return PathKind::kDirectory;
+  if (S_ISFIFO(st.st_mode)) return PathKind::kFifo;
+  if (S_ISCHR(st.st_mode)) return PathKind::kCharDevice;
+  if (S_ISBLK(st.st_mode)) return PathKind::kBlockDevice;
+  if (S_ISSOCK(st.st_mode)) return PathKind::kSocket;
+  return PathKind::kRegular;
+}
+
+Result<std::string> FollowSymlinks(FileSystem* fs, const std::string& path) {
+  if (!OnHost(fs)) return path;
+  struct stat st {};
+  // Nothing (or a dangling link) there: replace what is there, follow nothing.
+  if (::stat(path.c_str(), &st) != 0) return path;
+  std::string at = path;
+  // The kernel has just resolved the chain, so it ends; the bound only
+  // guards against links changed meanwhile into a loop.
+  for (int hops = 0; hops < 64; ++hops) {
+    if (::lstat(at.c_str(), &st) != 0) return ErrnoStatus(errno, "stat", at);
+    if (!S_ISLNK(st.st_mode)) return at;
+    std::string target(static_cast<size_t>(st.st_size > 0 ? st.st_size : PATH_MAX) + 1, '\0');
+    ssize_t n = ::readlink(at.c_str(), target.data(), target.size());
+    if (n < 0) return ErrnoStatus(errno, "read symlink", at);
+    if (static_cast<size_t>(n) == target.size()) {
+      return Status::IoError("read symlink " + at + ": it changed while being read");
+    }
+    target.resize(static_cast<size_t>(n));
+    // A relative link is relative to the directory holding the link.
+    if (!target.empty() && target[0] != '/' && at.find('/') != std::string::npos) {
+      target = JoinPath(Dirname(at), target);
+    }
+    at = std::move(target);
+  }
+  return Status::InvalidArgument("cannot write " + path + ": too many levels of symbolic links");
+}
+
+bool IsStandardOutput(FileSystem* fs, const std::string& path) {
+  if (!OnHost(fs)) return false;
+  struct stat out {};
+  struct stat at {};
+  return ::fstat(STDOUT_FILENO, &out) == 0 && ::stat(path.c_str(), &at) == 0 &&
+         out.st_dev == at.st_dev && out.st_ino == at.st_ino;
+}
+
+Result<std::string> AbsolutePath(FileSystem* fs, const std::string& path) {
+  if (!OnHost(fs) || path.starts_with('/')) return path;
+  std::string cwd(PATH_MAX, '\0');
+  if (::getcwd(cwd.data(), cwd.size()) == nullptr) {
+    return ErrnoStatus(errno, "find the current directory for", path);
+  }
+  cwd.resize(std::char_traits<char>::length(cwd.data()));
+  std::string_view rest = path;
+  while (rest.starts_with("./")) rest.remove_prefix(2);
+  return rest.empty() || rest == "." ? cwd : JoinPath(cwd, rest);
+}
+
+std::string LockHolder(std::string_view what) {
+  char host[256] = "";
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  char when[32] = "";
+  if (::gmtime_r(&now, &utc) != nullptr)
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  std::string holder = std::string(what) + " (pid " + std::to_string(::getpid());
+  if (host[0] != '\0') holder += std::string(" on ") + host;
+  return holder + ") since " + when;
+}
+
 bool IsStaleTempName(std::string_view name) {
   Owner owner;
   if (!ParseTempName(name, &owner)) return false;
@@ -285,6 +448,15 @@ Result<size_t> RemoveStaleTempFiles(FileSystem* fs, const std::string& dir) {
     ++removed;
   }
   return removed;
+}
+
+Status LockBusy(const std::string& path, const std::string& holder,
+                std::chrono::milliseconds waited) {
+  std::string who = holder.empty() ? std::string("another process") : holder;
+  std::string how_long =
+      waited.count() == 0 ? std::string()
+                          : ", still after " + std::to_string((waited.count() + 999) / 1000) + " s";
+  return Status::Busy(path + " is locked by " + who + how_long);
 }
 
 Result<std::string> ReadSmallFile(FileSystem* fs, const std::string& path, uint64_t max_size) {

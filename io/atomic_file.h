@@ -15,8 +15,16 @@
 // owner parts let a later process tell a temp file that a killed process left
 // (SIGKILL, power loss) from one a running process is still writing; see
 // IsStaleTempName.
+//
+// A symlink at the target is written through: the temp file goes beside the
+// file it points to and replaces that one, so the link stays a link and
+// whoever else reads the target sees the update (a shared ledger). A target
+// that is a directory, a FIFO, a device or a socket is refused, never
+// replaced by a regular file; callers that mean to write into such a stream
+// ask KindOfPath first (WriteFileOrStream does).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,11 +35,15 @@ namespace sluice::io {
 
 class AtomicFile {
  public:
-  // Opens a temp file (named as above) for writing in path's directory, or
-  // in `temp_dir` when it is not empty. A temp_dir keeps unfinished files
-  // out of a directory whose readers take every name in it for content (an
-  // OCI layout's blobs/sha256, as containerd keeps an ingest directory); it
-  // must exist and be on path's file system, so that the rename is atomic.
+  // Opens a temp file (named as above) for writing in the directory of path
+  // (of its target, when path is a symlink to an existing file and the write
+  // is not exclusive; see FollowSymlinks), or in `temp_dir` when it is not
+  // empty. A temp_dir keeps unfinished files out of a directory whose
+  // readers take every name in it for content (an OCI layout's
+  // blobs/sha256, as containerd keeps an ingest directory); it must exist
+  // and be on path's file system, so that the rename is atomic.
+  // kInvalidArgument for a target that is a directory or a stream (above);
+  // kNotFound naming the directory when it does not exist.
   static Result<std::unique_ptr<AtomicFile>> Create(FileSystem* fs, const std::string& path,
                                                     const WriterOptions& options = {},
                                                     const std::string& temp_dir = {});
@@ -41,6 +53,8 @@ class AtomicFile {
 
   SequentialWriter* writer() { return writer_.get(); }
   const std::string& temp_path() const { return temp_path_; }
+  // The file Commit replaces: the path given, or the file its symlink points to.
+  const std::string& path() const { return path_; }
 
   // Sync, close, rename over the target, sync the directory. With
   // `exclusive`, fails with kAlreadyExists instead of replacing a file that
@@ -64,6 +78,56 @@ class AtomicFile {
 Status WriteFileAtomically(FileSystem* fs, const std::string& path, ByteView data,
                            const WriterOptions& options = {}, const std::string& temp_dir = {});
 
+// Writes `data` to path: into it directly when it is a stream (KindOfPath:
+// a FIFO, a device, a socket; there is no file to replace, and renaming over
+// /dev/null would replace the device), else atomically as
+// WriteFileAtomically does.
+Status WriteFileOrStream(FileSystem* fs, const std::string& path, ByteView data,
+                         const WriterOptions& options = {});
+
+// What is at a path, symlinks followed: how a writer must treat it.
+enum class PathKind {
+  kMissing,
+  kRegular,
+  kDirectory,
+  kFifo,
+  kCharDevice,
+  kBlockDevice,
+  kSocket,
+};
+// FIFOs, devices and sockets: written in place as streams, never replaced.
+bool IsStream(PathKind kind);
+// "FIFO", "character device", ... for messages.
+std::string_view PathKindName(PathKind kind);
+
+// What is at path. Only the host's file systems have streams and symlinks;
+// in a MemoryFileSystem (and the wrappers of one) everything that is not a
+// directory is a regular file. An error other than "nothing there" (a
+// component that is no directory, a permission) is returned as is.
+Result<PathKind> KindOfPath(FileSystem* fs, const std::string& path);
+
+// The file a write to path replaces: when path is a symlink (or a chain of
+// them) to an existing file, that file, spelled as the links give it
+// (relative links taken from the link's directory); else path itself, so a
+// dangling link, which could point anywhere, is replaced like any file and
+// never followed. Whatever links lead to one file, the result names that
+// file in its own directory (so "RESULT.lock" is one lock file for all).
+Result<std::string> FollowSymlinks(FileSystem* fs, const std::string& path);
+
+// Whether path names the very file standard output is (/dev/stdout,
+// /proc/self/fd/1 on a pipe, a link to either, the FIFO or terminal stdout
+// goes to): what is written there must not be mixed with other output.
+// Never in memory.
+bool IsStandardOutput(FileSystem* fs, const std::string& path);
+
+// path made absolute against the current directory; in memory, path as is.
+// For a path recorded for a later run, which may start elsewhere.
+Result<std::string> AbsolutePath(FileSystem* fs, const std::string& path);
+
+// A LockOptions::holder that tells whoever finds the lock taken who has it:
+// "WHAT (pid 42 on HOST) since 2024-05-01T12:00:00Z".
+std::string LockHolder(std::string_view what);
+
 // Whether `name` (a file name, without directory) is a temp file of
 // AtomicFile whose creator can no longer be writing it:
 //   - made in this boot, in this pid namespace, by a process other than this
@@ -83,6 +147,11 @@ bool IsStaleTempName(std::string_view name);
 // up. Returns how many it removed; a missing `dir`, or a file gone
 // meanwhile, is not an error.
 Result<size_t> RemoveStaleTempFiles(FileSystem* fs, const std::string& dir);
+
+// The kBusy status of a lock on `path` that `holder` ("" when unknown) kept
+// for longer than `waited`: one wording for every FileSystem.
+Status LockBusy(const std::string& path, const std::string& holder,
+                std::chrono::milliseconds waited);
 
 // Reads a whole small file. Refuses files larger than max_size with
 // kInvalidArgument naming the path, so a hostile file cannot exhaust memory.

@@ -92,6 +92,10 @@ class CrashFileSystem final : public FileSystem {
   Status Remove(const std::string& path) override { return base_->Remove(path); }
   Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
   Result<uint64_t> FreeSpace(const std::string& path) override { return base_->FreeSpace(path); }
+  Result<std::unique_ptr<FileLock>> Lock(const std::string& path,
+                                         const LockOptions& options) override {
+    return base_->Lock(path, options);
+  }
 
  private:
   FileSystem* base_;

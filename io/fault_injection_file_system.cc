@@ -44,31 +44,7 @@ std::string_view OpName(Op op) {
 }
 
 Status MakeStatus(ErrorKind kind, std::string msg) {
-  switch (kind) {
-    case ErrorKind::kOk:
-      break;
-    case ErrorKind::kInvalidArgument:
-      return Status::InvalidArgument(std::move(msg));
-    case ErrorKind::kNotFound:
-      return Status::NotFound(std::move(msg));
-    case ErrorKind::kAlreadyExists:
-      return Status::AlreadyExists(std::move(msg));
-    case ErrorKind::kCorruption:
-      return Status::Corruption(std::move(msg));
-    case ErrorKind::kUntrusted:
-      return Status::Untrusted(std::move(msg));
-    case ErrorKind::kIoError:
-      return Status::IoError(std::move(msg));
-    case ErrorKind::kNoSpace:
-      return Status::NoSpace(std::move(msg));
-    case ErrorKind::kUnsupported:
-      return Status::Unsupported(std::move(msg));
-    case ErrorKind::kNetwork:
-      return Status::Network(std::move(msg));
-    case ErrorKind::kAuth:
-      return Status::Auth(std::move(msg));
-  }
-  return Status::IoError(std::move(msg));  // kOk makes no sense as a failure
+  return Status::FromKind(kind, std::move(msg));
 }
 
 }  // namespace
@@ -301,6 +277,11 @@ Result<uint64_t> FaultInjectionFileSystem::FreeSpace(const std::string& path) {
   std::lock_guard<std::mutex> lock(state_->mu);
   // A full disk looks full to a free-space check too.
   return state_->limited ? std::min(free, state_->budget) : free;
+}
+
+Result<std::unique_ptr<FileLock>> FaultInjectionFileSystem::Lock(const std::string& path,
+                                                                const LockOptions& options) {
+  return base_->Lock(path, options);
 }
 
 }  // namespace sluice::io

@@ -76,6 +76,8 @@ class FaultInjectionFileSystem final : public FileSystem {
   Status Remove(const std::string& path) override;
   Status SyncDir(const std::string& path) override;
   Result<uint64_t> FreeSpace(const std::string& path) override;
+  Result<std::unique_ptr<FileLock>> Lock(const std::string& path,
+                                         const LockOptions& options) override;
 
   struct State;  // shared with open files; defined in the .cc
 

@@ -12,6 +12,7 @@
 // else kIoError. Messages name the path.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -94,6 +95,21 @@ struct WriterOptions {
   unsigned mode = 0644;    // permission bits for a new file (e.g. 0600 for keys)
 };
 
+// An exclusive lock, held until the object is destroyed (or its process
+// ends, however it ends: the kernel lets go of it).
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
+struct LockOptions {
+  // How long to wait for the holder to let go; zero: fail at once.
+  std::chrono::milliseconds wait{0};
+  // Who is taking the lock ("sluice export, pid 42"): kept in the lock file
+  // while it is held, so that whoever waits in vain can be told.
+  std::string holder;
+};
+
 struct FileInfo {
   uint64_t size = 0;
   bool is_directory = false;
@@ -127,6 +143,15 @@ class FileSystem {
   // Bytes available to an unprivileged writer on the filesystem holding path
   // (path, or its nearest existing ancestor).
   virtual Result<uint64_t> FreeSpace(const std::string& path) = 0;
+  // Takes an exclusive advisory lock on the file at path (flock(2) on the
+  // real file systems), creating it if missing; its directory must exist.
+  // Only other takers of the same lock wait: it guards a read-change-replace
+  // of shared state (a ledger, an index.json) between cooperating processes.
+  // The file stays when the lock is let go (removing it would let a waiter
+  // and a newcomer lock two different files). kBusy naming path and the
+  // holder when options.wait passes without the lock.
+  virtual Result<std::unique_ptr<FileLock>> Lock(const std::string& path,
+                                                 const LockOptions& options) = 0;
 
   bool Exists(const std::string& path) { return Stat(path).ok(); }
 };

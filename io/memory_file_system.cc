@@ -1,6 +1,7 @@
 #include "io/memory_file_system.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -87,6 +88,8 @@ struct MemoryFileSystem::State {
   std::mutex mu;
   NodeMap live;     // every name that exists now
   NodeMap durable;  // the names each directory held at its last SyncDir
+  std::map<std::string, std::string> locks;  // path -> holder
+  std::condition_variable lock_released;
 };
 
 namespace {
@@ -326,6 +329,41 @@ Status MemoryFileSystem::SyncDir(const std::string& raw_path) {
     if (Dirname(name) == path && name != path) state_->durable[name] = node;
   }
   return Status::Ok();
+}
+
+namespace {
+
+class MemoryFileLock final : public FileLock {
+ public:
+  MemoryFileLock(std::shared_ptr<State> state, std::string path)
+      : state_(std::move(state)), path_(std::move(path)) {}
+  ~MemoryFileLock() override {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->locks.erase(path_);
+    state_->lock_released.notify_all();
+  }
+
+ private:
+  std::shared_ptr<State> state_;
+  std::string path_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<FileLock>> MemoryFileSystem::Lock(const std::string& raw_path,
+                                                         const LockOptions& options) {
+  const std::string path = Normalize(raw_path);
+  std::unique_lock<std::mutex> lock(state_->mu);
+  SLUICE_RETURN_IF_ERROR(state_->CheckDirectory("lock", Dirname(path)));
+  const auto deadline = std::chrono::steady_clock::now() + options.wait;
+  while (state_->locks.contains(path)) {
+    if (state_->lock_released.wait_until(lock, deadline) == std::cv_status::timeout &&
+        state_->locks.contains(path)) {
+      return LockBusy(path, state_->locks[path], options.wait);
+    }
+  }
+  state_->locks[path] = options.holder;
+  return std::unique_ptr<FileLock>(new MemoryFileLock(state_, path));
 }
 
 Result<uint64_t> MemoryFileSystem::FreeSpace(const std::string& /*path*/) {

@@ -45,6 +45,9 @@ class MemoryFileSystem final : public FileSystem {
   Status Remove(const std::string& path) override;
   Status SyncDir(const std::string& path) override;
   Result<uint64_t> FreeSpace(const std::string& path) override;
+  // Locks are held in memory, by path, and are not files.
+  Result<std::unique_ptr<FileLock>> Lock(const std::string& path,
+                                         const LockOptions& options) override;
 
   // Simulates a crash and reboot: every file loses the bytes written after
   // its last Sync(), and every directory goes back to the entries it had at

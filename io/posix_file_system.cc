@@ -2,12 +2,14 @@
 // directory operations that the io_uring file system shares.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <thread>
 
 #include "io/atomic_file.h"
 #include "io/errno_status.h"
@@ -16,6 +18,56 @@
 
 namespace sluice::io {
 namespace {
+
+// An flock(2) on an open lock file. Closing the descriptor lets go, so a
+// killed holder never leaves the lock taken.
+class PosixFileLock final : public FileLock {
+ public:
+  explicit PosixFileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  // The holder's name goes before the lock does, so nobody is told of a
+  // holder that has left.
+  ~PosixFileLock() override { (void)::ftruncate(fd_.get(), 0); }
+
+ private:
+  UniqueFd fd_;
+};
+
+// Who holds the lock on `fd`, as its holder wrote it ("" if unknown).
+std::string ReadHolder(int fd) {
+  char buf[256];
+  ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+  if (n <= 0) return "";
+  std::string holder(buf, static_cast<size_t>(n));
+  // Only printable text goes into a message.
+  for (char& c : holder) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return holder;
+}
+
+Result<std::unique_ptr<FileLock>> LockPosixFile(const std::string& path,
+                                                const LockOptions& options) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) return ErrnoStatus(errno, "open lock file", path);
+  const auto deadline = std::chrono::steady_clock::now() + options.wait;
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err != EWOULDBLOCK) return ErrnoStatus(err, "lock", path);
+    auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) {
+      return LockBusy(path, ReadHolder(fd.get()), options.wait);
+    }
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        left, std::chrono::milliseconds(50)));
+  }
+  if (::ftruncate(fd.get(), 0) != 0) return ErrnoStatus(errno, "truncate lock file", path);
+  const std::string& holder = options.holder;
+  if (!holder.empty() && ::pwrite(fd.get(), holder.data(), holder.size(), 0) < 0) {
+    return ErrnoStatus(errno, "write lock file", path);
+  }
+  return std::unique_ptr<FileLock>(new PosixFileLock(std::move(fd)));
+}
 
 class PosixFileSystemImpl final : public FileSystem {
  public:
@@ -107,6 +159,11 @@ class PosixFileSystemImpl final : public FileSystem {
     UniqueFd dir(fd);
     SLUICE_RETURN_IF_ERROR(SyncFd(dir.get(), path));
     return dir.Close(path);
+  }
+
+  Result<std::unique_ptr<FileLock>> Lock(const std::string& path,
+                                         const LockOptions& options) override {
+    return LockPosixFile(path, options);
   }
 
   Result<uint64_t> FreeSpace(const std::string& path) override {

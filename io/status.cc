@@ -15,6 +15,7 @@ std::string_view ErrorKindName(ErrorKind kind) {
     case ErrorKind::kUnsupported: return "unsupported";
     case ErrorKind::kNetwork: return "network error";
     case ErrorKind::kAuth: return "authentication failed";
+    case ErrorKind::kBusy: return "busy";
   }
   return "unknown error";
 }

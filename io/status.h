@@ -26,6 +26,7 @@ enum class ErrorKind {
   kUnsupported,      // a version, feature or media type this build does not know
   kNetwork,          // a transport failure talking to a remote
   kAuth,             // credentials refused
+  kBusy,             // a lock another process holds
 };
 
 std::string_view ErrorKindName(ErrorKind kind);
@@ -45,6 +46,11 @@ class [[nodiscard]] Status {
   static Status Unsupported(std::string msg) { return {ErrorKind::kUnsupported, std::move(msg)}; }
   static Status Network(std::string msg) { return {ErrorKind::kNetwork, std::move(msg)}; }
   static Status Auth(std::string msg) { return {ErrorKind::kAuth, std::move(msg)}; }
+  static Status Busy(std::string msg) { return {ErrorKind::kBusy, std::move(msg)}; }
+  // A failure of `kind` (kOk, which is no failure, reads as kIoError).
+  static Status FromKind(ErrorKind kind, std::string msg) {
+    return {kind == ErrorKind::kOk ? ErrorKind::kIoError : kind, std::move(msg)};
+  }
 
   bool ok() const { return kind_ == ErrorKind::kOk; }
   ErrorKind kind() const { return kind_; }

@@ -425,6 +425,10 @@ class UringFileSystemImpl final : public FileSystem {
   Status Remove(const std::string& path) override { return posix_->Remove(path); }
   Status SyncDir(const std::string& path) override { return posix_->SyncDir(path); }
   Result<uint64_t> FreeSpace(const std::string& path) override { return posix_->FreeSpace(path); }
+  Result<std::unique_ptr<FileLock>> Lock(const std::string& path,
+                                         const LockOptions& options) override {
+    return posix_->Lock(path, options);
+  }
 
  private:
   FileSystem* const posix_ = PosixFileSystem();

@@ -1,10 +1,12 @@
 #include "io/atomic_file.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <set>
+#include <thread>
 
 #include "tests/io/test_util.h"
 
@@ -77,6 +79,126 @@ TEST_CASE("Commit replaces an existing target unless exclusive") {
   REQUIRE(WriteString(fs, target, "old").ok());
   REQUIRE(WriteFileAtomically(fs, target, AsBytes("new")).ok());
   CHECK(ReadString(fs, target) == "new");
+}
+
+TEST_CASE("a symlink at the target is written through, and stays a link") {
+  SLUICE_FOR_EACH_BACKEND(backend);
+  if (backend_name == "memory") return;  // no symlinks in memory
+  FileSystem* fs = backend.fs();
+  REQUIRE(fs->CreateDirs(backend.Path("shared")).ok());
+  const std::string target = backend.Path("shared/ledger");
+  REQUIRE(WriteString(fs, target, "old").ok());
+  // A chain: an absolute link to a relative one.
+  const std::string inner = backend.Path("shared/current");
+  const std::string outer = backend.Path("ledger");
+  REQUIRE(::symlink("ledger", inner.c_str()) == 0);
+  REQUIRE(::symlink(inner.c_str(), outer.c_str()) == 0);
+
+  Result<std::string> followed = FollowSymlinks(fs, outer);
+  REQUIRE(followed.ok());
+  CHECK(*followed == target);
+  Result<std::unique_ptr<AtomicFile>> file = AtomicFile::Create(fs, outer);
+  REQUIRE(file.ok());
+  CHECK((*file)->path() == target);
+  CHECK((*file)->temp_path().rfind(target + ".tmp-", 0) == 0);  // beside the target
+  REQUIRE((*file)->writer()->Append(AsBytes("new")).ok());
+  REQUIRE((*file)->Commit().ok());
+
+  CHECK(ReadString(fs, target) == "new");
+  struct stat st;
+  REQUIRE(::lstat(outer.c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));
+  REQUIRE(::lstat(inner.c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));
+  Result<std::vector<std::string>> names = fs->ListDir(backend.Path("shared"));
+  REQUIRE(names.ok());
+  CHECK(*names == std::vector<std::string>{"current", "ledger"});
+}
+
+TEST_CASE("a dangling symlink at the target is replaced, never followed") {
+  SLUICE_FOR_EACH_BACKEND(backend);
+  if (backend_name == "memory") return;  // no symlinks in memory
+  FileSystem* fs = backend.fs();
+  const std::string nowhere = backend.Path("nowhere");
+  const std::string link = backend.Path("mapping.txt");
+  REQUIRE(::symlink(nowhere.c_str(), link.c_str()) == 0);
+  REQUIRE(WriteFileAtomically(fs, link, AsBytes("text")).ok());
+  CHECK(ReadString(fs, link) == "text");
+  CHECK_FALSE(fs->Exists(nowhere));
+  struct stat st;
+  REQUIRE(::lstat(link.c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+}
+
+TEST_CASE("a FIFO or a directory at the target is refused, never replaced") {
+  SLUICE_FOR_EACH_BACKEND(backend);
+  FileSystem* fs = backend.fs();
+  std::string target;
+  std::string says;
+  if (backend_name != "memory") {
+    SECTION("a FIFO") {
+      target = backend.Path("fifo");
+      REQUIRE(::mkfifo(target.c_str(), 0600) == 0);
+      says = "cannot write " + target + " as a file: it is a FIFO, which sluice never replaces";
+    }
+    SECTION("a symlink to a FIFO") {
+      REQUIRE(::mkfifo(backend.Path("fifo").c_str(), 0600) == 0);
+      target = backend.Path("link");
+      REQUIRE(::symlink("fifo", target.c_str()) == 0);
+      says = "cannot write " + target + " as a file: it is a FIFO, which sluice never replaces";
+    }
+  }
+  SECTION("a directory") {
+    target = backend.Path("dir");
+    REQUIRE(fs->CreateDirs(target).ok());
+    says = "cannot write " + target + ": it is a directory; name a file to write";
+  }
+  if (target.empty()) return;
+  const std::vector<std::string> before = *fs->ListDir(backend.root());
+  Status s = WriteFileAtomically(fs, target, AsBytes("bytes"));
+  CHECK(s.kind() == ErrorKind::kInvalidArgument);
+  CHECK(s.message() == says);
+  CHECK(*fs->ListDir(backend.root()) == before);
+  Result<PathKind> kind = KindOfPath(fs, target);
+  REQUIRE(kind.ok());
+  CHECK((*kind == PathKind::kFifo || *kind == PathKind::kDirectory));
+}
+
+TEST_CASE("WriteFileOrStream writes into a FIFO in place, and files atomically") {
+  SLUICE_FOR_EACH_BACKEND(backend);
+  FileSystem* fs = backend.fs();
+  REQUIRE(WriteFileOrStream(fs, backend.Path("file"), AsBytes("atomic")).ok());
+  CHECK(ReadString(fs, backend.Path("file")) == "atomic");
+  if (backend_name == "memory") return;  // no FIFOs in memory
+  const std::string fifo = backend.Path("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::string read;
+  // Opening either end of a FIFO blocks until the other end is open.
+  std::thread reader([&] { read = ReadString(fs, fifo); });
+  Status s = WriteFileOrStream(fs, fifo, AsBytes("streamed"));
+  reader.join();
+  REQUIRE(s.ok());
+  CHECK(read == "streamed");
+  Result<PathKind> kind = KindOfPath(fs, fifo);
+  REQUIRE(kind.ok());
+  CHECK(*kind == PathKind::kFifo);
+}
+
+TEST_CASE("AbsolutePath makes a relative path absolute against the working directory") {
+  FileSystem* fs = PosixFileSystem();
+  char cwd[4096];
+  REQUIRE(::getcwd(cwd, sizeof cwd) != nullptr);
+  CHECK(*AbsolutePath(fs, "/a/b") == "/a/b");
+  CHECK(*AbsolutePath(fs, "b.sluice") == std::string(cwd) + "/b.sluice");
+  CHECK(*AbsolutePath(fs, "./out/b.sluice") == std::string(cwd) + "/out/b.sluice");
+  MemoryFileSystem memory;
+  CHECK(*AbsolutePath(&memory, "b.sluice") == "b.sluice");
+}
+
+TEST_CASE("LockHolder names the taker, its pid and since when") {
+  std::string holder = LockHolder("sluice export");
+  CHECK_THAT(holder, Catch::StartsWith("sluice export (pid " + std::to_string(getpid())));
+  CHECK_THAT(holder, Catch::Matches(R"(.*\) since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)"));
 }
 
 TEST_CASE("an AtomicFile dropped or abandoned before Commit leaves nothing behind") {
