@@ -1,10 +1,14 @@
 // Reads a bundle (SPEC.md) in one forward pass from any io::SequentialReader
 // (a file or a pipe), checking as it goes: header, catalog checksum, the
-// signature against the trusted keys *before* any blob byte is handed out,
-// every frame's checksum, every blob's size and sha256, the trailer and the
-// end of input. Errors name the region, frame, blob digest and byte offset.
+// signature against the trusted keys *before* the catalog is parsed and
+// before any blob byte is handed out, the catalog's consistency, every
+// frame's checksum, every blob's size and sha256, the trailer and the end of
+// input. Errors name the region, frame, blob digest and byte offset.
 //
-// Memory is bounded by the catalog plus one frame.
+// Memory is bounded by the catalog plus one frame: an untrusted catalog costs
+// its bytes (read as they arrive) and is never parsed; a trusted one a small
+// multiple of its size while it is parsed and validated, in time linear in
+// its size.
 #pragma once
 
 #include <cstdint>
@@ -39,9 +43,13 @@ struct BlobLocation {
 
 class BundleReader {
  public:
-  // Reads header, catalog and signature. kUntrusted if no trusted key signed
-  // the bundle; kCorruption for damage; kUnsupported for an unknown version
-  // or required feature (the message names it).
+  // Reads header, catalog and signature, in that order, and checks them in
+  // the order of SPEC.md section 9: the catalog's checksum, then the
+  // signature over the raw header and catalog bytes, then (whether or not
+  // the signature was checked) the catalog's structure and consistency.
+  // kUntrusted if no trusted key signed the bundle, even when the catalog is
+  // also malformed; kCorruption for damage; kUnsupported for an unknown
+  // version or required feature (the message names it).
   static Result<std::unique_ptr<BundleReader>> Open(io::SequentialReader* in,
                                                     const TrustPolicy& trust);
   ~BundleReader();

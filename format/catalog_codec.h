@@ -37,19 +37,41 @@ Result<uint32_t> DecodeHeaderPrefix(io::ByteView prefix);
 // the catalog size (kCorruption).
 Result<HeaderFields> DecodeHeader(io::ByteView header);
 
+// What ValidateCatalog did, for tests that hold its cost to the catalog's
+// size (SPEC.md section 11).
+struct CatalogValidationCost {
+  // Digests and ref names compared for equality while looking them up.
+  uint64_t comparisons = 0;
+};
+
 // Checks what SPEC.md section 4 requires of a catalog (refs name manifests,
 // no duplicate refs or digests, manifest bytes hash to their digests, limits).
 // Errors have kind `kind` (kInvalidArgument for a writer's input, kCorruption
-// for a reader's) and name the offending entry.
-Status ValidateCatalog(const Catalog& catalog, ErrorKind kind);
+// for a reader's) and name the offending entry. Time linear in the number of
+// records and the manifest bytes; `cost`, when given, is added to.
+Status ValidateCatalog(const Catalog& catalog, ErrorKind kind,
+                       CatalogValidationCost* cost = nullptr);
 
 // Validates (kInvalidArgument) and encodes refs, manifests and blobs,
 // checksum included. Refuses catalogs larger than kMaxCatalogSize.
 Result<std::string> EncodeCatalog(const Catalog& catalog);
 
-// Checks the checksum of `bytes` (a whole catalog that starts at absolute
-// `offset`), parses and validates it into out->refs/manifests/blobs.
-// kCorruption naming the entry and offset on any failure.
+// Checks the checksum of `bytes`, a whole catalog that starts at absolute
+// `offset`, and nothing else (kCorruption on a mismatch). A reader does this
+// before it checks the signature, so damage is reported as damage, and
+// parses only afterwards (SPEC.md section 9).
+Status CheckCatalogChecksum(io::ByteView bytes, uint64_t offset);
+// The same check for a reader that hashed the catalog as it arrived:
+// `stored` is its last 8 bytes, `computed` the XXH3-64 of those before them.
+Status CompareCatalogChecksum(uint64_t stored, uint64_t computed, uint64_t offset);
+
+// Parses and validates `bytes`, a whole catalog that starts at absolute
+// `offset` and whose checksum has been checked, into
+// out->refs/manifests/blobs. Time linear in its size; memory a small multiple
+// of it. kCorruption naming the entry and offset on any failure.
+Status ParseCatalog(io::ByteView bytes, uint64_t offset, Catalog* out);
+
+// CheckCatalogChecksum, then ParseCatalog.
 Status DecodeCatalog(io::ByteView bytes, uint64_t offset, Catalog* out);
 
 struct SignatureBlock {

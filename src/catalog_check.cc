@@ -1,6 +1,7 @@
 #include "catalog_check.h"
 
-#include <set>
+#include <string_view>
+#include <unordered_set>
 
 #include "oci/graph.h"
 #include "oci/media_types.h"
@@ -15,10 +16,13 @@ Status CheckCatalogGraph(const format::Catalog& catalog) {
                                 " (" + ref.manifest.str() + "): " + s.message());
     }
   }
-  std::set<format::Digest> manifests;
-  std::set<format::Digest> blobs;
-  for (const auto& m : catalog.manifests) manifests.insert(m.digest);
-  for (const auto& b : catalog.blobs) blobs.insert(b.digest);
+  // Hash sets of views into the catalog: lookups cost O(1) and no digest is
+  // copied, so the check stays linear in time and small in memory however
+  // many records the catalog holds.
+  std::unordered_set<std::string_view> manifests(catalog.manifests.size());
+  std::unordered_set<std::string_view> blobs(catalog.blobs.size());
+  for (const auto& m : catalog.manifests) manifests.insert(m.digest.str());
+  for (const auto& b : catalog.blobs) blobs.insert(b.digest.str());
 
   for (const format::ManifestEntry& entry : catalog.manifests) {
     auto parsed = oci::ParseManifest(entry.bytes, entry.media_type);
@@ -31,13 +35,13 @@ Status CheckCatalogGraph(const format::Catalog& catalog) {
       const oci::Descriptor& d = *ref.descriptor;
       switch (ref.kind) {
         case oci::ReferenceKind::kManifest:
-          if (!manifests.contains(d.digest)) return missing(d, "manifest");
+          if (!manifests.contains(d.digest.str())) return missing(d, "manifest");
           break;
         case oci::ReferenceKind::kConfig:
-          if (!blobs.contains(d.digest)) return missing(d, "config");
+          if (!blobs.contains(d.digest.str())) return missing(d, "config");
           break;
         case oci::ReferenceKind::kLayer:
-          if (!blobs.contains(d.digest)) return missing(d, "layer");
+          if (!blobs.contains(d.digest.str())) return missing(d, "layer");
           break;
       }
     }

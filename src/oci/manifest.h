@@ -38,9 +38,18 @@ struct Manifest {
 };
 
 // Parses manifest or index bytes. `declared_media_type` is what the
-// descriptor or registry said (may be empty); it wins over the document's
-// own mediaType field, which is optional. kCorruption for malformed JSON or
-// descriptors, kUnsupported for Docker schema 1 or unknown types.
+// descriptor or registry said (may be empty); the document's own mediaType
+// field is optional. When both are given they must name the same kind (an
+// index: OCI index or Docker manifest list; or an image manifest: OCI or
+// Docker schema 2), and the document's own is the effective media type, as
+// it is what a registry storing the bytes serves. Without either, the shape
+// decides (`manifests`: an index). kCorruption for malformed JSON or
+// descriptors, and for an ambiguous document (CVE-2021-41190, refused as
+// containers/image and distribution refuse it): declared and own media
+// types of different kinds, an index's `manifests` beside an image
+// manifest's `config` or `layers`, or the fields of the kind it is not read
+// as. kUnsupported for Docker schema 1 or unknown types. Messages do not
+// name the digest: callers add it as context.
 Result<Manifest> ParseManifest(std::string_view bytes, std::string_view declared_media_type);
 
 }  // namespace sluice::oci

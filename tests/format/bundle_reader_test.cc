@@ -2,6 +2,7 @@
 
 #include "format/bundle_format.h"
 #include "format/bundle_reader.h"
+#include "format/checksum.h"
 #include "tests/format/bundle_test_util.h"
 #include "tests/format/string_io.h"
 
@@ -269,6 +270,130 @@ TEST_CASE("NextBlob verifies the unread rest of the previous blob") {
   CHECK(second.status().message().find(Sha256::Of("hello, world").str()) != std::string::npos);
   // The reader stays failed.
   CHECK((*reader)->Finish().kind() == ErrorKind::kCorruption);
+}
+
+Status OpenStatus(const std::string& bytes, const TrustPolicy& trust) {
+  testing::StringReader in(bytes);
+  auto reader = BundleReader::Open(&in, trust);
+  return reader.ok() ? Status::Ok() : reader.status();
+}
+
+// Recomputes the checksum at the end of catalog bytes after an edit, so the
+// catalog is malformed rather than damaged.
+void ResealCatalog(std::string* catalog) {
+  catalog->resize(catalog->size() - 8);
+  uint64_t sum = Xxh3(io::AsBytes(*catalog));
+  for (int i = 0; i < 8; ++i) catalog->push_back(static_cast<char>(sum >> (8 * i)));
+}
+
+// Catalogs with a good checksum that parsing or validation refuses, each
+// with what the refusal names.
+std::vector<std::pair<std::string, std::string>> MalformedCatalogs() {
+  const Catalog good = MakeCatalog({{"hello", true}});
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string huge_count = testing::EncodeCatalogUnchecked(good);
+  testing::PutU32At(&huge_count, 0, 0x7fffffff);  // far more refs than bytes
+  ResealCatalog(&huge_count);
+  out.push_back({huge_count, "ref_count"});
+  Catalog bad_hash = good;
+  bad_hash.manifests[0].bytes += " ";
+  out.push_back({testing::EncodeCatalogUnchecked(bad_hash), "bytes hash to"});
+  Catalog missing = good;
+  missing.refs[0].manifest = Sha256::Of("no such manifest");
+  out.push_back({testing::EncodeCatalogUnchecked(missing), "not a manifest here"});
+  Catalog twice = good;
+  twice.refs.push_back(twice.refs[0]);
+  out.push_back({testing::EncodeCatalogUnchecked(twice), "listed twice"});
+  return out;
+}
+
+TEST_CASE("reader checks the signature before it parses or validates the catalog") {
+  auto mallory = PrivateKey::Generate();
+  REQUIRE(mallory.ok());
+  const BundleHeader header = MakeCatalog({}).header;
+  for (const auto& [catalog, problem] : MalformedCatalogs()) {
+    INFO("a catalog refused for '" << problem << "'");
+    std::string forged = testing::SignedBundlePrefix(header, catalog, *mallory);
+    Status s = OpenStatus(forged, TrustTestKey());
+    INFO(s.ToString());
+    CHECK(s.kind() == ErrorKind::kUntrusted);
+    CHECK(s.message().find(mallory->public_key().FingerprintText()) != std::string::npos);
+
+    // Carrying the trusted key's fingerprint, but not its signature.
+    std::string altered = testing::SignedBundlePrefix(header, catalog, testing::TestKey());
+    altered.back() ^= 0x01;
+    s = OpenStatus(altered, TrustTestKey());
+    CHECK(s.kind() == ErrorKind::kUntrusted);
+    CHECK(s.message().find("does not verify") != std::string::npos);
+
+    // Signature checks skipped: the catalog is still parsed and validated.
+    s = OpenStatus(forged, TrustPolicy{{}, true});
+    CHECK(s.kind() == ErrorKind::kCorruption);
+    CHECK(s.message().find(problem) != std::string::npos);
+
+    // Damage is reported as damage, signed or not: the checksum comes first.
+    std::string damaged = forged;
+    damaged[kHeaderSize + 2] ^= 0x01;
+    s = OpenStatus(damaged, TrustTestKey());
+    CHECK(s.kind() == ErrorKind::kCorruption);
+    CHECK(s.message().find("checksum mismatch") != std::string::npos);
+  }
+}
+
+// Issue 9: n refs naming the last of n manifests, which a search of the
+// manifests per ref makes cost n^2 digest comparisons (n = 40,000: a 10 MB
+// catalog, 26 s). The last ref names a manifest that is not there, so a
+// reader refuses it as corrupt only after validating all of it.
+Catalog RefsToTheLastManifest(size_t n) {
+  Catalog c;
+  c.header = MakeCatalog({}).header;
+  for (size_t i = 0; i < n; ++i) {
+    ManifestEntry m;
+    m.bytes = R"({"schemaVersion":2,"n":)" + std::to_string(i) + "}";
+    m.digest = Sha256::Of(m.bytes);
+    m.media_type = "application/vnd.oci.image.manifest.v1+json";
+    c.manifests.push_back(std::move(m));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    c.refs.push_back({"app", "t" + std::to_string(i), c.manifests.back().digest, ""});
+  }
+  c.refs.back().manifest = Sha256::Of("no such manifest");
+  return c;
+}
+
+TEST_CASE("reader refuses a large unsigned catalog before parsing or validating it") {
+  const size_t n = 40000;
+  std::string catalog = testing::EncodeCatalogUnchecked(RefsToTheLastManifest(n));
+  REQUIRE(catalog.size() > (7u << 20));
+  const BundleHeader header = MakeCatalog({}).header;
+  auto mallory = PrivateKey::Generate();
+  REQUIRE(mallory.ok());
+
+  SECTION("signed by a key that is not trusted") {
+    Status s = OpenStatus(testing::SignedBundlePrefix(header, catalog, *mallory), TrustTestKey());
+    INFO(s.ToString());
+    CHECK(s.kind() == ErrorKind::kUntrusted);
+  }
+  SECTION("with a signature that does not verify under the trusted key") {
+    std::string b = testing::SignedBundlePrefix(header, catalog, testing::TestKey());
+    b[b.size() - 10] ^= 0x40;
+    Status s = OpenStatus(b, TrustTestKey());
+    INFO(s.ToString());
+    CHECK(s.kind() == ErrorKind::kUntrusted);
+    CHECK(s.message().find("does not verify") != std::string::npos);
+  }
+  SECTION("with no keys trusted at all") {
+    Status s = OpenStatus(testing::SignedBundlePrefix(header, catalog, *mallory), TrustPolicy{});
+    CHECK(s.kind() == ErrorKind::kUntrusted);
+  }
+  SECTION("with signature checks skipped, validated in full and refused for the last ref") {
+    Status s =
+        OpenStatus(testing::SignedBundlePrefix(header, catalog, *mallory), TrustPolicy{{}, true});
+    INFO(s.ToString());
+    CHECK(s.kind() == ErrorKind::kCorruption);
+    CHECK(s.message().find("ref " + std::to_string(n - 1)) != std::string::npos);
+    CHECK(s.message().find("not a manifest here") != std::string::npos);
+  }
 }
 
 }  // namespace

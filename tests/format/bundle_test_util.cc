@@ -4,7 +4,10 @@
 #include <random>
 #include <stdexcept>
 
+#include "format/bundle_format.h"
+#include "format/catalog_codec.h"
 #include "format/checksum.h"
+#include "format/endian.h"
 #include "tests/format/string_io.h"
 #include "tests/support/files.h"
 
@@ -92,6 +95,44 @@ std::string WriteBundle(const Catalog& catalog, const std::vector<BlobSpec>& blo
     throw std::runtime_error("bytes_written disagrees with the output");
   }
   return out.contents();
+}
+
+std::string EncodeCatalogUnchecked(const Catalog& catalog) {
+  std::string out;
+  PutU32(&out, static_cast<uint32_t>(catalog.refs.size()));
+  for (const RefEntry& r : catalog.refs) {
+    for (const std::string* s : {&r.repository, &r.tag, &r.manifest.str(), &r.source}) {
+      PutU32(&out, static_cast<uint32_t>(s->size()));
+      out += *s;
+    }
+  }
+  PutU32(&out, static_cast<uint32_t>(catalog.manifests.size()));
+  for (const ManifestEntry& m : catalog.manifests) {
+    for (const std::string* s : {&m.digest.str(), &m.media_type, &m.bytes}) {
+      PutU32(&out, static_cast<uint32_t>(s->size()));
+      out += *s;
+    }
+  }
+  PutU32(&out, static_cast<uint32_t>(catalog.blobs.size()));
+  for (const BlobEntry& b : catalog.blobs) {
+    PutU32(&out, static_cast<uint32_t>(b.digest.str().size()));
+    out += b.digest.str();
+    PutU64(&out, b.size);
+    PutU32(&out, static_cast<uint32_t>(b.media_type.size()));
+    out += b.media_type;
+    PutU8(&out, b.shipped ? 1 : 0);
+  }
+  PutU64(&out, Xxh3(io::AsBytes(out)));
+  return out;
+}
+
+std::string SignedBundlePrefix(const BundleHeader& header, const std::string& catalog_bytes,
+                               const PrivateKey& key) {
+  std::string b = EncodeHeader(header, catalog_bytes.size()) + catalog_bytes;
+  PutU32(&b, 1);  // algorithm: Ed25519
+  b.append(kSignatureSize - 4, '\0');
+  FixCatalogAndSign(&b, key);
+  return b;
 }
 
 ReadResult ReadAll(const std::string& bundle, const TrustPolicy& trust, size_t read_size,

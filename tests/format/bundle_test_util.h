@@ -40,6 +40,14 @@ Catalog MakeCatalog(const std::vector<BlobSpec>& blobs);
 std::string WriteBundle(const Catalog& catalog, const std::vector<BlobSpec>& blobs,
                         const BundleWriterOptions& options = {});
 
+// The catalog bytes as SPEC.md section 4 lays them out, checksum included,
+// without the writer's validation: for catalogs the writer would refuse.
+std::string EncodeCatalogUnchecked(const Catalog& catalog);
+// Header, `catalog_bytes` and a signature block (algorithm Ed25519) by `key`
+// over both: everything of a bundle that BundleReader::Open reads.
+std::string SignedBundlePrefix(const BundleHeader& header, const std::string& catalog_bytes,
+                               const PrivateKey& key);
+
 struct ReadResult {
   Status status;  // of the first failing step of Open, NextBlob, Read, Finish
   Catalog catalog;

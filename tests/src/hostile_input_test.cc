@@ -5,7 +5,8 @@
 //
 // Each test fails if its protection is removed: invalid names, a manifest
 // referencing a blob the bundle does not list, a declared size that does not
-// match the bytes, deeply nested JSON, an untrusted or missing signature, and
+// match the bytes, deeply nested JSON, an index posing as an image manifest
+// (refused at export and at import), an untrusted or missing signature, and
 // an abbreviated --insecure-skip-signature.
 #include <catch2/catch.hpp>
 
@@ -19,6 +20,7 @@
 #include "sink/oci_layout_sink.h"
 #include "sink/registry_storage_sink.h"
 #include "test_support.h"
+#include "tests/support/transfer_fixture.h"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -26,6 +28,8 @@ using namespace sluice::testing;
 namespace {
 
 constexpr const char* kManifestType = "application/vnd.oci.image.manifest.v1+json";
+constexpr const char* kConfigType = "application/vnd.oci.image.config.v1+json";
+constexpr const char* kLayerType = "application/vnd.oci.image.layer.v1.tar";
 
 // What the tests import through: the OCI layout sink, or the registry's
 // on-disk storage, whose paths are built from repository and tag names.
@@ -295,6 +299,82 @@ TEST_CASE("manifest parser refuses documents over 16 MiB and nesting past its li
   std::string quoted = R"({"schemaVersion":2,"config":)" + config + R"(,"x":")" +
                        std::string(1000, '[') + R"("})";
   CHECK(oci::ParseManifest(quoted, kManifestType).ok());
+}
+
+// Issue 9 (the CVE-2021-41190 class): a document whose own mediaType says
+// index, with the index's manifests beside an image's config and layers, tagged
+// under an image descriptor. Read as an image, its child would never ship; a
+// registry storing it believes its mediaType and serves an index whose child
+// is missing.
+std::string IndexPosingAsImage(const std::string& child, uint64_t child_size,
+                               const std::string& config, uint64_t config_size,
+                               const std::string& layer, uint64_t layer_size) {
+  auto descriptor = [](const std::string& type, const std::string& digest, uint64_t size) {
+    return R"({"mediaType":")" + type + R"(","digest":")" + digest + R"(","size":)" +
+           std::to_string(size) + "}";
+  };
+  std::string doc = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json")";
+  doc += R"(,"manifests":[)" + descriptor(kManifestType, child, child_size) + "]";
+  doc += R"(,"config":)" + descriptor(kConfigType, config, config_size);
+  doc += R"(,"layers":[)" + descriptor(kLayerType, layer, layer_size) + "]}";
+  return doc;
+}
+
+TEST_CASE("export refuses an index posing as an image manifest, writing no bundle") {
+  LibraryTransfer t;
+  std::string layout = t.tmp / "src";
+  LayoutBuilder builder(layout);
+  BuiltBlob layer = builder.AddBlob(RandomBytes(3000, 1), kLayerType);
+  BuiltImage image = builder.AddImage({layer});
+  BuiltImage child = builder.AddImage({builder.AddBlob(RandomBytes(2000, 2), kLayerType)}, "arm64");
+  BuiltBlob ambiguous = builder.AddBlob(
+      IndexPosingAsImage(child.manifest.str(), child.manifest_size, image.config.digest.str(),
+                         image.config.size, layer.digest.str(), layer.size),
+      kManifestType);
+  builder.Tag("app:1", ambiguous.digest, ambiguous.size, kManifestType);
+
+  std::string bundle = t.tmp / "app.sluice";
+  auto report = t.ExportTags(layout, {"app:1"}, t.tmp / "ledger", bundle);
+  REQUIRE_FALSE(report.ok());
+  INFO(report.status().ToString());
+  CHECK(report.status().IsCorruption());
+  CHECK(report.status().message().find(ambiguous.digest.str()) != std::string::npos);
+  CHECK(report.status().message().find(
+            "declared as application/vnd.oci.image.manifest.v1+json but its mediaType is "
+            "application/vnd.oci.image.index.v1+json") != std::string::npos);
+  CHECK_FALSE(io::DefaultFileSystem()->Exists(bundle));
+}
+
+TEST_CASE("verify and import refuse a signed catalog holding an index recorded as an image") {
+  TempDir tmp;
+  HostileBundle b;
+  format::Digest child = b.AddImage({RandomBytes(2000, 3)});
+  const format::BlobEntry config = b.catalog.blobs[0];
+  const format::BlobEntry layer = b.catalog.blobs[1];
+  std::string bytes =
+      IndexPosingAsImage(child.str(), b.catalog.manifests[0].bytes.size(), config.digest.str(),
+                         config.size, layer.digest.str(), layer.size);
+  format::Digest digest = format::Sha256::Of(bytes);
+  b.catalog.manifests.push_back({digest, kManifestType, bytes});
+  b.Ref("app", "1", digest);
+  REQUIRE(b.WriteTo(tmp / "b.sluice").ok());
+
+  auto in = io::DefaultFileSystem()->NewSequentialReader(tmp / "b.sluice");
+  REQUIRE(in.ok());
+  auto verified = VerifyBundle(in->get(), b.Trust());
+  REQUIRE_FALSE(verified.ok());
+  CHECK(verified.status().IsCorruption());
+  CHECK(verified.status().message().find(digest.str()) != std::string::npos);
+  for (SinkKind kind : {SinkKind::kOciLayout, SinkKind::kRegistryStorage}) {
+    std::string dir = tmp / ("out-" + std::to_string(static_cast<int>(kind)));
+    auto imported = ImportFile(tmp / "b.sluice", b.Trust(), dir, kind);
+    INFO("sink " << static_cast<int>(kind) << ": " << imported.status().ToString());
+    REQUIRE_FALSE(imported.ok());
+    CHECK(imported.status().IsCorruption());
+    CHECK(imported.status().message().find(digest.str()) != std::string::npos);
+    CHECK(imported.status().message().find("ambiguous manifest") != std::string::npos);
+    CHECK(ListTree(dir).empty());
+  }
 }
 
 TEST_CASE("a bundle signed by a key that is not trusted is refused, naming the signer") {

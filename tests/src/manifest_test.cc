@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <tuple>
+#include <vector>
+
 #include "oci/manifest.h"
 #include "oci/media_types.h"
 
@@ -64,4 +68,129 @@ TEST_CASE("deeply nested JSON is refused before parsing") {
   auto m = oci::ParseManifest(deep, "");
   REQUIRE_FALSE(m.ok());
   CHECK(m.status().message().find("nests") != std::string::npos);
+}
+
+// --- ambiguous documents (CVE-2021-41190) ---
+
+namespace {
+
+std::string Descriptor(const std::string& media_type, const std::string& digest) {
+  return R"({"mediaType":")" + media_type + R"(","digest":")" + digest + R"(","size":5})";
+}
+// A document with the given own mediaType (none when empty) and members.
+std::string Document(const std::string& own_type, const std::string& members) {
+  std::string type = own_type.empty() ? "" : R"("mediaType":")" + own_type + R"(",)";
+  return R"({"schemaVersion":2,)" + type + members + "}";
+}
+const std::string kManifests =
+    R"("manifests":[)" + Descriptor(std::string(oci::kOciManifest), kDigestA) + "]";
+const std::string kConfig =
+    R"("config":)" + Descriptor("application/vnd.oci.image.config.v1+json", kDigestB);
+const std::string kLayers =
+    R"("layers":[)" + Descriptor("application/vnd.oci.image.layer.v1.tar", kDigestB) + "]";
+
+}  // namespace
+
+TEST_CASE("an index posing as an image manifest is refused, naming both types") {
+  // Issue 9: exported as an image, its child never shipped, and the
+  // registry that stored it served an index whose child was missing.
+  std::string both =
+      Document(std::string(oci::kOciIndex), kManifests + "," + kConfig + "," + kLayers);
+  auto m = oci::ParseManifest(both, oci::kOciManifest);
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.status().IsCorruption());
+  INFO(m.status().ToString());
+  CHECK(m.status().message().find(std::string(oci::kOciManifest)) != std::string::npos);
+  CHECK(m.status().message().find(std::string(oci::kOciIndex)) != std::string::npos);
+
+  // The same conflict without the image fields, and in the Docker family.
+  // (declared, own, members)
+  using Conflict = std::tuple<std::string_view, std::string_view, std::string>;
+  const std::vector<Conflict> conflicts = {
+      {oci::kOciManifest, oci::kOciIndex, kManifests},
+      {oci::kDockerManifest, oci::kDockerManifestList, kManifests},
+      {oci::kOciManifest, oci::kDockerManifestList, kManifests},
+      {oci::kOciIndex, oci::kOciManifest, kConfig + "," + kLayers},
+      {oci::kDockerManifestList, oci::kDockerManifest, kConfig + "," + kLayers},
+      {oci::kOciManifest, "application/vnd.oci.artifact.manifest.v1+json", kConfig}};
+  for (const auto& [declared, own, members] : conflicts) {
+    INFO("declared " << declared << ", own " << own);
+    auto parsed = oci::ParseManifest(Document(std::string(own), members), declared);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.status().IsCorruption());
+    CHECK(parsed.status().message().find("declared as " + std::string(declared) +
+                                         " but its mediaType is " + std::string(own)) !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("a document with both an index's manifests and an image's config or layers is refused") {
+  for (const std::string& image_fields : {kConfig + "," + kLayers, kConfig, kLayers}) {
+    std::string doc = Document("", kManifests + "," + image_fields);
+    for (std::string_view declared : {std::string_view(), oci::kOciManifest, oci::kOciIndex,
+                                      oci::kDockerManifest, oci::kDockerManifestList}) {
+      INFO(doc << " declared '" << declared << "'");
+      auto m = oci::ParseManifest(doc, declared);
+      REQUIRE_FALSE(m.ok());
+      CHECK(m.status().IsCorruption());
+      CHECK(m.status().message().find("'manifests'") != std::string::npos);
+    }
+  }
+  // Its own mediaType does not make it any less ambiguous.
+  auto m = oci::ParseManifest(Document(std::string(oci::kOciIndex), kManifests + "," + kLayers),
+                              oci::kOciIndex);
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.status().IsCorruption());
+}
+
+TEST_CASE("an index with config or layers, or an image manifest with manifests, is refused") {
+  auto index = oci::ParseManifest(Document("", kConfig + "," + kLayers), oci::kOciIndex);
+  REQUIRE_FALSE(index.ok());
+  CHECK(index.status().IsCorruption());
+  CHECK(index.status().message().find("'config' and 'layers'") != std::string::npos);
+  auto list = oci::ParseManifest(Document(std::string(oci::kDockerManifestList), kLayers), "");
+  REQUIRE_FALSE(list.ok());
+  CHECK(list.status().IsCorruption());
+  // Without mediaType anywhere, "manifests" is what makes an index.
+  auto image = oci::ParseManifest(Document("", kManifests), oci::kDockerManifest);
+  REQUIRE_FALSE(image.ok());
+  CHECK(image.status().IsCorruption());
+  CHECK(image.status().message().find("'manifests' of an index") != std::string::npos);
+}
+
+TEST_CASE("unambiguous documents still parse: mediaType omitted, null fields, either family") {
+  const std::string image = kConfig + "," + kLayers;
+  // OCI lets both the document and the descriptor omit the type.
+  for (std::string_view declared : {std::string_view(), oci::kOciManifest}) {
+    auto m = oci::ParseManifest(Document("", image), declared);
+    REQUIRE(m.ok());
+    CHECK(m->kind == oci::ManifestKind::kImage);
+    CHECK(m->media_type == oci::kOciManifest);
+  }
+  auto index = oci::ParseManifest(Document("", kManifests), oci::kOciIndex);
+  REQUIRE(index.ok());
+  CHECK(index->kind == oci::ManifestKind::kIndex);
+  // A null member is an absent one, as in containers/image.
+  auto nulls = oci::ParseManifest(Document("", image + R"(,"manifests":null)"), oci::kOciManifest);
+  REQUIRE(nulls.ok());
+  CHECK(nulls->kind == oci::ManifestKind::kImage);
+  // Declared and own types agreeing, as a registry's Content-Type does.
+  auto docker =
+      oci::ParseManifest(Document(std::string(oci::kDockerManifest), image), oci::kDockerManifest);
+  REQUIRE(docker.ok());
+  CHECK(docker->kind == oci::ManifestKind::kImage);
+  // Docker schema 2 and OCI name the same kinds with the same fields: a list
+  // declared where its own type says OCI index (or the reverse) has the same
+  // children either way. The document's own type is the one a registry
+  // storing it serves, so it is the effective one.
+  auto oci_index = oci::ParseManifest(Document(std::string(oci::kOciIndex), kManifests),
+                                      oci::kDockerManifestList);
+  REQUIRE(oci_index.ok());
+  CHECK(oci_index->kind == oci::ManifestKind::kIndex);
+  CHECK(oci_index->media_type == oci::kOciIndex);
+  auto docker_image =
+      oci::ParseManifest(Document(std::string(oci::kDockerManifest), image), oci::kOciManifest);
+  REQUIRE(docker_image.ok());
+  CHECK(docker_image->kind == oci::ManifestKind::kImage);
+  CHECK(docker_image->media_type == oci::kDockerManifest);
 }
