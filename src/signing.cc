@@ -1,11 +1,38 @@
 #include "signing.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include "io/atomic_file.h"
 
 namespace sluice {
 namespace {
 
 constexpr uint64_t kMaxKeyFileSize = 64 * 1024;
+
+// The PEM markers of an encrypted private key: PKCS#8 ("BEGIN ENCRYPTED
+// PRIVATE KEY", what `openssl pkey -aes256` writes) and the traditional
+// per-block encryption header ("Proc-Type: 4,ENCRYPTED").
+bool IsEncryptedPem(std::string_view pem) {
+  return pem.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string_view::npos ||
+         pem.find("Proc-Type: 4,ENCRYPTED") != std::string_view::npos;
+}
+
+// The permission bits of the file at path. io::FileInfo does not carry them
+// (yet), so this stat(2) is the one outside io/; a key file is always on the
+// real file system, which is where it looks. fs->Stat names a missing file
+// as every other read of the key would.
+Result<unsigned> PermissionBits(io::FileSystem* fs, const std::string& path) {
+  SLUICE_RETURN_IF_ERROR(fs->Stat(path).status());
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status::IoError("stat " + path + ": " + std::strerror(errno));
+  }
+  return static_cast<unsigned>(st.st_mode & 07777);
+}
 
 }  // namespace
 
@@ -34,9 +61,30 @@ Status GenerateKeyPair(io::FileSystem* fs, const std::string& private_path,
 Result<format::PrivateKey> LoadPrivateKey(io::FileSystem* fs, const std::string& path) {
   auto pem = io::ReadSmallFile(fs, path, kMaxKeyFileSize);
   if (!pem.ok()) return pem.status().WithContext("reading signing key");
+  // Checked before OpenSSL sees the text: given an encrypted key and no
+  // passphrase callback, OpenSSL would prompt on the terminal.
+  if (IsEncryptedPem(*pem)) {
+    return Status::InvalidArgument(
+        "signing key " + path +
+        " is encrypted; sluice never asks for a passphrase and needs an unencrypted key: write "
+        "a decrypted copy, readable by you only, with '(umask 077; openssl pkey -in " +
+        path + " -out " + path + ".plain)' and give that");
+  }
   auto key = format::PrivateKey::FromPem(*pem);
   if (!key.ok()) return key.status().WithContext(path);
   return key;
+}
+
+Status CheckPrivateKeyPermissions(io::FileSystem* fs, const std::string& path) {
+  auto mode = PermissionBits(fs, path);
+  if (!mode.ok()) return mode.status().WithContext("signing key");
+  if ((*mode & 077) == 0) return Status::Ok();
+  char octal[16];
+  std::snprintf(octal, sizeof octal, "%04o", *mode);
+  return Status::InvalidArgument("signing key " + path + " has mode " + octal +
+                                 ": group or others may read it, and whoever reads it can sign "
+                                 "bundles the far side trusts; run 'chmod 600 " +
+                                 path + "'");
 }
 
 Result<format::PublicKey> LoadPublicKey(io::FileSystem* fs, const std::string& path) {

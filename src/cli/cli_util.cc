@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "reference/ref_name.h"
 #include "signing.h"
 
 namespace po = boost::program_options;
@@ -17,6 +18,10 @@ std::optional<int> ParseCommandLine(const char* command, const char* usage, cons
                                     const po::positional_options_description& positional,
                                     po::variables_map* vm) {
   options.add_options()("help,h", "show this help");
+  // The README promises -q to every command: scripts pass it to all of them.
+  if (options.find_nothrow("quiet", false) == nullptr) {
+    options.add_options()("quiet,q", "no progress on stderr (this command shows none)");
+  }
   try {
     // No abbreviated long options: --insecure-skip-signature, like every
     // option, must be spelled out in full.
@@ -31,7 +36,7 @@ std::optional<int> ParseCommandLine(const char* command, const char* usage, cons
     }
     po::notify(*vm);
   } catch (const po::error& e) {
-    std::cerr << "sluice " << command << ": " << e.what() << "\n"
+    std::cerr << "sluice " << command << ": " << Printable(e.what()) << "\n"
               << "usage: sluice " << command << " " << usage << "\n"
               << "Try 'sluice " << command << " --help'.\n";
     return kExitUsage;
@@ -54,8 +59,41 @@ int ExitCodeFor(const Status& status) {
 }
 
 int ReportError(const Status& status) {
-  std::cerr << "sluice: error: " << status.ToString() << "\n";
+  // One line whatever the message holds: names from bundles, registries'
+  // answers and paths reach messages, and none may forge a line of its own.
+  std::cerr << "sluice: error: " << Printable(status.ToString()) << "\n";
   return ExitCodeFor(status);
+}
+
+std::string Printable(std::string_view text) {
+  // QuoteName cuts a name after its first 100 bytes and quotes it; pieces
+  // shorter than that come back whole, between the quotes dropped here.
+  constexpr size_t kPiece = 64;
+  std::string out;
+  out.reserve(text.size());
+  for (size_t at = 0; at < text.size(); at += kPiece) {
+    std::string quoted = QuoteName(text.substr(at, kPiece));
+    out.append(quoted, 1, quoted.size() - 2);
+  }
+  return out;
+}
+
+void AddInsecureKeyOption(po::options_description& options, bool* allow) {
+  options.add_options()("allow-insecure-key-permissions", po::bool_switch(allow),
+                        "use a private key file that group or others may read (refused "
+                        "otherwise, as ssh refuses it)");
+}
+
+Status CheckSigningKeyFile(const std::string& path, bool allow_insecure_permissions) {
+  Status s = CheckPrivateKeyPermissions(io::DefaultFileSystem(), path);
+  if (s.ok() || s.kind() != ErrorKind::kInvalidArgument) return s;
+  if (!allow_insecure_permissions) {
+    return Status::InvalidArgument(
+        s.message() + " (or pass --allow-insecure-key-permissions to use it as it is)");
+  }
+  std::cerr << "sluice: WARNING: --allow-insecure-key-permissions: " << Printable(s.message())
+            << "\n";
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<io::SequentialReader>> OpenBundleInput(const std::string& path) {

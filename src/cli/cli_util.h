@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "cli/command.h"
 #include "format/bundle_reader.h"
@@ -21,16 +22,27 @@ namespace sluice::cli {
 
 // Parses args into vm. Prints usage and returns kExitOk for --help, or prints
 // the problem and returns kExitUsage; returns nullopt when the command
-// should go on.
+// should go on. Every command takes -h/--help, and -q/--quiet (a command
+// with progress to silence declares it itself; the others accept it).
 std::optional<int> ParseCommandLine(const char* command, const char* usage, const Args& args,
                                     boost::program_options::options_description& options,
                                     const boost::program_options::positional_options_description&
                                         positional,
                                     boost::program_options::variables_map* vm);
 
-// Prints "sluice: error: …" and returns the exit code for the error's kind.
+// Prints "sluice: error: …", one line (the message through Printable), and
+// returns the exit code for the error's kind.
 int ReportError(const Status& status);
 int ExitCodeFor(const Status& status);
+
+// Text from outside sluice (a bundle's names and sources, a registry's
+// answer, a ledger or inventory file, a path) as every human-readable line
+// shows it: printable ASCII as is, every other byte as \xNN, by the one rule
+// of QuoteName (reference/ref_name.h), without its quotes or its cut. So no
+// name can clear the screen, move the cursor or start a line of its own
+// ("ESC[2J" prints as "\x1b[2J", a newline as "\x0a"). JSON output needs
+// none of this: nlohmann escapes control characters.
+std::string Printable(std::string_view text);
 
 // Opens BUNDLE for one forward pass: a file, or standard input for "-".
 Result<std::unique_ptr<io::SequentialReader>> OpenBundleInput(const std::string& path);
@@ -39,6 +51,13 @@ Result<std::unique_ptr<io::SequentialReader>> OpenBundleInput(const std::string&
 // with a loud warning when --insecure-skip-signature was spelled out.
 Result<format::TrustPolicy> LoadTrust(const std::vector<std::string>& trust_paths,
                                       bool insecure_skip_signature);
+
+// --allow-insecure-key-permissions, for every command that reads a private
+// key (export and inventory --sign-key).
+void AddInsecureKeyOption(boost::program_options::options_description& options, bool* allow);
+// CheckPrivateKeyPermissions (signing.h) unless allowed, and then a warning
+// on stderr where the key is open to others.
+Status CheckSigningKeyFile(const std::string& path, bool allow_insecure_permissions);
 
 // --parallel-blobs N, shared by export and import. Parsed as a signed number
 // so that "-1" is refused rather than wrapped; at most kMaxBlobsInFlight, so

@@ -90,6 +90,9 @@ void PrintJson(const Inspected& in) {
   std::cout << doc.dump(2) << "\n";
 }
 
+// Every name, source and media type is the bundle's claim, unchecked until
+// verify, and printed through Printable: an unsigned bundle must not be able
+// to clear the screen or forge a line.
 void PrintText(const Inspected& in) {
   const format::Catalog& catalog = *in.catalog;
   const format::BundleHeader& h = catalog.header;
@@ -99,8 +102,8 @@ void PrintText(const Inspected& in) {
             << "signer     " << in.signer
             << (in.verified ? " (verified)" : " (not checked: use --trust)") << "\n\nrefs:\n";
   for (const auto& r : catalog.refs) {
-    std::cout << "  " << RefName(r) << "  " << r.manifest.str()
-              << (r.source.empty() ? "" : "  from " + r.source) << "\n";
+    std::cout << "  " << Printable(RefName(r)) << "  " << r.manifest.str()
+              << (r.source.empty() ? "" : "  from " + Printable(r.source)) << "\n";
   }
   std::cout << "\nmanifests: " << catalog.manifests.size() << "\n\nblobs:\n";
   for (size_t i = 0; i < catalog.blobs.size(); ++i) {
@@ -108,7 +111,7 @@ void PrintText(const Inspected& in) {
     std::cout << "  " << b.digest.str() << "  " << HumanBytes(b.size) << "  "
               << (b.shipped ? "shipped, stored " + HumanBytes(in.Stored(i))
                             : std::string("assumed present"))
-              << "  " << b.media_type << "\n";
+              << "  " << Printable(b.media_type) << "\n";
   }
   std::cout << "\nshipped " << HumanBytes(in.raw_bytes) << " raw as " << HumanBytes(in.stored_bytes)
             << " stored; file " << HumanBytes(in.file_size) << "\n";

@@ -45,6 +45,7 @@ Result<Inventory> Take(const std::string& from, const TransportRef& ref, bool ve
 int RunInventory(const Args& args) {
   std::string from, output, sign_key;
   bool verify_blobs = false;
+  bool allow_insecure_key = false;
   // The registry inventoried is the one `sluice import --to docker://...`
   // writes to: the same --dest-* options reach it.
   RegistryOptions registry_options("dest");
@@ -62,6 +63,7 @@ int RunInventory(const Args& args) {
        "docker://: download and hash every blob instead of trusting the registry's HEAD answer "
        "(its size); the registry checked each digest when the blob was pushed, so this only "
        "finds storage that rotted since. oci:DIR is always hashed");
+  AddInsecureKeyOption(options, &allow_insecure_key);
   registry_options.AddTo(options);
   po::variables_map vm;
   if (auto exit = ParseCommandLine(
@@ -75,6 +77,9 @@ int RunInventory(const Args& args) {
   if (!ref.ok()) return ReportError(ref.status());
   std::optional<format::PrivateKey> key;
   if (!sign_key.empty()) {
+    if (Status s = CheckSigningKeyFile(sign_key, allow_insecure_key); !s.ok()) {
+      return ReportError(s);
+    }
     auto loaded = LoadPrivateKey(fs, sign_key);
     if (!loaded.ok()) return ReportError(loaded.status());
     key = std::move(loaded).value();
@@ -89,19 +94,19 @@ int RunInventory(const Args& args) {
   for (const Inventory::Blob& b : inventory->blobs) bytes += b.size;
   size_t incomplete = 0;
   for (const Inventory::Tag& t : inventory->tags) incomplete += t.complete ? 0 : 1;
-  std::cout << "inventory of " << from << " written to " << output << ": "
+  std::cout << "inventory of " << Printable(from) << " written to " << Printable(output) << ": "
             << inventory->blobs.size() << " blobs (" << HumanBytes(bytes) << "), "
             << inventory->tags.size() << " tags";
   if (incomplete > 0) std::cout << " (" << incomplete << " incomplete)";
   std::cout << "\n";
   if (key) {
     std::cout << "  signed by " << key->public_key().FingerprintText() << " in "
-              << InventorySignaturePath(output) << "\n";
+              << Printable(InventorySignaturePath(output)) << "\n";
   }
   for (const std::string& d : inventory->damaged) {
     std::cerr << "sluice: warning: damaged or missing, left out of the inventory (it will be "
                  "shipped again): "
-              << d << "\n";
+              << Printable(d) << "\n";
   }
   return kExitOk;
 }

@@ -23,8 +23,8 @@ int RunKeygen(const Args& args) {
   if (Status s = GenerateKeyPair(fs, private_path, public_path); !s.ok()) return ReportError(s);
   auto key = LoadPublicKey(fs, public_path);
   if (!key.ok()) return ReportError(key.status());
-  std::cout << "wrote " << private_path << " (keep it on the export side) and " << public_path
-            << "\nfingerprint " << key->FingerprintText() << "\n";
+  std::cout << "wrote " << Printable(private_path) << " (keep it on the export side) and "
+            << Printable(public_path) << "\nfingerprint " << key->FingerprintText() << "\n";
   return kExitOk;
 }
 

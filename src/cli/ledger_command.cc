@@ -52,14 +52,14 @@ int Show(const Args& args) {
               << "\n";
     return kExitOk;
   }
-  std::cout << "ledger " << path << "\n"
+  std::cout << "ledger " << Printable(path) << "\n"
             << "  id        " << format::HexEncode(ledger->id()) << "\n"
             << "  sequence  " << ledger->sequence() << "\n"
             << "  blobs     " << ledger->blob_count() << " delivered\n"
             << "  bundles   " << ledger->bundles().size() << "\n";
   for (const Ledger::BundleRecord& b : ledger->bundles()) {
-    std::cout << "    " << b.sequence << "  " << b.bundle_id << "  created " << b.created_unix
-              << "  " << b.blobs << " blobs shipped\n";
+    std::cout << "    " << b.sequence << "  " << Printable(b.bundle_id) << "  created "
+              << b.created_unix << "  " << b.blobs << " blobs shipped\n";
   }
   return kExitOk;
 }
@@ -105,11 +105,11 @@ int Rebuild(const Args& args) {
   size_t removed = ledger->blob_count() - kept;
   ledger->ReplaceBlobs(std::vector<format::Digest>(held.begin(), held.end()));
   if (Status s = ledger->Save(fs, path); !s.ok()) return ReportError(s);
-  std::cout << "rebuilt ledger " << path << " from " << inventory_path << " ("
-            << (inventory->destination.empty() ? "?" : inventory->destination) << "): "
-            << ledger->blob_count() << " blobs held at the far side (" << added << " added, "
-            << removed << " no longer counted as delivered); sequence " << ledger->sequence()
-            << " kept\n";
+  std::cout << "rebuilt ledger " << Printable(path) << " from " << Printable(inventory_path)
+            << " (" << (inventory->destination.empty() ? "?" : Printable(inventory->destination))
+            << "): " << ledger->blob_count() << " blobs held at the far side (" << added
+            << " added, " << removed << " no longer counted as delivered); sequence "
+            << ledger->sequence() << " kept\n";
   return kExitOk;
 }
 
@@ -126,7 +126,8 @@ int RunLedger(const Args& args) {
               << "  rebuild  replace its blobs with what an inventory of the far side lists\n";
     return kExitOk;
   }
-  std::cerr << "sluice ledger: " << (action.empty() ? "no action given" : "unknown action '" + action + "'")
+  std::cerr << "sluice ledger: "
+            << (action.empty() ? "no action given" : "unknown action '" + Printable(action) + "'")
             << "\nusage: sluice ledger " << kUsage << "\n";
   return kExitUsage;
 }

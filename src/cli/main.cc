@@ -3,6 +3,7 @@
 #include <exception>
 #include <iostream>
 
+#include "cli/cli_util.h"
 #include "cli/command.h"
 #include "format/bundle_format.h"
 
@@ -60,13 +61,14 @@ int main(int argc, char** argv) {
     try {
       return c.run(Args(argv + 2, argv + argc));
     } catch (const std::exception& e) {
-      std::cerr << "sluice: internal error: " << e.what() << "\n";
+      std::cerr << "sluice: internal error: " << Printable(e.what()) << "\n";
     } catch (...) {
-      std::cerr << "sluice: internal error: an unknown exception escaped '" << name << "'\n";
+      std::cerr << "sluice: internal error: an unknown exception escaped '" << Printable(name)
+                << "'\n";
     }
     return kExitInternal;
   }
-  std::cerr << "sluice: unknown command '" << name << "'\n";
+  std::cerr << "sluice: unknown command '" << Printable(name) << "'\n";
   PrintUsage(std::cerr);
   return kExitUsage;
 }

@@ -66,8 +66,8 @@ int RunVerify(const Args& args) {
                      .dump(2)
               << "\n";
   } else {
-    std::cout << bundle_path << ": OK, bundle " << s.sequence << " (on ledger sequence "
-              << s.base_sequence << "), signed by " << s.signer
+    std::cout << Printable(bundle_path) << ": OK, bundle " << s.sequence << " (on ledger sequence "
+              << s.base_sequence << "), signed by " << Printable(s.signer)
               << (s.signature_verified ? "" : " (signature NOT checked)") << "\n  " << s.refs
               << " refs, " << s.manifests << " manifests, " << s.shipped_blobs << " blobs ("
               << HumanBytes(s.shipped_bytes) << ") verified, " << s.assumed_blobs

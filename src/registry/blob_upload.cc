@@ -112,7 +112,12 @@ class ChunkedUpload final : public BlobUpload {
     if (location.empty()) {
       return Status::Network(Name() + ": upload response has no Location header");
     }
-    SLUICE_ASSIGN_OR_RETURN(location_, ResolveUrl(response.url, location));
+    auto url = ResolveUrl(response.url, location);
+    if (!url.ok()) {
+      return Status::Network(
+          Name() + ": the registry's Location header names no URL: " + url.status().message());
+    }
+    location_ = std::move(*url);
     return Status::Ok();
   }
 

@@ -439,8 +439,9 @@ Result<std::string> HttpStream::ReadAll(size_t max_size) {
     SLUICE_ASSIGN_OR_RETURN(size_t n, Read(chunk));
     if (n == 0) return out;
     if (out.size() + n > max_size) {
-      return Status::InvalidArgument("response from " + t_->url + " is larger than " +
-                                     std::to_string(max_size) + " bytes");
+      // The remote's answer, not the caller's request, is at fault.
+      return Status::Network("the answer from " + t_->url + " is larger than " +
+                             std::to_string(max_size) + " bytes, the most sluice takes for it");
     }
     out.append(reinterpret_cast<const char*>(chunk.data()), n);
   }

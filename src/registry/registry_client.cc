@@ -1,6 +1,7 @@
 #include "registry/registry_client.h"
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "io/atomic_file.h"
 #include "oci/media_types.h"
@@ -250,8 +251,10 @@ Status RegistryClient::ErrorFor(const Response& response, const Call& call) {
   if (response.status >= 500 || response.status == 429) {
     return Status::Network(call.what + ": " + host_ + " answered " + detail);
   }
-  return Status::InvalidArgument(call.what + ": " + host_ + " refused the request (" + detail +
-                                 ")");
+  // Whatever else a registry refuses (400 MANIFEST_INVALID, 413, ...) is its
+  // answer to a well-formed request: a failure on the remote side, never the
+  // usage error kInvalidArgument would make of it.
+  return Status::Network(call.what + ": " + host_ + " refused the request (" + detail + ")");
 }
 
 Status RegistryClient::ErrorFor(HttpStream* stream, const Call& call) {
@@ -365,10 +368,12 @@ Result<std::vector<std::string>> RegistryClient::ListPaged(const std::string& pa
                                                            const std::string& scope, int page_size,
                                                            const std::string& what) {
   std::vector<std::string> out;
+  // The pages read, by the sha256 of their URL: a Link back to one of them
+  // is a loop. Hashes, since a URL is as long as the registry likes.
+  std::set<format::Digest> seen;
   std::string next = path;
   if (page_size > 0) next += "?n=" + std::to_string(page_size);
-  for (int page = 0; !next.empty(); ++page) {
-    if (page > 1000000) return Status::Network(what + ": pagination does not end");
+  while (true) {
     Call call;
     call.path = next;
     call.repository =
@@ -377,21 +382,56 @@ Result<std::vector<std::string>> RegistryClient::ListPaged(const std::string& pa
     call.what = what;
     SLUICE_ASSIGN_OR_RETURN(Response response, SendBuffered(call, kMaxListPageSize));
     if (response.status != 200) return ErrorFor(response, call);
+    const std::string page_url = response.url.empty() ? base_url() + next : response.url;
+    auto here = ResolveUrl(page_url, page_url);  // the form links resolve to
+    seen.insert(format::Sha256::Of(here.ok() ? *here : page_url));
     nlohmann::json doc = nlohmann::json::parse(response.body, nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) {
-      return Status::Network(what + ": the registry's answer is not a JSON object");
+      return Status::Network(what + ": the registry's answer is not a JSON object (page " +
+                             std::to_string(seen.size()) + ", " + page_url + ")");
     }
     auto list = doc.find(field);
     if (list != doc.end() && list->is_array()) {
       for (const auto& item : *list) {
-        if (item.is_string()) out.push_back(item.get<std::string>());
+        if (!item.is_string()) continue;
+        const std::string& name = item.get_ref<const std::string&>();
+        if (name.size() > kMaxListNameSize) {
+          return Status::Network(
+              what + ": the registry listed a name of " + std::to_string(name.size()) +
+              " bytes (page " + std::to_string(seen.size()) + ", " + page_url +
+              "); no repository or tag is longer than " + std::to_string(kMaxListNameSize));
+        }
+        if (out.size() == options_.max_list_entries) {
+          return Status::Network(what + ": the registry lists more than " +
+                                 std::to_string(options_.max_list_entries) + " names in " +
+                                 std::to_string(seen.size()) +
+                                 " pages, the most sluice reads; name the images one by one "
+                                 "instead of listing them");
+        }
+        out.push_back(name);
       }
     }
     std::string link = NextLink(response.headers.Get("link"));
     if (link.empty()) break;
-    SLUICE_ASSIGN_OR_RETURN(std::string resolved, ResolveUrl(response.url, link));
-    if (resolved == response.url) break;
-    next = resolved;
+    auto resolved = ResolveUrl(page_url, link);
+    if (!resolved.ok()) {
+      return Status::Network(what + ": the registry's Link header (page " +
+                             std::to_string(seen.size()) +
+                             ") names no URL: " + resolved.status().message());
+    }
+    if (seen.count(format::Sha256::Of(*resolved)) != 0) {
+      return Status::Network(what + ": the registry's pages loop: page " +
+                             std::to_string(seen.size()) + " links back to " + *resolved +
+                             ", a page already read; its pagination is broken (tell its "
+                             "operator), or name the images one by one instead of listing them");
+    }
+    if (seen.size() == options_.max_list_pages) {
+      return Status::Network(what + ": the registry's pages do not end: " +
+                             std::to_string(seen.size()) + " pages (" + std::to_string(out.size()) +
+                             " names) read, the most sluice reads; name the images one by one "
+                             "instead of listing them");
+    }
+    next = std::move(*resolved);
   }
   return out;
 }

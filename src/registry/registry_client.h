@@ -25,7 +25,14 @@
 //   - Errors: 401/403 kAuth naming host and repository; 404 kNotFound naming
 //     the reference; no response kNetwork; untrusted certificate kUntrusted
 //     naming the host and the certs.d path that would trust it; bytes that do
-//     not match a digest kCorruption.
+//     not match a digest kCorruption. Any other refusal (400
+//     MANIFEST_INVALID, ...), an answer larger than its limit, or one that
+//     makes no sense is kNetwork, a failure of the remote side, naming the
+//     host, the repository and what the registry said (never
+//     kInvalidArgument, which is the caller's mistake).
+//   - Listings (tags/list, _catalog) are bounded: at most max_list_entries
+//     names over at most max_list_pages pages, and a Link that leads back to
+//     a page already read is a loop; each is kNetwork, not memory without end.
 //
 // Thread safety: the methods may be called from several threads at once.
 #pragma once
@@ -50,6 +57,15 @@ class TokenAuth;
 struct HttpRequest;
 enum class TransportFailure;
 
+// The default bounds of a tags/list or _catalog listing: generous, far above
+// what a registry in use lists, they only stop one whose Link pages never
+// end (or that lists without end).
+inline constexpr size_t kDefaultMaxListEntries = 1'000'000;
+inline constexpr size_t kDefaultMaxListPages = 100'000;
+// No registry grammar allows a longer repository (255) or tag (128) name;
+// a longer one is garbage, and bounds the bytes a listing holds.
+inline constexpr size_t kMaxListNameSize = 1024;
+
 struct ClientOptions {
   io::FileSystem* fs = nullptr;  // for auth files and certificates; null: the default
   bool tls_verify = true;
@@ -66,6 +82,9 @@ struct ClientOptions {
   // chunks of chunk_size. Both bound the memory an upload holds.
   uint64_t monolithic_limit = 16 << 20;
   uint64_t chunk_size = 16 << 20;
+  // Bounds of ListTags and Catalog (names in all, requests in all).
+  size_t max_list_entries = kDefaultMaxListEntries;
+  size_t max_list_pages = kDefaultMaxListPages;
   std::string user_agent = "sluice/0.1";
 };
 
@@ -144,6 +163,9 @@ class RegistryClient {
 
   // All tags of a repository / all repositories, following Link pagination
   // with `page_size` entries per request (0: the registry's default).
+  // kNetwork past options.max_list_entries names or max_list_pages pages,
+  // for a name longer than kMaxListNameSize, and for a Link to a page
+  // already read (a loop).
   Result<std::vector<std::string>> ListTags(const std::string& repository, int page_size = 0);
   Result<std::vector<std::string>> Catalog(int page_size = 0);
 

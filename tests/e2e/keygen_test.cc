@@ -90,5 +90,71 @@ TEST_CASE("keygen without --public is a usage error", "[e2e][keygen][usage]") {
   CHECK_FALSE(Exists(dir / "k.key"));
 }
 
+TEST_CASE("export and inventory refuse a private key that group or others may read, unless "
+          "--allow-insecure-key-permissions",
+          "[e2e][keygen]") {
+  Workspace ws;
+  REQUIRE(::chmod(ws.keys.private_key.c_str(), 0644) == 0);
+  const std::string source = "oci:" + SampleLayout() + ":app:1.0";
+  const std::string bundle = ws.dir / "b.sluice";
+  const std::string inventory = ws.dir / "inventory.json";
+  const std::vector<std::string> take_inventory = {"inventory", "--from", "oci:" + SampleLayout(),
+                                                   "-o", inventory, "--sign-key",
+                                                   ws.keys.private_key};
+
+  RunResult exported = ws.Export({source}, bundle);
+  RunResult listed = Sluice(take_inventory);
+  for (const RunResult* r : {&exported, &listed}) {
+    INFO(r->Describe());
+    CHECK(r->exit_code == 2);
+    CHECK(r->ErrorLine().find(ws.keys.private_key + " has mode 0644") != std::string::npos);
+    CHECK(r->ErrorLine().find("chmod 600 " + ws.keys.private_key) != std::string::npos);
+    CHECK(r->ErrorLine().find("--allow-insecure-key-permissions") != std::string::npos);
+  }
+  CHECK_FALSE(Exists(bundle));
+  CHECK_FALSE(Exists(ws.ledger));
+  CHECK_FALSE(Exists(inventory));
+
+  // Allowed, it is used, with a warning.
+  exported = ws.Export({source}, bundle, {"--allow-insecure-key-permissions"});
+  std::vector<std::string> allowed = take_inventory;
+  allowed.push_back("--allow-insecure-key-permissions");
+  listed = Sluice(allowed);
+  for (const RunResult* r : {&exported, &listed}) {
+    INFO(r->Describe());
+    CHECK(r->exit_code == 0);
+    CHECK(r->err.find("WARNING") != std::string::npos);
+    CHECK(r->err.find("mode 0644") != std::string::npos);
+  }
+  CHECK(Exists(bundle));
+  CHECK(Exists(inventory));
+}
+
+TEST_CASE("an encrypted private key is refused as encrypted, and no passphrase is asked for even "
+          "with one waiting on stdin",
+          "[e2e][keygen]") {
+  Workspace ws;
+  const std::string encrypted = ws.dir / "encrypted.key";
+  RunResult made = Run({"openssl", "pkey", "-in", ws.keys.private_key, "-aes256", "-passout",
+                        "pass:secret", "-out", encrypted});
+  INFO(made.Describe());
+  REQUIRE(made.exit_code == 0);
+  REQUIRE(::chmod(encrypted.c_str(), 0600) == 0);
+  // OpenSSL's own prompt reads the terminal, or stdin when there is none.
+  WriteFile(ws.dir / "passphrase", "secret\n");
+  const std::string bundle = ws.dir / "b.sluice";
+
+  RunResult r = Sluice({"export", "oci:" + SampleLayout() + ":app:1.0", "--ledger", ws.ledger,
+                        "--sign-key", encrypted, "-o", bundle},
+                       ws.dir / "passphrase");
+  INFO(r.Describe());
+  CHECK(r.exit_code == 2);
+  CHECK(r.ErrorLine().find(encrypted + " is encrypted") != std::string::npos);
+  CHECK(r.ErrorLine().find("openssl pkey -in " + encrypted + " -out ") != std::string::npos);
+  CHECK(r.err.find("pass phrase") == std::string::npos);
+  CHECK_FALSE(Exists(bundle));
+  CHECK_FALSE(Exists(ws.ledger));
+}
+
 }  // namespace
 }  // namespace sluice::e2e

@@ -123,5 +123,30 @@ TEST_CASE("no blobs in flight is a usage error for export and import", "[e2e][us
   CHECK_FALSE(Exists(dir / "l"));
 }
 
+// The README: "Progress goes to stderr; -q silences it", for every command,
+// so a script may pass it to all of them.
+TEST_CASE("every command takes -q and --quiet", "[e2e][usage]") {
+  Workspace ws;
+  const std::string bundle = ws.dir / "b.sluice";
+  const std::string out = ws.dir / "out";
+  const std::string inventory = ws.dir / "inventory.json";
+  const std::vector<std::vector<std::string>> runs = {
+      {"keygen", "-q", "--private", ws.dir / "q.key", "--public", ws.dir / "q.pub"},
+      {"export", "oci:" + SampleLayout() + ":app:1.0", "--ledger", ws.ledger, "--sign-key",
+       ws.keys.private_key, "-o", bundle, "--quiet"},
+      {"verify", bundle, "--trust", ws.keys.public_key, "-q"},
+      {"inspect", bundle, "--quiet"},
+      {"import", bundle, "--trust", ws.keys.public_key, "--to", "oci:" + out, "--mapping", "",
+       "-q"},
+      {"inventory", "-q", "--from", "oci:" + out, "-o", inventory},
+      {"ledger", "show", "--ledger", ws.ledger, "-q"},
+      {"ledger", "rebuild", "--quiet", "--ledger", ws.ledger, "--from-inventory", inventory}};
+  for (const std::vector<std::string>& args : runs) {
+    RunResult r = Sluice(args);
+    INFO(r.Describe());
+    CHECK(r.exit_code == 0);
+  }
+}
+
 }  // namespace
 }  // namespace sluice::e2e

@@ -408,6 +408,20 @@ TEST_CASE("cli: registry failures name the host or reference and leave nothing b
   }
 }
 
+TEST_CASE("cli: a registry's bad answer exits 1, naming host and repository, never the usage "
+          "code 2") {
+  testing::FakeRegistry fake;  // serves r:huge, one byte larger than a manifest may be
+  Transfer t;
+  std::string bundle = t.Path("huge.sluice");
+  RunResult r = t.Export({"docker://" + fake.host() + "/r:huge"}, bundle,
+                         {"--src-creds", "user:pass", "--src-tls-verify=false"});
+  INFO(r.Describe());
+  CHECK(r.exit_code == 1);
+  CHECK(Contains(r.ErrorLine(), fake.host() + "/r:huge"));
+  CHECK(Contains(r.ErrorLine(), "larger than"));
+  CHECK_FALSE(e2e::Exists(bundle));
+}
+
 TEST_CASE("cli: a docker-archive made by skopeo goes through a bundle into a registry") {
   const std::string& samples = e2e::SampleLayout();
   TestRegistry b;

@@ -6,8 +6,12 @@ transfer is cut in half, and blobs whose transfer breaks mid-body:
   resume   the first GET is cut after CUT bytes; later ones honour Range
   norange  the first GET is cut after CUT bytes; Range is ignored (200)
   dead     the first GET is cut after CUT bytes, every later one at once
+Listings that misbehave: /v2/loop/tags/list and /v2/_catalog link from their
+second page back to the first; /v2/endless/tags/list links to a new page
+forever. /v2/r/manifests/huge is one byte larger than a manifest may be.
 /testblobs lists {name: digest}; /testblobs/NAME serves the bytes; /stats
-holds token requests per scope and "ranges": {name: [Range header or ""]}.
+holds token requests per scope, "ranges": {name: [Range header or ""]} and
+"pages": {listing path: requests}.
 
 Usage: fake_registry.py PORT_FILE   (binds 127.0.0.1:0, writes the port there)
 """
@@ -28,6 +32,7 @@ TAGS = ["t0", "t1", "t2", "t3", "t4"]
 CREDS = "Basic " + base64.b64encode(b"user:pass").decode()
 
 CUT = 100000
+MAX_MANIFEST = 16 << 20  # format/bundle_format.h kMaxManifestSize
 
 
 def blob_bytes(name, size=300000):
@@ -42,6 +47,7 @@ lock = threading.Lock()
 token_requests = {}  # scope -> count
 flaky_left = {"n": 1}
 ranges = {}  # broken blob name -> Range headers received, in order
+pages = {}  # listing path -> requests
 
 
 def sha(data):
@@ -97,6 +103,26 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self.connection.shutdown(socket.SHUT_WR)
 
+    def send_listing(self, url):
+        with lock:
+            pages[url.path] = pages.get(url.path, 0) + 1
+        field = "repositories" if url.path == "/v2/_catalog" else "tags"
+        last = parse_qs(url.query).get("last", [None])[0]
+        headers = {"Content-Type": "application/json"}
+        if url.path == "/v2/endless/tags/list":
+            # Two new names a page, and a link to the next page, forever.
+            k = (int(last[1:]) + 1) // 2 if last else 0
+            names = ["e%d" % (2 * k), "e%d" % (2 * k + 1)]
+            headers["Link"] = '<%s?n=2&last=e%d>; rel="next"' % (url.path, 2 * k + 1)
+        elif last is None:
+            names = ["a", "b"]
+            headers["Link"] = '<%s?last=b>; rel="next"' % url.path
+        else:
+            # The second page leads back to the first.
+            names = ["c"]
+            headers["Link"] = '<%s>; rel="next"' % url.path
+        return self.send(200, json.dumps({field: names}).encode(), headers)
+
     def do_HEAD(self):
         self.do_GET()
 
@@ -105,7 +131,8 @@ class Handler(BaseHTTPRequestHandler):
         port = self.server.server_address[1]
         if url.path == "/stats":
             with lock:
-                return self.send(200, json.dumps(dict(token_requests, ranges=ranges)).encode())
+                return self.send(
+                    200, json.dumps(dict(token_requests, ranges=ranges, pages=pages)).encode())
         if url.path == "/testblobs":
             return self.send(200, json.dumps({n: sha(b) for n, b in BROKEN.items()}).encode())
         if url.path.startswith("/testblobs/"):
@@ -146,7 +173,11 @@ class Handler(BaseHTTPRequestHandler):
             if start + n < len(TAGS):
                 headers["Link"] = '</v2/r/tags/list?n=%d&last=%s>; rel="next"' % (n, page[-1])
             return self.send(200, json.dumps({"name": "r", "tags": page}).encode(), headers)
+        if url.path in ("/v2/loop/tags/list", "/v2/_catalog", "/v2/endless/tags/list"):
+            return self.send_listing(url)
         mt = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
+        if url.path == "/v2/r/manifests/huge":
+            return self.send(200, b" " * (MAX_MANIFEST + 1), mt)
         if url.path == "/v2/r/manifests/good":
             return self.send(200, MANIFEST, dict(mt, **{"Docker-Content-Digest": sha(MANIFEST)}))
         if url.path == "/v2/r/manifests/lying":

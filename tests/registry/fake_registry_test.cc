@@ -173,5 +173,72 @@ TEST_CASE("a blob that keeps breaking fails with kNetwork naming the digest and 
   CHECK_FALSE(again.ok());
 }
 
+TEST_CASE("a tags/list whose Link leads back to the first page is refused as a loop") {
+  FakeRegistry fake;
+  auto tags = Client(fake, "user:pass")->ListTags("loop");
+  REQUIRE_FALSE(tags.ok());
+  CHECK(tags.status().kind() == ErrorKind::kNetwork);
+  const std::string message = tags.status().message();
+  CHECK(message.find(fake.host() + "/loop") != std::string::npos);
+  CHECK(message.find("loop") != std::string::npos);
+  CHECK(message.find("page 2 links back to") != std::string::npos);
+  // Two pages read, the first not asked for again.
+  CHECK(Stats(fake)["pages"]["/v2/loop/tags/list"] == 2);
+}
+
+TEST_CASE("a _catalog whose Link leads back to the first page is refused as a loop") {
+  FakeRegistry fake;
+  auto repositories = Client(fake, "user:pass")->Catalog();
+  REQUIRE_FALSE(repositories.ok());
+  CHECK(repositories.status().kind() == ErrorKind::kNetwork);
+  CHECK(repositories.status().message().find("catalog of " + fake.host()) != std::string::npos);
+  CHECK(repositories.status().message().find("links back to") != std::string::npos);
+  CHECK(Stats(fake)["pages"]["/v2/_catalog"] == 2);
+}
+
+TEST_CASE("a tags/list that never ends stops at the page limit") {
+  FakeRegistry fake;
+  ClientOptions options = Options("user:pass");
+  options.max_list_pages = 5;
+  auto tags = RegistryClient::Create(fake.host(), options).value()->ListTags("endless");
+  REQUIRE_FALSE(tags.ok());
+  CHECK(tags.status().kind() == ErrorKind::kNetwork);
+  CHECK(tags.status().message().find(fake.host() + "/endless") != std::string::npos);
+  CHECK(tags.status().message().find("5 pages") != std::string::npos);
+  CHECK(Stats(fake)["pages"]["/v2/endless/tags/list"] == 5);
+}
+
+TEST_CASE("a tags/list that never ends stops at the name limit") {
+  FakeRegistry fake;
+  ClientOptions options = Options("user:pass");
+  options.max_list_entries = 7;  // the fourth page of two names holds the eighth
+  auto tags = RegistryClient::Create(fake.host(), options).value()->ListTags("endless");
+  REQUIRE_FALSE(tags.ok());
+  CHECK(tags.status().kind() == ErrorKind::kNetwork);
+  CHECK(tags.status().message().find("more than 7 names") != std::string::npos);
+  CHECK(Stats(fake)["pages"]["/v2/endless/tags/list"] == 4);
+}
+
+TEST_CASE("a listing within the limits is read whole") {
+  FakeRegistry fake;
+  ClientOptions options = Options("user:pass");
+  options.max_list_entries = 5;
+  options.max_list_pages = 3;
+  auto tags = RegistryClient::Create(fake.host(), options).value()->ListTags("r", 2);
+  INFO(tags.status().ToString());
+  REQUIRE(tags.ok());
+  CHECK(*tags == std::vector<std::string>{"t0", "t1", "t2", "t3", "t4"});
+}
+
+TEST_CASE("a manifest larger than a manifest may be is a failure of the registry, not a usage "
+          "error") {
+  FakeRegistry fake;
+  auto m = Client(fake, "user:pass")->GetManifest("r", "huge");
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.status().kind() == ErrorKind::kNetwork);
+  CHECK(m.status().message().find("manifest " + fake.host() + "/r:huge") != std::string::npos);
+  CHECK(m.status().message().find("larger than") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::registry

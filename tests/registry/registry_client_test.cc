@@ -223,6 +223,24 @@ TEST_CASE("an upload whose bytes do not match its digest is refused as corruptio
   CHECK_FALSE(head->has_value());
 }
 
+TEST_CASE("a manifest the registry refuses is a failure of the remote side naming host, "
+          "repository and the registry's error") {
+  TestRegistry registry;
+  auto client = MustClient(registry.host(), Insecure());
+  // Not JSON: docker-registry answers 400 MANIFEST_INVALID.
+  std::string manifest = "not a manifest";
+  auto put =
+      client->PutManifest("bad/repo", "v1", "application/vnd.oci.image.manifest.v1+json", manifest);
+  REQUIRE_FALSE(put.ok());
+  INFO(put.status().ToString());
+  // Not kInvalidArgument, which the command line reports as its own misuse
+  // (exit 2).
+  CHECK(put.status().kind() == ErrorKind::kNetwork);
+  CHECK(put.status().message().find(registry.host() + "/bad/repo:v1") != std::string::npos);
+  CHECK(put.status().message().find("HTTP 400") != std::string::npos);
+  CHECK(put.status().message().find("MANIFEST_INVALID") != std::string::npos);
+}
+
 TEST_CASE("a blob is mounted from another repository of the same registry") {
   TestRegistry registry;
   TempDir tmp;
