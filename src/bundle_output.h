@@ -1,8 +1,8 @@
 // Where an export writes its bundle. The exporter writes through this one
-// interface whatever the destination is: a file published atomically, or
-// standard output (a pipe, a data diode's sender); volume sets are next.
-// Writer decorators (a rate limit, parity) wrap writer() without the
-// exporter knowing.
+// interface whatever the destination is: a file published atomically, or a
+// stream (standard output, a pipe, a FIFO, a device such as a data diode's
+// sender); volume sets are next. Writer decorators (a rate limit, parity)
+// wrap writer() without the exporter knowing.
 //
 // The exporter's publication protocol (ledger.h) needs two things from an
 // output: a commit point (Publish) before which nothing at the destination
@@ -25,23 +25,36 @@ class BundleOutput {
   virtual ~BundleOutput() = default;  // unpublished: whatever was written is discarded
 
   // Before any byte: checks that `planned_bytes` fit (kNoSpace otherwise)
-  // and opens the destination.
+  // and opens a stream (which, for a FIFO, waits for its reader).
   virtual Status Prepare(uint64_t planned_bytes) = 0;
   // What the bundle writer writes into; valid after Prepare.
   virtual io::SequentialWriter* writer() = 0;
   // Makes the whole bundle visible: the commit point.
   virtual Status Publish() = 0;
   // What a pending-ledger record names, so that LoadLedger can settle an
-  // export killed around Publish by looking there; nullopt when there is
-  // nothing to look at (a stream).
+  // export killed around Publish by looking there: an absolute path, so
+  // that a run from another directory looks at the same file; nullopt when
+  // there is nothing to look at (a stream).
   virtual std::optional<std::string> Location() const = 0;
   // For messages: "bundle /media/usb/site-a-0007.sluice", "standard output".
   virtual std::string Describe() const = 0;
 };
 
-// "-" is standard output; anything else a file path, published as a temp
-// file fsynced and renamed into place.
-std::unique_ptr<BundleOutput> NewBundleOutput(io::FileSystem* fs, const std::string& output);
+// Opens the output `output` names, when the export starts and before any
+// source is read, so that an output that cannot be written is refused before
+// any work is done:
+//   "-"                standard output;
+//   a FIFO, a character or block device, a socket (or a symlink to one, such
+//                      as /dev/stdout on a pipe): written in place as a
+//                      stream, like standard output, never replaced;
+//   a directory        refused (kInvalidArgument);
+//   anything else      a file, published as a temp file fsynced and renamed
+//                      into place (through a symlink, to its target). The
+//                      temp file is created now, so a missing directory
+//                      (kNotFound) or one that cannot be written is refused
+//                      now; it is removed if the output is dropped unpublished.
+Result<std::unique_ptr<BundleOutput>> OpenBundleOutput(io::FileSystem* fs,
+                                                       const std::string& output);
 
 // Whether `location` (a BundleOutput::Location()) holds the whole bundle
 // `bundle_id` (hex). Only the header and catalog are read: an output

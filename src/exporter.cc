@@ -9,6 +9,7 @@
 
 #include "bundle_output.h"
 #include "format/bundle_format.h"
+#include "io/atomic_file.h"
 #include "ledger.h"
 #include "plan.h"
 #include "reference/ref_name.h"
@@ -119,8 +120,10 @@ Status WriteBundle(io::SequentialWriter* out, ExportPlan* plan, const format::Pr
 
 }  // namespace
 
-Result<Ledger> LoadLedger(io::FileSystem* fs, const std::string& path) {
-  SLUICE_ASSIGN_OR_RETURN(Ledger ledger, Ledger::Load(fs, path));
+Result<Ledger> LoadLedger(io::FileSystem* fs, const std::string& path, std::string_view who) {
+  // Settling writes the ledger: only under its lock, or an export running
+  // meanwhile would see its pending record dropped under it.
+  SLUICE_ASSIGN_OR_RETURN(Ledger ledger, Ledger::LoadLocked(fs, path, who));
   if (!ledger.pending()) return ledger;
   const Ledger::PendingBundle& pending = *ledger.pending();
   if (OutputHoldsBundle(fs, pending.output, pending.record.bundle_id)) {
@@ -134,9 +137,15 @@ Result<Ledger> LoadLedger(io::FileSystem* fs, const std::string& path) {
 
 Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>& sources,
                             const ExportOptions& options) {
-  // Everything that can be refused is checked before a byte is written.
+  // Everything that can be refused is checked before a byte is written,
+  // and what needs no source before any source is read.
   SLUICE_ASSIGN_OR_RETURN(format::PrivateKey key, LoadPrivateKey(fs, options.sign_key_path));
-  SLUICE_ASSIGN_OR_RETURN(Ledger ledger, LoadLedger(fs, options.ledger_path));
+  // Locked until this returns (the ledger holds the lock): another export
+  // on this ledger would build the same sequence on the same base, and one
+  // of the two bundles would vanish from the ledger.
+  SLUICE_ASSIGN_OR_RETURN(Ledger ledger, LoadLedger(fs, options.ledger_path, "sluice export"));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<BundleOutput> output,
+                          OpenBundleOutput(fs, options.output_path));
   SLUICE_ASSIGN_OR_RETURN(ExportPlan plan, PlanExport(sources, ledger));
 
   format::BundleHeader& header = plan.catalog.header;
@@ -153,13 +162,14 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   for (const format::BlobEntry& blob : plan.catalog.blobs) {
     if (blob.shipped) shipped.push_back(blob.digest);
   }
-  std::unique_ptr<BundleOutput> output = NewBundleOutput(fs, options.output_path);
   SLUICE_RETURN_IF_ERROR(output->Prepare(PlannedBundleSize(plan, options.writer.frame_size)));
   SLUICE_RETURN_IF_ERROR(WriteBundle(output->writer(), &plan, key, options));
   uint64_t bundle_bytes = output->writer()->Size();
 
   // Publish in three atomic steps (see ledger.h): a crash between any two
   // leaves a ledger that the next LoadLedger settles to match the output.
+  // The location is absolute, fixed when the output was opened: the run
+  // that settles may start in another directory.
   std::optional<std::string> location = output->Location();
   if (location) {
     ledger.SetPending({{header.sequence, format::HexEncode(header.bundle_id), header.created_unix,
@@ -193,6 +203,8 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   report.skipped_blobs = plan.skipped_blobs;
   report.skipped_bytes = plan.skipped_bytes;
   report.bundle_bytes = bundle_bytes;
+  report.bundle_on_stdout =
+      !location && (options.output_path == "-" || io::IsStandardOutput(fs, options.output_path));
   return report;
 }
 

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "format/bundle_writer.h"
@@ -43,14 +44,25 @@ struct ExportReport {
   uint64_t skipped_blobs = 0;
   uint64_t skipped_bytes = 0;
   uint64_t bundle_bytes = 0;   // the file as written
+  // The bundle went to standard output (-o -, or -o /dev/stdout and the
+  // like): a report printed there would be read as part of the bundle.
+  bool bundle_on_stdout = false;
 };
 
-// Loads the ledger at `path` (a fresh one if there is none) and settles an
-// export that was interrupted while publishing its bundle (see ledger.h),
-// saving the settled ledger. Everything that reads a ledger to act on it
-// goes through here.
-Result<Ledger> LoadLedger(io::FileSystem* fs, const std::string& path);
+// Loads the ledger at `path` (a fresh one if there is none) under its lock
+// (Ledger::LoadLocked: kBusy at once when another run holds it; `who` is
+// what that run is told about this one), and settles an export that was
+// interrupted while publishing its bundle (see ledger.h), saving the settled
+// ledger. The lock is held while the returned ledger lives. Everything that
+// reads a ledger to act on it goes through here.
+Result<Ledger> LoadLedger(io::FileSystem* fs, const std::string& path,
+                          std::string_view who = "sluice");
 
+// Holds the ledger's lock from the start to the end, so a second export (or
+// a `ledger rebuild`) on the same ledger fails at once instead of losing an
+// update. Refuses before reading any source an output it cannot write
+// (bundle_output.h) and before writing anything a ref name that an import
+// would refuse (plan.h).
 Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>& sources,
                             const ExportOptions& options);
 

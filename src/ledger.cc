@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
@@ -64,6 +65,25 @@ Result<Ledger::PendingBundle> PendingFromJson(const io::JsonField& p, uint64_t s
   return pending;
 }
 
+// Takes the lock file `lock_path` of the ledger at `path` at once, or says
+// who holds it and what to do.
+Result<std::unique_ptr<io::FileLock>> TakeLock(io::FileSystem* fs, const std::string& path,
+                                               const std::string& lock_path, std::string_view who) {
+  auto lock =
+      fs->Lock(lock_path, {.wait = std::chrono::milliseconds(0), .holder = io::LockHolder(who)});
+  if (lock.ok()) return lock;
+  const Status& s = lock.status();
+  if (s.kind() == ErrorKind::kBusy) {
+    return Status::Busy("ledger " + path + " is in use: " + s.message() +
+                        "; run this again once that has finished");
+  }
+  if (s.IsNotFound()) {
+    return Status::NotFound("cannot use ledger " + path + ": directory " + io::Dirname(lock_path) +
+                            " does not exist; create it first");
+  }
+  return s.WithContext("locking ledger " + path);
+}
+
 json RecordToJson(const Ledger::BundleRecord& b) {
   return {{"sequence", b.sequence},
           {"bundle_id", b.bundle_id},
@@ -120,7 +140,29 @@ Result<Ledger> Ledger::Load(io::FileSystem* fs, const std::string& path) {
   return ledger;
 }
 
+Result<std::string> Ledger::LockPath(io::FileSystem* fs, const std::string& path) {
+  SLUICE_ASSIGN_OR_RETURN(std::string real, io::FollowSymlinks(fs, path));
+  return real + ".lock";
+}
+
+Result<Ledger> Ledger::LoadLocked(io::FileSystem* fs, const std::string& path,
+                                  std::string_view who) {
+  SLUICE_ASSIGN_OR_RETURN(std::string lock_path, LockPath(fs, path));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<io::FileLock> lock, TakeLock(fs, path, lock_path, who));
+  // Read only once the lock is held: what another run saved before letting
+  // go is what this one builds on.
+  SLUICE_ASSIGN_OR_RETURN(Ledger ledger, Load(fs, path));
+  ledger.lock_ = std::move(lock);
+  ledger.lock_path_ = std::move(lock_path);
+  return ledger;
+}
+
 Status Ledger::Save(io::FileSystem* fs, const std::string& path) const {
+  SLUICE_ASSIGN_OR_RETURN(std::string lock_path, LockPath(fs, path));
+  std::unique_ptr<io::FileLock> lock_for_this_write;
+  if (!lock_ || lock_path != lock_path_) {
+    SLUICE_ASSIGN_OR_RETURN(lock_for_this_write, TakeLock(fs, path, lock_path, "sluice"));
+  }
   json doc = json::object();
   doc["format"] = kFormatName;
   doc["version"] = kFormatVersion;

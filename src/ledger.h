@@ -14,14 +14,23 @@
 // record is dropped. So the ledger never counts a bundle that does not exist,
 // nor misses one that does.
 //
+// Every run that changes a ledger holds its lock ("LEDGER.lock" beside the
+// ledger's real file) from reading it to its last save: an export for all of
+// its run, so that two exports cannot both build sequence N+1 on N and one
+// of them vanish from the ledger. A second taker fails at once, told who
+// holds it. A symlinked ledger is read, locked and written where the link
+// points, so every link to a shared ledger sees one ledger.
+//
 // On disk it is a JSON document (format "sluice-ledger", version 1; the
 // "pending" member is optional, and a reader that ignores it errs on the
 // safe side: it ships those blobs again).
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "format/catalog.h"
@@ -36,7 +45,20 @@ class Ledger {
   // Loads `path`; if nothing is there, returns Create(). kCorruption for a
   // file that is not a valid ledger (naming the path and the problem).
   static Result<Ledger> Load(io::FileSystem* fs, const std::string& path);
-  // Atomically replaces `path` (temp file, fsync, rename, fsync directory).
+  // Takes the ledger's lock, then loads it as Load does. The lock is held
+  // while the returned ledger, or a copy of it, lives. kBusy at once when
+  // another run holds it, naming the lock file and the holder; `who` ("sluice
+  // export") is what the next taker is told about this one. Everything that
+  // reads a ledger to change it goes through here (LoadLedger, exporter.h).
+  static Result<Ledger> LoadLocked(io::FileSystem* fs, const std::string& path,
+                                   std::string_view who);
+  // The lock file of the ledger at `path`: "LEDGER.lock" beside the file the
+  // ledger really is (io::FollowSymlinks), so all links to one ledger share it.
+  static Result<std::string> LockPath(io::FileSystem* fs, const std::string& path);
+  // Atomically replaces `path` (temp file, fsync, rename, fsync directory);
+  // a symlink is written through to its target. Under the ledger's lock: the
+  // one this ledger was loaded under, else taken for the write (kBusy when
+  // another run holds it).
   Status Save(io::FileSystem* fs, const std::string& path) const;
 
   const format::LedgerId& id() const { return id_; }
@@ -84,6 +106,10 @@ class Ledger {
   std::map<std::string, uint64_t> blobs_;  // digest -> sequence that shipped it
   std::vector<BundleRecord> bundles_;
   std::optional<PendingBundle> pending_;
+  // The lock LoadLocked took (shared by copies; let go with the last one),
+  // and the lock file it is on.
+  std::shared_ptr<io::FileLock> lock_;
+  std::string lock_path_;
 };
 
 }  // namespace sluice

@@ -45,12 +45,23 @@ Status WriteMappingFiles(io::FileSystem* fs, const std::string& text_path,
          {"pinned", ref.pinned ? ref.destination : Pinned(ref.destination, ref.digest)}});
   }
   std::string json = entries.dump(2) + "\n";
-  // Temp files of mapping writes a killed import left (their process gone).
-  (void)io::RemoveStaleTempFiles(fs, io::Dirname(text_path));
+  Result<io::PathKind> kind = io::KindOfPath(fs, text_path);
+  if (kind.ok() && io::IsStream(*kind)) {
+    // A FIFO or a device (/dev/stdout, /dev/null) is written into, never
+    // replaced; the JSON twin is left out, since "FILE.json" beside a device
+    // would be a stray file in /dev, and the reader of a stream expects one
+    // document.
+    return io::WriteFileOrStream(fs, text_path, io::AsBytes(text))
+        .WithContext("writing mapping " + text_path);
+  }
+  // Temp files of mapping writes a killed import left (their process gone),
+  // beside the file written (a symlink's target).
+  SLUICE_ASSIGN_OR_RETURN(std::string real, io::FollowSymlinks(fs, text_path));
+  (void)io::RemoveStaleTempFiles(fs, io::Dirname(real));
   SLUICE_RETURN_IF_ERROR(io::WriteFileAtomically(fs, text_path, io::AsBytes(text))
                              .WithContext("writing mapping " + text_path));
   std::string json_path = MappingJsonPath(text_path);
-  return io::WriteFileAtomically(fs, json_path, io::AsBytes(json))
+  return io::WriteFileOrStream(fs, json_path, io::AsBytes(json))
       .WithContext("writing mapping " + json_path);
 }
 

@@ -9,7 +9,8 @@
 //              destination as in the text line, without the "@DIGEST" a
 //              tagged destination gets there
 // FILE.json is FILE with ".json" appended, always: never FILE itself
-// ("x.map" -> "x.map.json", "m.json" -> "m.json.json").
+// ("x.map" -> "x.map.json", "m.json" -> "m.json.json"). When FILE is a stream
+// (a FIFO, /dev/stdout, /dev/null) there is no FILE.json: see WriteMappingFiles.
 #pragma once
 
 #include <string>
@@ -27,7 +28,10 @@ std::string MappingJsonPath(const std::string& text_path);
 std::string MappingSource(const ImportReport::Ref& ref);
 std::string MappingDestination(const ImportReport::Ref& ref);
 
-// Writes both files atomically.
+// Writes both files atomically; a symlink is written through to its target.
+// A FILE that is a stream (a FIFO, a device such as /dev/stdout or
+// /dev/null) gets the text written into it and no JSON twin; a FILE.json that
+// is one is written into too. Neither is ever replaced by a regular file.
 Status WriteMappingFiles(io::FileSystem* fs, const std::string& text_path,
                          const ImportReport& report);
 

@@ -2,8 +2,10 @@
 
 #include <map>
 #include <set>
+#include <utility>
 
 #include "oci/graph.h"
+#include "reference/ref_name.h"
 
 namespace sluice {
 namespace {
@@ -73,12 +75,21 @@ class Planner {
 }  // namespace
 
 Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Ledger& ledger) {
-  ExportPlan plan;
-  Planner planner(&plan, ledger);
+  // Every ref is named and checked before any image is walked: a name no
+  // import would take is refused before anything is fetched or written.
+  std::vector<std::pair<ImageSource*, SourceImage>> roots;
   std::map<std::pair<std::string, std::string>, SourceImage> refs;
   for (ImageSource* source : sources) {
     SLUICE_ASSIGN_OR_RETURN(std::vector<SourceImage> images, source->ListImages());
-    for (const SourceImage& image : images) {
+    for (SourceImage& image : images) {
+      // The rule verify and import apply to every catalog ref (catalog_check.h):
+      // a bundle carrying a ref that breaks it would be refused whole on the
+      // far side, after its blobs were recorded here as delivered.
+      if (Status s = CheckRefName(image.repository, image.tag); !s.ok()) {
+        return Status::InvalidArgument(
+            "image " + QuoteName(image.display) + ": " + s.message() +
+            "; no import would accept a bundle with it: rename it at the source or leave it out");
+      }
       // A tag names one image; images pinned by digest are told apart by
       // their digest (format/SPEC.md, "Ref").
       std::string name = image.tag.empty() ? "@" + image.digest.str() : image.tag;
@@ -89,8 +100,13 @@ Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Le
                                        "' would both be imported as '" + image.tag +
                                        "' but are different images");
       }
-      SLUICE_RETURN_IF_ERROR(planner.AddImage(source, image));
+      roots.emplace_back(source, std::move(image));
     }
+  }
+  ExportPlan plan;
+  Planner planner(&plan, ledger);
+  for (const auto& [source, image] : roots) {
+    SLUICE_RETURN_IF_ERROR(planner.AddImage(source, image));
   }
   return plan;
 }

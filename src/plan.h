@@ -33,8 +33,11 @@ struct ExportPlan {
   uint64_t manifest_bytes = 0;
 };
 
-// Walks every image of every source (oci/graph.h). kCorruption if a manifest
-// does not match its digest or one digest is declared with two sizes.
+// Walks every image of every source (oci/graph.h). kInvalidArgument, before
+// any image is walked, for a ref whose name an import would refuse
+// (CheckRefName, reference/ref_name.h: the rule verify applies) or two
+// different images under one name. kCorruption if a manifest does not match
+// its digest or one digest is declared with two sizes.
 Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Ledger& ledger);
 
 }  // namespace sluice

@@ -84,10 +84,10 @@ void PrintReport(const ExportReport& r, const std::string& output, bool json) {
     std::cout << doc.dump(2) << "\n";
     return;
   }
-  std::ostream& out = output == "-" ? std::cerr : std::cout;
+  std::ostream& out = output == "-" || r.bundle_on_stdout ? std::cerr : std::cout;
   out << "exported bundle " << r.sequence << " (on ledger sequence " << r.base_sequence
       << ") to " << output << "\n";
-  for (const std::string& ref : r.refs) out << "  " << ref << "\n";
+  for (const std::string& ref : r.refs) out << "  " << Printable(ref) << "\n";
   out << "  " << r.manifests << " manifests, " << r.shipped_blobs << " blobs shipped ("
       << HumanBytes(r.shipped_bytes) << "), " << r.skipped_blobs
       << " skipped as already delivered (" << HumanBytes(r.skipped_bytes) << ")\n"
@@ -113,7 +113,8 @@ int RunExport(const Args& args) {
        "with docker://HOST: every tag of every repository of the registry")
       ("ledger", po::value(&opts.ledger_path)->required(),
        "ledger of what the far side holds; created if missing, updated after success")
-      ("sign-key", po::value(&opts.sign_key_path)->required(), "Ed25519 private key (PEM)")
+      ("sign-key", po::value(&opts.sign_key_path)->required(),
+       "Ed25519 private key (PEM, unencrypted, mode 600)")
       ("output,o", po::value(&opts.output_path)->required(), "bundle file to write, or - for stdout")
       ("frame-size", po::value(&opts.writer.frame_size)->default_value(1u << 20),
        "raw bytes per frame")
@@ -124,6 +125,8 @@ int RunExport(const Args& args) {
   AddParallelBlobsOption(options, &parallel_blobs,
                          "blobs read from the sources at once (a compressed archive is read one "
                          "at a time)");
+  bool allow_insecure_key = false;
+  AddInsecureKeyOption(options, &allow_insecure_key);
   registry_options.AddTo(options);
   po::positional_options_description positional;
   positional.add("source", -1);
@@ -148,6 +151,10 @@ int RunExport(const Args& args) {
   if (opts.output_path == "-" && json) {
     std::cerr << "sluice export: --json and -o - both want stdout\n";
     return kExitUsage;
+  }
+  // Before any source is opened: a key others can read is refused at once.
+  if (Status s = CheckSigningKeyFile(opts.sign_key_path, allow_insecure_key); !s.ok()) {
+    return ReportError(s);
   }
 
   std::vector<std::unique_ptr<ImageSource>> sources;

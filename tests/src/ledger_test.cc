@@ -1,3 +1,6 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "ledger.h"
@@ -53,4 +56,41 @@ TEST_CASE("a ledger of a newer version is refused naming the version") {
   REQUIRE_FALSE(ledger.ok());
   CHECK(ledger.status().kind() == ErrorKind::kUnsupported);
   CHECK(ledger.status().message().find("7") != std::string::npos);
+}
+
+TEST_CASE("a symlinked ledger is saved through to its target and stays a link") {
+  TempDir tmp;
+  testing::WriteFile(tmp / "shared/.keep", "");
+  const std::string target = tmp / "shared/site-a.ledger";
+  const std::string link = tmp / "ledger.json";
+  REQUIRE(::symlink(target.c_str(), link.c_str()) == 0);
+  REQUIRE(Ledger::Create().Save(io::DefaultFileSystem(), target).ok());
+
+  auto ledger = Ledger::Load(io::DefaultFileSystem(), link);
+  REQUIRE(ledger.ok());
+  format::BundleHeader header;
+  header.sequence = 1;
+  ledger->RecordBundle(header, {format::Sha256::Of("layer")});
+  REQUIRE(ledger->Save(io::DefaultFileSystem(), link).ok());
+
+  struct stat st;
+  REQUIRE(::lstat(link.c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));
+  auto shared = Ledger::Load(io::DefaultFileSystem(), target);
+  REQUIRE(shared.ok());
+  CHECK(shared->sequence() == 1);
+  CHECK(shared->id() == ledger->id());
+  auto lock = Ledger::LockPath(io::DefaultFileSystem(), link);
+  REQUIRE(lock.ok());
+  CHECK(*lock == target + ".lock");
+}
+
+TEST_CASE("a ledger in a directory that does not exist cannot be locked, and says so") {
+  TempDir tmp;
+  const std::string path = tmp / "ledgers/site-a.ledger";
+  auto ledger = Ledger::LoadLocked(io::DefaultFileSystem(), path, "sluice export");
+  REQUIRE_FALSE(ledger.ok());
+  CHECK(ledger.status().IsNotFound());
+  CHECK(ledger.status().message() == "cannot use ledger " + path + ": directory " +
+                                         tmp / "ledgers" + " does not exist; create it first");
 }

@@ -1,3 +1,8 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
@@ -61,4 +66,53 @@ TEST_CASE("an image exported by digest maps SOURCE@DIGEST to DESTINATION@DIGEST"
   CHECK(json[0]["pinned"] == "reg.local/m/x@" + digest);
   CHECK(json[1]["source"] == "y@" + digest);
   CHECK(json[2]["pinned"] == "reg.local/m/z@" + digest);
+}
+
+// A character device like /dev/null, made in tmp (mknod needs root, and
+// opening it a file system without nodev); "" when this machine cannot.
+namespace {
+std::string MakeNullDevice(const testing::TempDir& tmp) {
+  std::string path = tmp / "null";
+  if (::mknod(path.c_str(), S_IFCHR | 0666, makedev(1, 3)) != 0) return "";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  ::close(fd);
+  return path;
+}
+}  // namespace
+
+TEST_CASE("a mapping written to a device goes into it, with no JSON twin, and the device stays") {
+  testing::TempDir tmp;
+  const std::string device = MakeNullDevice(tmp);
+  if (device.empty()) {
+    WARN("cannot make a character device here (not root, or nodev): skipped");
+    return;
+  }
+  ImportReport report;
+  report.refs.push_back({"src.local/x:1", "reg.local/x:1", "sha256:" + std::string(64, 'c')});
+  Status s = WriteMappingFiles(io::DefaultFileSystem(), device, report);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  struct stat st;
+  REQUIRE(::lstat(device.c_str(), &st) == 0);
+  CHECK(S_ISCHR(st.st_mode));
+  CHECK_FALSE(testing::Exists(device + ".json"));
+  CHECK(testing::ListTree(tmp.path()) == std::vector<std::string>{"null"});
+}
+
+TEST_CASE("a symlinked mapping is written through to its target, and the link stays") {
+  testing::TempDir tmp;
+  testing::WriteFile(tmp / "shared/mapping.txt", "old\n");
+  const std::string link = tmp / "mapping.txt";
+  REQUIRE(::symlink("shared/mapping.txt", link.c_str()) == 0);
+  ImportReport report;
+  std::string digest = "sha256:" + std::string(64, 'c');
+  report.refs.push_back({"src.local/x:1", "reg.local/x:1", digest});
+  REQUIRE(WriteMappingFiles(io::DefaultFileSystem(), link, report).ok());
+  struct stat st;
+  REQUIRE(::lstat(link.c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));
+  CHECK(testing::ReadFile(tmp / "shared/mapping.txt") ==
+        "src.local/x:1=reg.local/x:1@" + digest + "\n");
+  CHECK(testing::Exists(link + ".json"));
 }
