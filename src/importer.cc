@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "catalog_check.h"
+#include "destination_state.h"
 #include "oci/graph.h"
 #include "reference/ref_name.h"
 #include "transfer/limits.h"
@@ -142,6 +143,11 @@ class Import {
     for (const format::BlobEntry& blob : catalog_.blobs) {
       const std::string& repository = repos_[blob.digest].front();
       SLUICE_ASSIGN_OR_RETURN(bool has, sink_->HasBlob(repository, blob.digest));
+      if (has && blob.shipped) {
+        // The bundle's bytes are verified; what is there may not be.
+        SLUICE_ASSIGN_OR_RETURN(has, sink_->HasIntactBlob(repository, blob.digest));
+        if (!has) report_->repaired.push_back(blob.digest.str());
+      }
       if (!has && !blob.shipped) {
         // Delivered earlier, perhaps to another repository than this image's.
         SLUICE_ASSIGN_OR_RETURN(has, sink_->FindBlob(repository, blob.digest));
@@ -213,7 +219,11 @@ class Import {
     for (const format::ManifestEntry& m : catalog_.manifests) {
       for (const std::string& repository : repos_[m.digest]) {
         SLUICE_ASSIGN_OR_RETURN(bool has, sink_->HasBlob(repository, m.digest));
-        if (has) continue;
+        if (has) {
+          SLUICE_ASSIGN_OR_RETURN(has, sink_->HasIntactBlob(repository, m.digest));
+          if (has) continue;
+          report_->repaired.push_back(m.digest.str());
+        }
         SLUICE_RETURN_IF_ERROR(sink_->PutManifest(repository, m.digest, m.media_type, m.bytes));
         report_->manifests_written += 1;
       }
@@ -222,10 +232,22 @@ class Import {
   }
 
   // Tags (and digest pins) last, made visible in one step where the sink can.
-  Status PublishTags() {
+  // With `keep_newer` (an older bundle of the destination's ledger), a tag
+  // that names another manifest already stays as it is.
+  Status PublishTags(bool keep_newer) {
     std::map<format::Digest, const format::ManifestEntry*> manifests;
     for (const format::ManifestEntry& m : catalog_.manifests) manifests[m.digest] = &m;
     for (const format::RefEntry& ref : catalog_.refs) {
+      if (keep_newer && !ref.tag.empty()) {
+        SLUICE_ASSIGN_OR_RETURN(std::optional<format::Digest> now,
+                                sink_->TagDigest(ref.repository, ref.tag));
+        if (now && *now != ref.manifest) {
+          report_->tags_left_alone.push_back(
+              {sink_->Describe(ref.repository, ref.tag, ref.manifest), now->str(),
+               ref.manifest.str()});
+          continue;
+        }
+      }
       const format::ManifestEntry& root = *manifests.at(ref.manifest);  // checked by the reader
       SLUICE_RETURN_IF_ERROR(
           sink_->AddTag(ref.repository, ref.tag, ref.manifest, root.media_type, root.bytes.size()));
@@ -257,7 +279,7 @@ class Import {
 
   Status MissingBlobs(const std::vector<std::string>& missing) const {
     std::string list;
-    for (const std::string& d : missing) list += "\n  " + d;
+    for (const std::string& d : missing) list += (list.empty() ? " " : ", ") + d;
     // Sequences are all the far side can name: which of the earlier bundles
     // are lost is only known to whoever kept them.
     uint64_t base = catalog_.header.base_sequence;
@@ -284,21 +306,83 @@ class Import {
 
 }  // namespace
 
+namespace {
+
+// Refuses a bundle of another ledger than the one `state` is bound to,
+// unless the caller accepts that ledger; says so in the report when it does.
+Status CheckLedgerBinding(const DestinationState& state, const format::BundleHeader& header,
+                          const std::string& destination, const ImportOptions& options,
+                          ImportReport* report) {
+  std::string ledger = format::HexEncode(header.ledger_id);
+  if (state.ledger_id.empty() || state.ledger_id == ledger) return Status::Ok();
+  if (options.accept_ledger == ledger) {
+    report->rebound_from = state.ledger_id;
+    return Status::Ok();
+  }
+  return Status::Untrusted(destination + " takes bundles of ledger " + state.ledger_id +
+                           ", but bundle " + std::to_string(header.sequence) +
+                           " is of ledger " + ledger +
+                           " (another site's exporter?); if this destination is to take that "
+                           "ledger's bundles from now on, import with --accept-ledger " +
+                           ledger);
+}
+
+// The state after importing a bundle with `header` into a destination in
+// `state` (checked by CheckLedgerBinding).
+DestinationState Advance(DestinationState state, const format::BundleHeader& header) {
+  std::string ledger = format::HexEncode(header.ledger_id);
+  if (state.ledger_id != ledger) return {ledger, header.sequence};
+  state.sequence = std::max(state.sequence, header.sequence);
+  return state;
+}
+
+}  // namespace
+
 Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
                                   ImageSink* sink, const std::string& destination,
-                                  const ProgressFunction& progress, size_t blobs_in_flight) {
+                                  const ImportOptions& options) {
   ImportReport report;
   SLUICE_ASSIGN_OR_RETURN(auto reader, OpenChecked(in, trust, &report.bundle));
+  const format::BundleHeader& header = reader->catalog().header;
+  std::optional<DestinationStateFile> state_file;
+  if (!options.state_path.empty()) {
+    state_file.emplace(options.fs != nullptr ? options.fs : io::DefaultFileSystem(),
+                       options.state_path);
+    SLUICE_ASSIGN_OR_RETURN(DestinationState state, state_file->Load());
+    SLUICE_RETURN_IF_ERROR(CheckLedgerBinding(state, header, destination, options, &report));
+  }
   auto repos = RepositoriesOfEachDigest(reader->catalog());
   if (!repos.ok()) return repos.status().WithContext(in->name());
   Import import(reader.get(), sink, destination, std::move(repos).value(), &report);
   SLUICE_RETURN_IF_ERROR(import.Preflight());
-  SLUICE_RETURN_IF_ERROR(import.WriteBlobs(progress, blobs_in_flight));
+  SLUICE_RETURN_IF_ERROR(import.WriteBlobs(options.progress, options.blobs_in_flight));
   SLUICE_RETURN_IF_ERROR(reader->Finish().WithContext(in->name()));
   SLUICE_RETURN_IF_ERROR(import.ShareBlobs());
   SLUICE_RETURN_IF_ERROR(import.PublishManifests());
-  SLUICE_RETURN_IF_ERROR(import.PublishTags());
+  if (!state_file) {
+    SLUICE_RETURN_IF_ERROR(import.PublishTags(/*keep_newer=*/false));
+    return report;
+  }
+  // From here to the new state, one import at a time: the state is read
+  // again, as another import may have moved it since.
+  SLUICE_ASSIGN_OR_RETURN(auto lock, state_file->Lock(options.lock_wait));
+  SLUICE_ASSIGN_OR_RETURN(DestinationState state, state_file->Load());
+  report.rebound_from.clear();
+  SLUICE_RETURN_IF_ERROR(CheckLedgerBinding(state, header, destination, options, &report));
+  bool older = state.ledger_id == format::HexEncode(header.ledger_id) &&
+               header.sequence < state.sequence;
+  SLUICE_RETURN_IF_ERROR(import.PublishTags(older && !options.allow_rollback));
+  SLUICE_RETURN_IF_ERROR(state_file->Save(Advance(state, header)));
   return report;
+}
+
+Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
+                                  ImageSink* sink, const std::string& destination,
+                                  const ProgressFunction& progress, size_t blobs_in_flight) {
+  ImportOptions options;
+  options.progress = progress;
+  options.blobs_in_flight = blobs_in_flight;
+  return ImportBundle(in, trust, sink, destination, options);
 }
 
 }  // namespace sluice

@@ -8,9 +8,12 @@
 //   3. shipped blobs are written, each verified before it is published;
 //   4. the trailer is checked (the whole bundle has been read and verified);
 //   5. manifests are published, children before indexes;
-//   6. tags are published last, in one atomic step where the sink allows.
+//   6. tags are published last, in one atomic step where the sink allows,
+//      under the destination's lock, and never moved back to a manifest of an
+//      older bundle of the destination's ledger (destination_state.h).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -41,6 +44,19 @@ struct ImportReport {
   uint64_t bytes_written = 0;
   uint64_t blobs_already_present = 0;
   uint64_t manifests_written = 0;
+  // Blobs and manifests the destination held damaged (bytes hashing to
+  // another digest), replaced by the bundle's verified bytes.
+  std::vector<std::string> repaired;
+  // Tags this (older) bundle would have moved back, left as they were.
+  struct KeptTag {
+    std::string destination;  // as Describe() names it
+    std::string kept;         // digest the tag keeps
+    std::string refused;      // digest of this bundle's image
+  };
+  std::vector<KeptTag> tags_left_alone;
+  // The destination was bound to another ledger and is now bound to this
+  // bundle's (--accept-ledger); the id it was bound to.
+  std::string rebound_from;
   struct Ref {
     std::string source;       // the reference the exporter read it from (else "repository:tag")
     std::string destination;  // where it now is, e.g. "oci:DIR:tag"; pinned: "oci:DIR@sha256:..."
@@ -53,13 +69,36 @@ struct ImportReport {
 using ProgressFunction = std::function<void(uint64_t done, uint64_t total, uint64_t bytes_done,
                                             uint64_t bytes_total)>;
 
+struct ImportOptions {
+  ProgressFunction progress;
+  // Blobs written at once, capped by the sink's MaxBlobsInFlight(); memory
+  // for them stays bounded (transfer/limits.h).
+  size_t blobs_in_flight = kDefaultBlobsInFlight;
+  // Where the state file is; null: io::DefaultFileSystem().
+  io::FileSystem* fs = nullptr;
+  // The destination's state file (destination_state.h). "" imports without
+  // the lock, the ledger binding and the rollback rule: for tests and
+  // library callers that serialise imports themselves.
+  std::string state_path;
+  // Move tags back to an older bundle's manifests on purpose.
+  bool allow_rollback = false;
+  // A ledger id (hex) the destination may be rebound to.
+  std::string accept_ledger;
+  // How long to wait for another import into the same destination.
+  std::chrono::milliseconds lock_wait{std::chrono::minutes(5)};
+};
+
 // Reads and checks everything; writes nothing.
 Result<BundleSummary> VerifyBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
                                    const ProgressFunction& progress = {});
 
-// `destination` is used in messages and the report ("oci:DIR").
-// `blobs_in_flight`: blobs written at once, capped by the sink's
-// MaxBlobsInFlight(); memory for them stays bounded (transfer/limits.h).
+// `destination` is used in messages and the report ("oci:DIR"). A bundle
+// of another ledger than the destination's is refused (kUntrusted) before
+// anything is written.
+Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
+                                  ImageSink* sink, const std::string& destination,
+                                  const ImportOptions& options);
+// The same with default options but these.
 Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
                                   ImageSink* sink, const std::string& destination,
                                   const ProgressFunction& progress = {},

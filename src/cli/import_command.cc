@@ -4,6 +4,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/registry_options.h"
+#include "destination_state.h"
 #include "importer.h"
 #include "mapping.h"
 #include "reference/reference.h"
@@ -44,12 +45,33 @@ Result<std::unique_ptr<ImageSink>> OpenSink(const std::string& text,
                                  "docker://HOST[/PREFIX] or registry-storage:DIR");
 }
 
+// The destination's state file (destination_state.h): --state-file, else
+// DIR/.sluice/state.json of a local destination, else one per registry on
+// this machine.
+Result<std::string> StatePathFor(const std::string& text, const std::string& state_file) {
+  if (!state_file.empty()) return state_file;
+  SLUICE_ASSIGN_OR_RETURN(TransportRef ref, ParseTransportRef(text));
+  if (ref.transport != Transport::kDocker) return LocalStatePath(ref.path);
+  SLUICE_ASSIGN_OR_RETURN(Reference destination, ParseDestination(ref.name));
+  std::string path = DefaultRegistryStatePath(destination.host, destination.repository);
+  if (path.empty()) {
+    return Status::InvalidArgument("--to " + text +
+                                   ": neither XDG_STATE_HOME nor HOME is set, so there is no "
+                                   "default place for the registry's state; give --state-file");
+  }
+  return path;
+}
+
 void PrintReport(const ImportReport& r, const std::string& bundle_path,
                  const std::string& destination, bool json) {
   if (json) {
     nlohmann::ordered_json refs = nlohmann::ordered_json::array();
     for (const auto& ref : r.refs) {
       refs.push_back({{"source", ref.source}, {"destination", ref.destination}, {"digest", ref.digest}});
+    }
+    nlohmann::ordered_json kept = nlohmann::ordered_json::array();
+    for (const auto& k : r.tags_left_alone) {
+      kept.push_back({{"destination", k.destination}, {"kept", k.kept}, {"refused", k.refused}});
     }
     std::cout << nlohmann::ordered_json{{"bundle", bundle_path},
                                         {"bundle_id", r.bundle.bundle_id},
@@ -60,17 +82,32 @@ void PrintReport(const ImportReport& r, const std::string& bundle_path,
                                         {"bytes_written", r.bytes_written},
                                         {"blobs_already_present", r.blobs_already_present},
                                         {"manifests_written", r.manifests_written},
-                                        {"refs", refs}}
+                                        {"refs", refs},
+                                        {"tags_left_alone", kept},
+                                        {"repaired", r.repaired},
+                                        {"rebound_from", r.rebound_from}}
                      .dump(2)
               << "\n";
     return;
   }
-  std::cout << "imported bundle " << r.bundle.sequence << " into " << destination << ": "
+  std::cout << "imported bundle " << r.bundle.sequence << " into " << Printable(destination) << ": "
             << r.blobs_written << " blobs written (" << HumanBytes(r.bytes_written) << "), "
             << r.blobs_already_present << " already present, " << r.manifests_written
             << " manifests written\n";
   for (const auto& ref : r.refs) {
-    std::cout << "  " << MappingSource(ref) << " -> " << MappingDestination(ref) << "\n";
+    std::cout << "  " << Printable(MappingSource(ref)) << " -> "
+              << Printable(MappingDestination(ref)) << "\n";
+  }
+  for (const auto& kept : r.tags_left_alone) {
+    std::cout << "  left alone: " << Printable(kept.destination) << " keeps " << kept.kept
+              << " (this older bundle has " << kept.refused << "; --allow-rollback moves it)\n";
+  }
+  for (const std::string& digest : r.repaired) {
+    std::cout << "  repaired: " << digest << " was damaged at the destination; replaced\n";
+  }
+  if (!r.rebound_from.empty()) {
+    std::cout << "  now takes bundles of this bundle's ledger (took ledger " << r.rebound_from
+              << " before)\n";
   }
 }
 
@@ -84,6 +121,10 @@ int RunImport(const Args& args) {
   bool quiet = false;
   std::string mapping_path = "sluice-mapping.txt";
   int parallel_blobs = kDefaultBlobsInFlight;
+  std::string state_file;
+  bool allow_rollback = false;
+  std::string accept_ledger;
+  unsigned lock_timeout = 300;
   RegistryOptions registry_options("dest");
   po::options_description options("import options");
   options.add_options()
@@ -99,6 +140,16 @@ int RunImport(const Args& args) {
       ("mapping", po::value(&mapping_path)->default_value(mapping_path),
        "write SOURCE=DESTINATION@DIGEST lines here, and the same as JSON in FILE.json; "
        "'' for none")
+      ("state-file", po::value(&state_file),
+       "where the destination's state is kept (the ledger it takes bundles of, the newest "
+       "bundle imported); default DIR/.sluice/state.json, and for a registry "
+       "$XDG_STATE_HOME/sluice/registries/HOST[/PREFIX].json")
+      ("allow-rollback", po::bool_switch(&allow_rollback),
+       "let an older bundle of the ledger move tags back to its images")
+      ("accept-ledger", po::value(&accept_ledger),
+       "take bundles of this ledger id from now on, though the destination took another's")
+      ("lock-timeout", po::value(&lock_timeout)->default_value(lock_timeout),
+       "seconds to wait for another import into the same destination")
       ("json", po::bool_switch(&json), "print the report as JSON on stdout")
       ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
   AddParallelBlobsOption(options, &parallel_blobs,
@@ -120,18 +171,34 @@ int RunImport(const Args& args) {
   auto input = OpenBundleInput(bundle_path);
   if (!input.ok()) return ReportError(input.status());
 
+  auto state_path = StatePathFor(destination, state_file);
+  if (!state_path.ok()) return ReportError(state_path.status());
+
   Progress progress("importing", !quiet);
-  auto report = ImportBundle(input->get(), *trust, sink->get(), destination,
-                             [&](auto d, auto t, auto bd, auto bt) { progress.Update(d, t, bd, bt); },
-                             static_cast<size_t>(parallel_blobs));
+  ImportOptions import_options;
+  import_options.progress = [&](auto d, auto t, auto bd, auto bt) { progress.Update(d, t, bd, bt); };
+  import_options.blobs_in_flight = static_cast<size_t>(parallel_blobs);
+  import_options.state_path = *state_path;
+  import_options.allow_rollback = allow_rollback;
+  import_options.accept_ledger = accept_ledger;
+  import_options.lock_wait = std::chrono::seconds(lock_timeout);
+  auto report = ImportBundle(input->get(), *trust, sink->get(), destination, import_options);
   progress.Finish();
   if (!report.ok()) return ReportError(report.status());
+  int exit = kExitOk;
   if (!mapping_path.empty()) {
     Status s = WriteMappingFiles(io::DefaultFileSystem(), mapping_path, *report);
-    if (!s.ok()) return ReportError(s);
+    // The images are in either way: say so. Only a mapping file asked for
+    // by name makes that a failure.
+    if (!s.ok() && vm["mapping"].defaulted()) {
+      std::cerr << "sluice: warning: the images are imported, but no mapping file was written ("
+                << s.ToString() << "); pass --mapping FILE to write one elsewhere\n";
+    } else if (!s.ok()) {
+      exit = ReportError(s.WithContext("the images are imported, but the mapping file failed"));
+    }
   }
   PrintReport(*report, bundle_path, destination, json);
-  return kExitOk;
+  return exit;
 }
 
 }  // namespace sluice::cli

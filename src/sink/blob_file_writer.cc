@@ -1,5 +1,7 @@
 #include "sink/blob_file_writer.h"
 
+#include <vector>
+
 #include "format/blob_check.h"
 #include "io/atomic_file.h"
 
@@ -44,6 +46,25 @@ Result<std::unique_ptr<BlobWriter>> NewBlobFileWriter(io::FileSystem* fs, const 
       std::move(file), path, digest, size, std::move(after_publish)));
 }
 
-std::string IngestDir(const std::string& root) { return io::JoinPath(root, ".sluice-ingest"); }
+std::string IngestDir(const std::string& root) { return io::JoinPath(SluiceDir(root), "ingest"); }
+
+Result<bool> FileHoldsBlob(io::FileSystem* fs, const std::string& path,
+                           const format::Digest& digest) {
+  auto info = fs->Stat(path);
+  if (!info.ok()) {
+    if (info.status().IsNotFound()) return false;
+    return info.status();
+  }
+  if (info->is_directory) return false;
+  SLUICE_ASSIGN_OR_RETURN(auto reader, fs->NewSequentialReader(path));
+  std::vector<uint8_t> buffer(1u << 20);
+  format::Sha256 hasher;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(buffer));
+    if (n == 0) break;
+    hasher.Update(io::ByteView(buffer.data(), n));
+  }
+  return hasher.Finish() == digest;
+}
 
 }  // namespace sluice

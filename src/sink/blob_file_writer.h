@@ -20,9 +20,15 @@ Result<std::unique_ptr<BlobWriter>> NewBlobFileWriter(
     const format::Digest& digest, uint64_t size, std::function<Status()> after_publish = {});
 
 // The directory below a sink's root (an OCI layout's DIR, a registry
-// storage's DIR) where its temp files are written: beside the content, on the
-// same file system, where no reader of the layout or the registry looks.
-// A killed import's leftovers there are removed by the next import.
+// storage's DIR) where its temp files are written: SluiceDir(root)/ingest,
+// beside the content, on the same file system, where no reader of the layout
+// or the registry looks. A killed import's leftovers there are removed by the
+// next import.
 std::string IngestDir(const std::string& root);
+
+// Whether the file at `path` holds exactly the blob `digest` (its bytes hash
+// to it); false when it is missing, a directory, or damaged.
+Result<bool> FileHoldsBlob(io::FileSystem* fs, const std::string& path,
+                           const format::Digest& digest);
 
 }  // namespace sluice

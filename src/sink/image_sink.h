@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "format/crypto.h"
@@ -44,6 +45,18 @@ class ImageSink {
 
   // True if the destination already holds the blob (or manifest) `digest`.
   virtual Result<bool> HasBlob(const std::string& repository, const format::Digest& digest) = 0;
+  // As HasBlob, for a blob the bundle carries: false also when what the
+  // destination holds under `digest` is damaged (its bytes hash to another
+  // digest), so that the verified bytes replace it. A sink that cannot tell
+  // (a registry checked the digest when the blob was pushed) answers as
+  // HasBlob.
+  virtual Result<bool> HasIntactBlob(const std::string& repository, const format::Digest& digest) {
+    return HasBlob(repository, digest);
+  }
+  // The manifest `repository`:`tag` names at the destination now, or nullopt
+  // when there is no such tag.
+  virtual Result<std::optional<format::Digest>> TagDigest(const std::string& repository,
+                                                          const std::string& tag) = 0;
   // For a blob the bundle does not carry and HasBlob did not find: true if
   // the destination holds it anywhere and has made it available in
   // `repository` (a registry mounts it from another repository, which may
@@ -64,7 +77,9 @@ class ImageSink {
   virtual Status AddTag(const std::string& repository, const std::string& tag,
                         const format::Digest& digest, const std::string& media_type,
                         uint64_t size) = 0;
-  // Makes the tags visible, atomically where the transport allows.
+  // Makes the tags visible, atomically where the transport allows. Not safe
+  // against another process committing to the same destination at once:
+  // the importer holds the destination's lock (destination_state.h) around it.
   virtual Status Commit() = 0;
   // How many blobs may be written at once: NewBlob, and Append and Commit
   // on the writers it returns, are then called from that many threads. A
@@ -74,5 +89,13 @@ class ImageSink {
   // Bytes free for new blobs at the destination, or nullopt-like UINT64_MAX if unknown.
   virtual Result<uint64_t> FreeSpace() = 0;
 };
+
+// Where sluice keeps what is its own beside a local destination's content
+// (DIR of oci:DIR and of registry-storage:DIR): temp files (ingest/), the
+// destination's state and its lock (destination_state.h). No reader of an
+// OCI layout or of registry storage looks there.
+inline std::string SluiceDir(const std::string& root) {
+  return root.empty() || root.back() == '/' ? root + ".sluice" : root + "/.sluice";
+}
 
 }  // namespace sluice

@@ -40,6 +40,27 @@ class OciLayoutSink final : public ImageSink {
     return info.status();
   }
 
+  Result<bool> HasIntactBlob(const std::string&, const format::Digest& digest) override {
+    return FileHoldsBlob(fs_, oci::BlobPath(dir_, digest), digest);
+  }
+
+  Result<std::optional<format::Digest>> TagDigest(const std::string& repository,
+                                                  const std::string& tag) override {
+    std::string index_path = io::JoinPath(dir_, oci::kIndexFile);
+    auto text = io::ReadSmallFile(fs_, index_path, oci::kMaxIndexFileSize);
+    if (!text.ok()) {
+      if (text.status().IsNotFound()) return std::optional<format::Digest>();
+      return text.status();
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::vector<oci::IndexEntry> entries,
+                            oci::ParseIndex(*text, index_path));
+    std::string name = JoinRefName(repository, tag);
+    for (const oci::IndexEntry& entry : entries) {
+      if (entry.ref_name == name) return std::optional<format::Digest>(entry.digest);
+    }
+    return std::optional<format::Digest>();
+  }
+
   Result<std::unique_ptr<BlobWriter>> NewBlob(const std::string&, const format::Digest& digest,
                                               uint64_t size) override {
     SLUICE_RETURN_IF_ERROR(EnsureLayout());
@@ -48,7 +69,7 @@ class OciLayoutSink final : public ImageSink {
 
   Status PutManifest(const std::string& repository, const format::Digest& digest,
                      const std::string&, const std::string& bytes) override {
-    SLUICE_ASSIGN_OR_RETURN(bool present, HasBlob(repository, digest));
+    SLUICE_ASSIGN_OR_RETURN(bool present, HasIntactBlob(repository, digest));
     if (present) return Status::Ok();
     SLUICE_ASSIGN_OR_RETURN(auto writer, NewBlob(repository, digest, bytes.size()));
     SLUICE_RETURN_IF_ERROR(writer->Append(io::AsBytes(bytes)));

@@ -144,6 +144,14 @@ class RegistrySink final : public ImageSink {
     return Status::Ok();
   }
 
+  Result<std::optional<format::Digest>> TagDigest(const std::string& repository,
+                                                  const std::string& tag) override {
+    SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository));
+    SLUICE_ASSIGN_OR_RETURN(auto info, client_->HeadManifest(target, tag));
+    if (!info) return std::optional<format::Digest>();
+    return std::optional<format::Digest>(info->digest);
+  }
+
   Status AddTag(const std::string& repository, const std::string& tag, const format::Digest& digest,
                 const std::string& media_type, uint64_t /*size*/) override {
     SLUICE_RETURN_IF_ERROR(CheckRef(repository, tag));

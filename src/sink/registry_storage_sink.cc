@@ -59,6 +59,27 @@ class RegistryStorageSink final : public ImageSink {
     return true;
   }
 
+  Result<bool> HasIntactBlob(const std::string& repository,
+                             const format::Digest& digest) override {
+    SLUICE_ASSIGN_OR_RETURN(bool has, HasBlob(repository, digest));
+    if (!has) return false;
+    return FileHoldsBlob(fs_, DataPath(digest), digest);
+  }
+
+  Result<std::optional<format::Digest>> TagDigest(const std::string& repository,
+                                                  const std::string& tag) override {
+    SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository, tag));
+    std::string link = TagDir(target, tag) + "/current/link";
+    auto text = io::ReadSmallFile(fs_, link, kMaxLinkSize);
+    if (!text.ok()) {
+      if (text.status().IsNotFound()) return std::optional<format::Digest>();
+      return text.status();
+    }
+    auto digest = format::Digest::Parse(*text);
+    if (!digest.ok()) return digest.status().WithContext(link);
+    return std::optional<format::Digest>(*digest);
+  }
+
   Result<std::unique_ptr<BlobWriter>> NewBlob(const std::string& repository,
                                               const format::Digest& digest,
                                               uint64_t size) override {
@@ -98,7 +119,7 @@ class RegistryStorageSink final : public ImageSink {
       SLUICE_RETURN_IF_ERROR(CheckLinked(target, digest, layer, /*manifest=*/false));
     }
 
-    SLUICE_ASSIGN_OR_RETURN(bool data, DataExists(digest));
+    SLUICE_ASSIGN_OR_RETURN(bool data, FileHoldsBlob(fs_, DataPath(digest), digest));
     if (!data) {
       SLUICE_RETURN_IF_ERROR(Publish(DataPath(digest), bytes));
     }
@@ -129,7 +150,7 @@ class RegistryStorageSink final : public ImageSink {
                                 " is not stored in the repository; not tagging it");
       }
       // The index entry first: current/link is what makes the tag resolve.
-      std::string tag_dir = RepositoryPath(t.repository) + "/_manifests/tags/" + t.tag;
+      std::string tag_dir = TagDir(t.repository, t.tag);
       SLUICE_RETURN_IF_ERROR(
           WriteLink(tag_dir + "/index/sha256/" + std::string(t.digest.hex()) + "/link", t.digest)
               .WithContext(where));
@@ -173,6 +194,9 @@ class RegistryStorageSink final : public ImageSink {
   }
   std::string RepositoryPath(const std::string& repository) const {
     return root_ + "/repositories/" + repository;
+  }
+  std::string TagDir(const std::string& repository, const std::string& tag) const {
+    return RepositoryPath(repository) + "/_manifests/tags/" + tag;
   }
   std::string LayerLinkPath(const std::string& repository, const format::Digest& d) const {
     return RepositoryPath(repository) + "/_layers/sha256/" + std::string(d.hex()) + "/link";

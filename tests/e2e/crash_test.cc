@@ -128,8 +128,9 @@ std::vector<std::string> TempFiles(const std::string& dir) {
 
 // The layout invariants. Returns the digest-named blobs. blobs/sha256 holds
 // nothing else, even right after a kill: every tool walks it as
-// content-addressed. The temp files a kill leaves behind are in the ingest
-// directory, and are counted in *leftovers.
+// content-addressed. The temp files a kill leaves behind are in sluice's own
+// directory (.sluice/: the ingest directory and the state file's), and are
+// counted in *leftovers.
 std::set<std::string> CheckLayout(const std::string& layout, size_t* leftovers) {
   std::set<std::string> blobs;
   for (const std::string& name : ListTree(layout + "/blobs/sha256")) {
@@ -140,8 +141,7 @@ std::set<std::string> CheckLayout(const std::string& layout, size_t* leftovers) 
   }
   for (const std::string& name : ListTree(layout)) {
     INFO("file " << name << " of " << layout);
-    if (name.starts_with(".sluice-ingest/") && name != ".sluice-ingest/") {
-      CHECK(name.find(".tmp-") != std::string::npos);
+    if (name.starts_with(".sluice/") && name.find(".tmp-") != std::string::npos) {
       ++*leftovers;
     } else {
       CHECK(name.find(".tmp-") == std::string::npos);

@@ -119,5 +119,28 @@ TEST_CASE("import without --trust refuses the bundle", "[e2e][import]") {
   CHECK(TaggedDigest(out, "app:1.0").empty());
 }
 
+TEST_CASE("an import whose default mapping file cannot be written succeeds with a warning "
+          "but one asked for by name fails",
+          "[e2e][import]") {
+  MonthlyBundles m;
+  std::string out = m.w.dir / "out";
+  // /proc takes no new files, even from root.
+  std::string import = ::sluice::testing::ShellQuote(SLUICE_BINARY) + " import " +
+                       ::sluice::testing::ShellQuote(m.bundle1) + " --trust " +
+                       ::sluice::testing::ShellQuote(m.w.keys.public_key) + " --to " +
+                       ::sluice::testing::ShellQuote("oci:" + out);
+  RunResult r = ::sluice::testing::RunShell("cd /proc && " + import);
+  INFO(r.Describe());
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("warning: the images are imported, but no mapping file was written") !=
+        std::string::npos);
+  CHECK_FALSE(TaggedDigest(out, "app:1.0").empty());
+
+  RunResult named = ::sluice::testing::RunShell(import + " --mapping /proc/sluice.map");
+  INFO(named.Describe());
+  CHECK(named.exit_code == 1);
+  CHECK(named.ErrorLine().find("the images are imported") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::e2e

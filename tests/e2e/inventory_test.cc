@@ -226,10 +226,15 @@ TEST_CASE("a bundle whose base was never imported imports when every blob it nee
   // app:1.0 reaches the far side another way: a bundle of another ledger.
   Workspace other;
   Require(other.Export({"oci:" + samples + ":app:1.0"}, other.dir / "x", {"-q"}));
+  // The far side takes it on purpose: it is bound to s.w's ledger.
+  std::string others = InspectJson(other.dir / "x").at("ledger_id").get<std::string>();
   Require(Sluice({"import", other.dir / "x", "--trust", other.keys.public_key, "--to",
-                  "oci:" + s.far, "--mapping", ""}));
-  // Bundle 2 of s.w's ledger never arrived, yet bundle 3 has all it needs.
-  RunResult r = s.w.Import(s.w.dir / "b3", s.far);
+                  "oci:" + s.far, "--mapping", "", "--accept-ledger", others}));
+  // Bundle 2 of s.w's ledger never arrived, yet bundle 3 has all it needs
+  // (and the far side goes back to taking s.w's bundles).
+  std::string ours = InspectJson(s.w.dir / "b3").at("ledger_id").get<std::string>();
+  RunResult r = Sluice({"import", s.w.dir / "b3", "--trust", s.w.keys.public_key, "--to",
+                        "oci:" + s.far, "--accept-ledger", ours});
   INFO(r.Describe());
   REQUIRE(r.exit_code == 0);
   CHECK(TaggedDigest(s.far, "app:1.1") == TaggedDigest(samples, "app:1.1"));

@@ -228,10 +228,16 @@ TEST_CASE(
   }
   CHECK(shipped == std::set<std::string>{lost});
 
-  // Imported, the registry is whole again.
-  Require(Sluice(
+  // Imported, the registry is whole again. It took the earlier exporter's
+  // bundles, so this ledger's bundle goes in on purpose only.
+  std::string ledger_id = inspected.at("ledger_id").get<std::string>();
+  RunResult refused = Sluice(
       Concat({"import", bundle, "--trust", w.keys.public_key, "--to", to, "--mapping", "", "-q"},
-             registry.Flags("dest"))));
+             registry.Flags("dest")));
+  CHECK(refused.exit_code == 3);
+  Require(Sluice(Concat({"import", bundle, "--trust", w.keys.public_key, "--to", to, "--mapping",
+                         "", "-q", "--accept-ledger", ledger_id},
+                        registry.Flags("dest"))));
   Require(TakeInventory(registry, "mirror", w.dir / "after.inventory"));
   Listed after(w.dir / "after.inventory");
   CHECK(after.blobs == all);

@@ -91,6 +91,10 @@ class CountingFileSystem final : public io::FileSystem {
   Status Remove(const std::string& path) override { return base_->Remove(path); }
   Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
   Result<uint64_t> FreeSpace(const std::string& path) override { return base_->FreeSpace(path); }
+  Result<std::unique_ptr<io::FileLock>> Lock(const std::string& path,
+                                             const io::LockOptions& options) override {
+    return base_->Lock(path, options);
+  }
 
  private:
   class Reader final : public io::PositionalReader {

@@ -266,6 +266,13 @@ class ConcurrentLayoutSink final : public ImageSink {
   Result<bool> HasBlob(const std::string& r, const format::Digest& d) override {
     return base_->HasBlob(r, d);
   }
+  Result<bool> HasIntactBlob(const std::string& r, const format::Digest& d) override {
+    return base_->HasIntactBlob(r, d);
+  }
+  Result<std::optional<format::Digest>> TagDigest(const std::string& r,
+                                                  const std::string& t) override {
+    return base_->TagDigest(r, t);
+  }
   Result<std::unique_ptr<BlobWriter>> NewBlob(const std::string& r, const format::Digest& d,
                                               uint64_t size) override {
     std::lock_guard<std::mutex> lock(mu_);  // the layout sink is used from one thread at a time
