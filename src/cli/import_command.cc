@@ -111,6 +111,21 @@ void PrintReport(const ImportReport& r, const std::string& bundle_path,
   }
 }
 
+// Writes the mapping files of an import that succeeded. The images are in
+// either way, so a mapping file that cannot be written is a warning, unless
+// it was asked for by name (not `defaulted`).
+int WriteMapping(const std::string& path, bool defaulted, const ImportReport& report) {
+  if (path.empty()) return kExitOk;
+  Status s = WriteMappingFiles(io::DefaultFileSystem(), path, report);
+  if (s.ok()) return kExitOk;
+  if (!defaulted) {
+    return ReportError(s.WithContext("the images are imported, but the mapping file failed"));
+  }
+  std::cerr << "sluice: warning: the images are imported, but no mapping file was written ("
+            << Printable(s.ToString()) << "); pass --mapping FILE to write one elsewhere\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunImport(const Args& args) {
@@ -122,9 +137,8 @@ int RunImport(const Args& args) {
   std::string mapping_path = "sluice-mapping.txt";
   int parallel_blobs = kDefaultBlobsInFlight;
   std::string state_file;
-  bool allow_rollback = false;
-  std::string accept_ledger;
   unsigned lock_timeout = 300;
+  ImportOptions import_options;
   RegistryOptions registry_options("dest");
   po::options_description options("import options");
   options.add_options()
@@ -144,9 +158,9 @@ int RunImport(const Args& args) {
        "where the destination's state is kept (the ledger it takes bundles of, the newest "
        "bundle imported); default DIR/.sluice/state.json, and for a registry "
        "$XDG_STATE_HOME/sluice/registries/HOST[/PREFIX].json")
-      ("allow-rollback", po::bool_switch(&allow_rollback),
+      ("allow-rollback", po::bool_switch(&import_options.allow_rollback),
        "let an older bundle of the ledger move tags back to its images")
-      ("accept-ledger", po::value(&accept_ledger),
+      ("accept-ledger", po::value(&import_options.accept_ledger),
        "take bundles of this ledger id from now on, though the destination took another's")
       ("lock-timeout", po::value(&lock_timeout)->default_value(lock_timeout),
        "seconds to wait for another import into the same destination")
@@ -175,28 +189,14 @@ int RunImport(const Args& args) {
   if (!state_path.ok()) return ReportError(state_path.status());
 
   Progress progress("importing", !quiet);
-  ImportOptions import_options;
   import_options.progress = [&](auto d, auto t, auto bd, auto bt) { progress.Update(d, t, bd, bt); };
   import_options.blobs_in_flight = static_cast<size_t>(parallel_blobs);
   import_options.state_path = *state_path;
-  import_options.allow_rollback = allow_rollback;
-  import_options.accept_ledger = accept_ledger;
   import_options.lock_wait = std::chrono::seconds(lock_timeout);
   auto report = ImportBundle(input->get(), *trust, sink->get(), destination, import_options);
   progress.Finish();
   if (!report.ok()) return ReportError(report.status());
-  int exit = kExitOk;
-  if (!mapping_path.empty()) {
-    Status s = WriteMappingFiles(io::DefaultFileSystem(), mapping_path, *report);
-    // The images are in either way: say so. Only a mapping file asked for
-    // by name makes that a failure.
-    if (!s.ok() && vm["mapping"].defaulted()) {
-      std::cerr << "sluice: warning: the images are imported, but no mapping file was written ("
-                << s.ToString() << "); pass --mapping FILE to write one elsewhere\n";
-    } else if (!s.ok()) {
-      exit = ReportError(s.WithContext("the images are imported, but the mapping file failed"));
-    }
-  }
+  int exit = WriteMapping(mapping_path, vm["mapping"].defaulted(), *report);
   PrintReport(*report, bundle_path, destination, json);
   return exit;
 }
