@@ -37,12 +37,8 @@ std::string ReadHolder(int fd) {
   char buf[256];
   ssize_t n = ::pread(fd, buf, sizeof buf, 0);
   if (n <= 0) return "";
-  std::string holder(buf, static_cast<size_t>(n));
-  // Only printable text goes into a message.
-  for (char& c : holder) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
-  return holder;
+  // Printed as the command line prints every message (cli::Printable).
+  return std::string(buf, static_cast<size_t>(n));
 }
 
 Result<std::unique_ptr<FileLock>> LockPosixFile(const std::string& path,

@@ -1,7 +1,5 @@
 #include "destination_state.h"
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -15,9 +13,6 @@ namespace {
 constexpr std::string_view kFormatName = "sluice-destination-state";
 constexpr uint64_t kFormatVersion = 1;
 constexpr uint64_t kMaxStateFileSize = 64 * 1024;
-
-// Who holds the lock, for the message of whoever waits in vain.
-std::string Holder() { return "sluice import (pid " + std::to_string(::getpid()) + ")"; }
 
 }  // namespace
 
@@ -52,7 +47,7 @@ Status DestinationStateFile::Save(const DestinationState& state) const {
 Result<std::unique_ptr<io::FileLock>> DestinationStateFile::Lock(
     std::chrono::milliseconds wait) const {
   SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(io::Dirname(path_)));
-  auto lock = fs_->Lock(path_ + ".lock", {.wait = wait, .holder = Holder()});
+  auto lock = fs_->Lock(path_ + ".lock", {.wait = wait, .holder = io::LockHolder("sluice import")});
   if (!lock.ok() && lock.status().kind() == ErrorKind::kBusy) {
     return Status::Busy(lock.status().message() +
                         ": another import into the same destination is still running; let it "

@@ -142,12 +142,9 @@ class Import {
     uint64_t needed_bytes = 0;
     for (const format::BlobEntry& blob : catalog_.blobs) {
       const std::string& repository = repos_[blob.digest].front();
-      SLUICE_ASSIGN_OR_RETURN(bool has, sink_->HasBlob(repository, blob.digest));
-      if (has && blob.shipped) {
-        // The bundle's bytes are verified; what is there may not be.
-        SLUICE_ASSIGN_OR_RETURN(has, sink_->HasIntactBlob(repository, blob.digest));
-        if (!has) report_->repaired.push_back(blob.digest.str());
-      }
+      // The bundle's bytes are verified; what is there may not be.
+      SLUICE_ASSIGN_OR_RETURN(bool has, blob.shipped ? HasIntact(repository, blob.digest)
+                                                     : sink_->HasBlob(repository, blob.digest));
       if (!has && !blob.shipped) {
         // Delivered earlier, perhaps to another repository than this image's.
         SLUICE_ASSIGN_OR_RETURN(has, sink_->FindBlob(repository, blob.digest));
@@ -218,12 +215,8 @@ class Import {
   Status PublishManifests() {
     for (const format::ManifestEntry& m : catalog_.manifests) {
       for (const std::string& repository : repos_[m.digest]) {
-        SLUICE_ASSIGN_OR_RETURN(bool has, sink_->HasBlob(repository, m.digest));
-        if (has) {
-          SLUICE_ASSIGN_OR_RETURN(has, sink_->HasIntactBlob(repository, m.digest));
-          if (has) continue;
-          report_->repaired.push_back(m.digest.str());
-        }
+        SLUICE_ASSIGN_OR_RETURN(bool has, HasIntact(repository, m.digest));
+        if (has) continue;
         SLUICE_RETURN_IF_ERROR(sink_->PutManifest(repository, m.digest, m.media_type, m.bytes));
         report_->manifests_written += 1;
       }
@@ -259,6 +252,18 @@ class Import {
   }
 
  private:
+  // Whether the destination holds `digest` intact; one it holds damaged is
+  // reported as repaired, since the caller writes the bundle's bytes over it.
+  // Asks HasBlob first: for a registry one HEAD answers, and a local file
+  // is hashed only when it is there.
+  Result<bool> HasIntact(const std::string& repository, const format::Digest& digest) {
+    SLUICE_ASSIGN_OR_RETURN(bool held, sink_->HasBlob(repository, digest));
+    if (!held) return false;
+    SLUICE_ASSIGN_OR_RETURN(bool intact, sink_->HasIntactBlob(repository, digest));
+    if (!intact) report_->repaired.push_back(digest.str());
+    return intact;
+  }
+
   Status WriteBlob(ParallelBlobWriter* writers, const format::BlobEntry& blob,
                    std::vector<uint8_t>* buffer) {
     SLUICE_ASSIGN_OR_RETURN(

@@ -1,6 +1,7 @@
 #include "reference/reference.h"
 
 #include <algorithm>
+#include <charconv>
 
 namespace sluice {
 namespace {
@@ -23,8 +24,9 @@ bool IsValidDomainComponent(std::string_view c) {
 bool IsValidPort(std::string_view port) {
   if (port.empty() || port.size() > 5) return false;
   if (!std::all_of(port.begin(), port.end(), IsDigit)) return false;
-  int value = std::stoi(std::string(port));
-  return value >= 1 && value <= 65535;
+  int value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  return ec == std::errc() && end == port.data() + port.size() && value >= 1 && value <= 65535;
 }
 
 // Does the first path component name a registry rather than a docker.io
