@@ -24,9 +24,7 @@ using namespace sluice::testing;
 
 namespace {
 
-constexpr const char* kTarGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
 constexpr const char* kTar = "application/vnd.oci.image.layer.v1.tar";
-constexpr const char* kManifestType = "application/vnd.oci.image.manifest.v1+json";
 
 struct Fixture : LibraryTransfer {
   std::string layout = tmp / "src";

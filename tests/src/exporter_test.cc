@@ -26,9 +26,6 @@ using namespace sluice::testing;
 
 namespace {
 
-constexpr const char* kTarGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
-constexpr const char* kManifestType = "application/vnd.oci.image.manifest.v1+json";
-
 struct Fixture : LibraryTransfer {
   std::string layout = tmp / "src";
   std::string ledger = tmp / "ledger.json";

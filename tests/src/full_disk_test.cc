@@ -22,8 +22,6 @@ using namespace sluice::testing;
 
 namespace {
 
-constexpr const char* kTarGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
-constexpr const char* kManifestType = "application/vnd.oci.image.manifest.v1+json";
 constexpr uint64_t kDiskSize = 4u << 20;
 
 bool HasTempFiles(const std::string& dir) {

@@ -27,7 +27,6 @@ using namespace sluice::testing;
 
 namespace {
 
-constexpr const char* kManifestType = "application/vnd.oci.image.manifest.v1+json";
 constexpr const char* kConfigType = "application/vnd.oci.image.config.v1+json";
 constexpr const char* kLayerType = "application/vnd.oci.image.layer.v1.tar";
 

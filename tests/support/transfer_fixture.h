@@ -17,6 +17,10 @@
 
 namespace sluice::testing {
 
+// The media types the layouts of these tests are built with.
+inline constexpr const char* kTarGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
+inline constexpr const char* kManifestType = "application/vnd.oci.image.manifest.v1+json";
+
 struct LibraryTransfer {
   // Makes the Ed25519 pair key/pub; throws std::runtime_error when that fails.
   LibraryTransfer();
