@@ -2,13 +2,16 @@
 // in flight, so the device stays busy while the caller hashes or compresses
 // the previous buffer. Everything else (opening, directories, positional
 // reads, pipes) is the posix code: io_uring would only add ceremony there.
+#include <fcntl.h>
 #include <liburing.h>
 
 #include <algorithm>
 #include <array>
 #include <cassert>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <utility>
 
 #include "io/errno_status.h"
@@ -25,6 +28,9 @@ constexpr size_t kReadChunk = kWriteBufferSize;
 // Submission queue depth: every slot plus an fsync.
 constexpr unsigned kRingEntries = 8;
 constexpr uint64_t kFsyncTag = ~uint64_t{0};
+// O_DIRECT needs buffers, offsets and lengths aligned to the logical block
+// size; 4096 covers every common device.
+constexpr size_t kDirectAlignment = 4096;
 
 std::string AtOffset(std::string_view op, uint64_t offset) {
   return std::string(op) + " at offset " + std::to_string(offset) + " of";
@@ -88,6 +94,13 @@ class Ring {
 // Fills kSlots buffers in turn; a full buffer is written at its file offset
 // while the caller fills the next. Completions may arrive in any order, each
 // write covers its own range of the file.
+//
+// Full slots are written with O_DIRECT where the file system allows it: a
+// buffered write through a ring is copied into the page cache by a kernel
+// worker thread (io-wq), which measured here 2-3 times slower than write(2)
+// doing the same copy, while a direct write is truly asynchronous, copies
+// nothing, and leaves the final fsync little to do. The last, partial slot
+// (not a multiple of the block size) is written buffered.
 class UringWriter final : public SequentialWriter {
  public:
   explicit UringWriter(std::string name) : name_(std::move(name)) {}
@@ -98,6 +111,8 @@ class UringWriter final : public SequentialWriter {
   bool Start(UniqueFd& fd) {
     if (ring_.Init(kRingEntries) != 0) return false;
     fd_ = std::move(fd);
+    int flags = fcntl(fd_.get(), F_GETFL);
+    direct_ = flags >= 0 && fcntl(fd_.get(), F_SETFL, flags | O_DIRECT) == 0;
     return true;
   }
 
@@ -108,7 +123,11 @@ class UringWriter final : public SequentialWriter {
       Slot& slot = slots_[current_];
       // Round robin: the slot to fill next is the one submitted longest ago.
       while (slot.in_flight) SLUICE_RETURN_IF_ERROR(Fail(ReapOne()));
-      if (slot.data == nullptr) slot.data = std::make_unique<uint8_t[]>(kWriteBufferSize);
+      if (slot.data == nullptr) {
+        // Aligned for O_DIRECT.
+        slot.data.reset(static_cast<uint8_t*>(std::aligned_alloc(kDirectAlignment, kWriteBufferSize)));
+        if (slot.data == nullptr) throw std::bad_alloc();
+      }
       size_t n = std::min(data.size(), kWriteBufferSize - slot.length);
       std::memcpy(slot.data.get() + slot.length, data.data(), n);
       slot.length += n;
@@ -149,8 +168,11 @@ class UringWriter final : public SequentialWriter {
   uint64_t Size() const override { return size_; }
 
  private:
+  struct FreeDeleter {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
   struct Slot {
-    std::unique_ptr<uint8_t[]> data;  // kWriteBufferSize bytes, allocated on first use
+    std::unique_ptr<uint8_t, FreeDeleter> data;  // kWriteBufferSize bytes, allocated on first use
     size_t length = 0;                // bytes filled
     size_t written = 0;               // bytes the kernel has taken, while in flight
     uint64_t offset = 0;              // where data[0] goes in the file
@@ -169,11 +191,24 @@ class UringWriter final : public SequentialWriter {
 
   void PrepareWrite(size_t index) {
     Slot& slot = slots_[index];
+    uint64_t offset = slot.offset + slot.written;
+    size_t length = slot.length - slot.written;
+    if (direct_ && (offset % kDirectAlignment != 0 || length % kDirectAlignment != 0)) {
+      StopDirect();  // the tail
+    }
     io_uring_sqe* sqe = ring_.NextEntry();
     io_uring_prep_write(sqe, fd_.get(), slot.data.get() + slot.written,
                         static_cast<unsigned>(slot.length - slot.written),
                         slot.offset + slot.written);
     io_uring_sqe_set_data64(sqe, index);
+  }
+
+  // Buffered from here on. Writes already in flight keep the mode they
+  // were submitted with.
+  void StopDirect() {
+    int flags = fcntl(fd_.get(), F_GETFL);
+    if (flags >= 0) (void)fcntl(fd_.get(), F_SETFL, flags & ~O_DIRECT);
+    direct_ = false;
   }
 
   // Sends the current slot (full, or partial when draining) and moves on.
@@ -201,6 +236,12 @@ class UringWriter final : public SequentialWriter {
     }
     assert(tag < kSlots);
     Slot& slot = slots_[tag];
+    if (res == -EINVAL && direct_) {
+      // A file system that took the O_DIRECT flag but not the write.
+      StopDirect();
+      PrepareWrite(tag);
+      return ring_.Submit(name_);
+    }
     if (res <= 0) {
       slot.in_flight = false;
       slot.length = 0;
@@ -240,6 +281,7 @@ class UringWriter final : public SequentialWriter {
   size_t current_ = 0;    // the slot Append fills
   size_t in_flight_ = 0;  // slots the kernel holds
   bool ring_broken_ = false;
+  bool direct_ = false;  // the fd has O_DIRECT set
   uint64_t next_offset_ = 0;
   uint64_t size_ = 0;
   bool closed_ = false;
