@@ -4,12 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "format/blob_frames.h"
 #include "format/bundle_format.h"
 #include "format/bundle_reader.h"
 #include "format/catalog_codec.h"
 #include "format/checksum.h"
 #include "format/endian.h"
 #include "format/frame_codec.h"
+#include "io/range_reader.h"
 
 namespace sluice::format {
 namespace {
@@ -178,7 +180,78 @@ Result<std::vector<BlobLocation>> DecodeTrailerEntries(const TrailerInFile& trai
   return out;
 }
 
+// One shipped blob of a bundle file: its frames, read from their range.
+class BlobAtReader final : public io::SequentialReader {
+ public:
+  BlobAtReader(const io::PositionalReader* file, const Catalog* catalog,
+               const BlobLocation& location, uint64_t first_frame, bool check_digest)
+      : range_(io::NewRangeReader(file, location.offset, location.offset + location.stored_size)),
+        location_(location),
+        frames_(*catalog) {
+    frames_.Start(range_.get(), location.blob_index, location.offset, first_frame, check_digest);
+  }
+  Result<size_t> Read(io::MutableBytes buf) override {
+    SLUICE_ASSIGN_OR_RETURN(size_t n, frames_.Read(buf));
+    if (n == 0 && !buf.empty()) SLUICE_RETURN_IF_ERROR(CheckFilled());
+    return n;
+  }
+  const std::string& name() const override { return range_->name(); }
+
+ private:
+  // The last frame came where the trailer says the blob ends: the frames
+  // filled exactly the blob's range (the trailer was checked against the
+  // catalog and the ranges against each other by LocateShippedBlobs).
+  Status CheckFilled() const {
+    const BlobLocation& seen = frames_.location();
+    if (seen.stored_size != location_.stored_size || seen.frame_count != location_.frame_count) {
+      return Status::Corruption("trailer entry for blob " + std::to_string(location_.blob_index) +
+                                " says " + std::to_string(location_.stored_size) + " bytes in " +
+                                std::to_string(location_.frame_count) + " frames" +
+                                At(location_.offset) + "; the frames show " +
+                                std::to_string(seen.stored_size) + " bytes in " +
+                                std::to_string(seen.frame_count));
+    }
+    return Status::Ok();
+  }
+
+  std::unique_ptr<io::SequentialReader> range_;
+  const BlobLocation location_;
+  BlobFrames frames_;
+};
+
 }  // namespace
+
+Result<std::vector<BlobLocation>> LocateShippedBlobs(const io::PositionalReader& file,
+                                                     const Catalog& catalog) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<BlobLocation> locations, ReadBlobLocations(file));
+  size_t next = 0;
+  for (size_t i = 0; i < catalog.blobs.size(); ++i) {
+    if (!catalog.blobs[i].shipped) continue;
+    if (next == locations.size() || locations[next].blob_index != i) {
+      return Status::Corruption(
+          "trailer: " +
+          (next == locations.size() ? "has no entry" : "entry " + std::to_string(next) +
+                                                           " is for blob " +
+                                                           std::to_string(locations[next].blob_index)) +
+          ", but shipped blob " + std::to_string(i) + " " + catalog.blobs[i].digest.str() +
+          " comes next in the catalog");
+    }
+    ++next;
+  }
+  if (next != locations.size()) {
+    return Status::Corruption("trailer: entry " + std::to_string(next) + " is for blob " +
+                              std::to_string(locations[next].blob_index) +
+                              ", which the catalog does not ship");
+  }
+  return locations;
+}
+
+std::unique_ptr<io::SequentialReader> OpenBlobAt(const io::PositionalReader* file,
+                                                 const Catalog* catalog,
+                                                 const BlobLocation& location,
+                                                 uint64_t first_frame, bool check_digest) {
+  return std::make_unique<BlobAtReader>(file, catalog, location, first_frame, check_digest);
+}
 
 Result<std::vector<BlobLocation>> ReadBlobLocations(const io::PositionalReader& file) {
   const uint64_t size = file.Size();

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "format/blob_frames.h"
 #include "format/bundle_format.h"
 #include "format/catalog_codec.h"
 #include "format/checksum.h"
@@ -14,10 +15,6 @@
 
 namespace sluice::format {
 namespace {
-
-struct DctxDeleter {
-  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
-};
 
 constexpr size_t kReadChunk = 1u << 20;
 
@@ -60,21 +57,11 @@ struct BundleReader::Impl {
   bool blobs_done = false;   // NextBlob returned nullopt
   std::vector<BlobLocation> locations;
 
-  // The current blob.
-  std::optional<size_t> blob;
-  std::optional<Sha256> hasher;
-  uint64_t raw_received = 0;  // raw bytes of the frames read so far
-  uint32_t blob_frames = 0;
-  bool last_seen = false;
-  bool verified = false;
+  bool check_digests = true;
 
-  // The current frame's raw bytes: raw[raw_pos, raw_len) not yet handed out.
-  // Buffers only grow, so their size is a capacity.
-  std::vector<uint8_t> raw;
-  size_t raw_len = 0;
-  size_t raw_pos = 0;
-  std::vector<uint8_t> stored;
-  std::unique_ptr<ZSTD_DCtx, DctxDeleter> dctx;
+  // The current blob, read by `frames` (made once `catalog` is final).
+  std::optional<size_t> blob;
+  std::optional<BlobFrames> frames;
 
   Status Fail(Status s) {
     broken = s;
@@ -84,18 +71,7 @@ struct BundleReader::Impl {
   // Reads exactly buf.size() bytes. The input ending early is damage
   // (a truncated bundle), reported with what was being read and where.
   Status ReadExact(io::MutableBytes buf, std::string_view what) {
-    size_t done = 0;
-    while (done < buf.size()) {
-      SLUICE_ASSIGN_OR_RETURN(size_t n, in->Read(buf.subspan(done)));
-      if (n == 0) {
-        return Status::Corruption("truncated bundle: " + std::string(what) + At(offset) +
-                                  " needs " + std::to_string(buf.size()) +
-                                  " bytes, the input ends after " + std::to_string(done));
-      }
-      done += n;
-    }
-    offset += buf.size();
-    return Status::Ok();
+    return format::ReadExact(in, buf, what, &offset);
   }
 
   // Reads the n-byte catalog into chunks of at most kReadChunk bytes as they
@@ -132,16 +108,6 @@ struct BundleReader::Impl {
     return CompareCatalogChecksum(LoadU64(checksum.data()), sum.Digest(), start);
   }
 
-  // "frame 7 (frame 2 of blob 3 sha256:...)"
-  std::string FrameLabel() const {
-    const BlobEntry& entry = catalog.blobs[*blob];
-    return "frame " + std::to_string(frames_read) + " (frame " + std::to_string(blob_frames) +
-           " of blob " + std::to_string(*blob) + " " + entry.digest.str() + ")";
-  }
-  std::string FrameContext(uint64_t frame_offset) const {
-    return FrameLabel() + At(frame_offset);
-  }
-
   std::optional<size_t> NextShipped() const {
     for (size_t i = next_blob; i < catalog.blobs.size(); ++i) {
       if (catalog.blobs[i].shipped) return i;
@@ -149,179 +115,14 @@ struct BundleReader::Impl {
     return std::nullopt;
   }
 
-  // Reads, checks and decodes the next frame of the current blob into raw.
-  Status ReadFrame() {
-    const uint64_t frame_offset = offset;
-    std::array<uint8_t, kFrameHeaderSize> hb{};
-    SLUICE_RETURN_IF_ERROR(ReadExact(hb, "header of " + FrameLabel()));
-    SLUICE_ASSIGN_OR_RETURN(FrameHeader h, DecodeNextFrameHeader(hb, frame_offset));
-    SLUICE_RETURN_IF_ERROR(ReadPayload(h, hb, frame_offset));
-    raw_len = h.raw_size;
-    raw_pos = 0;
-    hasher->Update(io::ByteView(raw.data(), raw_len));
-    raw_received = h.raw_offset + h.raw_size;
-    last_seen = h.last();
-    blob_frames += 1;
-    frames_read += 1;
-    BlobLocation& loc = locations.back();
-    loc.stored_size += kFrameHeaderSize + h.stored_size;
-    loc.frame_count += 1;
-    return Status::Ok();
-  }
-
-  Status FrameCorruption(uint64_t frame_offset, const std::string& msg) const {
-    return Status::Corruption(FrameContext(frame_offset) + ": " + msg);
-  }
-
-  // Decodes the header of the frame at frame_offset and checks that it is the
-  // current blob's next frame.
-  Result<FrameHeader> DecodeNextFrameHeader(const std::array<uint8_t, kFrameHeaderSize>& hb,
-                                            uint64_t frame_offset) const {
-    const BlobEntry& entry = catalog.blobs[*blob];
-    if (std::equal(kTrailerMagic.begin(), kTrailerMagic.end(), hb.begin())) {
-      return FrameCorruption(frame_offset, "found the trailer, but the blob has only " +
-                                               std::to_string(raw_received) + " of its " +
-                                               std::to_string(entry.size) +
-                                               " bytes (frames are missing)");
-    }
-    auto decoded = DecodeFrameHeader(hb);
-    if (!decoded.ok()) return FrameCorruption(frame_offset, decoded.status().message());
-    const FrameHeader& h = *decoded;
-    if (h.blob_index != *blob) {
-      return FrameCorruption(frame_offset, "belongs to " + DescribeOtherBlob(h.blob_index) +
-                                               ", expected blob " + std::to_string(*blob));
-    }
-    SLUICE_RETURN_IF_ERROR(CheckFrameRange(h, frame_offset));
-    return h;
-  }
-
-  // Why a frame of blob `index` cannot come next: "blob 5 sha256:..., which
-  // is not shipped".
-  std::string DescribeOtherBlob(uint32_t index) const {
-    std::string other = "blob " + std::to_string(index);
-    if (index >= catalog.blobs.size()) {
-      other += ", which is not in the catalog";
-    } else if (!catalog.blobs[index].shipped) {
-      other += " " + catalog.blobs[index].digest.str() + ", which is not shipped";
-    } else if (index < *blob) {
-      other += " " + catalog.blobs[index].digest.str() +
-               ", which came earlier (a duplicated or misplaced frame)";
-    } else {
-      other += " " + catalog.blobs[index].digest.str() + " (frames out of order)";
-    }
-    return other;
-  }
-
-  // Checks that the frame's raw bytes continue the current blob where the
-  // previous frame ended, stay within its size, and end it exactly when the
-  // frame is flagged last.
-  Status CheckFrameRange(const FrameHeader& h, uint64_t frame_offset) const {
-    const BlobEntry& entry = catalog.blobs[*blob];
-    auto corrupt = [&](const std::string& msg) { return FrameCorruption(frame_offset, msg); };
-    if (h.raw_offset != raw_received) {
-      return corrupt("raw_offset " + std::to_string(h.raw_offset) + ", expected " +
-                     std::to_string(raw_received) + " (a duplicated, missing or misplaced frame)");
-    }
-    uint64_t end = h.raw_offset + h.raw_size;
-    if (end > entry.size) {
-      return corrupt("raw bytes [" + std::to_string(h.raw_offset) + ", " + std::to_string(end) +
-                     ") run past the blob's declared size " + std::to_string(entry.size));
-    }
-    if (h.last() && end != entry.size) {
-      return corrupt("flagged last but ends at raw offset " + std::to_string(end) +
-                     " of a blob of " + std::to_string(entry.size) + " bytes");
-    }
-    if (!h.last() && end == entry.size) {
-      return corrupt("reaches the blob's end (" + std::to_string(entry.size) +
-                     " bytes) but is not flagged last");
-    }
-    if (!h.last() && h.raw_size == 0) return corrupt("empty frame that is not the last");
-    return Status::Ok();
-  }
-
-  // Reads the payload of a frame whose header (bytes hb, decoded h) passed
-  // the checks, checks its checksum and leaves its raw bytes in raw.
-  Status ReadPayload(const FrameHeader& h, const std::array<uint8_t, kFrameHeaderSize>& hb,
-                     uint64_t frame_offset) {
-    // The header is plausible: only now is memory committed for the payload,
-    // bounded by kMaxFrameRawSize and its zstd bound.
-    uint8_t* payload = nullptr;
-    if (h.codec == kCodecNone) {
-      if (raw.size() < h.raw_size) raw.resize(h.raw_size);
-      payload = raw.data();
-    } else {
-      if (stored.size() < h.stored_size) stored.resize(h.stored_size);
-      payload = stored.data();
-    }
-    SLUICE_RETURN_IF_ERROR(ReadExact(io::MutableBytes(payload, h.stored_size),
-                                     "payload of " + FrameLabel()));
-    Xxh3Stream sum;
-    sum.Update(io::ByteView(hb.data(), kFrameChecksumOffset));
-    sum.Update(io::ByteView(payload, h.stored_size));
-    if (sum.Digest() != h.checksum) {
-      return FrameCorruption(frame_offset, "checksum mismatch (stored " + ChecksumText(h.checksum) +
-                                               ", computed " + ChecksumText(sum.Digest()) + ")");
-    }
-    if (h.codec == kCodecZstd) {
-      SLUICE_RETURN_IF_ERROR(Decompress(h, payload, frame_offset));
-    }
-    return Status::Ok();
-  }
-
-  Status Decompress(const FrameHeader& h, const uint8_t* payload, uint64_t frame_offset) {
-    auto corrupt = [&](const std::string& msg) {
-      return Status::Corruption(FrameContext(frame_offset) + ": zstd payload: " + msg);
-    };
-    static constexpr uint8_t kZstdMagic[4] = {0x28, 0xB5, 0x2F, 0xFD};
-    if (h.stored_size < 4 || std::memcmp(payload, kZstdMagic, 4) != 0) {
-      return corrupt("does not start with a zstd frame");
-    }
-    unsigned long long content = ZSTD_getFrameContentSize(payload, h.stored_size);
-    if (content != h.raw_size) {
-      return corrupt("frame header does not declare a content size of " +
-                     std::to_string(h.raw_size) + " bytes");
-    }
-    size_t frame_size = ZSTD_findFrameCompressedSize(payload, h.stored_size);
-    if (ZSTD_isError(frame_size) || frame_size != h.stored_size) {
-      return corrupt("is not exactly one zstd frame of " + std::to_string(h.stored_size) +
-                     " bytes");
-    }
-    if (!dctx) {
-      dctx.reset(ZSTD_createDCtx());
-      if (!dctx) throw std::bad_alloc();
-    }
-    if (raw.size() < h.raw_size) raw.resize(h.raw_size);
-    // The output buffer holds exactly raw_size bytes: zstd cannot write more.
-    size_t n = ZSTD_decompressDCtx(dctx.get(), raw.data(), h.raw_size, payload, h.stored_size);
-    if (ZSTD_isError(n)) return corrupt(ZSTD_getErrorName(n));
-    if (n != h.raw_size) {
-      return corrupt("decompressed to " + std::to_string(n) + " bytes, expected " +
-                     std::to_string(h.raw_size));
-    }
-    return Status::Ok();
-  }
-
-  // Called once the last frame has been read.
-  Status VerifyBlob() {
-    const BlobEntry& entry = catalog.blobs[*blob];
-    Digest found = hasher->Finish();
-    hasher.reset();
-    if (found != entry.digest) {
-      const BlobLocation& loc = locations.back();
-      return Status::Corruption("blob " + std::to_string(*blob) + " " + entry.digest.str() +
-                                " (frames at offsets " + std::to_string(loc.offset) + ".." +
-                                std::to_string(loc.offset + loc.stored_size) +
-                                "): content hashes to " + found.str());
-    }
-    verified = true;
-    return Status::Ok();
-  }
-
-  // Reads and checks what is left of the current blob.
-  Status DrainBlob() {
-    while (!last_seen) SLUICE_RETURN_IF_ERROR(ReadFrame());
-    if (!verified) SLUICE_RETURN_IF_ERROR(VerifyBlob());
-    raw_len = raw_pos = 0;
+  // Ends the current blob: reads and checks what is left of it.
+  Status EndBlob() {
+    SLUICE_RETURN_IF_ERROR(frames->Drain());
+    offset = frames->offset();
+    frames_read = frames->frame_number();
+    locations.push_back(frames->location());
+    next_blob = *blob + 1;
+    blob.reset();
     return Status::Ok();
   }
 
@@ -376,10 +177,12 @@ Status BundleReader::Impl::ReadSignature(Sha256* signed_hash, const TrustPolicy&
 }
 
 Result<std::unique_ptr<BundleReader>> BundleReader::Open(io::SequentialReader* in,
-                                                         const TrustPolicy& trust) {
+                                                         const TrustPolicy& trust,
+                                                         const BundleReaderOptions& options) {
   auto impl = std::make_unique<Impl>();
   Impl& r = *impl;
   r.in = in;
+  r.check_digests = options.check_blob_digests;
 
   // Header: the fixed prefix says how long it is; the checksum is checked
   // before the version is believed (see SPEC.md section 3).
@@ -414,6 +217,7 @@ Result<std::unique_ptr<BundleReader>> BundleReader::Open(io::SequentialReader* i
   SLUICE_RETURN_IF_ERROR(r.ReadSignature(signed_hash ? &*signed_hash : nullptr, trust));
   const std::string catalog_bytes = Concatenate(&chunks, fields.catalog_size);
   SLUICE_RETURN_IF_ERROR(ParseCatalog(io::AsBytes(catalog_bytes), catalog_offset, &r.catalog));
+  r.frames.emplace(r.catalog);
   return std::unique_ptr<BundleReader>(new BundleReader(std::move(impl)));
 }
 
@@ -425,10 +229,8 @@ Result<std::optional<size_t>> BundleReader::NextBlob() {
   Impl& r = *impl_;
   if (!r.broken.ok()) return r.broken;
   if (r.blob) {
-    Status s = r.DrainBlob();
+    Status s = r.EndBlob();
     if (!s.ok()) return r.Fail(s);
-    r.next_blob = *r.blob + 1;
-    r.blob.reset();
   }
   std::optional<size_t> next = r.NextShipped();
   if (!next) {
@@ -436,16 +238,7 @@ Result<std::optional<size_t>> BundleReader::NextBlob() {
     return std::optional<size_t>();
   }
   r.blob = next;
-  r.hasher.emplace();
-  r.raw_received = 0;
-  r.blob_frames = 0;
-  r.last_seen = false;
-  r.verified = false;
-  r.raw_len = r.raw_pos = 0;
-  BlobLocation loc;
-  loc.blob_index = static_cast<uint32_t>(*next);
-  loc.offset = r.offset;
-  r.locations.push_back(loc);
+  r.frames->Start(r.in, *next, r.offset, r.frames_read, r.check_digests);
   return next;
 }
 
@@ -453,21 +246,8 @@ Result<size_t> BundleReader::Read(io::MutableBytes buf) {
   Impl& r = *impl_;
   if (!r.broken.ok()) return r.broken;
   if (!r.blob) return Status::InvalidArgument("bundle reader: Read without a current blob");
-  if (buf.empty()) return size_t{0};
-  while (r.raw_pos == r.raw_len) {
-    if (r.last_seen) {
-      if (!r.verified) {
-        Status s = r.VerifyBlob();
-        if (!s.ok()) return r.Fail(s);
-      }
-      return size_t{0};
-    }
-    Status s = r.ReadFrame();
-    if (!s.ok()) return r.Fail(s);
-  }
-  size_t n = std::min(buf.size(), r.raw_len - r.raw_pos);
-  std::memcpy(buf.data(), r.raw.data() + r.raw_pos, n);
-  r.raw_pos += n;
+  Result<size_t> n = r.frames->Read(buf);
+  if (!n.ok()) return r.Fail(n.status());
   return n;
 }
 

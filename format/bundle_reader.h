@@ -41,6 +41,13 @@ struct BlobLocation {
   uint32_t frame_count = 0;
 };
 
+struct BundleReaderOptions {
+  // false: Read reports a blob's end once its size is checked, and the
+  // caller checks its sha256 (an import's sink hashes what it writes, so
+  // each blob is hashed once). Frame checksums and sizes are always checked.
+  bool check_blob_digests = true;
+};
+
 class BundleReader {
  public:
   // Reads header, catalog and signature, in that order, and checks them in
@@ -51,7 +58,8 @@ class BundleReader {
   // also malformed; kCorruption for damage; kUnsupported for an unknown
   // version or required feature (the message names it).
   static Result<std::unique_ptr<BundleReader>> Open(io::SequentialReader* in,
-                                                    const TrustPolicy& trust);
+                                                    const TrustPolicy& trust,
+                                                    const BundleReaderOptions& options = {});
   ~BundleReader();
   BundleReader(const BundleReader&) = delete;
   BundleReader& operator=(const BundleReader&) = delete;
@@ -64,8 +72,9 @@ class BundleReader {
   // of the previous blob is read and verified first.
   Result<std::optional<size_t>> NextBlob();
   // Reads raw bytes of the current blob. Returns 0 at its end, and only after
-  // its size and sha256 have been checked against the catalog (and 0 for an
-  // empty buf). Bytes handed out are unverified until then.
+  // its size and sha256 (see BundleReaderOptions) have been checked against
+  // the catalog (and 0 for an empty buf). Bytes handed out are unverified
+  // until then.
   Result<size_t> Read(io::MutableBytes buf);
   // Reads the trailer and footer, checks them against the frames seen, and
   // checks that the input ends there. Shipped blobs not yet read are read and
@@ -85,5 +94,26 @@ class BundleReader {
 // Random access for files: reads the footer and trailer at the end of the
 // file and returns where each shipped blob lies. Checks the trailer checksum.
 Result<std::vector<BlobLocation>> ReadBlobLocations(const io::PositionalReader& file);
+
+// Random access to the shipped blobs of a bundle file whose header, catalog
+// and signature were checked by a BundleReader (`catalog` is its catalog):
+// where the trailer says each lies, after checking that the trailer lists
+// every shipped blob in catalog order, back to back from the first frame to
+// the trailer. Each blob's frames are then checked by OpenBlobAt, so that
+// together they check every byte the streaming reader checks, while several
+// blobs are read at once.
+Result<std::vector<BlobLocation>> LocateShippedBlobs(const io::PositionalReader& file,
+                                                     const Catalog& catalog);
+
+// Reads the blob at `location` (from LocateShippedBlobs) frame by frame,
+// checking each as the streaming reader does; its last Read returns 0 only
+// once the frames filled exactly the location and the size and, with
+// `check_digest`, the sha256 matched the catalog. `first_frame` counts the
+// bundle's frames before the blob's (for messages). `file` and `catalog`
+// must outlive the reader.
+std::unique_ptr<io::SequentialReader> OpenBlobAt(const io::PositionalReader* file,
+                                                 const Catalog* catalog,
+                                                 const BlobLocation& location,
+                                                 uint64_t first_frame, bool check_digest);
 
 }  // namespace sluice::format

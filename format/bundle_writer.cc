@@ -2,22 +2,18 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <optional>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "format/bundle_format.h"
 #include "format/catalog_codec.h"
 #include "format/frame_codec.h"
+#include "format/frame_encoder.h"
 
 namespace sluice::format {
-namespace {
-
-struct CctxDeleter {
-  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
-};
-
-}  // namespace
 
 struct BundleWriter::Impl {
   io::SequentialWriter* out = nullptr;
@@ -37,10 +33,12 @@ struct BundleWriter::Impl {
   Compression compression = Compression::kNone;
   std::optional<Sha256> hasher;
   uint64_t raw_total = 0;
-  uint64_t raw_flushed = 0;
-  std::vector<uint8_t> buffer;  // raw bytes of the frame being filled
-  std::vector<uint8_t> compressed;
-  std::unique_ptr<ZSTD_CCtx, CctxDeleter> cctx;
+  uint64_t raw_flushed = 0;  // raw bytes handed to frames, written or being compressed
+  // The frame being filled. Frames of kZstd blobs are compressed by the
+  // pool (made for the first such blob) and written in order as they come
+  // back; a blob's frames are all written by the time EndBlob returns.
+  std::unique_ptr<EncodedFrame> frame = std::make_unique<EncodedFrame>();
+  std::unique_ptr<FrameEncoderPool> pool;
 
   Status Write(io::ByteView data) {
     Status s = out->Append(data);
@@ -64,44 +62,62 @@ struct BundleWriter::Impl {
     return std::nullopt;
   }
 
+  FrameEncoderPool* Pool() {
+    if (!pool) {
+      unsigned threads = options.compression_threads;
+      if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+      // Two frames per thread: one being compressed, one waiting for it.
+      pool = std::make_unique<FrameEncoderPool>(threads, 2 * threads, options.zstd_level);
+    }
+    return pool.get();
+  }
+
+  // Ends the frame being filled: written now, or queued for compression.
   Status EmitFrame(bool last) {
-    const BlobEntry& entry = catalog.blobs[*blob];
-    FrameHeader h;
+    FrameHeader& h = frame->header;
     h.blob_index = static_cast<uint32_t>(*blob);
     h.raw_offset = raw_flushed;
-    h.raw_size = static_cast<uint32_t>(buffer.size());
     h.flags = last ? kFrameFlagLast : 0;
-    io::ByteView payload(buffer.data(), buffer.size());
-    if (compression == Compression::kZstd && !buffer.empty()) {
-      if (!cctx) {
-        cctx.reset(ZSTD_createCCtx());
-        if (!cctx) throw std::bad_alloc();
-        ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, options.zstd_level);
-        compressed.resize(ZSTD_compressBound(options.frame_size));
-      }
-      size_t n = ZSTD_compress2(cctx.get(), compressed.data(), compressed.size(), buffer.data(),
-                                buffer.size());
-      if (ZSTD_isError(n)) {
-        return Fail(Status::InvalidArgument("zstd compression of blob " + entry.digest.str() +
-                                            " failed: " + ZSTD_getErrorName(n)));
-      }
-      // A frame that does not shrink is stored raw: cheaper to read, and
-      // already-compressed layers cost no extra space.
-      if (n < buffer.size()) {
-        h.codec = kCodecZstd;
-        payload = io::ByteView(compressed.data(), n);
-      }
+    raw_flushed += frame->raw.size();
+    if (compression == Compression::kZstd && !frame->raw.empty()) {
+      FrameEncoderPool* p = Pool();
+      while (!p->HasRoom()) SLUICE_RETURN_IF_ERROR(WriteOldest());
+      p->Submit(std::move(frame));
+      frame = p->NewFrame();
+      frame->raw.reserve(options.frame_size);
+      return Status::Ok();
     }
-    h.stored_size = static_cast<uint32_t>(payload.size());
-    auto header = EncodeFrameHeader(h, payload);
-    SLUICE_RETURN_IF_ERROR(Write(header));
-    SLUICE_RETURN_IF_ERROR(Write(payload));
+    EncodeFrame(nullptr, /*compress=*/false, frame.get());
+    SLUICE_RETURN_IF_ERROR(WriteFrame(*frame));
+    frame->raw.clear();
+    return Status::Ok();
+  }
+
+  Status WriteFrame(const EncodedFrame& f) {
+    if (!f.status.ok()) {
+      return Fail(f.status.WithContext("blob " + catalog.blobs[f.header.blob_index].digest.str()));
+    }
+    SLUICE_RETURN_IF_ERROR(Write(f.header_bytes));
+    SLUICE_RETURN_IF_ERROR(Write(f.payload));
     BlobLocation& loc = locations.back();
-    loc.stored_size += kFrameHeaderSize + payload.size();
+    loc.stored_size += kFrameHeaderSize + f.payload.size();
     loc.frame_count += 1;
-    stored_blob_bytes += kFrameHeaderSize + payload.size();
-    raw_flushed += buffer.size();
-    buffer.clear();
+    stored_blob_bytes += kFrameHeaderSize + f.payload.size();
+    return Status::Ok();
+  }
+
+  // Writes the oldest frame the pool holds (waiting for it); the pool must hold one.
+  Status WriteOldest() {
+    std::unique_ptr<EncodedFrame> done = pool->TakeOldest();
+    Status s = WriteFrame(*done);
+    pool->Recycle(std::move(done));
+    return s;
+  }
+
+  // Writes every frame still being compressed, in order.
+  Status DrainPool() {
+    if (!pool) return Status::Ok();
+    while (!pool->Empty()) SLUICE_RETURN_IF_ERROR(WriteOldest());
     return Status::Ok();
   }
 };
@@ -132,7 +148,7 @@ Result<std::unique_ptr<BundleWriter>> BundleWriter::Start(io::SequentialWriter* 
   impl->out = out;
   impl->catalog = std::move(catalog);
   impl->options = options;
-  impl->buffer.reserve(options.frame_size);
+  impl->frame->raw.reserve(options.frame_size);
   SLUICE_RETURN_IF_ERROR(impl->Write(io::AsBytes(header)));
   SLUICE_RETURN_IF_ERROR(impl->Write(io::AsBytes(catalog_bytes)));
   SLUICE_RETURN_IF_ERROR(impl->Write(io::AsBytes(EncodeSignatureBlock(block))));
@@ -168,10 +184,10 @@ Status BundleWriter::BeginBlob(size_t blob_index, Compression compression) {
   }
   w.blob = blob_index;
   w.compression = compression;
-  w.hasher.emplace();
+  if (w.options.check_digests) w.hasher.emplace();
   w.raw_total = 0;
   w.raw_flushed = 0;
-  w.buffer.clear();
+  w.frame->raw.clear();
   BlobLocation loc;
   loc.blob_index = static_cast<uint32_t>(blob_index);
   loc.offset = w.offset;
@@ -189,14 +205,15 @@ Status BundleWriter::Append(io::ByteView data) {
                                      std::to_string(entry.size) + " bytes"));
   }
   w.raw_total += data.size();
-  w.hasher->Update(data);
+  if (w.hasher) w.hasher->Update(data);
   const size_t frame_size = w.options.frame_size;
   while (!data.empty()) {
     // A full frame is written only once more data arrives, so that the last
     // frame (flagged in EndBlob) is never empty unless the blob is.
-    if (w.buffer.size() == frame_size) SLUICE_RETURN_IF_ERROR(w.EmitFrame(/*last=*/false));
-    size_t n = std::min(frame_size - w.buffer.size(), data.size());
-    w.buffer.insert(w.buffer.end(), data.begin(), data.begin() + n);
+    if (w.frame->raw.size() == frame_size) SLUICE_RETURN_IF_ERROR(w.EmitFrame(/*last=*/false));
+    std::vector<uint8_t>& raw = w.frame->raw;
+    size_t n = std::min(frame_size - raw.size(), data.size());
+    raw.insert(raw.end(), data.begin(), data.begin() + n);
     data = data.subspan(n);
   }
   return Status::Ok();
@@ -212,15 +229,18 @@ Status BundleWriter::EndBlob() {
                                      std::to_string(entry.size) + " bytes, found " +
                                      std::to_string(w.raw_total)));
   }
-  Digest found = w.hasher->Finish();
-  w.hasher.reset();
-  if (found != entry.digest) {
-    // Checked before the last frame is written, so the output never holds a
-    // complete blob whose bytes contradict the signed catalog.
-    return w.Fail(Status::Corruption("blob " + entry.digest.str() + ": content hashes to " +
-                                     found.str()));
+  if (w.hasher) {
+    Digest found = w.hasher->Finish();
+    w.hasher.reset();
+    if (found != entry.digest) {
+      // Checked before the last frame is written, so the output never holds a
+      // complete blob whose bytes contradict the signed catalog.
+      return w.Fail(Status::Corruption("blob " + entry.digest.str() + ": content hashes to " +
+                                       found.str()));
+    }
   }
   SLUICE_RETURN_IF_ERROR(w.EmitFrame(/*last=*/true));
+  SLUICE_RETURN_IF_ERROR(w.DrainPool());
   w.next_blob = *w.blob + 1;
   w.blob.reset();
   return Status::Ok();

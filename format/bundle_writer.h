@@ -20,6 +20,12 @@ enum class Compression { kNone, kZstd };
 struct BundleWriterOptions {
   uint32_t frame_size = 1u << 20;  // raw bytes per frame; at most kMaxFrameRawSize
   int zstd_level = 3;
+  // Threads compressing the frames of kZstd blobs; 0: one per core.
+  unsigned compression_threads = 0;
+  // false: the caller checks each blob's sha256 before it calls EndBlob
+  // (the exporter's readers do, on the threads that read the sources, so
+  // hashing overlaps with writing); the writer still checks sizes.
+  bool check_digests = true;
 };
 
 class BundleWriter {

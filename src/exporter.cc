@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bundle_output.h"
+#include "format/blob_check.h"
 #include "format/bundle_format.h"
 #include "io/atomic_file.h"
 #include "ledger.h"
@@ -83,8 +84,10 @@ size_t BlobsInFlight(const ExportPlan& plan, size_t asked) {
 
 Status WriteBundle(io::SequentialWriter* out, ExportPlan* plan, const format::PrivateKey& key,
                    const ExportOptions& options) {
+  format::BundleWriterOptions writer_options = options.writer;
+  writer_options.check_digests = false;  // the readers below check them
   SLUICE_ASSIGN_OR_RETURN(auto writer,
-                          format::BundleWriter::Start(out, plan->catalog, key, options.writer));
+                          format::BundleWriter::Start(out, plan->catalog, key, writer_options));
   // The bundle takes blobs in catalog order, one after another; the sources
   // are read ahead of it, several blobs at once.
   const auto& blobs = writer->catalog().blobs;
@@ -94,8 +97,14 @@ Status WriteBundle(io::SequentialWriter* out, ExportPlan* plan, const format::Pr
     if (!blobs[i].shipped) continue;
     const BlobOrigin& origin = plan->origins[i];
     shipped.push_back(i);
-    reads.push_back({blobs[i].digest.str(), [&origin, &blob = blobs[i]] {
-                       return origin.source->OpenBlob(origin.repository, blob.digest, blob.size);
+    // Each blob is hashed on the thread that reads it, so hashing overlaps
+    // with compressing and writing the bundle (the writer checks sizes only).
+    reads.push_back({blobs[i].digest.str(),
+                     [&origin, &blob = blobs[i]]() -> Result<std::unique_ptr<io::SequentialReader>> {
+                       SLUICE_ASSIGN_OR_RETURN(
+                           auto reader,
+                           origin.source->OpenBlob(origin.repository, blob.digest, blob.size));
+                       return format::NewVerifyingReader(std::move(reader), blob.digest, blob.size);
                      }});
   }
   BlobPrefetcher prefetcher(std::move(reads), BlobsInFlight(*plan, options.blobs_in_flight),

@@ -2,15 +2,20 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "catalog_check.h"
 #include "destination_state.h"
+#include "format/blob_check.h"
 #include "oci/graph.h"
 #include "reference/ref_name.h"
 #include "transfer/limits.h"
 #include "transfer/parallel_blob_writer.h"
+#include "transfer/parallel_for.h"
 
 namespace sluice {
 namespace {
@@ -24,10 +29,10 @@ std::string RefSource(const format::RefEntry& ref) {
 }
 
 // Opens the bundle and checks everything that can be checked before blob data.
-Result<std::unique_ptr<format::BundleReader>> OpenChecked(io::SequentialReader* in,
-                                                          const format::TrustPolicy& trust,
-                                                          BundleSummary* summary) {
-  auto reader = format::BundleReader::Open(in, trust);
+Result<std::unique_ptr<format::BundleReader>> OpenChecked(
+    io::SequentialReader* in, const format::TrustPolicy& trust, BundleSummary* summary,
+    const format::BundleReaderOptions& options = {}) {
+  auto reader = format::BundleReader::Open(in, trust, options);
   if (!reader.ok()) return reader.status().WithContext(in->name());
   const format::Catalog& catalog = (*reader)->catalog();
   SLUICE_RETURN_IF_ERROR(CheckCatalogGraph(catalog).WithContext(in->name()));
@@ -90,19 +95,96 @@ Result<RepositoryMap> RepositoriesOfEachDigest(const format::Catalog& catalog) {
   return owners;
 }
 
-Status Drain(format::BundleReader* reader, std::vector<uint8_t>* buffer) {
+// Reads `reader` to its end; with `check`, hashes what it reads (a blob the
+// bundle reader leaves to its consumer to hash).
+template <typename Reader>
+Status Drain(Reader* reader, std::vector<uint8_t>* buffer, format::BlobCheck* check = nullptr) {
   while (true) {
     SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(*buffer));
-    if (n == 0) return Status::Ok();
+    if (n == 0) return check ? check->Finish() : Status::Ok();
+    if (check) SLUICE_RETURN_IF_ERROR(check->Update(io::ByteView(buffer->data(), n)));
   }
+}
+
+// The shipped blobs of a bundle file, located and ordered for reading
+// several at once: the largest first, so that the last to finish is small.
+struct BlobsAt {
+  std::vector<format::BlobLocation> locations;
+  std::vector<uint64_t> first_frames;  // frames before each blob's, for messages
+  std::vector<size_t> order;           // positions in `locations`
+
+  static Result<BlobsAt> Locate(const io::PositionalReader& file, const format::Catalog& catalog) {
+    BlobsAt blobs;
+    SLUICE_ASSIGN_OR_RETURN(blobs.locations, format::LocateShippedBlobs(file, catalog));
+    uint64_t frames = 0;
+    for (size_t i = 0; i < blobs.locations.size(); ++i) {
+      blobs.first_frames.push_back(frames);
+      frames += blobs.locations[i].frame_count;
+      blobs.order.push_back(i);
+    }
+    std::stable_sort(blobs.order.begin(), blobs.order.end(), [&](size_t a, size_t b) {
+      return blobs.locations[a].stored_size > blobs.locations[b].stored_size;
+    });
+    return blobs;
+  }
+
+  std::unique_ptr<io::SequentialReader> Open(const io::PositionalReader* file,
+                                             const format::Catalog* catalog, size_t position,
+                                             bool check_digest) const {
+    return format::OpenBlobAt(file, catalog, locations[position], first_frames[position],
+                              check_digest);
+  }
+};
+
+// Counts blobs done for a progress function called from several threads.
+class SharedProgress {
+ public:
+  SharedProgress(const ProgressFunction& progress, uint64_t total, uint64_t bytes_total)
+      : progress_(progress), total_(total), bytes_total_(bytes_total) {}
+  void BlobDone(uint64_t size) {
+    std::lock_guard<std::mutex> lock(mu_);
+    bytes_ += size;
+    ++done_;
+    if (progress_) progress_(done_, total_, bytes_, bytes_total_);
+  }
+
+ private:
+  const ProgressFunction& progress_;
+  const uint64_t total_;
+  const uint64_t bytes_total_;
+  std::mutex mu_;
+  uint64_t done_ = 0;
+  uint64_t bytes_ = 0;
+};
+
+// Checks every shipped blob of a bundle file, one per core at once.
+Status VerifyBlobsAt(const io::PositionalReader& file, const format::Catalog& catalog,
+                     const BundleSummary& summary, const ProgressFunction& progress) {
+  auto located = BlobsAt::Locate(file, catalog);
+  if (!located.ok()) return located.status().WithContext(file.name());
+  const BlobsAt& blobs = *located;
+  SharedProgress shared(progress, summary.shipped_blobs, summary.shipped_bytes);
+  size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  return ForEachInParallel(blobs.order, threads, [&](size_t position) -> Status {
+    std::vector<uint8_t> buffer(kCopyBufferSize);
+    auto reader = blobs.Open(&file, &catalog, position, /*check_digest=*/true);
+    SLUICE_RETURN_IF_ERROR(Drain(reader.get(), &buffer).WithContext(file.name()));
+    shared.BlobDone(catalog.blobs[blobs.locations[position].blob_index].size);
+    return Status::Ok();
+  });
 }
 
 }  // namespace
 
 Result<BundleSummary> VerifyBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
-                                   const ProgressFunction& progress) {
+                                   const ProgressFunction& progress,
+                                   const io::PositionalReader* bundle_file) {
   BundleSummary summary;
   SLUICE_ASSIGN_OR_RETURN(auto reader, OpenChecked(in, trust, &summary));
+  if (bundle_file != nullptr) {
+    SLUICE_RETURN_IF_ERROR(VerifyBlobsAt(*bundle_file, reader->catalog(), summary, progress));
+    return summary;
+  }
   std::vector<uint8_t> buffer(kCopyBufferSize);
   uint64_t done = 0;
   uint64_t bytes = 0;
@@ -181,7 +263,9 @@ class Import {
       if (!index) break;
       const format::BlobEntry& blob = catalog_.blobs[*index];
       if (present_.contains(blob.digest)) {
-        SLUICE_RETURN_IF_ERROR(Drain(reader_, &buffer));
+        // The reader leaves hashing to the sink; nothing writes this one.
+        format::BlobCheck check = CheckOf(blob);
+        SLUICE_RETURN_IF_ERROR(Drain(reader_, &buffer, &check));
       } else {
         SLUICE_RETURN_IF_ERROR(WriteBlob(&writers, blob, &buffer));
       }
@@ -191,6 +275,39 @@ class Import {
       }
     }
     SLUICE_RETURN_IF_ERROR(writers.Finish());
+    report_->blobs_already_present = present_.size();
+    return Status::Ok();
+  }
+
+  // The same for a bundle file: several blobs at once, each read, checked
+  // and written by one thread, hashed once (by the sink as it writes, or
+  // here when the destination has it already).
+  Status WriteBlobsAt(const io::PositionalReader& file, const ProgressFunction& progress,
+                      size_t blobs_in_flight) {
+    auto located = BlobsAt::Locate(file, catalog_);
+    if (!located.ok()) return located.status().WithContext(file.name());
+    const BlobsAt& blobs = *located;
+    SharedProgress shared(progress, report_->bundle.shipped_blobs, report_->bundle.shipped_bytes);
+    std::mutex report_mu;
+    size_t threads = std::min(blobs_in_flight, sink_->MaxBlobsInFlight());
+    Status written = ForEachInParallel(blobs.order, threads, [&](size_t position) -> Status {
+      const format::BlobEntry& blob = catalog_.blobs[blobs.locations[position].blob_index];
+      bool present = present_.contains(blob.digest);
+      auto reader = blobs.Open(&file, &catalog_, position, /*check_digest=*/false);
+      std::vector<uint8_t> buffer(kCopyBufferSize);
+      if (present) {
+        format::BlobCheck check = CheckOf(blob);
+        SLUICE_RETURN_IF_ERROR(Drain(reader.get(), &buffer, &check).WithContext(file.name()));
+      } else {
+        SLUICE_RETURN_IF_ERROR(CopyBlob(reader.get(), blob, &buffer).WithContext(file.name()));
+        std::lock_guard<std::mutex> lock(report_mu);
+        report_->blobs_written += 1;
+        report_->bytes_written += blob.size;
+      }
+      shared.BlobDone(blob.size);
+      return Status::Ok();
+    });
+    SLUICE_RETURN_IF_ERROR(written);
     report_->blobs_already_present = present_.size();
     return Status::Ok();
   }
@@ -282,6 +399,24 @@ class Import {
     return Status::Ok();
   }
 
+  // Writes one blob from `reader` to the sink, which checks its sha256 as
+  // it writes and publishes it only when it matches.
+  Status CopyBlob(io::SequentialReader* reader, const format::BlobEntry& blob,
+                  std::vector<uint8_t>* buffer) {
+    SLUICE_ASSIGN_OR_RETURN(auto writer,
+                            sink_->NewBlob(repos_.at(blob.digest).front(), blob.digest, blob.size));
+    while (true) {
+      SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(*buffer));
+      if (n == 0) break;
+      SLUICE_RETURN_IF_ERROR(writer->Append(io::ByteView(buffer->data(), n)));
+    }
+    return writer->Commit();
+  }
+
+  static format::BlobCheck CheckOf(const format::BlobEntry& blob) {
+    return {blob.digest, blob.size, "blob " + blob.digest.str()};
+  }
+
   Status MissingBlobs(const std::vector<std::string>& missing) const {
     std::string list;
     for (const std::string& d : missing) list += (list.empty() ? " " : ", ") + d;
@@ -347,7 +482,10 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
                                   ImageSink* sink, const std::string& destination,
                                   const ImportOptions& options) {
   ImportReport report;
-  SLUICE_ASSIGN_OR_RETURN(auto reader, OpenChecked(in, trust, &report.bundle));
+  // Each blob is hashed once: by the sink that writes it (or by Import when
+  // the destination has it), not by the reader too.
+  SLUICE_ASSIGN_OR_RETURN(auto reader,
+                          OpenChecked(in, trust, &report.bundle, {.check_blob_digests = false}));
   const format::BundleHeader& header = reader->catalog().header;
   std::optional<DestinationStateFile> state_file;
   if (!options.state_path.empty()) {
@@ -360,8 +498,14 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
   if (!repos.ok()) return repos.status().WithContext(in->name());
   Import import(reader.get(), sink, destination, std::move(repos).value(), &report);
   SLUICE_RETURN_IF_ERROR(import.Preflight());
-  SLUICE_RETURN_IF_ERROR(import.WriteBlobs(options.progress, options.blobs_in_flight));
-  SLUICE_RETURN_IF_ERROR(reader->Finish().WithContext(in->name()));
+  if (options.bundle_file != nullptr) {
+    // The trailer was checked when the blobs were located.
+    SLUICE_RETURN_IF_ERROR(
+        import.WriteBlobsAt(*options.bundle_file, options.progress, options.blobs_in_flight));
+  } else {
+    SLUICE_RETURN_IF_ERROR(import.WriteBlobs(options.progress, options.blobs_in_flight));
+    SLUICE_RETURN_IF_ERROR(reader->Finish().WithContext(in->name()));
+  }
   SLUICE_RETURN_IF_ERROR(import.ShareBlobs());
   SLUICE_RETURN_IF_ERROR(import.PublishManifests());
   if (!state_file) {

@@ -86,11 +86,17 @@ struct ImportOptions {
   std::string accept_ledger;
   // How long to wait for another import into the same destination.
   std::chrono::milliseconds lock_wait{std::chrono::minutes(5)};
+  // The bundle as a file, the same bytes as the stream (null for a pipe):
+  // its blobs are then read, checked and written several at once, each
+  // hashed once, by the sink that writes it.
+  const io::PositionalReader* bundle_file = nullptr;
 };
 
-// Reads and checks everything; writes nothing.
+// Reads and checks everything; writes nothing. With `bundle_file` (the same
+// bytes as `in`, as a file), blobs are checked several at once, one per core.
 Result<BundleSummary> VerifyBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
-                                   const ProgressFunction& progress = {});
+                                   const ProgressFunction& progress = {},
+                                   const io::PositionalReader* bundle_file = nullptr);
 
 // `destination` is used in messages and the report ("oci:DIR"). A bundle
 // of another ledger than the destination's is refused (kUntrusted) before

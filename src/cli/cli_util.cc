@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "io/atomic_file.h"
+#include "io/range_reader.h"
 #include "reference/ref_name.h"
 #include "signing.h"
 
@@ -96,9 +98,21 @@ Status CheckSigningKeyFile(const std::string& path, bool allow_insecure_permissi
   return Status::Ok();
 }
 
-Result<std::unique_ptr<io::SequentialReader>> OpenBundleInput(const std::string& path) {
-  if (path == "-") return io::StdinReader();
-  return io::DefaultFileSystem()->NewSequentialReader(path);
+Result<BundleInput> OpenBundleInput(const std::string& path) {
+  BundleInput input;
+  io::FileSystem* fs = io::DefaultFileSystem();
+  auto kind = path == "-" ? Result<io::PathKind>(io::PathKind::kMissing) : io::KindOfPath(fs, path);
+  if (kind.ok() && *kind == io::PathKind::kRegular) {
+    SLUICE_ASSIGN_OR_RETURN(input.file, fs->NewPositionalReader(path));
+    input.stream = io::NewRangeReader(input.file.get(), 0, input.file->Size());
+    return input;
+  }
+  if (path == "-") {
+    input.stream = io::StdinReader();
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(input.stream, fs->NewSequentialReader(path));
+  }
+  return input;
 }
 
 Result<format::TrustPolicy> LoadTrust(const std::vector<std::string>& trust_paths,

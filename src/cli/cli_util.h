@@ -44,8 +44,16 @@ int ExitCodeFor(const Status& status);
 // none of this: nlohmann escapes control characters.
 std::string Printable(std::string_view text);
 
-// Opens BUNDLE for one forward pass: a file, or standard input for "-".
-Result<std::unique_ptr<io::SequentialReader>> OpenBundleInput(const std::string& path);
+// A bundle to read: a forward pass over it (`stream`), and for a regular
+// file random access too (`file`, through which the stream reads, so both
+// see one file), which lets verify and import read several blobs at once.
+struct BundleInput {
+  std::unique_ptr<io::PositionalReader> file;  // null for standard input, a pipe or a device
+  std::unique_ptr<io::SequentialReader> stream;
+};
+
+// Opens BUNDLE: a file, or standard input for "-".
+Result<BundleInput> OpenBundleInput(const std::string& path);
 
 // The keys an importer trusts, from --trust files or directories, or none
 // with a loud warning when --insecure-skip-signature was spelled out.

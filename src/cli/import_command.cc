@@ -193,7 +193,8 @@ int RunImport(const Args& args) {
   import_options.blobs_in_flight = static_cast<size_t>(parallel_blobs);
   import_options.state_path = *state_path;
   import_options.lock_wait = std::chrono::seconds(lock_timeout);
-  auto report = ImportBundle(input->get(), *trust, sink->get(), destination, import_options);
+  import_options.bundle_file = input->file.get();
+  auto report = ImportBundle(input->stream.get(), *trust, sink->get(), destination, import_options);
   progress.Finish();
   if (!report.ok()) return ReportError(report.status());
   int exit = WriteMapping(mapping_path, vm["mapping"].defaulted(), *report);

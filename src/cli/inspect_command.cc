@@ -144,7 +144,7 @@ int RunInspect(const Args& args) {
   }
   auto input = OpenBundleInput(bundle_path);
   if (!input.ok()) return ReportError(input.status());
-  auto reader = format::BundleReader::Open(input->get(), trust);
+  auto reader = format::BundleReader::Open(input->stream.get(), trust);
   if (!reader.ok()) return ReportError(reader.status().WithContext(bundle_path));
 
   Inspected inspected;

@@ -8,6 +8,7 @@
 #include "format/catalog_codec.h"
 #include "format/checksum.h"
 #include "format/endian.h"
+#include "io/range_reader.h"
 #include "tests/format/string_io.h"
 #include "tests/support/files.h"
 
@@ -170,8 +171,36 @@ ReadResult ReadAll(const std::string& bundle, const TrustPolicy& trust, size_t r
   return r;
 }
 
+Status VerifyAt(const std::string& bundle, const TrustPolicy& trust) {
+  StringPositionalReader file(bundle);
+  auto head = io::NewRangeReader(&file, 0, file.Size());
+  auto reader = BundleReader::Open(head.get(), trust);
+  if (!reader.ok()) return reader.status();
+  const Catalog& catalog = (*reader)->catalog();
+  auto locations = LocateShippedBlobs(file, catalog);
+  if (!locations.ok()) return locations.status();
+  uint64_t first_frame = 0;
+  std::vector<uint8_t> buf(1000);
+  for (const BlobLocation& location : *locations) {
+    auto blob = OpenBlobAt(&file, &catalog, location, first_frame, /*check_digest=*/true);
+    first_frame += location.frame_count;
+    while (true) {
+      auto n = blob->Read(buf);
+      if (!n.ok()) return n.status();
+      if (*n == 0) break;
+    }
+  }
+  return Status::Ok();
+}
+
 Status Verify(const std::string& bundle, const TrustPolicy& trust) {
-  return ReadAll(bundle, trust).status;
+  Status in_order = ReadAll(bundle, trust).status;
+  Status at = VerifyAt(bundle, trust);
+  if (in_order.ok() != at.ok()) {
+    return Status::InvalidArgument("the streaming reader says '" + in_order.ToString() +
+                                   "' but random access says '" + at.ToString() + "'");
+  }
+  return in_order;
 }
 
 uint32_t GetU32At(const std::string& b, uint64_t offset) {

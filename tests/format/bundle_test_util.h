@@ -59,7 +59,13 @@ struct ReadResult {
 // handed to Read; max_chunk limits the bytes per SequentialReader::Read.
 ReadResult ReadAll(const std::string& bundle, const TrustPolicy& trust, size_t read_size = 65536,
                    size_t max_chunk = 0);
+// Reads a bundle both ways: in one forward pass (BundleReader) and by
+// random access (LocateShippedBlobs, OpenBlobAt), and fails with a
+// non-damage error if the two disagree on whether it is valid; else the
+// forward pass's status.
 Status Verify(const std::string& bundle, const TrustPolicy& trust = TrustTestKey());
+// The random-access way alone.
+Status VerifyAt(const std::string& bundle, const TrustPolicy& trust = TrustTestKey());
 
 // Where each structure of a well-formed bundle lies, found by walking it.
 struct Layout {

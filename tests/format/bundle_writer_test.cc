@@ -173,5 +173,52 @@ TEST_CASE("writer reports bytes written and stored blob bytes") {
   CHECK(w->bytes_written() == out.contents().size());
 }
 
+TEST_CASE("frames compressed on several threads make the very bytes one thread makes") {
+  std::vector<BlobSpec> blobs = {{testing::CompressibleBytes(50000, 1), true, Compression::kZstd},
+                                 {testing::RandomBytes(9000, 2), true, Compression::kZstd},
+                                 {testing::CompressibleBytes(3000, 3), true, Compression::kNone},
+                                 {"", true, Compression::kZstd},
+                                 {testing::CompressibleBytes(20000, 4), true, Compression::kZstd}};
+  Catalog catalog = MakeCatalog(blobs);
+  BundleWriterOptions one;
+  one.frame_size = 1024;
+  one.compression_threads = 1;
+  BundleWriterOptions four = one;
+  four.compression_threads = 4;
+  std::string by_one = testing::WriteBundle(catalog, blobs, one);
+  std::string by_four = testing::WriteBundle(catalog, blobs, four);
+  CHECK(by_four == by_one);
+  CHECK(testing::Verify(by_four).ok());
+  // The zstd blobs really went through the pool: most of their frames shrank.
+  testing::Layout l = testing::ParseLayout(by_four);
+  size_t zstd_frames = 0;
+  for (uint64_t at : l.frame_offsets) zstd_frames += by_four[at + 24] == kCodecZstd;
+  CHECK(zstd_frames >= 60);
+}
+
+TEST_CASE("a writer told the caller checks digests still refuses a wrong size") {
+  std::vector<BlobSpec> blobs = {{"hello", true, Compression::kNone}};
+  BundleWriterOptions options;
+  options.check_digests = false;
+  {
+    StringWriter out;
+    auto w = StartOrDie(&out, MakeCatalog(blobs), options);
+    REQUIRE(w->BeginBlob(0, Compression::kNone).ok());
+    REQUIRE(w->Append(io::AsBytes("hell")).ok());
+    CHECK(w->EndBlob().kind() == ErrorKind::kCorruption);
+  }
+  {
+    // Same size, other bytes: the caller's check is what refuses these, so
+    // the writer writes them and the bundle fails verification.
+    StringWriter out;
+    auto w = StartOrDie(&out, MakeCatalog(blobs), options);
+    REQUIRE(w->BeginBlob(0, Compression::kNone).ok());
+    REQUIRE(w->Append(io::AsBytes("jello")).ok());
+    REQUIRE(w->EndBlob().ok());
+    REQUIRE(w->Finish().ok());
+    CHECK(testing::Verify(out.contents()).kind() == ErrorKind::kCorruption);
+  }
+}
+
 }  // namespace
 }  // namespace sluice::format

@@ -10,7 +10,10 @@
 
 #include "exporter.h"
 #include "format/bundle_reader.h"
+#include "format/checksum.h"
+#include "format/endian.h"
 #include "io/fault_injection_file_system.h"
+#include "io/range_reader.h"
 #include "importer.h"
 #include "ledger.h"
 #include "signing.h"
@@ -444,5 +447,87 @@ TEST_CASE("an export whose bundle cannot be renamed into place leaves the ledger
   CHECK_FALSE(f.fs->Exists(f.tmp / "2.sluice"));
   for (const std::string& file : ListTree(f.tmp.path())) {
     CHECK(file.find(".tmp-") == std::string::npos);  // no temp file left behind
+  }
+}
+
+namespace {
+
+// Imports `bundle` into the layout `dir`, streamed or, with a bundle file,
+// several blobs at once at their offsets.
+Result<ImportReport> ImportBundleFile(const Fixture& f, const std::string& bundle,
+                                      const std::string& dir, bool random_access) {
+  SLUICE_ASSIGN_OR_RETURN(auto file, f.fs->NewPositionalReader(bundle));
+  auto stream = io::NewRangeReader(file.get(), 0, file->Size());
+  auto sink = NewOciLayoutSink(f.fs, dir);
+  SLUICE_ASSIGN_OR_RETURN(format::TrustPolicy trust, f.TrustPub());
+  ImportOptions options;
+  options.blobs_in_flight = 4;
+  if (random_access) options.bundle_file = file.get();
+  return ImportBundle(stream.get(), trust, sink.get(), "oci:" + dir, options);
+}
+
+// The bundle with one payload byte of `digest`'s first frame flipped and
+// that frame's checksum recomputed: damage only the blob's sha256 shows.
+std::string DamageBlobKeepingChecksums(const Fixture& f, const std::string& bundle,
+                                       const format::Digest& digest) {
+  std::string bytes = ReadFile(bundle);
+  auto file = f.fs->NewPositionalReader(bundle);
+  REQUIRE(file.ok());
+  auto head = io::NewRangeReader(file->get(), 0, (*file)->Size());
+  auto reader = format::BundleReader::Open(head.get(), *f.TrustPub());
+  REQUIRE(reader.ok());
+  auto locations = format::LocateShippedBlobs(**file, (*reader)->catalog());
+  REQUIRE(locations.ok());
+  for (const format::BlobLocation& l : *locations) {
+    if ((*reader)->catalog().blobs[l.blob_index].digest != digest) continue;
+    const size_t frame = l.offset;
+    const uint32_t stored = format::LoadU32(reinterpret_cast<const uint8_t*>(&bytes[frame + 20]));
+    bytes[frame + 40 + stored / 2] ^= 0x40;
+    format::Xxh3Stream sum;
+    sum.Update(io::AsBytes(std::string_view(bytes).substr(frame, 32)));
+    sum.Update(io::AsBytes(std::string_view(bytes).substr(frame + 40, stored)));
+    uint64_t checksum = sum.Digest();
+    for (int i = 0; i < 8; ++i) bytes[frame + 32 + i] = static_cast<char>(checksum >> (8 * i));
+    return bytes;
+  }
+  FAIL("blob " << digest.str() << " is not shipped");
+  return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("an import of a bundle file read at random access writes exactly what a streamed one does") {
+  Fixture f;
+  std::string bundle = f.tmp / "b1";
+  REQUIRE(f.ExportRefs({"app:1.0", "app:1.1"}, bundle).ok());
+  std::string at = f.tmp / "at", streamed = f.tmp / "streamed";
+  auto report = ImportBundleFile(f, bundle, at, /*random_access=*/true);
+  REQUIRE(report.ok());
+  CHECK(report->blobs_written == 5);
+  CHECK(report->bytes_written == report->bundle.shipped_bytes);
+  REQUIRE(ImportBundleFile(f, bundle, streamed, /*random_access=*/false).ok());
+  CHECK(ListTree(at) == ListTree(streamed));
+  for (const std::string& file : ListTree(streamed)) {
+    CHECK(ReadFile(at + "/" + file) == ReadFile(streamed + "/" + file));
+  }
+}
+
+TEST_CASE("a damaged blob the destination already holds still fails the import, either way") {
+  Fixture f;
+  std::string bundle = f.tmp / "b1";
+  REQUIRE(f.ExportRefs({"app:1.0"}, bundle).ok());
+  for (bool random_access : {false, true}) {
+    INFO("random access: " << random_access);
+    std::string out = f.tmp / (random_access ? "at" : "streamed");
+    REQUIRE(ImportBundleFile(f, bundle, out, random_access).ok());
+    // Every blob is there now, so none is written: the damage must still be
+    // found, by hashing what is read and not written. The frame's checksum
+    // is made to match, so only the blob's sha256 can tell.
+    std::string damaged = f.tmp / "damaged";
+    WriteFile(damaged, DamageBlobKeepingChecksums(f, bundle, f.base.digest));
+    auto again = ImportBundleFile(f, damaged, out, random_access);
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.status().IsCorruption());
+    CHECK(again.status().message().find(f.base.digest.str()) != std::string::npos);
   }
 }

@@ -18,6 +18,7 @@
 #include "transfer/blob_prefetcher.h"
 #include "transfer/byte_pipe.h"
 #include "transfer/parallel_blob_writer.h"
+#include "transfer/parallel_for.h"
 
 namespace sluice {
 namespace {
@@ -520,6 +521,58 @@ TEST_CASE("a failed upload stops the import with the blob's error", "[transfer]"
   CHECK(status.message().find("upload of b1 reset") != std::string::npos);
   CHECK(writers.Finish().message() == status.message());
   CHECK(sink.committed().count("b1") == 0);
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST_CASE("parallel for-each runs every item once, on several threads at once", "[transfer]") {
+  std::vector<size_t> items(40);
+  for (size_t i = 0; i < items.size(); ++i) items[i] = i;
+  std::mutex mu;
+  std::map<size_t, int> runs;
+  std::atomic<int> running{0};
+  std::atomic<int> most_running{0};
+  Status s = ForEachInParallel(items, 4, [&](size_t item) {
+    int now = ++running;
+    int seen = most_running.load();
+    while (now > seen && !most_running.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    --running;
+    std::lock_guard<std::mutex> lock(mu);
+    runs[item]++;
+    return Status::Ok();
+  });
+  CHECK(s.ok());
+  CHECK(runs.size() == items.size());
+  for (const auto& [item, count] : runs) CHECK(count == 1);
+  CHECK(most_running.load() > 1);
+  CHECK(most_running.load() <= 4);
+}
+
+TEST_CASE("parallel for-each reports the earliest failing item and starts no more after a failure",
+          "[transfer]") {
+  std::vector<size_t> items = {7, 3, 9, 1, 5, 8, 2, 6, 4, 0};
+  std::atomic<int> started{0};
+  Status s = ForEachInParallel(items, 2, [&](size_t item) -> Status {
+    ++started;
+    // Item 9 (third in the list) fails late, item 1 (fourth) at once: the
+    // report names 9, whichever failed first in time.
+    if (item == 9) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      return Status::Corruption("item 9");
+    }
+    if (item == 1) return Status::IoError("item 1");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return Status::Ok();
+  });
+  CHECK(s.kind() == ErrorKind::kCorruption);
+  CHECK(s.message() == "item 9");
+  CHECK(started.load() < static_cast<int>(items.size()));
 }
 
 }  // namespace

@@ -1,0 +1,19 @@
+// Reads a range of a file in order, through its positional reader: a file
+// opened once can then be read both ways (a bundle's head as a stream, its
+// blobs at their offsets), and both see the same file even if its name is
+// replaced meanwhile.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "io/file.h"
+
+namespace sluice::io {
+
+// The bytes [offset, end) of `file`, which must outlive the reader; reads
+// stop at `end` (or at the file's end, if that comes first).
+std::unique_ptr<SequentialReader> NewRangeReader(const PositionalReader* file, uint64_t offset,
+                                                 uint64_t end);
+
+}  // namespace sluice::io
