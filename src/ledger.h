@@ -21,12 +21,50 @@
 // holds it. A symlinked ledger is read, locked and written where the link
 // points, so every link to a shared ledger sees one ledger.
 //
-// On disk it is a JSON document (format "sluice-ledger", version 1; the
-// "pending" member is optional, and a reader that ignores it errs on the
-// safe side: it ships those blobs again).
+// On disk (version 2) it is one binary file, little-endian throughout, so
+// that a ledger of a million blobs loads, takes a bundle and saves in well
+// under a second: the blobs are fixed-size records, sorted, read into a
+// vector with no parsing and searched by bisection.
+//
+//   offset  size  field
+//   0       8     magic "SLUICELG"
+//   8       4     version, 2
+//   12      4     header_size: 40; a reader skips bytes it does not know
+//                 (up to 4096) and refuses fewer than 40
+//   16      4     record_size: 48; a reader ignores the tail of a larger
+//                 record (fields added later) and refuses a smaller one
+//   20      4     reserved, 0 (refused otherwise, so it can take a meaning)
+//   24      8     record_count
+//   32      8     metadata_size
+//   header_size   metadata_size bytes of JSON: {"ledger_id": "<32 hex>",
+//                 "sequence": N, "bundles": [{"sequence", "bundle_id",
+//                 "created_unix", "blobs"}...], "pending": {the bundle's
+//                 record, "output", "shipped": ["sha256:..."...]}}; "pending"
+//                 is optional, and a reader that ignores it errs on the safe
+//                 side: it ships those blobs again. Other members are
+//                 ignored (and not kept)
+//   then          record_count records of record_size bytes, in strictly
+//                 increasing order of digest (so no digest twice):
+//                   0   32  the blob's sha256, raw
+//                   32  8   sent_sequence: the bundle that shipped it
+//                   40  8   delivered_sequence: the bundle whose receipt
+//                           confirmed it, 0 for none yet (kept as read)
+//   last 8 bytes  XXH3-64 (seed 0) of every byte before it
+//
+// Every version from 2 on ends with that checksum, so a reader tells a
+// damaged file (kCorruption) from one of a newer version (kUnsupported)
+// before believing the version field. A writer writes the fields it knows
+// only: fields a newer sluice added to records are lost when an older one
+// saves the ledger, and must be designed so that losing them is safe.
+//
+// Version 1, still read (a file whose first byte other than white space is
+// '{'), was a JSON document ("format": "sluice-ledger", "version": 1) with
+// the blobs as an object of digest -> sent sequence. Save always writes
+// version 2.
 #pragma once
 
-#include <map>
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,14 +74,50 @@
 #include "format/catalog.h"
 #include "io/file.h"
 
+namespace sluice::io {
+class JsonField;
+}  // namespace sluice::io
+
 namespace sluice {
+
+// The numbers of the version 2 file above, shared by its reader, its writer
+// and the tests that forge files. Each is part of the on-disk format.
+namespace ledger_file {
+inline constexpr std::string_view kMagic = "SLUICELG";
+inline constexpr uint32_t kVersion = 2;
+inline constexpr uint32_t kHeaderSize = 40;  // what version 2 writes
+inline constexpr uint32_t kMaxHeaderSize = 4096;
+inline constexpr uint32_t kRecordSize = 48;  // what version 2 writes
+inline constexpr uint32_t kMaxRecordSize = 4096;
+inline constexpr size_t kChecksumSize = 8;
+// Offsets in the header and in a record.
+inline constexpr size_t kVersionOffset = 8;
+inline constexpr size_t kHeaderSizeOffset = 12;
+inline constexpr size_t kRecordSizeOffset = 16;
+inline constexpr size_t kReservedOffset = 20;
+inline constexpr size_t kRecordCountOffset = 24;
+inline constexpr size_t kMetadataSizeOffset = 32;
+inline constexpr size_t kSentSequenceOffset = 32;
+inline constexpr size_t kDeliveredSequenceOffset = 40;
+// A million blobs take 48 MB; a file larger than this is not a ledger, and
+// nothing is allocated for it.
+inline constexpr uint64_t kMaxFileSize = 4ull << 30;
+// The metadata is small but for a pending record, whose list of shipped
+// digests is as long as the bundle's (70 bytes a blob).
+inline constexpr uint64_t kMaxMetadataSize = 1ull << 30;
+// Version 1 (JSON): ~80 bytes a blob.
+inline constexpr uint64_t kMaxJsonFileSize = 1ull << 30;
+}  // namespace ledger_file
 
 class Ledger {
  public:
   // A fresh ledger: random id, sequence 0, no blobs.
   static Ledger Create();
-  // Loads `path`; if nothing is there, returns Create(). kCorruption for a
-  // file that is not a valid ledger (naming the path and the problem).
+  // Loads `path` (either version); if nothing is there, returns Create().
+  // kCorruption for a file that is not a valid ledger, naming the path and
+  // the problem (the field, byte offset or record); kUnsupported for an
+  // intact ledger of a later version. Reads the file once, front to back,
+  // through a 1 MiB buffer: memory is the blobs' records and little more.
   static Result<Ledger> Load(io::FileSystem* fs, const std::string& path);
   // Takes the ledger's lock, then loads it as Load does. The lock is held
   // while the returned ledger, or a copy of it, lives. kBusy at once when
@@ -64,11 +138,26 @@ class Ledger {
   const format::LedgerId& id() const { return id_; }
   // Sequence of the last bundle recorded; 0 for a fresh ledger.
   uint64_t sequence() const { return sequence_; }
-  bool Contains(const format::Digest& digest) const { return blobs_.contains(digest.str()); }
+  bool Contains(const format::Digest& digest) const { return Find(digest) != nullptr; }
   size_t blob_count() const { return blobs_.size(); }
 
+  // One blob recorded as held by the far side (a record of the file above).
+  struct BlobRecord {
+    std::array<uint8_t, 32> digest{};  // the sha256, raw
+    uint64_t sent_sequence = 0;        // the bundle that shipped it
+    uint64_t delivered_sequence = 0;   // the receipt that confirmed it; 0: none yet
+    bool operator==(const BlobRecord&) const = default;
+  };
+  // Every blob recorded, in strictly increasing order of digest.
+  const std::vector<BlobRecord>& blobs() const { return blobs_; }
+  // The sequence of the bundle that shipped `digest`; nullopt when the
+  // ledger does not have it.
+  std::optional<uint64_t> SentSequence(const format::Digest& digest) const;
+
   // Records a complete bundle: its sequence becomes the ledger's, and its
-  // shipped blobs are remembered. `sequence` must be sequence() + 1.
+  // shipped blobs are remembered (a blob already recorded keeps the sequence
+  // that first shipped it). `sequence` must be sequence() + 1. Costs the
+  // bundle's blobs, not the ledger's: the new ones are merged in place.
   void RecordBundle(const format::BundleHeader& header, const std::vector<format::Digest>& shipped);
 
   // Replaces what the ledger believes the far side holds with `held` (from
@@ -101,9 +190,21 @@ class Ledger {
   void DropPending() { pending_.reset(); }
 
  private:
+  // The two versions of the file (see above); `path` is for messages.
+  static Result<Ledger> LoadJson(const io::PositionalReader& file, const std::string& path);
+  static Result<Ledger> LoadBinary(const io::PositionalReader& file, const std::string& path);
+  // Takes the id, sequence, bundles and pending record from the JSON both
+  // versions share.
+  Status ReadMetadata(const io::JsonField& root, const std::string& path);
+  std::string MetadataJson() const;
+  Status WriteBinary(io::FileSystem* fs, const std::string& path) const;
+  const BlobRecord* Find(const format::Digest& digest) const;
+  // Records `digests` as shipped by bundle `sequence`, as RecordBundle says.
+  void AddBlobs(const std::vector<format::Digest>& digests, uint64_t sequence);
+
   format::LedgerId id_{};
   uint64_t sequence_ = 0;
-  std::map<std::string, uint64_t> blobs_;  // digest -> sequence that shipped it
+  std::vector<BlobRecord> blobs_;  // sorted by digest, no digest twice
   std::vector<BundleRecord> bundles_;
   std::optional<PendingBundle> pending_;
   // The lock LoadLocked took (shared by copies; let go with the last one),

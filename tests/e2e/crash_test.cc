@@ -414,7 +414,9 @@ TEST_CASE("an export killed at any byte or rename leaves a ledger that, once set
   INFO(first.Describe());
   REQUIRE(first.exit_code == 0);
   const std::string ledger_before = ReadFile(w.ledger);
-  const uint64_t sequence_before = ParseJson(ledger_before)["sequence"].get<uint64_t>();
+  RunResult shown_before = Sluice({"ledger", "show", "--ledger", w.ledger, "--json"});
+  REQUIRE(shown_before.exit_code == 0);
+  const uint64_t sequence_before = ParseJson(shown_before.out)["sequence"].get<uint64_t>();
   std::string received = w.dir / "received";
   RunResult imported = w.Import(w.dir / "first.sluice", received);
   INFO(imported.Describe());
