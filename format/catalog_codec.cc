@@ -132,6 +132,8 @@ Status MakeStatus(ErrorKind kind, std::string message) {
       return Status::Auth(std::move(message));
     case ErrorKind::kBusy:
       return Status::Busy(std::move(message));
+    case ErrorKind::kBrokenPipe:
+      return Status::BrokenPipe(std::move(message));
   }
   return Status::Corruption(std::move(message));
 }

@@ -21,6 +21,8 @@ Status ErrnoStatus(int err, std::string_view op, std::string_view path) {
       return Status::NotFound(std::move(msg));
     case EEXIST:
       return Status::AlreadyExists(std::move(msg));
+    case EPIPE:
+      return Status::BrokenPipe(std::move(msg));
     default:
       return Status::IoError(std::move(msg));
   }

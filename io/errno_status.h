@@ -12,6 +12,7 @@ namespace sluice::io {
 //   ENOSPC, EDQUOT -> kNoSpace
 //   ENOENT         -> kNotFound
 //   EEXIST         -> kAlreadyExists
+//   EPIPE          -> kBrokenPipe (the reader went away)
 //   anything else  -> kIoError
 Status ErrnoStatus(int err, std::string_view op, std::string_view path);
 

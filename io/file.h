@@ -8,8 +8,10 @@
 // Callers never know which one runs.
 //
 // Errors: every method maps errno to a Status in one place. ENOSPC and EDQUOT
-// become kNoSpace; ENOENT becomes kNotFound; EEXIST kAlreadyExists; anything
-// else kIoError. Messages name the path.
+// become kNoSpace; ENOENT becomes kNotFound; EEXIST kAlreadyExists; EPIPE
+// (the reader of a pipe, FIFO or socket went away; SIGPIPE must be ignored
+// for a write to return it) kBrokenPipe; anything else kIoError. Messages
+// name the path.
 #pragma once
 
 #include <chrono>

@@ -16,6 +16,7 @@ std::string_view ErrorKindName(ErrorKind kind) {
     case ErrorKind::kNetwork: return "network error";
     case ErrorKind::kAuth: return "authentication failed";
     case ErrorKind::kBusy: return "busy";
+    case ErrorKind::kBrokenPipe: return "broken pipe";
   }
   return "unknown error";
 }

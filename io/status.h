@@ -27,6 +27,7 @@ enum class ErrorKind {
   kNetwork,          // a transport failure talking to a remote
   kAuth,             // credentials refused
   kBusy,             // a lock another process holds
+  kBrokenPipe,       // the reader of a pipe, FIFO or socket went away (EPIPE)
 };
 
 std::string_view ErrorKindName(ErrorKind kind);
@@ -47,6 +48,7 @@ class [[nodiscard]] Status {
   static Status Network(std::string msg) { return {ErrorKind::kNetwork, std::move(msg)}; }
   static Status Auth(std::string msg) { return {ErrorKind::kAuth, std::move(msg)}; }
   static Status Busy(std::string msg) { return {ErrorKind::kBusy, std::move(msg)}; }
+  static Status BrokenPipe(std::string msg) { return {ErrorKind::kBrokenPipe, std::move(msg)}; }
   // A failure of `kind` (kOk, which is no failure, reads as kIoError).
   static Status FromKind(ErrorKind kind, std::string msg) {
     return {kind == ErrorKind::kOk ? ErrorKind::kIoError : kind, std::move(msg)};

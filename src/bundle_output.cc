@@ -2,6 +2,7 @@
 
 #include "format/bundle_reader.h"
 #include "io/atomic_file.h"
+#include "io/rate_limited_writer.h"
 
 namespace sluice {
 namespace {
@@ -65,10 +66,33 @@ class StreamOutput final : public BundleOutput {
   std::unique_ptr<io::SequentialWriter> out_;
 };
 
-}  // namespace
+// Wraps an output so that its writer() passes the bytes on at a set rate at
+// most. The limit sits above the output's own buffering: the long-run rate
+// is exact, and the device gets them in pieces of up to that buffer's size
+// (1 MiB).
+class RateLimitedOutput final : public BundleOutput {
+ public:
+  RateLimitedOutput(std::unique_ptr<BundleOutput> base, uint64_t bytes_per_second)
+      : base_(std::move(base)), bytes_per_second_(bytes_per_second) {}
 
-Result<std::unique_ptr<BundleOutput>> OpenBundleOutput(io::FileSystem* fs,
-                                                       const std::string& output) {
+  Status Prepare(uint64_t planned_bytes) override {
+    SLUICE_RETURN_IF_ERROR(base_->Prepare(planned_bytes));
+    // Started now, not when opened: the time spent planning is no credit.
+    limited_ = io::NewRateLimitedWriter(base_->writer(), bytes_per_second_);
+    return Status::Ok();
+  }
+  io::SequentialWriter* writer() override { return limited_.get(); }
+  Status Publish() override { return base_->Publish(); }
+  std::optional<std::string> Location() const override { return base_->Location(); }
+  std::string Describe() const override { return base_->Describe(); }
+
+ private:
+  std::unique_ptr<BundleOutput> base_;
+  const uint64_t bytes_per_second_;
+  std::unique_ptr<io::SequentialWriter> limited_;  // writes into base_->writer()
+};
+
+Result<std::unique_ptr<BundleOutput>> OpenUnlimited(io::FileSystem* fs, const std::string& output) {
   if (output == "-") return std::unique_ptr<BundleOutput>(new StreamOutput(fs, ""));
   Result<io::PathKind> kind = io::KindOfPath(fs, output);
   if (!kind.ok()) return kind.status().WithContext("bundle output " + output);
@@ -91,6 +115,17 @@ Result<std::unique_ptr<BundleOutput>> OpenBundleOutput(io::FileSystem* fs,
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<io::AtomicFile> file, io::AtomicFile::Create(fs, output));
   return std::unique_ptr<BundleOutput>(
       new FileOutput(fs, output, std::move(location), std::move(file)));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BundleOutput>> OpenBundleOutput(io::FileSystem* fs,
+                                                       const std::string& output,
+                                                       const BundleOutputOptions& options) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<BundleOutput> base, OpenUnlimited(fs, output));
+  if (options.bytes_per_second == 0) return base;
+  return std::unique_ptr<BundleOutput>(
+      new RateLimitedOutput(std::move(base), options.bytes_per_second));
 }
 
 bool OutputHoldsBundle(io::FileSystem* fs, const std::string& location,

@@ -40,6 +40,14 @@ class BundleOutput {
   virtual std::string Describe() const = 0;
 };
 
+// How the bundle is written, whatever the output.
+struct BundleOutputOptions {
+  // At most this many bytes a second, on average (io/rate_limited_writer.h:
+  // a token bucket with a burst of io::DefaultBurstBytes); 0: as fast as
+  // the output takes them.
+  uint64_t bytes_per_second = 0;
+};
+
 // Opens the output `output` names, when the export starts and before any
 // source is read, so that an output that cannot be written is refused before
 // any work is done:
@@ -53,8 +61,10 @@ class BundleOutput {
 //                      temp file is created now, so a missing directory
 //                      (kNotFound) or one that cannot be written is refused
 //                      now; it is removed if the output is dropped unpublished.
+// With options.bytes_per_second, writer() passes the bytes on at that rate.
 Result<std::unique_ptr<BundleOutput>> OpenBundleOutput(io::FileSystem* fs,
-                                                       const std::string& output);
+                                                       const std::string& output,
+                                                       const BundleOutputOptions& options = {});
 
 // Whether `location` (a BundleOutput::Location()) holds the whole bundle
 // `bundle_id` (hex). Only the header and catalog are read: an output

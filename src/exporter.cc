@@ -127,6 +127,16 @@ Status WriteBundle(io::SequentialWriter* out, ExportPlan* plan, const format::Pr
   return writer->Finish();
 }
 
+// The reader of a stream went away (`-o - | head`, a diode's sender that
+// stopped): no fault of the disk or of sluice, so say it in the user's
+// words, and that the ledger did not count what was cut off.
+Status ExplainBrokenPipe(Status s, BundleOutput* output) {
+  if (s.kind() != ErrorKind::kBrokenPipe) return s;
+  return Status::BrokenPipe("the reader of " + output->Describe() + " went away after " +
+                            std::to_string(output->writer()->Size()) +
+                            " bytes of the bundle; nothing was recorded in the ledger");
+}
+
 }  // namespace
 
 Result<Ledger> LoadLedger(io::FileSystem* fs, const std::string& path, std::string_view who) {
@@ -154,7 +164,7 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   // of the two bundles would vanish from the ledger.
   SLUICE_ASSIGN_OR_RETURN(Ledger ledger, LoadLedger(fs, options.ledger_path, "sluice export"));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<BundleOutput> output,
-                          OpenBundleOutput(fs, options.output_path));
+                          OpenBundleOutput(fs, options.output_path, {options.bytes_per_second}));
   SLUICE_ASSIGN_OR_RETURN(ExportPlan plan, PlanExport(sources, ledger));
 
   format::BundleHeader& header = plan.catalog.header;
@@ -172,7 +182,8 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
     if (blob.shipped) shipped.push_back(blob.digest);
   }
   SLUICE_RETURN_IF_ERROR(output->Prepare(PlannedBundleSize(plan, options.writer.frame_size)));
-  SLUICE_RETURN_IF_ERROR(WriteBundle(output->writer(), &plan, key, options));
+  SLUICE_RETURN_IF_ERROR(
+      ExplainBrokenPipe(WriteBundle(output->writer(), &plan, key, options), output.get()));
   uint64_t bundle_bytes = output->writer()->Size();
 
   // Publish in three atomic steps (see ledger.h): a crash between any two
@@ -192,7 +203,7 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
       ledger.DropPending();
       (void)ledger.Save(fs, options.ledger_path);  // else the next LoadLedger drops it
     }
-    return published;
+    return ExplainBrokenPipe(published, output.get());
   }
 
   // The bundle is durable: now, and only now, the ledger may count it.

@@ -25,6 +25,9 @@ struct ExportOptions {
   std::string ledger_path;
   std::string sign_key_path;
   std::string output_path;  // "-" writes to standard output
+  // At most this many bytes a second written to the output, on average
+  // (bundle_output.h); 0: no limit.
+  uint64_t bytes_per_second = 0;
   format::BundleWriterOptions writer;
   // Blobs read from the sources at once, capped by each source's
   // MaxBlobsInFlight(); memory for them stays bounded (transfer/limits.h).
@@ -62,7 +65,9 @@ Result<Ledger> LoadLedger(io::FileSystem* fs, const std::string& path,
 // a `ledger rebuild`) on the same ledger fails at once instead of losing an
 // update. Refuses before reading any source an output it cannot write
 // (bundle_output.h) and before writing anything a ref name that an import
-// would refuse (plan.h).
+// would refuse (plan.h). A stream whose reader goes away before the bundle
+// is written whole (`-o - | head`) fails with kBrokenPipe, saying how far it
+// got, and records nothing: a stream's bundle counts once written whole.
 Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>& sources,
                             const ExportOptions& options);
 

@@ -3,6 +3,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "byte_size.h"
 #include "cli/cli_util.h"
 #include "cli/registry_options.h"
 #include "exporter.h"
@@ -68,6 +69,21 @@ Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const std::s
   return Status::Unsupported("'" + text + "': unsupported transport");
 }
 
+// --rate-limit RATE: bytes per second, more than none. kExitUsage, after
+// saying why in one line, for anything else.
+std::optional<int> ParseRateLimit(const std::string& text, uint64_t* bytes_per_second) {
+  Result<uint64_t> rate = ParseByteSize(text);
+  if (rate.ok() && *rate > 0) {
+    *bytes_per_second = *rate;
+    return std::nullopt;
+  }
+  std::cerr << "sluice export: --rate-limit: "
+            << (rate.ok() ? "a rate of 0 bytes per second would never finish; give more, e.g. 10M"
+                          : Printable(rate.status().message()))
+            << "\n";
+  return kExitUsage;
+}
+
 void PrintReport(const ExportReport& r, const std::string& output, bool json) {
   if (json) {
     nlohmann::ordered_json doc = {{"bundle", output},
@@ -103,6 +119,7 @@ int RunExport(const Args& args) {
   bool json = false;
   bool quiet = false;
   bool all_repositories = false;
+  std::string rate_limit;
   RegistryOptions registry_options("src");
   po::options_description options("export options");
   options.add_options()
@@ -116,6 +133,9 @@ int RunExport(const Args& args) {
       ("sign-key", po::value(&opts.sign_key_path)->required(),
        "Ed25519 private key (PEM, unencrypted, mode 600)")
       ("output,o", po::value(&opts.output_path)->required(), "bundle file to write, or - for stdout")
+      ("rate-limit", po::value(&rate_limit)->value_name("RATE"),
+       "write the bundle at most RATE bytes per second, on average (e.g. 500K, 10M, 1.5G: "
+       "powers of 1024)")
       ("frame-size", po::value(&opts.writer.frame_size)->default_value(1u << 20),
        "raw bytes per frame")
       ("level", po::value(&opts.writer.zstd_level)->default_value(3), "zstd compression level")
@@ -148,6 +168,9 @@ int RunExport(const Args& args) {
   }
   if (auto exit = CheckParallelBlobs("export", parallel_blobs)) return *exit;
   opts.blobs_in_flight = static_cast<size_t>(parallel_blobs);
+  if (vm.count("rate-limit")) {
+    if (auto exit = ParseRateLimit(rate_limit, &opts.bytes_per_second)) return *exit;
+  }
   if (opts.output_path == "-" && json) {
     std::cerr << "sluice export: --json and -o - both want stdout\n";
     return kExitUsage;

@@ -1,4 +1,5 @@
 // sluice: carries container images across an air gap.
+#include <csignal>
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -39,6 +40,12 @@ void PrintUsage(std::ostream& out) {
 
 int main(int argc, char** argv) {
   using namespace sluice::cli;
+  // A reader that goes away (`sluice export -o - | head`, a diode's sender
+  // that stopped) would otherwise kill sluice silently with SIGPIPE (exit
+  // 141). Ignored, it makes the write fail with EPIPE, which is reported in
+  // one line naming the output, with the exit code of a failure. Children
+  // (credential helpers) are started with SIGPIPE at its default again.
+  std::signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
     PrintUsage(std::cerr);
     return kExitUsage;

@@ -12,10 +12,11 @@ TEST_CASE("errno values map to the error kinds callers act on") {
     ErrorKind kind;
   };
   const Case cases[] = {
-      {ENOSPC, ErrorKind::kNoSpace},  {EDQUOT, ErrorKind::kNoSpace},
-      {ENOENT, ErrorKind::kNotFound}, {EEXIST, ErrorKind::kAlreadyExists},
-      {EIO, ErrorKind::kIoError},     {EACCES, ErrorKind::kIoError},
-      {EISDIR, ErrorKind::kIoError},  {EROFS, ErrorKind::kIoError},
+      {ENOSPC, ErrorKind::kNoSpace},   {EDQUOT, ErrorKind::kNoSpace},
+      {ENOENT, ErrorKind::kNotFound},  {EEXIST, ErrorKind::kAlreadyExists},
+      {EIO, ErrorKind::kIoError},      {EACCES, ErrorKind::kIoError},
+      {EISDIR, ErrorKind::kIoError},   {EROFS, ErrorKind::kIoError},
+      {EPIPE, ErrorKind::kBrokenPipe},
   };
   for (const Case& c : cases) {
     CAPTURE(c.err);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <thread>
 
 #include "io/file.h"
@@ -90,6 +91,27 @@ TEST_CASE("StdoutWriter writes everything to a pipe, and Sync accepts a pipe") {
   CHECK(sync.ok());
   CHECK(close.ok());
   CHECK(back == data);
+}
+
+TEST_CASE("StdoutWriter into a pipe whose reader went away fails as a broken pipe") {
+  // As the sluice command does: without it, the write would kill the test.
+  auto* saved = std::signal(SIGPIPE, SIG_IGN);
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+  ::close(fds[0]);
+  Status append, close;
+  {
+    Redirect redirect(STDOUT_FILENO, fds[1]);
+    std::unique_ptr<SequentialWriter> writer = StdoutWriter();
+    // More than the buffer, so that it is written out now.
+    append = writer->Append(testing::RandomBytes(2 * 1048576, 11));
+    close = writer->Close();
+  }
+  ::close(fds[1]);
+  std::signal(SIGPIPE, saved);
+  CHECK(append.kind() == ErrorKind::kBrokenPipe);
+  CHECK(append.ToString() == "broken pipe: write <stdout>: Broken pipe");
+  CHECK(close.kind() == ErrorKind::kBrokenPipe);  // the first error, kept
 }
 
 }  // namespace

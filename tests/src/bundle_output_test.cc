@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "io/atomic_file.h"
 #include "io/memory_file_system.h"
 #include "test_support.h"
 
@@ -26,6 +27,25 @@ TEST_CASE("a file output shows nothing at its path until Publish, and names the 
   // Bytes that are no bundle never count as the bundle a ledger waits for.
   CHECK_FALSE(OutputHoldsBundle(&fs, "/out/b.sluice", std::string(32, '0')));
   CHECK_FALSE(OutputHoldsBundle(&fs, "/out/none.sluice", std::string(32, '0')));
+}
+
+TEST_CASE("a rate-limited output is the output it wraps, written through its limit") {
+  io::MemoryFileSystem fs;
+  REQUIRE(fs.CreateDirs("/out").ok());
+  // Fast enough not to slow the test: a few milliseconds.
+  auto output = OpenBundleOutput(&fs, "/out/b.sluice", {/*bytes_per_second=*/1u << 30});
+  REQUIRE(output.ok());
+  CHECK((*output)->Location() == std::optional<std::string>("/out/b.sluice"));
+  CHECK((*output)->Describe() == "bundle /out/b.sluice");
+  REQUIRE((*output)->Prepare(1000).ok());
+  const std::string bytes(3 << 20, 'x');  // more than a burst
+  REQUIRE((*output)->writer()->Append(io::AsBytes(bytes)).ok());
+  CHECK((*output)->writer()->Size() == bytes.size());
+  CHECK_FALSE(fs.Exists("/out/b.sluice"));
+  REQUIRE((*output)->Publish().ok());
+  auto written = io::ReadSmallFile(&fs, "/out/b.sluice", 4u << 20);
+  REQUIRE(written.ok());
+  CHECK(*written == bytes);
 }
 
 TEST_CASE("a file output refuses a bundle larger than the room left, leaving nothing") {

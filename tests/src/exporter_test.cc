@@ -10,6 +10,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -332,4 +333,36 @@ TEST_CASE("an export into a FIFO streams the bundle to its reader and leaves the
   REQUIRE(ledger.ok());
   CHECK(ledger->sequence() == 1);
   CHECK_FALSE(ledger->pending());
+}
+
+TEST_CASE("an export into a FIFO whose reader went away is a broken pipe, and records nothing") {
+  // As the sluice command does: without it, the write would kill the test.
+  struct IgnoreSigpipe {
+    IgnoreSigpipe() : saved(std::signal(SIGPIPE, SIG_IGN)) {}
+    ~IgnoreSigpipe() { std::signal(SIGPIPE, saved); }
+    void (*saved)(int);
+  } ignore_sigpipe;
+  Fixture f;
+  // Larger than a pipe holds, so the writer meets the reader's absence.
+  BuiltBlob big = f.builder.AddBlob(RandomBytes(3 << 20, 3), kTarGzip);
+  BuiltImage image = f.builder.AddImage({big});
+  f.builder.Tag("big:1", image.manifest, image.manifest_size, kManifestType);
+  auto small = NewOciLayoutSource(f.fs, f.layout, "app:1.0");
+  REQUIRE(f.ExportWith(small.get(), f.tmp / "1.sluice").ok());
+  const std::string ledger_before = ReadFile(f.ledger);
+
+  const std::string fifo = f.tmp / "diode";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  ChildProcess reader({"sh", "-c", "exec head -c 100 " + ShellQuote(fifo) + " > /dev/null"});
+  auto source = NewOciLayoutSource(f.fs, f.layout, "big:1");
+  auto report = f.ExportWith(source.get(), fifo);
+  reader.Wait();
+
+  REQUIRE_FALSE(report.ok());
+  CHECK(report.status().kind() == ErrorKind::kBrokenPipe);
+  CHECK_THAT(report.status().message(),
+             Catch::StartsWith("the reader of bundle stream " + fifo + " went away after ") &&
+                 Catch::EndsWith(" bytes of the bundle; nothing was recorded in the ledger"));
+  CHECK(ReadFile(f.ledger) == ledger_before);
+  CHECK(IsFifo(fifo));
 }
