@@ -19,7 +19,7 @@ enum class Compression { kNone, kZstd };
 
 struct BundleWriterOptions {
   uint32_t frame_size = 1u << 20;  // raw bytes per frame; at most kMaxFrameRawSize
-  int zstd_level = 3;
+  int zstd_level = 2;  // `sluice export --level`'s default; see there
   // Threads compressing the frames of kZstd blobs; 0: one per core.
   unsigned compression_threads = 0;
   // false: the caller checks each blob's sha256 before it calls EndBlob

@@ -100,7 +100,9 @@ class Ring {
 // worker thread (io-wq), which measured here 2-3 times slower than write(2)
 // doing the same copy, while a direct write is truly asynchronous, copies
 // nothing, and leaves the final fsync little to do. The last, partial slot
-// (not a multiple of the block size) is written buffered.
+// is written direct too, padded with zeros to the block size, and the file
+// is then cut back to its real size: written buffered, the tails of 500
+// small blobs cost an import 13 % of its time in that copy.
 class UringWriter final : public SequentialWriter {
  public:
   explicit UringWriter(std::string name) : name_(std::move(name)) {}
@@ -140,6 +142,7 @@ class UringWriter final : public SequentialWriter {
   Status Sync() override {
     SLUICE_RETURN_IF_ERROR(CheckUsable());
     SLUICE_RETURN_IF_ERROR(Fail(Drain()));
+    SLUICE_RETURN_IF_ERROR(Fail(CutPadding()));
     // IORING_OP_FSYNC runs after the writes only because Drain() waited for
     // them: requests in a ring are not ordered unless linked.
     io_uring_sqe* sqe = ring_.NextEntry();
@@ -160,6 +163,7 @@ class UringWriter final : public SequentialWriter {
     // A broken writer sends nothing more, but still waits until the kernel
     // is done with the buffers before they are freed.
     (void)Fail(Drain(/*submit_partial=*/status_.ok()));
+    if (status_.ok()) (void)Fail(CutPadding());
     Status close_status = fd_.Close(name_);
     if (status_.ok()) status_ = std::move(close_status);
     return status_;
@@ -203,6 +207,17 @@ class UringWriter final : public SequentialWriter {
     io_uring_sqe_set_data64(sqe, index);
   }
 
+  // After a padded tail, the file is longer than what was appended (and a
+  // later Append, unaligned, goes buffered over the padding): cut it back.
+  Status CutPadding() {
+    if (!padded_) return Status::Ok();
+    if (ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) {
+      return ErrnoStatus(errno, "truncate to " + std::to_string(size_) + " bytes", name_);
+    }
+    padded_ = false;
+    return Status::Ok();
+  }
+
   // Buffered from here on. Writes already in flight keep the mode they
   // were submitted with.
   void StopDirect() {
@@ -212,12 +227,21 @@ class UringWriter final : public SequentialWriter {
   }
 
   // Sends the current slot (full, or partial when draining) and moves on.
+  // A partial slot at an aligned offset is padded with zeros to the block
+  // size so it can go direct too; CutPadding then gives the file its size.
   Status SubmitCurrent() {
     Slot& slot = slots_[current_];
     slot.offset = next_offset_;
     slot.written = 0;
     slot.in_flight = true;
     next_offset_ += slot.length;
+    const size_t unaligned = slot.length % kDirectAlignment;
+    if (direct_ && unaligned != 0 && slot.offset % kDirectAlignment == 0) {
+      const size_t pad = kDirectAlignment - unaligned;
+      std::memset(slot.data.get() + slot.length, 0, pad);
+      slot.length += pad;
+      padded_ = true;
+    }
     ++in_flight_;
     PrepareWrite(current_);
     current_ = (current_ + 1) % kSlots;
@@ -282,6 +306,7 @@ class UringWriter final : public SequentialWriter {
   size_t in_flight_ = 0;  // slots the kernel holds
   bool ring_broken_ = false;
   bool direct_ = false;  // the fd has O_DIRECT set
+  bool padded_ = false;  // a tail went out padded; the file needs cutting to size_
   uint64_t next_offset_ = 0;
   uint64_t size_ = 0;
   bool closed_ = false;

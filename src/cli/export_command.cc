@@ -138,7 +138,11 @@ int RunExport(const Args& args) {
        "powers of 1024)")
       ("frame-size", po::value(&opts.writer.frame_size)->default_value(1u << 20),
        "raw bytes per frame")
-      ("level", po::value(&opts.writer.zstd_level)->default_value(3), "zstd compression level")
+      // 2, not zstd's 3: on 1 MiB frames of tar layers it measured 1.6 % larger
+      // and 40-60 % faster, which keeps an export at zstd -T0 -3's speed while
+      // it also hashes and writes.
+      ("level", po::value(&opts.writer.zstd_level)->default_value(2),
+       "zstd compression level (1-19; higher is smaller and slower)")
       ("json", po::bool_switch(&json), "print the report as JSON on stdout")
       ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
   int parallel_blobs = kDefaultBlobsInFlight;

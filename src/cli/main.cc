@@ -1,4 +1,6 @@
 // sluice: carries container images across an air gap.
+#include <malloc.h>
+
 #include <csignal>
 #include <cstring>
 #include <exception>
@@ -46,6 +48,13 @@ int main(int argc, char** argv) {
   // one line naming the output, with the exit code of a failure. Children
   // (credential helpers) are started with SIGPIPE at its default again.
   std::signal(SIGPIPE, SIG_IGN);
+  // Frame and write buffers (1-16 MiB) are made and freed for every blob.
+  // Above glibc's mmap threshold each would be fresh pages from the kernel,
+  // faulted in and zeroed again: 460,000 page faults and a third of an
+  // import's system time for 2 GiB in 500 blobs. Kept on the heap, freed
+  // buffers are reused; trimming waits until 256 MiB are free.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   if (argc < 2) {
     PrintUsage(std::cerr);
     return kExitUsage;

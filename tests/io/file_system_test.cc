@@ -74,6 +74,28 @@ TEST_CASE("Sync makes appended bytes readable before Close") {
   REQUIRE((*writer)->Close().ok());
 }
 
+TEST_CASE("appends after a Sync continue the file exactly where it ended") {
+  // The io_uring writer sends an unaligned tail padded to the block size and
+  // cuts the file back; what follows must overwrite the padding, not follow it.
+  SLUICE_FOR_EACH_BACKEND(backend);
+  const std::string path = backend.Path("resumed");
+  const std::vector<uint8_t> data = RandomBytes(3 * kWriteBufferSize + 4099, 2);
+  const size_t first = GENERATE(size_t{1}, size_t{4097}, kWriteBufferSize + 5);
+  CAPTURE(first);
+  Result<std::unique_ptr<SequentialWriter>> writer = backend.fs()->NewWriter(path);
+  REQUIRE(writer.ok());
+  REQUIRE((*writer)->Append(ByteView(data.data(), first)).ok());
+  REQUIRE((*writer)->Sync().ok());
+  Result<FileInfo> synced = backend.fs()->Stat(path);
+  REQUIRE(synced.ok());
+  CHECK(synced->size == first);
+  REQUIRE((*writer)->Append(ByteView(data.data() + first, data.size() - first)).ok());
+  REQUIRE((*writer)->Close().ok());
+  Result<std::vector<uint8_t>> back = ReadAll(backend.fs(), path, 65536);
+  REQUIRE(back.ok());
+  CHECK(*back == data);
+}
+
 TEST_CASE("a closed writer refuses appends and Close is idempotent") {
   SLUICE_FOR_EACH_BACKEND(backend);
   Result<std::unique_ptr<SequentialWriter>> writer = backend.fs()->NewWriter(backend.Path("f"));
