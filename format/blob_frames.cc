@@ -53,13 +53,37 @@ void BlobFrames::Start(io::SequentialReader* in, size_t index, uint64_t offset,
   raw_received_ = 0;
   last_seen_ = false;
   verified_ = false;
+  part_frames_.reset();
   raw_len_ = raw_pos_ = 0;
+}
+
+void BlobFrames::StartPart(io::SequentialReader* in, const BlobLocation& part,
+                           uint64_t frame_number, bool check_digest) {
+  const bool whole = part.raw_offset == 0 && part.raw_size == catalog_.blobs[part.blob_index].size;
+  Start(in, part.blob_index, part.offset, frame_number, whole && check_digest);
+  raw_received_ = part.raw_offset;
+  location_.raw_offset = part.raw_offset;
+  part_frames_ = part.frame_count;
+}
+
+void BlobFrames::Continue(io::SequentialReader* in, uint64_t offset) {
+  in_ = in;
+  offset_ = offset;
+  location_ = BlobLocation{};
+  location_.blob_index = static_cast<uint32_t>(blob_);
+  location_.offset = offset;
+  location_.raw_offset = raw_received_;
+}
+
+// A part (StartPart) ends after its frames; a whole blob after its last.
+bool BlobFrames::PartDone() const {
+  return last_seen_ || (part_frames_ && location_.frame_count == *part_frames_);
 }
 
 Result<size_t> BlobFrames::Read(io::MutableBytes buf) {
   if (buf.empty()) return size_t{0};
   while (raw_pos_ == raw_len_) {
-    if (last_seen_) {
+    if (PartDone()) {
       if (!verified_) SLUICE_RETURN_IF_ERROR(VerifyBlob());
       return size_t{0};
     }
@@ -72,7 +96,7 @@ Result<size_t> BlobFrames::Read(io::MutableBytes buf) {
 }
 
 Status BlobFrames::Drain() {
-  while (!last_seen_) SLUICE_RETURN_IF_ERROR(ReadFrame());
+  while (!PartDone()) SLUICE_RETURN_IF_ERROR(ReadFrame());
   if (!verified_) SLUICE_RETURN_IF_ERROR(VerifyBlob());
   raw_len_ = raw_pos_ = 0;
   return Status::Ok();
@@ -90,10 +114,26 @@ Status BlobFrames::FrameCorruption(uint64_t frame_offset, const std::string& msg
 }
 
 // Reads, checks and decodes the next frame of the blob into raw_.
+Status BlobFrames::ReadFrameHeader(std::array<uint8_t, kFrameHeaderSize>* hb,
+                                   uint64_t* frame_offset) {
+  while (true) {
+    *frame_offset = offset_;
+    SLUICE_RETURN_IF_ERROR(
+        ReadExact(in_, io::MutableBytes(hb->data(), 4), "header of " + FrameLabel(), &offset_));
+    if (!volume_end_ || !std::equal(kTrailerMagic.begin(), kTrailerMagic.end(), hb->begin())) {
+      break;
+    }
+    SLUICE_ASSIGN_OR_RETURN(bool crossed, volume_end_());
+    if (!crossed) break;  // DecodeNextFrameHeader reports the missing frames
+  }
+  return ReadExact(in_, io::MutableBytes(hb->data() + 4, kFrameHeaderSize - 4),
+                   "header of " + FrameLabel(), &offset_);
+}
+
 Status BlobFrames::ReadFrame() {
-  const uint64_t frame_offset = offset_;
+  uint64_t frame_offset = 0;
   std::array<uint8_t, kFrameHeaderSize> hb{};
-  SLUICE_RETURN_IF_ERROR(ReadExact(in_, hb, "header of " + FrameLabel(), &offset_));
+  SLUICE_RETURN_IF_ERROR(ReadFrameHeader(&hb, &frame_offset));
   SLUICE_ASSIGN_OR_RETURN(FrameHeader h, DecodeNextFrameHeader(hb, frame_offset));
   SLUICE_RETURN_IF_ERROR(ReadPayload(h, hb, frame_offset));
   raw_len_ = h.raw_size;
@@ -104,6 +144,7 @@ Status BlobFrames::ReadFrame() {
   frame_number_ += 1;
   location_.stored_size += kFrameHeaderSize + h.stored_size;
   location_.frame_count += 1;
+  location_.raw_size += h.raw_size;
   return Status::Ok();
 }
 

@@ -1,4 +1,4 @@
-// Reads and checks the frames of one shipped blob (SPEC.md sections 6 and
+// Reads and checks the frames of one shipped blob (SPEC.md sections 7 and
 // 9) from a reader positioned at its first frame, and hands out the blob's
 // raw bytes. The streaming BundleReader uses one for each blob in turn;
 // random access to a bundle file (OpenBlobAt) one per blob read at once.
@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,23 @@ class BlobFrames {
   // (a sink that hashes what it writes); sizes are always checked.
   void Start(io::SequentialReader* in, size_t index, uint64_t offset, uint64_t frame_number,
              bool check_digest);
+  // Starts the part of shipped blob `index` that one volume holds (`part`,
+  // from its trailer), whose first frame is `in`'s next byte: its frames
+  // must continue the blob at part.raw_offset, and Read returns 0 after
+  // part.frame_count of them. The sha256 is checked only when the part is
+  // the whole blob (and `check_digest`).
+  void StartPart(io::SequentialReader* in, const BlobLocation& part, uint64_t frame_number,
+                 bool check_digest);
+
+  // Where frames go on when a volume ends inside a blob: called when the
+  // trailer's magic (4 bytes, consumed) stands where the blob's next frame
+  // should be. It reads the rest of that volume and the start of the next,
+  // then calls Continue, and returns true; false when no volume follows (the
+  // blob is then missing frames).
+  using VolumeEnd = std::function<Result<bool>()>;
+  void SetVolumeEnd(VolumeEnd volume_end) { volume_end_ = std::move(volume_end); }
+  // The blob's frames continue at `in`, at `offset` of the next volume.
+  void Continue(io::SequentialReader* in, uint64_t offset);
   // The blob's raw bytes. 0 at its end (or for an empty buf), and only after
   // its size and, if asked, sha256 were checked against the catalog.
   Result<size_t> Read(io::MutableBytes buf);
@@ -49,11 +67,15 @@ class BlobFrames {
   size_t blob() const { return blob_; }
   uint64_t offset() const { return offset_; }  // of the next unread byte
   uint64_t frame_number() const { return frame_number_; }
-  // The frames read so far.
+  // The frames read so far in the current volume.
   const BlobLocation& location() const { return location_; }
 
  private:
   Status ReadFrame();
+  // Reads the next frame header into *hb, crossing into the next volume
+  // when this one ends (SetVolumeEnd).
+  Status ReadFrameHeader(std::array<uint8_t, kFrameHeaderSize>* hb, uint64_t* frame_offset);
+  bool PartDone() const;
   Result<FrameHeader> DecodeNextFrameHeader(const std::array<uint8_t, kFrameHeaderSize>& hb,
                                             uint64_t frame_offset) const;
   std::string DescribeOtherBlob(uint32_t index) const;
@@ -75,6 +97,9 @@ class BlobFrames {
   uint64_t raw_received_ = 0;  // raw bytes of the frames read so far
   bool last_seen_ = false;
   bool verified_ = false;
+  // With StartPart: the frames the part has; the part ends after them.
+  std::optional<uint32_t> part_frames_;
+  VolumeEnd volume_end_;
 
   // The current frame's raw bytes: raw_[raw_pos_, raw_len_) not yet handed
   // out. Buffers only grow, so their size is a capacity.

@@ -1,5 +1,5 @@
 // ReadBlobLocations: random access to a bundle file through its footer and
-// trailer (SPEC.md sections 7 and 9).
+// trailer (SPEC.md sections 8 and 10).
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -34,11 +34,12 @@ Status ReadFully(const io::PositionalReader& file, uint64_t offset, io::MutableB
   return Status::Ok();
 }
 
-// Where the header says the frames start, and the catalog size, which bounds
-// how many blobs the trailer may list.
+// Where the header says the frames start, the catalog size, which bounds
+// how many blobs the trailer may list, and the volume record.
 struct Head {
   uint64_t catalog_size = 0;
-  uint64_t frames_start = 0;  // after header, catalog and signature
+  uint64_t frames_start = 0;  // after header, catalog, signature and volume record
+  VolumeRecord volume;
 };
 
 // The header tells where frames start, which bounds where the trailer's
@@ -56,7 +57,25 @@ Result<Head> ReadHead(const io::PositionalReader& file) {
   SLUICE_ASSIGN_OR_RETURN(HeaderFields fields, DecodeHeader(io::AsBytes(header)));
   Head head;
   head.catalog_size = fields.catalog_size;
-  head.frames_start = header_size + fields.catalog_size + kSignatureSize;
+  const uint64_t volume_at = header_size + fields.catalog_size + kSignatureSize;
+  std::array<uint8_t, kMaxVolumeRecordSize> record{};
+  SLUICE_RETURN_IF_ERROR(
+      ReadFully(file, volume_at, io::MutableBytes(record.data(), 8), "volume record"));
+  const uint32_t record_size = LoadU32(record.data() + 4);
+  if (record_size < kVolumeRecordSize || record_size > kMaxVolumeRecordSize ||
+      record_size % 8 != 0) {
+    return Status::Corruption("volume record" + At(volume_at) + ": size " +
+                              std::to_string(record_size) + " is out of range");
+  }
+  SLUICE_RETURN_IF_ERROR(ReadFully(file, volume_at + 8,
+                                   io::MutableBytes(record.data() + 8, record_size - 8),
+                                   "volume record"));
+  auto volume = DecodeVolumeRecord(io::ByteView(record.data(), record_size));
+  if (!volume.ok()) {
+    return Status::Corruption("volume record" + At(volume_at) + ": " + volume.status().message());
+  }
+  head.volume = *volume;
+  head.frames_start = volume_at + record_size;
   return head;
 }
 
@@ -97,8 +116,8 @@ Result<FooterInFile> ReadFooter(const io::PositionalReader& file, uint64_t size,
 struct TrailerInFile {
   uint64_t offset = 0;
   std::array<uint8_t, kTrailerHeaderSize> header{};
-  uint32_t count = 0;
-  std::vector<uint8_t> entries;  // count entries of kTrailerEntrySize bytes
+  TrailerHeader fields;
+  std::vector<uint8_t> entries;  // entry_count entries of entry_size bytes
 };
 
 // Reads the trailer's header and entries (not its extension, if any).
@@ -107,17 +126,23 @@ Result<TrailerInFile> ReadTrailer(const io::PositionalReader& file, const Footer
   TrailerInFile trailer;
   trailer.offset = footer.fields.trailer_offset;
   SLUICE_RETURN_IF_ERROR(ReadFully(file, trailer.offset, trailer.header, "trailer"));
-  if (!std::equal(kTrailerMagic.begin(), kTrailerMagic.end(), trailer.header.begin())) {
-    return Status::Corruption("trailer" + At(trailer.offset) + ": wrong magic");
+  auto fields = DecodeTrailerHeader(trailer.header);
+  if (!fields.ok()) {
+    return Status::Corruption("trailer" + At(trailer.offset) + ": " + fields.status().message());
   }
-  trailer.count = LoadU32(&trailer.header[4]);
-  // Each shipped blob has a catalog record, so the catalog's size bounds the
-  // count before anything is allocated for it.
-  const uint64_t entries_size = uint64_t{trailer.count} * kTrailerEntrySize;
-  if (uint64_t{trailer.count} * kMinBlobRecordSize > catalog_size ||
-      entries_size > footer.fields.trailer_size - kTrailerHeaderSize) {
+  trailer.fields = *fields;
+  if (fields->trailer_size != footer.fields.trailer_size) {
+    return Status::Corruption("trailer" + At(trailer.offset) + ": trailer_size " +
+                              std::to_string(fields->trailer_size) + ", but the footer says " +
+                              std::to_string(footer.fields.trailer_size));
+  }
+  // A volume holds at most one part of each blob, and each blob has a
+  // catalog record, so the catalog's size bounds the count before anything
+  // is allocated for it.
+  const uint64_t entries_size = uint64_t{fields->entry_count} * fields->entry_size;
+  if (uint64_t{fields->entry_count} * kMinBlobRecordSize > catalog_size) {
     return Status::Corruption("trailer" + At(trailer.offset) + ": entry_count " +
-                              std::to_string(trailer.count) + " does not fit");
+                              std::to_string(fields->entry_count) + " does not fit");
   }
   trailer.entries.resize(entries_size);
   SLUICE_RETURN_IF_ERROR(
@@ -126,7 +151,7 @@ Result<TrailerInFile> ReadTrailer(const io::PositionalReader& file, const Footer
 }
 
 // Checks the footer's checksum, which covers the whole trailer (a trailer
-// extension, SPEC.md section 12, included) and the footer's first 16 bytes.
+// extension, SPEC.md section 13, included) and the footer's first 16 bytes.
 Status CheckTrailerChecksum(const io::PositionalReader& file, const TrailerInFile& trailer,
                             const FooterInFile& footer) {
   Xxh3Stream sum;
@@ -150,20 +175,23 @@ Status CheckTrailerChecksum(const io::PositionalReader& file, const TrailerInFil
   return Status::Ok();
 }
 
-// Shipped blobs lie back to back from the first frame to the trailer.
+// The parts of shipped blobs lie back to back from the first frame to the
+// trailer.
 Result<std::vector<BlobLocation>> DecodeTrailerEntries(const TrailerInFile& trailer,
                                                        uint64_t frames_start) {
   std::vector<BlobLocation> out;
-  out.reserve(trailer.count);
+  const uint32_t count = trailer.fields.entry_count;
+  const uint32_t entry_size = trailer.fields.entry_size;
+  out.reserve(count);
   uint64_t expected_offset = frames_start;
-  for (uint32_t i = 0; i < trailer.count; ++i) {
-    BlobLocation l = DecodeTrailerEntry(trailer.entries.data() + uint64_t{i} * kTrailerEntrySize);
+  for (uint32_t i = 0; i < count; ++i) {
+    BlobLocation l = DecodeTrailerEntry(trailer.entries.data() + uint64_t{i} * entry_size);
     bool ordered = out.empty() || l.blob_index > out.back().blob_index;
     if (!ordered || l.offset != expected_offset || l.frame_count == 0 ||
         l.stored_size < uint64_t{l.frame_count} * kFrameHeaderSize ||
         l.stored_size > trailer.offset - l.offset) {
       return Status::Corruption("trailer entry " + std::to_string(i) +
-                                At(trailer.offset + kTrailerHeaderSize + i * kTrailerEntrySize) +
+                                At(trailer.offset + kTrailerHeaderSize + uint64_t{i} * entry_size) +
                                 ": blob " + std::to_string(l.blob_index) + " at " +
                                 std::to_string(l.offset) + ", " + std::to_string(l.stored_size) +
                                 " bytes in " + std::to_string(l.frame_count) +
@@ -188,7 +216,7 @@ class BlobAtReader final : public io::SequentialReader {
       : range_(io::NewRangeReader(file, location.offset, location.offset + location.stored_size)),
         location_(location),
         frames_(*catalog) {
-    frames_.Start(range_.get(), location.blob_index, location.offset, first_frame, check_digest);
+    frames_.StartPart(range_.get(), location, first_frame, check_digest);
   }
   Result<size_t> Read(io::MutableBytes buf) override {
     SLUICE_ASSIGN_OR_RETURN(size_t n, frames_.Read(buf));
@@ -203,13 +231,17 @@ class BlobAtReader final : public io::SequentialReader {
   // catalog and the ranges against each other by LocateShippedBlobs).
   Status CheckFilled() const {
     const BlobLocation& seen = frames_.location();
-    if (seen.stored_size != location_.stored_size || seen.frame_count != location_.frame_count) {
+    if (seen != location_) {
       return Status::Corruption("trailer entry for blob " + std::to_string(location_.blob_index) +
-                                " says " + std::to_string(location_.stored_size) + " bytes in " +
-                                std::to_string(location_.frame_count) + " frames" +
-                                At(location_.offset) + "; the frames show " +
-                                std::to_string(seen.stored_size) + " bytes in " +
-                                std::to_string(seen.frame_count));
+                                At(location_.offset) + " says " +
+                                std::to_string(location_.stored_size) + " bytes in " +
+                                std::to_string(location_.frame_count) + " frames for raw bytes [" +
+                                std::to_string(location_.raw_offset) + ", " +
+                                std::to_string(location_.raw_offset + location_.raw_size) +
+                                "); the frames show " + std::to_string(seen.stored_size) +
+                                " bytes in " + std::to_string(seen.frame_count) + " for [" +
+                                std::to_string(seen.raw_offset) + ", " +
+                                std::to_string(seen.raw_offset + seen.raw_size) + ")");
     }
     return Status::Ok();
   }
@@ -223,10 +255,26 @@ class BlobAtReader final : public io::SequentialReader {
 
 Result<std::vector<BlobLocation>> LocateShippedBlobs(const io::PositionalReader& file,
                                                      const Catalog& catalog) {
-  SLUICE_ASSIGN_OR_RETURN(std::vector<BlobLocation> locations, ReadBlobLocations(file));
+  SLUICE_ASSIGN_OR_RETURN(VolumeLocations volume, ReadVolumeLocations(file));
+  if (volume.record.count != 1) {
+    return Status::Unsupported("volume " + std::to_string(volume.record.number) + " of " +
+                               std::to_string(volume.record.count) +
+                               ": a bundle of several volumes is read in order, not located");
+  }
+  std::vector<BlobLocation>& locations = volume.parts;
   size_t next = 0;
   for (size_t i = 0; i < catalog.blobs.size(); ++i) {
     if (!catalog.blobs[i].shipped) continue;
+    if (next < locations.size() && locations[next].blob_index == i &&
+        (locations[next].raw_offset != 0 || locations[next].raw_size != catalog.blobs[i].size)) {
+      return Status::Corruption("trailer: entry " + std::to_string(next) + " holds raw bytes [" +
+                                std::to_string(locations[next].raw_offset) + ", " +
+                                std::to_string(locations[next].raw_offset +
+                                               locations[next].raw_size) +
+                                ") of blob " + std::to_string(i) + " " +
+                                catalog.blobs[i].digest.str() + ", which has " +
+                                std::to_string(catalog.blobs[i].size) + " bytes");
+    }
     if (next == locations.size() || locations[next].blob_index != i) {
       return Status::Corruption(
           "trailer: " +
@@ -253,13 +301,22 @@ std::unique_ptr<io::SequentialReader> OpenBlobAt(const io::PositionalReader* fil
   return std::make_unique<BlobAtReader>(file, catalog, location, first_frame, check_digest);
 }
 
-Result<std::vector<BlobLocation>> ReadBlobLocations(const io::PositionalReader& file) {
+Result<VolumeLocations> ReadVolumeLocations(const io::PositionalReader& file) {
   const uint64_t size = file.Size();
   SLUICE_ASSIGN_OR_RETURN(Head head, ReadHead(file));
   SLUICE_ASSIGN_OR_RETURN(FooterInFile footer, ReadFooter(file, size, head.frames_start));
   SLUICE_ASSIGN_OR_RETURN(TrailerInFile trailer, ReadTrailer(file, footer, head.catalog_size));
   SLUICE_RETURN_IF_ERROR(CheckTrailerChecksum(file, trailer, footer));
-  return DecodeTrailerEntries(trailer, head.frames_start);
+  VolumeLocations out;
+  out.record = head.volume;
+  out.frames_start = head.frames_start;
+  SLUICE_ASSIGN_OR_RETURN(out.parts, DecodeTrailerEntries(trailer, head.frames_start));
+  return out;
+}
+
+Result<std::vector<BlobLocation>> ReadBlobLocations(const io::PositionalReader& file) {
+  SLUICE_ASSIGN_OR_RETURN(VolumeLocations volume, ReadVolumeLocations(file));
+  return std::move(volume.parts);
 }
 
 }  // namespace sluice::format

@@ -33,12 +33,27 @@ struct SignatureInfo {
   bool verified = false;  // false only with skip_signature
 };
 
-// Where each shipped blob's frames lie in a bundle file (from the trailer).
+// Where a shipped blob's frames lie in one volume (a trailer entry): all of
+// them, or the part of a blob that spans volumes that this volume holds.
 struct BlobLocation {
   uint32_t blob_index = 0;
-  uint64_t offset = 0;       // absolute offset of the blob's first frame
-  uint64_t stored_size = 0;  // bytes of all its frames, headers included
+  uint64_t offset = 0;       // offset of the part's first frame in its volume
+  uint64_t stored_size = 0;  // bytes of the part's frames, headers included
   uint32_t frame_count = 0;
+  uint64_t raw_offset = 0;   // the blob's bytes the part holds: [raw_offset,
+  uint64_t raw_size = 0;     //  raw_offset + raw_size)
+
+  bool operator==(const BlobLocation&) const = default;
+};
+
+// The volume record of one volume (SPEC.md section 6).
+struct VolumeRecord {
+  uint32_t number = 1;          // 1-based
+  uint32_t count = 1;           // volumes in the set
+  uint64_t first_frame = 0;     // frames of the bundle in earlier volumes
+  uint64_t stored_offset = 0;   // bytes of frames in earlier volumes
+
+  bool operator==(const VolumeRecord&) const = default;
 };
 
 struct BundleReaderOptions {
@@ -51,7 +66,7 @@ struct BundleReaderOptions {
 class BundleReader {
  public:
   // Reads header, catalog and signature, in that order, and checks them in
-  // the order of SPEC.md section 9: the catalog's checksum, then the
+  // the order of SPEC.md section 10: the catalog's checksum, then the
   // signature over the raw header and catalog bytes, then (whether or not
   // the signature was checked) the catalog's structure and consistency.
   // kUntrusted if no trusted key signed the bundle, even when the catalog is
@@ -92,11 +107,21 @@ class BundleReader {
 };
 
 // Random access for files: reads the footer and trailer at the end of the
-// file and returns where each shipped blob lies. Checks the trailer checksum.
+// file and returns where each shipped blob (or part of one, in a volume of
+// several) lies. Checks the trailer checksum.
 Result<std::vector<BlobLocation>> ReadBlobLocations(const io::PositionalReader& file);
 
-// Random access to the shipped blobs of a bundle file whose header, catalog
-// and signature were checked by a BundleReader (`catalog` is its catalog):
+// The same for one volume, with its volume record.
+struct VolumeLocations {
+  VolumeRecord record;
+  uint64_t frames_start = 0;  // offset of the volume's first frame
+  std::vector<BlobLocation> parts;
+};
+Result<VolumeLocations> ReadVolumeLocations(const io::PositionalReader& file);
+
+// Random access to the shipped blobs of a bundle file of one volume whose
+// header, catalog and signature were checked by a BundleReader (`catalog`
+// is its catalog); kUnsupported for a volume of several:
 // where the trailer says each lies, after checking that the trailer lists
 // every shipped blob in catalog order, back to back from the first frame to
 // the trailer. Each blob's frames are then checked by OpenBlobAt, so that
@@ -105,7 +130,8 @@ Result<std::vector<BlobLocation>> ReadBlobLocations(const io::PositionalReader& 
 Result<std::vector<BlobLocation>> LocateShippedBlobs(const io::PositionalReader& file,
                                                      const Catalog& catalog);
 
-// Reads the blob at `location` (from LocateShippedBlobs) frame by frame,
+// Reads the blob (or the part of one) at `location` (from
+// LocateShippedBlobs or ReadVolumeLocations) frame by frame,
 // checking each as the streaming reader does; its last Read returns 0 only
 // once the frames filled exactly the location and the size and, with
 // `check_digest`, the sha256 matched the catalog. `first_frame` counts the

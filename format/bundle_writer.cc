@@ -16,16 +16,23 @@
 namespace sluice::format {
 
 struct BundleWriter::Impl {
-  io::SequentialWriter* out = nullptr;
+  io::SequentialWriter* out = nullptr;  // the current volume
   Catalog catalog;
   BundleWriterOptions options;
+  // Header, catalog and signature: the start of every volume.
+  std::string prefix;
 
   // The first error that made the output unusable; every later call returns it.
   Status broken;
   bool finished = false;
-  uint64_t offset = 0;  // bytes written to `out`
+  uint64_t offset = 0;  // bytes written to the current volume
+  uint64_t total_written = 0;
   uint64_t stored_blob_bytes = 0;
+  uint64_t frames_written = 0;
   size_t next_blob = 0;  // catalog index from which to look for the next shipped blob
+  std::vector<VolumeRecord> volumes;
+  // The parts of blobs in the current volume, in frame order; the last is
+  // the current blob's while one is being written.
   std::vector<BlobLocation> locations;
 
   // The blob being written, if any.
@@ -47,6 +54,67 @@ struct BundleWriter::Impl {
       return s;
     }
     offset += data.size();
+    total_written += data.size();
+    return Status::Ok();
+  }
+
+  // Header, catalog, signature and the volume record of a new volume.
+  Status StartVolume(uint32_t number) {
+    VolumeRecord v;
+    v.number = number;
+    v.count = options.volume_size == 0 ? 1 : 0;  // 0: unknown yet (see volumes())
+    v.first_frame = frames_written;
+    v.stored_offset = stored_blob_bytes;
+    volumes.push_back(v);
+    offset = 0;
+    locations.clear();
+    SLUICE_RETURN_IF_ERROR(Write(io::AsBytes(prefix)));
+    return Write(io::AsBytes(EncodeVolumeRecord(v)));
+  }
+
+  // Trailer and footer of the current volume.
+  Status EndVolume() {
+    const uint64_t trailer_offset = offset;
+    std::string trailer = EncodeTrailer(locations);
+    SLUICE_RETURN_IF_ERROR(Write(io::AsBytes(trailer)));
+    return Write(EncodeFooter(trailer_offset, io::AsBytes(trailer)));
+  }
+
+  // Before a frame of `frame_bytes` is written: when it would not fit in the
+  // current volume together with the trailer that volume would then need,
+  // ends the volume and starts the next, where the current blob's frames
+  // continue as a new part.
+  Status MakeRoomFor(uint64_t frame_bytes) {
+    if (options.volume_size == 0) return Status::Ok();
+    const BlobLocation& part = locations.back();
+    // A new part needs an entry; the current one has it already.
+    const size_t entries = locations.size();
+    const uint64_t end = offset + frame_bytes + kTrailerHeaderSize +
+                         kTrailerEntrySize * entries + kFooterSize;
+    if (end <= options.volume_size) return Status::Ok();
+    if (std::none_of(locations.begin(), locations.end(),
+                     [](const BlobLocation& l) { return l.frame_count > 0; })) {
+      return Fail(Status::InvalidArgument(
+          "volume size " + std::to_string(options.volume_size) +
+          " bytes is too small: every volume holds the header, catalog and signature (" +
+          std::to_string(prefix.size() + kVolumeRecordSize) + " bytes here), at least one frame (" +
+          std::to_string(frame_bytes) + " bytes) and a trailer; use a larger --volume-size"));
+    }
+    BlobLocation next;
+    next.blob_index = part.blob_index;
+    next.raw_offset = part.raw_offset + part.raw_size;
+    const bool part_empty = part.frame_count == 0;
+    if (part_empty) locations.pop_back();  // the blob starts in the next volume
+    SLUICE_RETURN_IF_ERROR(EndVolume());
+    if (options.volumes == nullptr) {
+      return Fail(Status::InvalidArgument("bundle writer: volume_size without a VolumeSink"));
+    }
+    auto next_out = options.volumes->NextVolume(static_cast<uint32_t>(volumes.size() + 1));
+    if (!next_out.ok()) return Fail(next_out.status());
+    out = *next_out;
+    SLUICE_RETURN_IF_ERROR(StartVolume(static_cast<uint32_t>(volumes.size() + 1)));
+    next.offset = offset;
+    locations.push_back(next);
     return Status::Ok();
   }
 
@@ -97,12 +165,15 @@ struct BundleWriter::Impl {
     if (!f.status.ok()) {
       return Fail(f.status.WithContext("blob " + catalog.blobs[f.header.blob_index].digest.str()));
     }
+    SLUICE_RETURN_IF_ERROR(MakeRoomFor(kFrameHeaderSize + f.payload.size()));
     SLUICE_RETURN_IF_ERROR(Write(f.header_bytes));
     SLUICE_RETURN_IF_ERROR(Write(f.payload));
     BlobLocation& loc = locations.back();
     loc.stored_size += kFrameHeaderSize + f.payload.size();
     loc.frame_count += 1;
+    loc.raw_size += f.header.raw_size;
     stored_blob_bytes += kFrameHeaderSize + f.payload.size();
+    frames_written += 1;
     return Status::Ok();
   }
 
@@ -149,9 +220,8 @@ Result<std::unique_ptr<BundleWriter>> BundleWriter::Start(io::SequentialWriter* 
   impl->catalog = std::move(catalog);
   impl->options = options;
   impl->frame->raw.reserve(options.frame_size);
-  SLUICE_RETURN_IF_ERROR(impl->Write(io::AsBytes(header)));
-  SLUICE_RETURN_IF_ERROR(impl->Write(io::AsBytes(catalog_bytes)));
-  SLUICE_RETURN_IF_ERROR(impl->Write(io::AsBytes(EncodeSignatureBlock(block))));
+  impl->prefix = header + catalog_bytes + EncodeSignatureBlock(block);
+  SLUICE_RETURN_IF_ERROR(impl->StartVolume(1));
   return std::unique_ptr<BundleWriter>(new BundleWriter(std::move(impl)));
 }
 
@@ -259,16 +329,16 @@ Status BundleWriter::Finish() {
                                    " " + w.catalog.blobs[*missing].digest.str() +
                                    " was not written");
   }
-  uint64_t trailer_offset = w.offset;
-  std::string trailer = EncodeTrailer(w.locations);
-  SLUICE_RETURN_IF_ERROR(w.Write(io::AsBytes(trailer)));
-  SLUICE_RETURN_IF_ERROR(w.Write(EncodeFooter(trailer_offset, io::AsBytes(trailer))));
+  SLUICE_RETURN_IF_ERROR(w.EndVolume());
+  for (VolumeRecord& v : w.volumes) v.count = static_cast<uint32_t>(w.volumes.size());
   w.finished = true;
   return Status::Ok();
 }
 
 const Catalog& BundleWriter::catalog() const { return impl_->catalog; }
-uint64_t BundleWriter::bytes_written() const { return impl_->offset; }
+uint64_t BundleWriter::bytes_written() const { return impl_->total_written; }
+const std::vector<VolumeRecord>& BundleWriter::volumes() const { return impl_->volumes; }
+uint64_t BundleWriter::volume_record_offset() const { return impl_->prefix.size(); }
 uint64_t BundleWriter::stored_blob_bytes() const { return impl_->stored_blob_bytes; }
 
 }  // namespace sluice::format

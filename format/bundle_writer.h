@@ -10,12 +10,23 @@
 #include <cstdint>
 #include <memory>
 
+#include "format/bundle_reader.h"
 #include "format/catalog.h"
 #include "io/file.h"
 
 namespace sluice::format {
 
 enum class Compression { kNone, kZstd };
+
+// Where the volumes of a bundle cut into volumes go (SPEC.md section 6).
+class VolumeSink {
+ public:
+  virtual ~VolumeSink() = default;
+  // The writer for volume `number` (2, 3, ...: the first is the `out` given
+  // to Start), called once the previous volume is complete. It stays in use
+  // until the next call or Finish; the sink closes it after that.
+  virtual Result<io::SequentialWriter*> NextVolume(uint32_t number) = 0;
+};
 
 struct BundleWriterOptions {
   uint32_t frame_size = 1u << 20;  // raw bytes per frame; at most kMaxFrameRawSize
@@ -26,6 +37,11 @@ struct BundleWriterOptions {
   // (the exporter's readers do, on the threads that read the sources, so
   // hashing overlaps with writing); the writer still checks sizes.
   bool check_digests = true;
+  // 0: one volume. Otherwise no volume grows beyond this many bytes, and
+  // each next one is asked of `volumes`. Every volume repeats the header,
+  // catalog and signature, so it must be larger than those plus a frame.
+  uint64_t volume_size = 0;
+  VolumeSink* volumes = nullptr;
 };
 
 class BundleWriter {
@@ -54,8 +70,14 @@ class BundleWriter {
   Status Finish();
 
   const Catalog& catalog() const;
-  // Bytes written to `out` so far.
+  // Bytes written to all volumes so far.
   uint64_t bytes_written() const;
+  // The volumes written, complete once Finish returned. Each was written
+  // with the count unknown (0) at `volume_record_offset()`: a writer of
+  // several volumes overwrites that record with EncodeVolumeRecord of the
+  // final one (count set), which only the caller can do in place.
+  const std::vector<VolumeRecord>& volumes() const;
+  uint64_t volume_record_offset() const;
   // Stored bytes (frame headers included) of blobs written so far.
   uint64_t stored_blob_bytes() const;
 

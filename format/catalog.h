@@ -39,11 +39,14 @@ struct RefEntry {
   bool operator==(const RefEntry&) const = default;
 };
 
-// A manifest or index, kept byte for byte: its digest is its name.
+// A manifest or index, kept byte for byte: its digest is its name. An
+// absent one is named by an index the bundle carries (a platform left out)
+// but not carried itself: its bytes are empty, and no ref may name it.
 struct ManifestEntry {
   Digest digest;
   std::string media_type;
   std::string bytes;
+  bool absent = false;
 
   bool operator==(const ManifestEntry&) const = default;
 };

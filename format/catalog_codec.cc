@@ -30,29 +30,55 @@ std::string FeatureBitName(uint32_t bits) {
 // allocate more than the catalog's own size.
 class CatalogParser {
  public:
-  CatalogParser(io::ByteView bytes, uint64_t offset) : bytes_(bytes), base_(offset) {}
+  CatalogParser(io::ByteView bytes, uint64_t offset)
+      : bytes_(bytes), base_(offset), limit_(bytes.size()) {}
 
   uint64_t offset() const { return base_ + pos_; }
-  size_t remaining() const { return bytes_.size() - pos_; }
+  // Bytes left in the current record, or in the catalog between records.
+  size_t remaining() const { return limit_ - pos_; }
+
+  // Reads a record's record_size and confines the reads that follow to the
+  // record, until EndRecord.
+  Status BeginRecord(std::string_view what) {
+    uint64_t at = offset();
+    uint32_t size = 0;
+    SLUICE_RETURN_IF_ERROR(U32(&size, std::string(what) + " record_size"));
+    if (size > remaining()) {
+      return Error(std::string(what) + ": record_size " + std::to_string(size) +
+                       " runs past the catalog's end (" + std::to_string(remaining()) +
+                       " bytes remain)",
+                   at);
+    }
+    limit_ = pos_ + size;
+    in_record_ = true;
+    return Status::Ok();
+  }
+  // Skips what is left of the record: fields of later revisions, which this
+  // reader does not know (SPEC.md section 13).
+  void EndRecord() {
+    pos_ = limit_;
+    limit_ = bytes_.size();
+    in_record_ = false;
+  }
 
   Status Error(std::string_view what, uint64_t at) const {
     return Status::Corruption("catalog at offset " + std::to_string(at) + ": " + std::string(what));
   }
 
   Status U8(uint8_t* v, std::string_view what) {
-    if (remaining() < 1) return Error(std::string(what) + " runs past the catalog's end", offset());
+    if (remaining() < 1) return Error(std::string(what) + PastEnd(), offset());
     *v = bytes_[pos_];
     pos_ += 1;
     return Status::Ok();
   }
   Status U32(uint32_t* v, std::string_view what) {
-    if (remaining() < 4) return Error(std::string(what) + " runs past the catalog's end", offset());
+    if (remaining() < 4) return Error(std::string(what) + PastEnd(), offset());
     *v = LoadU32(bytes_.data() + pos_);
     pos_ += 4;
     return Status::Ok();
   }
   Status U64(uint64_t* v, std::string_view what) {
-    if (remaining() < 8) return Error(std::string(what) + " runs past the catalog's end", offset());
+    if (remaining() < 8) return Error(std::string(what) + PastEnd(), offset());
     *v = LoadU64(bytes_.data() + pos_);
     pos_ += 8;
     return Status::Ok();
@@ -67,9 +93,7 @@ class CatalogParser {
                    at);
     }
     if (len > remaining()) {
-      return Error(
-          std::string(what) + " of " + std::to_string(len) + " bytes runs past the catalog's end",
-          at);
+      return Error(std::string(what) + " of " + std::to_string(len) + " bytes" + PastEnd(), at);
     }
     out->assign(reinterpret_cast<const char*>(bytes_.data() + pos_), len);
     pos_ += len;
@@ -99,10 +123,26 @@ class CatalogParser {
   }
 
  private:
+  std::string PastEnd() const {
+    return in_record_ ? " runs past its record's end" : " runs past the catalog's end";
+  }
+
   io::ByteView bytes_;
   uint64_t base_;
   size_t pos_ = 0;
+  size_t limit_;
+  bool in_record_ = false;
 };
+
+// Appends a record: its u32 record_size, then the bytes `fields` appends.
+template <typename Fields>
+void PutRecord(std::string* out, Fields fields) {
+  const size_t size_at = out->size();
+  PutU32(out, 0);
+  fields();
+  StoreU32(reinterpret_cast<uint8_t*>(out->data() + size_at),
+           static_cast<uint32_t>(out->size() - size_at - kRecordSizeField));
+}
 
 }  // namespace
 
@@ -246,7 +286,7 @@ struct RefNameHash {
 // a list: a catalog of n records costs O(n) lookups, where a search of the
 // manifests per ref cost n^2 comparisons (40,000 refs: 26 s; at the catalog
 // size limit, hours). A reader gets here only once the signature has
-// verified, or when told to skip signature checks (SPEC.md section 9).
+// verified, or when told to skip signature checks (SPEC.md section 10).
 Status ValidateCatalogAt(const Catalog& catalog, ErrorKind kind, const std::string& prefix,
                          CatalogValidationCost* cost) {
   uint64_t unused_count = 0;
@@ -260,7 +300,8 @@ Status ValidateCatalogAt(const Catalog& catalog, ErrorKind kind, const std::stri
     return Status::Ok();
   };
 
-  // Every digest listed, manifests and blobs alike -> whether it is a manifest.
+  // Every digest listed, manifests and blobs alike -> whether it is a
+  // manifest the bundle carries.
   std::unordered_map<std::string_view, bool, std::hash<std::string_view>, CountingEqual> digests(
       catalog.manifests.size() + catalog.blobs.size(), std::hash<std::string_view>(), equal);
   for (size_t i = 0; i < catalog.manifests.size(); ++i) {
@@ -273,11 +314,12 @@ Status ValidateCatalogAt(const Catalog& catalog, ErrorKind kind, const std::stri
       return fail(where + " is " + std::to_string(m.bytes.size()) + " bytes, over the limit of " +
                   std::to_string(kMaxManifestSize));
     }
-    Digest actual = Sha256::Of(m.bytes);
-    if (actual != m.digest) {
+    if (m.absent) {
+      if (!m.bytes.empty()) return fail(where + " is marked absent but has bytes");
+    } else if (Digest actual = Sha256::Of(m.bytes); actual != m.digest) {
       return fail(where + ": bytes hash to " + actual.str());
     }
-    if (!digests.emplace(m.digest.str(), true).second) return fail(where + " is listed twice");
+    if (!digests.emplace(m.digest.str(), !m.absent).second) return fail(where + " is listed twice");
   }
   for (size_t i = 0; i < catalog.blobs.size(); ++i) {
     const BlobEntry& b = catalog.blobs[i];
@@ -302,7 +344,8 @@ Status ValidateCatalogAt(const Catalog& catalog, ErrorKind kind, const std::stri
     if (r.manifest.empty()) return fail(where + " names no manifest");
     auto listed = digests.find(r.manifest.str());
     if (listed == digests.end() || !listed->second) {
-      return fail(where + " names " + r.manifest.str() + ", which is not a manifest here");
+      return fail(where + " names " + r.manifest.str() +
+                  ", which is not a manifest this bundle carries");
     }
     RefName name = r.tag.empty() ? RefName{r.repository, r.manifest.str(), true}
                                  : RefName{r.repository, r.tag, false};
@@ -322,24 +365,31 @@ Result<std::string> EncodeCatalog(const Catalog& catalog) {
   std::string out;
   PutU32(&out, static_cast<uint32_t>(catalog.refs.size()));
   for (const RefEntry& r : catalog.refs) {
-    PutString(&out, r.repository);
-    PutString(&out, r.tag);
-    PutString(&out, r.manifest.str());
-    PutString(&out, r.source);
+    PutRecord(&out, [&] {
+      PutString(&out, r.repository);
+      PutString(&out, r.tag);
+      PutString(&out, r.manifest.str());
+      PutString(&out, r.source);
+    });
   }
   PutU32(&out, static_cast<uint32_t>(catalog.manifests.size()));
   for (const ManifestEntry& m : catalog.manifests) {
-    PutString(&out, m.digest.str());
-    PutString(&out, m.media_type);
-    PutString(&out, m.bytes);
+    PutRecord(&out, [&] {
+      PutString(&out, m.digest.str());
+      PutString(&out, m.media_type);
+      PutU8(&out, m.absent ? kManifestFlagAbsent : 0);
+      PutString(&out, m.bytes);
+    });
     if (out.size() + 8 > kMaxCatalogSize) break;  // refused below; stop growing
   }
   PutU32(&out, static_cast<uint32_t>(catalog.blobs.size()));
   for (const BlobEntry& b : catalog.blobs) {
-    PutString(&out, b.digest.str());
-    PutU64(&out, b.size);
-    PutString(&out, b.media_type);
-    PutU8(&out, b.shipped ? kBlobFlagShipped : 0);
+    PutRecord(&out, [&] {
+      PutString(&out, b.digest.str());
+      PutU64(&out, b.size);
+      PutString(&out, b.media_type);
+      PutU8(&out, b.shipped ? kBlobFlagShipped : 0);
+    });
   }
   if (out.size() + 8 > kMaxCatalogSize) {
     return Status::InvalidArgument("catalog: encodes to more than the limit of " +
@@ -385,25 +435,38 @@ Status ParseCatalog(io::ByteView bytes, uint64_t offset, Catalog* out) {
   for (uint32_t i = 0; i < count; ++i) {
     RefEntry& r = out->refs[i];
     std::string what = "ref " + std::to_string(i);
+    SLUICE_RETURN_IF_ERROR(in.BeginRecord(what));
     SLUICE_RETURN_IF_ERROR(in.Bytes(&r.repository, kMaxStringSize, what + " repository"));
     SLUICE_RETURN_IF_ERROR(in.Bytes(&r.tag, kMaxStringSize, what + " tag"));
     SLUICE_RETURN_IF_ERROR(in.DigestField(&r.manifest, what + " manifest digest"));
     SLUICE_RETURN_IF_ERROR(in.Bytes(&r.source, kMaxStringSize, what + " source"));
+    in.EndRecord();
   }
   SLUICE_RETURN_IF_ERROR(in.Count(&count, kMinManifestRecordSize, "manifest_count"));
   out->manifests.resize(count);
   for (uint32_t i = 0; i < count; ++i) {
     ManifestEntry& m = out->manifests[i];
     std::string what = "manifest " + std::to_string(i);
+    SLUICE_RETURN_IF_ERROR(in.BeginRecord(what));
     SLUICE_RETURN_IF_ERROR(in.DigestField(&m.digest, what + " digest"));
     SLUICE_RETURN_IF_ERROR(in.Bytes(&m.media_type, kMaxStringSize, what + " media type"));
+    uint64_t at = in.offset();
+    uint8_t flags = 0;
+    SLUICE_RETURN_IF_ERROR(in.U8(&flags, what + " flags"));
+    if (flags & ~kManifestFlagAbsent) {
+      return in.Error(what + " " + m.digest.str() + " has unknown flags " + std::to_string(flags),
+                      at);
+    }
+    m.absent = (flags & kManifestFlagAbsent) != 0;
     SLUICE_RETURN_IF_ERROR(in.Bytes(&m.bytes, kMaxManifestSize, what + " bytes"));
+    in.EndRecord();
   }
   SLUICE_RETURN_IF_ERROR(in.Count(&count, kMinBlobRecordSize, "blob_count"));
   out->blobs.resize(count);
   for (uint32_t i = 0; i < count; ++i) {
     BlobEntry& b = out->blobs[i];
     std::string what = "blob " + std::to_string(i);
+    SLUICE_RETURN_IF_ERROR(in.BeginRecord(what));
     SLUICE_RETURN_IF_ERROR(in.DigestField(&b.digest, what + " digest"));
     SLUICE_RETURN_IF_ERROR(in.U64(&b.size, what + " size"));
     SLUICE_RETURN_IF_ERROR(in.Bytes(&b.media_type, kMaxStringSize, what + " media type"));
@@ -415,6 +478,7 @@ Status ParseCatalog(io::ByteView bytes, uint64_t offset, Catalog* out) {
                       at);
     }
     b.shipped = (flags & kBlobFlagShipped) != 0;
+    in.EndRecord();
   }
   if (in.remaining() != 0) {
     return in.Error(std::to_string(in.remaining()) + " unexpected bytes after the last blob",

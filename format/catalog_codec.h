@@ -38,7 +38,7 @@ Result<uint32_t> DecodeHeaderPrefix(io::ByteView prefix);
 Result<HeaderFields> DecodeHeader(io::ByteView header);
 
 // What ValidateCatalog did, for tests that hold its cost to the catalog's
-// size (SPEC.md section 11).
+// size (SPEC.md section 12).
 struct CatalogValidationCost {
   // Digests and ref names compared for equality while looking them up.
   uint64_t comparisons = 0;
@@ -59,7 +59,7 @@ Result<std::string> EncodeCatalog(const Catalog& catalog);
 // Checks the checksum of `bytes`, a whole catalog that starts at absolute
 // `offset`, and nothing else (kCorruption on a mismatch). A reader does this
 // before it checks the signature, so damage is reported as damage, and
-// parses only afterwards (SPEC.md section 9).
+// parses only afterwards (SPEC.md section 10).
 Status CheckCatalogChecksum(io::ByteView bytes, uint64_t offset);
 // The same check for a reader that hashed the catalog as it arrived:
 // `stored` is its last 8 bytes, `computed` the XXH3-64 of those before them.

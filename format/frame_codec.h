@@ -1,5 +1,5 @@
-// Encoding and decoding of frames, trailer and footer (SPEC.md sections 6
-// and 7). Pure functions over bytes; the reader and writer do the I/O and
+// Encoding and decoding of the volume record, frames, trailer and footer
+// (SPEC.md sections 6 to 8). Pure functions over bytes; the reader and writer do the I/O and
 // keep the state (which blob, which offset) these checks need.
 #pragma once
 
@@ -40,9 +40,29 @@ Result<FrameHeader> DecodeFrameHeader(const std::array<uint8_t, kFrameHeaderSize
 // The largest stored_size a zstd frame of raw_size bytes may have.
 uint64_t MaxZstdStoredSize(uint32_t raw_size);
 
-// The trailer for these locations (in catalog order), without extension.
+// The volume record, checksum included (kVolumeRecordSize bytes).
+std::string EncodeVolumeRecord(const VolumeRecord& volume);
+// Parses a whole volume record of `bytes.size()` bytes (its size field said
+// so): checks the magic, the checksum, then the numbers. kCorruption, the
+// message not saying where.
+Result<VolumeRecord> DecodeVolumeRecord(io::ByteView bytes);
+
+// The trailer for the parts of blobs in one volume, in frame order, without
+// extension.
 std::string EncodeTrailer(const std::vector<BlobLocation>& locations);
-// Parses one kTrailerEntrySize-byte entry.
+
+// The fixed start of a trailer.
+struct TrailerHeader {
+  uint32_t entry_size = 0;
+  uint32_t entry_count = 0;
+  uint64_t trailer_size = 0;  // header, entries and extension
+};
+// Parses the kTrailerHeaderSize bytes that start a trailer: the magic, the
+// reserved field, entry_size within limits, and trailer_size at least the
+// header and entries. kCorruption, the message not saying where.
+Result<TrailerHeader> DecodeTrailerHeader(io::ByteView bytes);
+// Parses one entry (its first kTrailerEntrySize bytes; the rest of a larger
+// entry holds fields of later revisions).
 BlobLocation DecodeTrailerEntry(const uint8_t* p);
 
 struct Footer {

@@ -1,4 +1,4 @@
-// Encodes frames (SPEC.md section 6) on worker threads: zstd compression,
+// Encodes frames (SPEC.md section 7) on worker threads: zstd compression,
 // the frame header and its checksum. Frames come back in the order they were
 // submitted, so the bundle writer compresses on every core while it still
 // writes one frame after another.

@@ -57,22 +57,22 @@ TEST_CASE("ReadBlobLocations rejects a damaged trailer or footer") {
 TEST_CASE("ReadBlobLocations rejects entries that do not tile the frames") {
   std::string bundle = SomeBundle();
   const testing::Layout l = testing::ParseLayout(bundle);
-  const uint64_t entry0 = l.trailer_offset + 8;
-  const uint64_t entry1 = entry0 + 24;
+  const uint64_t entry0 = l.trailer_offset + kTrailerHeaderSize;
+  const uint64_t entry1 = entry0 + kTrailerEntrySize;
   SECTION("first entry not at the first frame") {
-    testing::PutU64At(&bundle, entry0 + 4, l.frames_offset + 1);
+    testing::PutU64At(&bundle, entry0 + 8, l.frames_offset + 1);
   }
   SECTION("an entry's stored size overlapping the next") {
-    testing::PutU64At(&bundle, entry0 + 12, testing::GetU64At(bundle, entry0 + 12) + 1);
+    testing::PutU64At(&bundle, entry0 + 16, testing::GetU64At(bundle, entry0 + 16) + 1);
   }
   SECTION("blob indexes not increasing") {
     testing::PutU32At(&bundle, entry1, 0);
   }
   SECTION("zero frames") {
-    testing::PutU32At(&bundle, entry1 + 20, 0);
+    testing::PutU32At(&bundle, entry1 + 4, 0);
   }
   SECTION("entry count larger than the catalog allows") {
-    testing::PutU32At(&bundle, l.trailer_offset + 4, 0x10000000);
+    testing::PutU32At(&bundle, l.trailer_offset + 8, 0x10000000);
   }
   testing::FixFooterChecksum(&bundle);
   CHECK(Locate(bundle).kind() == ErrorKind::kCorruption);

@@ -329,11 +329,18 @@ TEST_CASE("reader rejects blob bytes that do not hash to the catalog digest") {
 TEST_CASE("reader rejects a trailer that disagrees with the frames") {
   std::string bundle = SmallBundle();
   testing::Layout l = testing::ParseLayout(bundle);
+  const uint64_t entry0 = l.trailer_offset + kTrailerHeaderSize;
   SECTION("entry offset") {
-    testing::PutU64At(&bundle, l.trailer_offset + 8 + 4, 12345);
+    testing::PutU64At(&bundle, entry0 + 8, 12345);
+  }
+  SECTION("entry raw range") {
+    testing::PutU64At(&bundle, entry0 + 32, 1);
   }
   SECTION("entry count") {
-    testing::PutU32At(&bundle, l.trailer_offset + 4, 2);
+    testing::PutU32At(&bundle, l.trailer_offset + 8, 2);
+  }
+  SECTION("trailer_size") {
+    testing::PutU64At(&bundle, l.trailer_offset + 16, 1000);
   }
   SECTION("footer trailer_offset") {
     testing::PutU64At(&bundle, l.footer_offset, l.trailer_offset - 1);

@@ -133,19 +133,19 @@ TEST_CASE("reader rejects an unknown format version, naming it") {
   testing::FixHeaderChecksum(&bundle);
   Status s = testing::Verify(bundle);
   CHECK(s.kind() == ErrorKind::kUnsupported);
-  CHECK(s.message() == "bundle format version 7 is not supported (this sluice reads version 2)");
+  CHECK(s.message() == "bundle format version 7 is not supported (this sluice reads version 3)");
 }
 
 TEST_CASE("reader refuses a version 1 bundle as unsupported") {
   // Version 1 (refs without a source) was never released; no reader reads it.
   std::vector<BlobSpec> blobs = {{"hello", true}};
   std::string bundle = testing::WriteBundle(MakeCatalog(blobs), blobs);
-  REQUIRE(bundle[8] == 2);
+  REQUIRE(bundle[8] == 3);
   testing::PutU32At(&bundle, 8, 1);
   testing::FixHeaderChecksum(&bundle);
   Status s = testing::Verify(bundle);
   CHECK(s.kind() == ErrorKind::kUnsupported);
-  CHECK(s.message() == "bundle format version 1 is not supported (this sluice reads version 2)");
+  CHECK(s.message() == "bundle format version 1 is not supported (this sluice reads version 3)");
 }
 
 TEST_CASE("reader rejects an unknown required feature, naming the bit") {
@@ -172,9 +172,9 @@ TEST_CASE("reader ignores an unknown optional feature") {
 // trailer entries and footer offset that point behind it.
 void InsertAndShift(std::string* b, uint64_t at, const std::string& extra) {
   testing::Layout l = testing::ParseLayout(*b);
-  uint32_t count = testing::GetU32At(*b, l.trailer_offset + 4);
+  uint32_t count = testing::GetU32At(*b, l.trailer_offset + 8);
   for (uint32_t i = 0; i < count; ++i) {
-    uint64_t field = l.trailer_offset + 8 + 24 * i + 4;
+    uint64_t field = l.trailer_offset + kTrailerHeaderSize + kTrailerEntrySize * i + 8;
     testing::PutU64At(b, field, testing::GetU64At(*b, field) + extra.size());
   }
   testing::PutU64At(b, l.footer_offset, l.trailer_offset + extra.size());
@@ -194,7 +194,8 @@ TEST_CASE("reader and ReadBlobLocations accept a header extension") {
   CHECK(r.blobs[1] == "world");
   auto locations = ReadBlobLocations(testing::StringPositionalReader(bundle));
   REQUIRE(locations.ok());
-  CHECK((*locations)[0].offset == 112 + testing::GetU64At(bundle, 80) + kSignatureSize);
+  CHECK((*locations)[0].offset ==
+        112 + testing::GetU64At(bundle, 80) + kSignatureSize + kVolumeRecordSize);
 }
 
 TEST_CASE("reader and ReadBlobLocations accept a trailer extension") {
@@ -206,6 +207,7 @@ TEST_CASE("reader and ReadBlobLocations accept a trailer extension") {
     b.insert(footer, testing::RandomBytes(size, size));
     uint64_t trailer = testing::GetU64At(b, b.size() - kFooterSize);
     testing::PutU64At(&b, b.size() - kFooterSize + 8, b.size() - kFooterSize - trailer);
+    testing::PutU64At(&b, trailer + 16, b.size() - kFooterSize - trailer);  // trailer_size
     testing::FixFooterChecksum(&b);
     INFO("extension of " << size << " bytes");
     CHECK(testing::Verify(b).ok());
@@ -300,7 +302,7 @@ std::vector<std::pair<std::string, std::string>> MalformedCatalogs() {
   out.push_back({testing::EncodeCatalogUnchecked(bad_hash), "bytes hash to"});
   Catalog missing = good;
   missing.refs[0].manifest = Sha256::Of("no such manifest");
-  out.push_back({testing::EncodeCatalogUnchecked(missing), "not a manifest here"});
+  out.push_back({testing::EncodeCatalogUnchecked(missing), "not a manifest this bundle carries"});
   Catalog twice = good;
   twice.refs.push_back(twice.refs[0]);
   out.push_back({testing::EncodeCatalogUnchecked(twice), "listed twice"});
@@ -392,7 +394,7 @@ TEST_CASE("reader refuses a large unsigned catalog before parsing or validating 
     INFO(s.ToString());
     CHECK(s.kind() == ErrorKind::kCorruption);
     CHECK(s.message().find("ref " + std::to_string(n - 1)) != std::string::npos);
-    CHECK(s.message().find("not a manifest here") != std::string::npos);
+    CHECK(s.message().find("not a manifest this bundle carries") != std::string::npos);
   }
 }
 

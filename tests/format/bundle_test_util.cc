@@ -8,6 +8,7 @@
 #include "format/catalog_codec.h"
 #include "format/checksum.h"
 #include "format/endian.h"
+#include "format/frame_codec.h"
 #include "io/range_reader.h"
 #include "tests/format/string_io.h"
 #include "tests/support/files.h"
@@ -98,30 +99,92 @@ std::string WriteBundle(const Catalog& catalog, const std::vector<BlobSpec>& blo
   return out.contents();
 }
 
+namespace {
+
+// Keeps every volume in memory.
+class StringVolumes final : public VolumeSink {
+ public:
+  StringVolumes() { volumes_.emplace_back(std::make_unique<StringWriter>()); }
+  Result<io::SequentialWriter*> NextVolume(uint32_t number) override {
+    if (number != volumes_.size() + 1) throw std::runtime_error("volumes asked out of order");
+    volumes_.emplace_back(std::make_unique<StringWriter>());
+    return volumes_.back().get();
+  }
+  io::SequentialWriter* first() { return volumes_.front().get(); }
+  std::vector<std::string> contents() const {
+    std::vector<std::string> out;
+    for (const auto& v : volumes_) out.push_back(v->contents());
+    return out;
+  }
+
+ private:
+  std::vector<std::unique_ptr<StringWriter>> volumes_;
+};
+
+}  // namespace
+
+std::vector<std::string> WriteVolumes(const Catalog& catalog, const std::vector<BlobSpec>& blobs,
+                                      uint64_t volume_size, BundleWriterOptions options) {
+  StringVolumes sink;
+  options.volume_size = volume_size;
+  options.volumes = &sink;
+  auto writer = BundleWriter::Start(sink.first(), catalog, TestKey(), options);
+  if (!writer.ok()) throw std::runtime_error(writer.status().ToString());
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    if (!blobs[i].shipped) continue;
+    Status s = (*writer)->BeginBlob(i, blobs[i].compression);
+    if (s.ok()) s = (*writer)->Append(io::AsBytes(blobs[i].data));
+    if (s.ok()) s = (*writer)->EndBlob();
+    if (!s.ok()) throw std::runtime_error(s.ToString());
+  }
+  Status s = (*writer)->Finish();
+  if (!s.ok()) throw std::runtime_error(s.ToString());
+  std::vector<std::string> volumes = sink.contents();
+  if (volumes.size() != (*writer)->volumes().size()) {
+    throw std::runtime_error("the writer's volume records disagree with the volumes written");
+  }
+  for (size_t i = 0; i < volumes.size(); ++i) {
+    const std::string record = EncodeVolumeRecord((*writer)->volumes()[i]);
+    volumes[i].replace((*writer)->volume_record_offset(), record.size(), record);
+  }
+  return volumes;
+}
+
 std::string EncodeCatalogUnchecked(const Catalog& catalog) {
+  // Each record: its u32 size, then its fields (SPEC.md section 4).
   std::string out;
+  std::string record;
+  auto put_string = [&](const std::string& s) {
+    PutU32(&record, static_cast<uint32_t>(s.size()));
+    record += s;
+  };
+  auto end_record = [&] {
+    PutU32(&out, static_cast<uint32_t>(record.size()));
+    out += record;
+    record.clear();
+  };
   PutU32(&out, static_cast<uint32_t>(catalog.refs.size()));
   for (const RefEntry& r : catalog.refs) {
     for (const std::string* s : {&r.repository, &r.tag, &r.manifest.str(), &r.source}) {
-      PutU32(&out, static_cast<uint32_t>(s->size()));
-      out += *s;
+      put_string(*s);
     }
+    end_record();
   }
   PutU32(&out, static_cast<uint32_t>(catalog.manifests.size()));
   for (const ManifestEntry& m : catalog.manifests) {
-    for (const std::string* s : {&m.digest.str(), &m.media_type, &m.bytes}) {
-      PutU32(&out, static_cast<uint32_t>(s->size()));
-      out += *s;
-    }
+    put_string(m.digest.str());
+    put_string(m.media_type);
+    PutU8(&record, m.absent ? 1 : 0);
+    put_string(m.bytes);
+    end_record();
   }
   PutU32(&out, static_cast<uint32_t>(catalog.blobs.size()));
   for (const BlobEntry& b : catalog.blobs) {
-    PutU32(&out, static_cast<uint32_t>(b.digest.str().size()));
-    out += b.digest.str();
-    PutU64(&out, b.size);
-    PutU32(&out, static_cast<uint32_t>(b.media_type.size()));
-    out += b.media_type;
-    PutU8(&out, b.shipped ? 1 : 0);
+    put_string(b.digest.str());
+    PutU64(&record, b.size);
+    put_string(b.media_type);
+    PutU8(&record, b.shipped ? 1 : 0);
+    end_record();
   }
   PutU64(&out, Xxh3(io::AsBytes(out)));
   return out;
@@ -229,7 +292,8 @@ Layout ParseLayout(const std::string& b) {
   l.catalog_offset = l.header_size;
   l.catalog_size = GetU64At(b, 80);
   l.signature_offset = l.catalog_offset + l.catalog_size;
-  l.frames_offset = l.signature_offset + 100;
+  l.volume_offset = l.signature_offset + 100;
+  l.frames_offset = l.volume_offset + GetU32At(b, l.volume_offset + 4);
   uint64_t at = l.frames_offset;
   while (b.compare(at, 4, "SFRM") == 0) {
     l.frame_offsets.push_back(at);

@@ -40,6 +40,11 @@ Catalog MakeCatalog(const std::vector<BlobSpec>& blobs);
 std::string WriteBundle(const Catalog& catalog, const std::vector<BlobSpec>& blobs,
                         const BundleWriterOptions& options = {});
 
+// The same, cut into volumes of at most `volume_size` bytes, each volume
+// record's count filled in as a file writer does once the set is complete.
+std::vector<std::string> WriteVolumes(const Catalog& catalog, const std::vector<BlobSpec>& blobs,
+                                      uint64_t volume_size, BundleWriterOptions options = {});
+
 // The catalog bytes as SPEC.md section 4 lays them out, checksum included,
 // without the writer's validation: for catalogs the writer would refuse.
 std::string EncodeCatalogUnchecked(const Catalog& catalog);
@@ -73,6 +78,7 @@ struct Layout {
   uint64_t catalog_offset = 0;
   uint64_t catalog_size = 0;
   uint64_t signature_offset = 0;
+  uint64_t volume_offset = 0;  // the volume record
   uint64_t frames_offset = 0;
   std::vector<uint64_t> frame_offsets;
   std::vector<uint32_t> frame_stored_sizes;

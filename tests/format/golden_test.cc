@@ -1,4 +1,4 @@
-// The golden bundle of SPEC.md section 15: the writer must reproduce it byte
+// The golden bundle of SPEC.md section 16: the writer must reproduce it byte
 // for byte (so any change to the bytes is a deliberate format change) and the
 // reader must accept it.
 #include <catch2/catch.hpp>
@@ -76,7 +76,7 @@ TEST_CASE("reader accepts the golden tiny bundle") {
 }
 
 // Run explicitly ("format_test '[.regenerate]'") after a deliberate format
-// change, then update SPEC.md section 15.
+// change, then update SPEC.md section 16.
 TEST_CASE("regenerate the golden tiny bundle", "[.regenerate]") {
   std::ofstream out(testing::GoldenPath("tiny.bundle"), std::ios::binary | std::ios::trunc);
   std::string bytes = WriteTiny();
