@@ -246,12 +246,19 @@ Result<std::unique_ptr<AtomicFile>> AtomicFile::Create(FileSystem* fs, const std
   }
 }
 
+Status AtomicFile::Finish() {
+  if (done_ || finished_) return Status::Ok();
+  SLUICE_RETURN_IF_ERROR(writer_->Sync());
+  SLUICE_RETURN_IF_ERROR(writer_->Close());
+  finished_ = true;
+  return Status::Ok();
+}
+
 Status AtomicFile::Commit() {
   if (done_)
     return Status::InvalidArgument("publish " + path_ + ": already committed or abandoned");
   auto commit = [this]() -> Status {
-    SLUICE_RETURN_IF_ERROR(writer_->Sync());
-    SLUICE_RETURN_IF_ERROR(writer_->Close());
+    SLUICE_RETURN_IF_ERROR(Finish());
     // rename(2) always replaces, so exclusivity is a check just before it.
     // A file created at the target between the check and the rename is
     // replaced: a window of microseconds, acceptable because sluice never

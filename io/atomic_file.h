@@ -56,7 +56,12 @@ class AtomicFile {
   // The file Commit replaces: the path given, or the file its symlink points to.
   const std::string& path() const { return path_; }
 
-  // Sync, close, rename over the target, sync the directory. With
+  // Syncs and closes the temp file now, leaving the rename to Commit: for
+  // files written one after another and published together (the volumes
+  // of a bundle), so that each holds no buffers once written.
+  Status Finish();
+  // Sync and close (unless Finish did), rename over the target, sync the
+  // directory. With
   // `exclusive`, fails with kAlreadyExists instead of replacing a file that
   // appeared at the target meanwhile.
   Status Commit();
@@ -71,6 +76,7 @@ class AtomicFile {
   std::string path_;
   std::string temp_path_;
   std::unique_ptr<SequentialWriter> writer_;
+  bool finished_ = false;
   bool done_ = false;
 };
 

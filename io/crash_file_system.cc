@@ -91,6 +91,9 @@ class CrashFileSystem final : public FileSystem {
   }
   Status Remove(const std::string& path) override { return base_->Remove(path); }
   Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
+  Status OverwriteAt(const std::string& path, uint64_t offset, ByteView data) override {
+    return base_->OverwriteAt(path, offset, data);
+  }
   Result<uint64_t> FreeSpace(const std::string& path) override { return base_->FreeSpace(path); }
   Result<std::unique_ptr<FileLock>> Lock(const std::string& path,
                                          const LockOptions& options) override {

@@ -37,6 +37,8 @@ std::string_view OpName(Op op) {
       return "remove";
     case Op::kSyncDir:
       return "sync directory";
+    case Op::kOverwrite:
+      return "overwrite";
     case Op::kFreeSpace:
       return "measure free space of";
   }
@@ -264,6 +266,12 @@ Status FaultInjectionFileSystem::Rename(const std::string& from, const std::stri
 Status FaultInjectionFileSystem::Remove(const std::string& path) {
   SLUICE_RETURN_IF_ERROR(state_->Check(Op::kRemove, path));
   return base_->Remove(path);
+}
+
+Status FaultInjectionFileSystem::OverwriteAt(const std::string& path, uint64_t offset,
+                                             ByteView data) {
+  SLUICE_RETURN_IF_ERROR(state_->Check(Op::kOverwrite, path));
+  return base_->OverwriteAt(path, offset, data);
 }
 
 Status FaultInjectionFileSystem::SyncDir(const std::string& path) {

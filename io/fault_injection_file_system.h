@@ -37,6 +37,7 @@ class FaultInjectionFileSystem final : public FileSystem {
     kRename,
     kRemove,
     kSyncDir,
+    kOverwrite,
     kFreeSpace,
   };
   static constexpr int kOpCount = static_cast<int>(Op::kFreeSpace) + 1;
@@ -75,6 +76,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   Status Rename(const std::string& from, const std::string& to) override;
   Status Remove(const std::string& path) override;
   Status SyncDir(const std::string& path) override;
+  Status OverwriteAt(const std::string& path, uint64_t offset, ByteView data) override;
   Result<uint64_t> FreeSpace(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> Lock(const std::string& path,
                                          const LockOptions& options) override;

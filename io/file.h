@@ -142,6 +142,11 @@ class FileSystem {
   virtual Status Remove(const std::string& path) = 0;
   // fsyncs a directory so renames and creations in it are durable.
   virtual Status SyncDir(const std::string& path) = 0;
+  // Overwrites data.size() bytes of the existing file at path, from
+  // `offset` (which must leave them inside the file), and makes the file
+  // durable (fsync). For a field a sequential writer could not know when it
+  // passed it: the volume count of a bundle cut into volumes.
+  virtual Status OverwriteAt(const std::string& path, uint64_t offset, ByteView data) = 0;
   // Bytes available to an unprivileged writer on the filesystem holding path
   // (path, or its nearest existing ancestor).
   virtual Result<uint64_t> FreeSpace(const std::string& path) = 0;

@@ -319,6 +319,21 @@ Status MemoryFileSystem::Remove(const std::string& raw_path) {
   return Status::Ok();
 }
 
+Status MemoryFileSystem::OverwriteAt(const std::string& raw_path, uint64_t offset,
+                                     ByteView data) {
+  const std::string path = Normalize(raw_path);
+  std::lock_guard<std::mutex> lock(state_->mu);
+  std::shared_ptr<Node> node = state_->Find(path);
+  if (node == nullptr) return NoEntry("overwrite", path);
+  if (node->is_directory) return IsADirectory("overwrite", path);
+  if (offset + data.size() > node->data.size()) {
+    return Status::InvalidArgument("overwrite " + path + ": bytes past its end");
+  }
+  node->data.replace(offset, data.size(), AsChars(data));
+  node->synced = node->data;  // fsynced
+  return Status::Ok();
+}
+
 Status MemoryFileSystem::SyncDir(const std::string& raw_path) {
   const std::string path = Normalize(raw_path);
   std::lock_guard<std::mutex> lock(state_->mu);

@@ -44,6 +44,7 @@ class MemoryFileSystem final : public FileSystem {
   Status Rename(const std::string& from, const std::string& to) override;
   Status Remove(const std::string& path) override;
   Status SyncDir(const std::string& path) override;
+  Status OverwriteAt(const std::string& path, uint64_t offset, ByteView data) override;
   Result<uint64_t> FreeSpace(const std::string& path) override;
   // Locks are held in memory, by path, and are not files.
   Result<std::unique_ptr<FileLock>> Lock(const std::string& path,

@@ -146,6 +146,32 @@ class PosixFileSystemImpl final : public FileSystem {
     return Status::Ok();
   }
 
+  Status OverwriteAt(const std::string& path, uint64_t offset, ByteView data) override {
+    int fd;
+    do {
+      fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return ErrnoStatus(errno, "open for overwriting", path);
+    UniqueFd file(fd);
+    struct stat st {};
+    if (::fstat(file.get(), &st) != 0) return ErrnoStatus(errno, "stat", path);
+    if (offset + data.size() > static_cast<uint64_t>(st.st_size)) {
+      return Status::InvalidArgument("overwrite " + path + ": bytes [" + std::to_string(offset) +
+                                     ", " + std::to_string(offset + data.size()) +
+                                     ") are not inside its " + std::to_string(st.st_size) +
+                                     " bytes");
+    }
+    for (size_t done = 0; done < data.size();) {
+      ssize_t n = ::pwrite(file.get(), data.data() + done, data.size() - done,
+                           static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return ErrnoStatus(n < 0 ? errno : EIO, "overwrite", path);
+      done += static_cast<size_t>(n);
+    }
+    SLUICE_RETURN_IF_ERROR(SyncFd(file.get(), path));
+    return file.Close(path);
+  }
+
   Status SyncDir(const std::string& path) override {
     int fd;
     do {

@@ -491,6 +491,9 @@ class UringFileSystemImpl final : public FileSystem {
   }
   Status Remove(const std::string& path) override { return posix_->Remove(path); }
   Status SyncDir(const std::string& path) override { return posix_->SyncDir(path); }
+  Status OverwriteAt(const std::string& path, uint64_t offset, ByteView data) override {
+    return posix_->OverwriteAt(path, offset, data);
+  }
   Result<uint64_t> FreeSpace(const std::string& path) override { return posix_->FreeSpace(path); }
   Result<std::unique_ptr<FileLock>> Lock(const std::string& path,
                                          const LockOptions& options) override {

@@ -1,8 +1,10 @@
 #include "bundle_output.h"
 
 #include "format/bundle_reader.h"
+#include "format/frame_codec.h"
 #include "io/atomic_file.h"
 #include "io/rate_limited_writer.h"
+#include "volume_set.h"
 
 namespace sluice {
 namespace {
@@ -31,6 +33,7 @@ class FileOutput final : public BundleOutput {
 
   std::optional<std::string> Location() const override { return location_; }
   std::string Describe() const override { return "bundle " + path_; }
+  std::vector<std::string> Files() const override { return {path_}; }
 
  private:
   io::FileSystem* fs_;
@@ -59,6 +62,7 @@ class StreamOutput final : public BundleOutput {
   std::string Describe() const override {
     return path_.empty() ? "standard output" : "bundle stream " + path_;
   }
+  std::vector<std::string> Files() const override { return {}; }
 
  private:
   io::FileSystem* fs_;
@@ -85,12 +89,121 @@ class RateLimitedOutput final : public BundleOutput {
   Status Publish() override { return base_->Publish(); }
   std::optional<std::string> Location() const override { return base_->Location(); }
   std::string Describe() const override { return base_->Describe(); }
+  std::vector<std::string> Files() const override { return base_->Files(); }
 
  private:
   std::unique_ptr<BundleOutput> base_;
   const uint64_t bytes_per_second_;
   std::unique_ptr<io::SequentialWriter> limited_;  // writes into base_->writer()
 };
+
+// The volumes of a bundle cut into files of at most volume_size bytes:
+// STEM.001.sluice, STEM.002.sluice, ... (volume_set.h). Each is a temp
+// file until Publish; one is being written at a time, and those before it
+// are closed.
+class VolumeSetOutput final : public BundleOutput, public format::VolumeSink {
+ public:
+  VolumeSetOutput(io::FileSystem* fs, std::string stem, std::string location,
+                  uint64_t volume_size, std::unique_ptr<io::AtomicFile> first)
+      : fs_(fs), stem_(std::move(stem)), location_(std::move(location)), size_(volume_size) {
+    files_.push_back(std::move(first));
+  }
+
+  Status Prepare(uint64_t planned_bytes) override {
+    std::string dir = io::Dirname(files_.front()->path());
+    SLUICE_ASSIGN_OR_RETURN(uint64_t free_bytes, fs_->FreeSpace(dir));
+    if (free_bytes < planned_bytes) {
+      files_.front()->Abandon();
+      return Status::NoSpace("the bundle's volumes need up to " + std::to_string(planned_bytes) +
+                             " bytes but " + dir + " has " + std::to_string(free_bytes) + " free");
+    }
+    return Status::Ok();
+  }
+  io::SequentialWriter* writer() override { return files_.back()->writer(); }
+  format::VolumeSink* volume_sink() override { return this; }
+  uint64_t volume_size() const override { return size_; }
+
+  Result<io::SequentialWriter*> NextVolume(uint32_t number) override {
+    // Done with: synced and closed now, so that a set of a hundred volumes
+    // holds the buffers of one.
+    SLUICE_RETURN_IF_ERROR(files_.back()->Finish());
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<io::AtomicFile> next,
+                            io::AtomicFile::Create(fs_, VolumePath(stem_, number)));
+    files_.push_back(std::move(next));
+    return files_.back()->writer();
+  }
+
+  Status CompleteVolumes(const std::vector<format::VolumeRecord>& volumes,
+                         uint64_t record_offset) override {
+    if (volumes.size() != files_.size()) {
+      return Status::InvalidArgument("volume set " + stem_ + ": " +
+                                     std::to_string(volumes.size()) + " volume records for " +
+                                     std::to_string(files_.size()) + " files");
+    }
+    for (size_t i = 0; i < files_.size(); ++i) {
+      SLUICE_RETURN_IF_ERROR(files_[i]->Finish());
+      const std::string record = format::EncodeVolumeRecord(volumes[i]);
+      SLUICE_RETURN_IF_ERROR(
+          fs_->OverwriteAt(files_[i]->temp_path(), record_offset, io::AsBytes(record)));
+    }
+    return Status::Ok();
+  }
+
+  // Volume 1 last: until it is in place no volume set of this bundle can be
+  // read (a reader starts at volume 1), and LoadLedger looks for it.
+  Status Publish() override {
+    for (size_t i = 1; i < files_.size(); ++i) {
+      SLUICE_RETURN_IF_ERROR(files_[i]->Commit().WithContext("publishing " + files_[i]->path()));
+    }
+    SLUICE_RETURN_IF_ERROR(files_[0]->Commit().WithContext("publishing " + files_[0]->path()));
+    // A longer set written earlier under the same name would leave volumes
+    // behind that a reader of the directory takes for this bundle's.
+    for (uint32_t n = static_cast<uint32_t>(files_.size()) + 1;; ++n) {
+      const std::string stale = VolumePath(stem_, n);
+      if (!fs_->Exists(stale) || !fs_->Remove(stale).ok()) break;
+    }
+    return Status::Ok();
+  }
+  std::optional<std::string> Location() const override { return location_; }
+  std::string Describe() const override {
+    return "bundle volumes " + VolumePath(stem_, 1) + " to " +
+           VolumePath(stem_, static_cast<uint32_t>(files_.size()));
+  }
+  std::vector<std::string> Files() const override {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < files_.size(); ++i) {
+      out.push_back(VolumePath(stem_, static_cast<uint32_t>(i + 1)));
+    }
+    return out;
+  }
+
+ private:
+  io::FileSystem* fs_;
+  const std::string stem_;      // as given, without ".sluice"
+  const std::string location_;  // volume 1, absolute
+  const uint64_t size_;
+  std::vector<std::unique_ptr<io::AtomicFile>> files_;
+};
+
+Result<std::unique_ptr<BundleOutput>> OpenVolumes(io::FileSystem* fs, const std::string& output,
+                                                  uint64_t volume_size) {
+  Result<io::PathKind> kind =
+      output == "-" ? Result<io::PathKind>(io::PathKind::kFifo) : io::KindOfPath(fs, output);
+  if (!kind.ok()) return kind.status().WithContext("bundle output " + output);
+  if (*kind == io::PathKind::kDirectory || io::IsStream(*kind)) {
+    return Status::InvalidArgument(
+        "--volume-size writes the bundle as files NAME.001.sluice, NAME.002.sluice, ...; -o " +
+        output + " is " + (*kind == io::PathKind::kDirectory ? "a directory" : "a stream") +
+        ": name the set, e.g. -o " + io::JoinPath(output == "-" ? "." : output, "site.sluice"));
+  }
+  const std::string stem = VolumeStem(output);
+  const std::string first = VolumePath(stem, 1);
+  SLUICE_ASSIGN_OR_RETURN(std::string location, io::AbsolutePath(fs, first));
+  (void)io::RemoveStaleTempFiles(fs, io::Dirname(first));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<io::AtomicFile> file, io::AtomicFile::Create(fs, first));
+  return std::unique_ptr<BundleOutput>(
+      new VolumeSetOutput(fs, stem, std::move(location), volume_size, std::move(file)));
+}
 
 Result<std::unique_ptr<BundleOutput>> OpenUnlimited(io::FileSystem* fs, const std::string& output) {
   if (output == "-") return std::unique_ptr<BundleOutput>(new StreamOutput(fs, ""));
@@ -122,6 +235,13 @@ Result<std::unique_ptr<BundleOutput>> OpenUnlimited(io::FileSystem* fs, const st
 Result<std::unique_ptr<BundleOutput>> OpenBundleOutput(io::FileSystem* fs,
                                                        const std::string& output,
                                                        const BundleOutputOptions& options) {
+  if (options.volume_size > 0) {
+    if (options.bytes_per_second > 0) {
+      return Status::InvalidArgument(
+          "--rate-limit paces a stream and --volume-size cuts files for media; use one");
+    }
+    return OpenVolumes(fs, output, options.volume_size);
+  }
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<BundleOutput> base, OpenUnlimited(fs, output));
   if (options.bytes_per_second == 0) return base;
   return std::unique_ptr<BundleOutput>(

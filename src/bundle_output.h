@@ -1,8 +1,9 @@
 // Where an export writes its bundle. The exporter writes through this one
 // interface whatever the destination is: a file published atomically, or a
 // stream (standard output, a pipe, a FIFO, a device such as a data diode's
-// sender); volume sets are next. Writer decorators (a rate limit, parity)
-// wrap writer() without the exporter knowing.
+// sender), or the volumes of a bundle cut into files of a set size (a
+// volume set, volume_set.h). Writer decorators (a rate limit) wrap writer()
+// without the exporter knowing.
 //
 // The exporter's publication protocol (ledger.h) needs two things from an
 // output: a commit point (Publish) before which nothing at the destination
@@ -16,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "format/bundle_writer.h"
 #include "io/file.h"
 
 namespace sluice {
@@ -38,6 +40,20 @@ class BundleOutput {
   virtual std::optional<std::string> Location() const = 0;
   // For messages: "bundle /media/usb/site-a-0007.sluice", "standard output".
   virtual std::string Describe() const = 0;
+
+  // A volume set: the sink the bundle writer asks for each next volume, and
+  // the size no volume exceeds; nullptr and 0 for anything else.
+  virtual format::VolumeSink* volume_sink() { return nullptr; }
+  virtual uint64_t volume_size() const { return 0; }
+  // Once the bundle writer finished, before Publish: writes each volume's
+  // final record (its count known only now) back at `record_offset`.
+  virtual Status CompleteVolumes(const std::vector<format::VolumeRecord>& /*volumes*/,
+                                 uint64_t /*record_offset*/) {
+    return Status::Ok();
+  }
+  // The files Publish made visible, in order (one for a file, none for a
+  // stream).
+  virtual std::vector<std::string> Files() const = 0;
 };
 
 // How the bundle is written, whatever the output.
@@ -46,6 +62,9 @@ struct BundleOutputOptions {
   // a token bucket with a burst of io::DefaultBurstBytes); 0: as fast as
   // the output takes them.
   uint64_t bytes_per_second = 0;
+  // Cut the bundle into volumes of at most this many bytes (a file output
+  // only: `-o NAME.sluice` writes NAME.001.sluice, ...); 0: one file.
+  uint64_t volume_size = 0;
 };
 
 // Opens the output `output` names, when the export starts and before any
@@ -62,6 +81,11 @@ struct BundleOutputOptions {
 //                      (kNotFound) or one that cannot be written is refused
 //                      now; it is removed if the output is dropped unpublished.
 // With options.bytes_per_second, writer() passes the bytes on at that rate.
+// With options.volume_size, a file output becomes a volume set: every volume
+// a temp file, fsynced, renamed into place by Publish after its count was
+// written back, volume 1 last (the commit point, and Location()); volumes
+// of an older, longer set of the same name are removed then. A stream or a
+// rate limit with volumes is kInvalidArgument.
 Result<std::unique_ptr<BundleOutput>> OpenBundleOutput(io::FileSystem* fs,
                                                        const std::string& output,
                                                        const BundleOutputOptions& options = {});

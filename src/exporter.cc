@@ -82,10 +82,14 @@ size_t BlobsInFlight(const ExportPlan& plan, size_t asked) {
   return n;
 }
 
-Status WriteBundle(io::SequentialWriter* out, ExportPlan* plan, const format::PrivateKey& key,
-                   const ExportOptions& options) {
+// Returns the bytes written (of every volume).
+Result<uint64_t> WriteBundle(BundleOutput* output, ExportPlan* plan,
+                             const format::PrivateKey& key, const ExportOptions& options) {
+  io::SequentialWriter* out = output->writer();
   format::BundleWriterOptions writer_options = options.writer;
   writer_options.check_digests = false;  // the readers below check them
+  writer_options.volume_size = output->volume_size();
+  writer_options.volumes = output->volume_sink();
   SLUICE_ASSIGN_OR_RETURN(auto writer,
                           format::BundleWriter::Start(out, plan->catalog, key, writer_options));
   // The bundle takes blobs in catalog order, one after another; the sources
@@ -124,7 +128,9 @@ Status WriteBundle(io::SequentialWriter* out, ExportPlan* plan, const format::Pr
       options.progress(++done_blobs, plan->shipped_blobs, done_bytes, plan->shipped_bytes);
     }
   }
-  return writer->Finish();
+  SLUICE_RETURN_IF_ERROR(writer->Finish());
+  SLUICE_RETURN_IF_ERROR(output->CompleteVolumes(writer->volumes(), writer->volume_record_offset()));
+  return writer->bytes_written();
 }
 
 // The reader of a stream went away (`-o - | head`, a diode's sender that
@@ -164,7 +170,8 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   // of the two bundles would vanish from the ledger.
   SLUICE_ASSIGN_OR_RETURN(Ledger ledger, LoadLedger(fs, options.ledger_path, "sluice export"));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<BundleOutput> output,
-                          OpenBundleOutput(fs, options.output_path, {options.bytes_per_second}));
+                          OpenBundleOutput(fs, options.output_path,
+                                           {options.bytes_per_second, options.volume_size}));
   SLUICE_ASSIGN_OR_RETURN(ExportPlan plan, PlanExport(sources, ledger));
 
   format::BundleHeader& header = plan.catalog.header;
@@ -182,9 +189,9 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
     if (blob.shipped) shipped.push_back(blob.digest);
   }
   SLUICE_RETURN_IF_ERROR(output->Prepare(PlannedBundleSize(plan, options.writer.frame_size)));
-  SLUICE_RETURN_IF_ERROR(
-      ExplainBrokenPipe(WriteBundle(output->writer(), &plan, key, options), output.get()));
-  uint64_t bundle_bytes = output->writer()->Size();
+  Result<uint64_t> written = WriteBundle(output.get(), &plan, key, options);
+  SLUICE_RETURN_IF_ERROR(ExplainBrokenPipe(written.status(), output.get()));
+  const uint64_t bundle_bytes = *written;
 
   // Publish in three atomic steps (see ledger.h): a crash between any two
   // leaves a ledger that the next LoadLedger settles to match the output.
@@ -223,6 +230,7 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   report.skipped_blobs = plan.skipped_blobs;
   report.skipped_bytes = plan.skipped_bytes;
   report.bundle_bytes = bundle_bytes;
+  report.files = output->Files();
   report.bundle_on_stdout =
       !location && (options.output_path == "-" || io::IsStandardOutput(fs, options.output_path));
   return report;

@@ -28,6 +28,9 @@ struct ExportOptions {
   // At most this many bytes a second written to the output, on average
   // (bundle_output.h); 0: no limit.
   uint64_t bytes_per_second = 0;
+  // Cut the bundle into volumes of at most this many bytes (bundle_output.h,
+  // volume_set.h); 0: one file or stream.
+  uint64_t volume_size = 0;
   format::BundleWriterOptions writer;
   // Blobs read from the sources at once, capped by each source's
   // MaxBlobsInFlight(); memory for them stays bounded (transfer/limits.h).
@@ -46,7 +49,8 @@ struct ExportReport {
   uint64_t shipped_bytes = 0;  // raw
   uint64_t skipped_blobs = 0;
   uint64_t skipped_bytes = 0;
-  uint64_t bundle_bytes = 0;   // the file as written
+  uint64_t bundle_bytes = 0;   // as written, every volume together
+  std::vector<std::string> files;  // the bundle's file, or its volumes; none for a stream
   // The bundle went to standard output (-o -, or -o /dev/stdout and the
   // like): a report printed there would be read as part of the bundle.
   bool bundle_on_stdout = false;

@@ -96,7 +96,8 @@ void PrintReport(const ExportReport& r, const std::string& output, bool json) {
                                   {"shipped_bytes", r.shipped_bytes},
                                   {"skipped_blobs", r.skipped_blobs},
                                   {"skipped_bytes", r.skipped_bytes},
-                                  {"bundle_bytes", r.bundle_bytes}};
+                                  {"bundle_bytes", r.bundle_bytes},
+                                  {"files", r.files}};
     std::cout << doc.dump(2) << "\n";
     return;
   }
@@ -108,6 +109,10 @@ void PrintReport(const ExportReport& r, const std::string& output, bool json) {
       << HumanBytes(r.shipped_bytes) << "), " << r.skipped_blobs
       << " skipped as already delivered (" << HumanBytes(r.skipped_bytes) << ")\n"
       << "  bundle size " << HumanBytes(r.bundle_bytes) << "\n";
+  if (r.files.size() > 1) {
+    out << "  in " << r.files.size() << " volumes:\n";
+    for (const std::string& f : r.files) out << "    " << Printable(f) << "\n";
+  }
 }
 
 }  // namespace
@@ -120,6 +125,7 @@ int RunExport(const Args& args) {
   bool quiet = false;
   bool all_repositories = false;
   std::string rate_limit;
+  std::string volume_size;
   RegistryOptions registry_options("src");
   po::options_description options("export options");
   options.add_options()
@@ -136,6 +142,9 @@ int RunExport(const Args& args) {
       ("rate-limit", po::value(&rate_limit)->value_name("RATE"),
        "write the bundle at most RATE bytes per second, on average (e.g. 500K, 10M, 1.5G: "
        "powers of 1024)")
+      ("volume-size", po::value(&volume_size)->value_name("SIZE"),
+       "cut the bundle into volumes of at most SIZE bytes (700M, 4.7G, 25G: powers of 1024; "
+       "or plain bytes): -o NAME.sluice writes NAME.001.sluice, NAME.002.sluice, ...")
       ("frame-size", po::value(&opts.writer.frame_size)->default_value(1u << 20),
        "raw bytes per frame")
       // 2, not zstd's 3: on 1 MiB frames of tar layers it measured 1.6 % larger
@@ -174,6 +183,17 @@ int RunExport(const Args& args) {
   opts.blobs_in_flight = static_cast<size_t>(parallel_blobs);
   if (vm.count("rate-limit")) {
     if (auto exit = ParseRateLimit(rate_limit, &opts.bytes_per_second)) return *exit;
+  }
+  if (vm.count("volume-size")) {
+    Result<uint64_t> size = ParseByteSize(volume_size);
+    if (!size.ok() || *size == 0) {
+      std::cerr << "sluice export: --volume-size: "
+                << (size.ok() ? "a volume of 0 bytes holds nothing; give a size, e.g. 4.7G"
+                              : Printable(size.status().message()))
+                << "\n";
+      return kExitUsage;
+    }
+    opts.volume_size = *size;
   }
   if (opts.output_path == "-" && json) {
     std::cerr << "sluice export: --json and -o - both want stdout\n";

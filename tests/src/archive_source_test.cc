@@ -90,6 +90,9 @@ class CountingFileSystem final : public io::FileSystem {
   }
   Status Remove(const std::string& path) override { return base_->Remove(path); }
   Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
+  Status OverwriteAt(const std::string& path, uint64_t offset, io::ByteView data) override {
+    return base_->OverwriteAt(path, offset, data);
+  }
   Result<uint64_t> FreeSpace(const std::string& path) override { return base_->FreeSpace(path); }
   Result<std::unique_ptr<io::FileLock>> Lock(const std::string& path,
                                              const io::LockOptions& options) override {
