@@ -16,6 +16,7 @@
 #include "format/bundle_writer.h"
 #include "io/file.h"
 #include "ledger.h"
+#include "plan.h"
 #include "source/image_source.h"
 #include "transfer/limits.h"
 
@@ -29,6 +30,9 @@ struct ExportOptions {
   // (bundle_output.h); 0: no limit.
   uint64_t bytes_per_second = 0;
   format::BundleWriterOptions writer;
+  // What counts as held by the far side (plan.h): every blob sent, or only
+  // those a receipt confirmed; and the last bundles' blobs sent again.
+  PlanOptions plan;
   // Blobs read from the sources at once, capped by each source's
   // MaxBlobsInFlight(); memory for them stays bounded (transfer/limits.h).
   size_t blobs_in_flight = kDefaultBlobsInFlight;
@@ -46,6 +50,8 @@ struct ExportReport {
   uint64_t shipped_bytes = 0;  // raw
   uint64_t skipped_blobs = 0;
   uint64_t skipped_bytes = 0;
+  uint64_t resent_blobs = 0;   // of the shipped: sent before (ExportOptions::plan)
+  uint64_t resent_bytes = 0;
   uint64_t bundle_bytes = 0;   // the file as written
   // The bundle went to standard output (-o -, or -o /dev/stdout and the
   // like): a report printed there would be read as part of the bundle.
