@@ -172,7 +172,7 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<BundleOutput> output,
                           OpenBundleOutput(fs, options.output_path,
                                            {options.bytes_per_second, options.volume_size}));
-  SLUICE_ASSIGN_OR_RETURN(ExportPlan plan, PlanExport(sources, ledger));
+  SLUICE_ASSIGN_OR_RETURN(ExportPlan plan, PlanExport(sources, ledger, options.plan));
 
   format::BundleHeader& header = plan.catalog.header;
   RAND_bytes(header.bundle_id.data(), static_cast<int>(header.bundle_id.size()));
@@ -229,6 +229,8 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   report.shipped_bytes = plan.shipped_bytes;
   report.skipped_blobs = plan.skipped_blobs;
   report.skipped_bytes = plan.skipped_bytes;
+  report.resent_blobs = plan.resent_blobs;
+  report.resent_bytes = plan.resent_bytes;
   report.bundle_bytes = bundle_bytes;
   report.files = output->Files();
   report.bundle_on_stdout =

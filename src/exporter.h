@@ -16,6 +16,7 @@
 #include "format/bundle_writer.h"
 #include "io/file.h"
 #include "ledger.h"
+#include "plan.h"
 #include "source/image_source.h"
 #include "transfer/limits.h"
 
@@ -32,6 +33,9 @@ struct ExportOptions {
   // volume_set.h); 0: one file or stream.
   uint64_t volume_size = 0;
   format::BundleWriterOptions writer;
+  // What counts as held by the far side (plan.h): every blob sent, or only
+  // those a receipt confirmed; and the last bundles' blobs sent again.
+  PlanOptions plan;
   // Blobs read from the sources at once, capped by each source's
   // MaxBlobsInFlight(); memory for them stays bounded (transfer/limits.h).
   size_t blobs_in_flight = kDefaultBlobsInFlight;
@@ -49,6 +53,8 @@ struct ExportReport {
   uint64_t shipped_bytes = 0;  // raw
   uint64_t skipped_blobs = 0;
   uint64_t skipped_bytes = 0;
+  uint64_t resent_blobs = 0;   // of the shipped: sent before (ExportOptions::plan)
+  uint64_t resent_bytes = 0;
   uint64_t bundle_bytes = 0;   // as written, every volume together
   std::vector<std::string> files;  // the bundle's file, or its volumes; none for a stream
   // The bundle went to standard output (-o -, or -o /dev/stdout and the

@@ -38,6 +38,7 @@ Result<std::unique_ptr<format::BundleReader>> OpenChecked(
   SLUICE_RETURN_IF_ERROR(CheckCatalogGraph(catalog).WithContext(in->name()));
 
   summary->bundle_id = format::HexEncode(catalog.header.bundle_id);
+  summary->ledger_id = format::HexEncode(catalog.header.ledger_id);
   summary->signer = "sha256:" + format::HexEncode((*reader)->signature().key_fingerprint);
   summary->signature_verified = (*reader)->signature().verified;
   summary->base_sequence = catalog.header.base_sequence;
@@ -363,7 +364,7 @@ class Import {
           sink_->AddTag(ref.repository, ref.tag, ref.manifest, root.media_type, root.bytes.size()));
       report_->refs.push_back({RefSource(ref),
                                sink_->Describe(ref.repository, ref.tag, ref.manifest),
-                               ref.manifest.str(), ref.tag.empty()});
+                               ref.manifest.str(), ref.tag.empty(), ref.repository, ref.tag});
     }
     return sink_->Commit();
   }
@@ -507,6 +508,11 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
     SLUICE_RETURN_IF_ERROR(reader->Finish().WithContext(in->name()));
   }
   SLUICE_RETURN_IF_ERROR(import.ShareBlobs());
+  // Preflight found the assumed blobs, the shipped ones are written or found
+  // intact, and ShareBlobs put each in every repository that needs it.
+  for (const format::BlobEntry& blob : reader->catalog().blobs) report.blobs.push_back(blob.digest);
+  std::sort(report.blobs.begin(), report.blobs.end());
+  report.blobs.erase(std::unique(report.blobs.begin(), report.blobs.end()), report.blobs.end());
   SLUICE_RETURN_IF_ERROR(import.PublishManifests());
   if (!state_file) {
     SLUICE_RETURN_IF_ERROR(import.PublishTags(/*keep_newer=*/false));

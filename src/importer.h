@@ -27,6 +27,7 @@ namespace sluice {
 
 struct BundleSummary {
   std::string bundle_id;  // hex
+  std::string ledger_id;  // hex: the exporter's ledger
   std::string signer;     // "sha256:…" fingerprint of the signing key
   bool signature_verified = false;
   uint64_t base_sequence = 0;
@@ -62,8 +63,14 @@ struct ImportReport {
     std::string destination;  // where it now is, e.g. "oci:DIR:tag"; pinned: "oci:DIR@sha256:..."
     std::string digest;
     bool pinned = false;      // no tag: known by its digest only (source and destination too)
+    std::string repository{};  // as the bundle names it ("" for a layout's bare tag)
+    std::string tag{};         // "" when pinned
   };
   std::vector<Ref> refs;
+  // Every config and layer blob of the bundle's catalog, sorted: once the
+  // import has succeeded the destination holds each one intact (written and
+  // verified, found intact, or, assumed present, found there).
+  std::vector<format::Digest> blobs;
 };
 
 using ProgressFunction = std::function<void(uint64_t done, uint64_t total, uint64_t bytes_done,

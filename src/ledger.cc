@@ -93,6 +93,8 @@ Result<Ledger::BundleRecord> RecordFromJson(const io::JsonField& b) {
   SLUICE_ASSIGN_OR_RETURN(record.bundle_id, b.StringOr("bundle_id", ""));
   SLUICE_ASSIGN_OR_RETURN(record.created_unix, b.UintOr("created_unix", 0));
   SLUICE_ASSIGN_OR_RETURN(record.blobs, b.UintOr("blobs", 0));
+  SLUICE_ASSIGN_OR_RETURN(record.confirmed_unix, b.UintOr("confirmed_unix", 0));
+  SLUICE_ASSIGN_OR_RETURN(record.receipt_unix, b.UintOr("receipt_unix", 0));
   return record;
 }
 
@@ -135,10 +137,17 @@ Result<std::unique_ptr<io::FileLock>> TakeLock(io::FileSystem* fs, const std::st
 }
 
 json RecordToJson(const Ledger::BundleRecord& b) {
-  return {{"sequence", b.sequence},
-          {"bundle_id", b.bundle_id},
-          {"created_unix", b.created_unix},
-          {"blobs", b.blobs}};
+  json record = {{"sequence", b.sequence},
+                 {"bundle_id", b.bundle_id},
+                 {"created_unix", b.created_unix},
+                 {"blobs", b.blobs}};
+  // Only once confirmed (ledger.h): a ledger without receipts is written as
+  // before them.
+  if (b.confirmed()) {
+    record["confirmed_unix"] = b.confirmed_unix;
+    record["receipt_unix"] = b.receipt_unix;
+  }
+  return record;
 }
 
 Status Damaged(const std::string& path, const std::string& problem) {
@@ -502,10 +511,66 @@ const Ledger::BlobRecord* Ledger::Find(const format::Digest& digest) const {
   return raw ? FindRaw(blobs_, *raw) : nullptr;
 }
 
+Ledger::BlobRecord* Ledger::FindMutable(const format::Digest& digest) {
+  return const_cast<BlobRecord*>(Find(digest));
+}
+
 std::optional<uint64_t> Ledger::SentSequence(const format::Digest& digest) const {
   const BlobRecord* record = Find(digest);
   if (record == nullptr) return std::nullopt;
   return record->sent_sequence;
+}
+
+std::optional<Ledger::BlobRecord> Ledger::Record(const format::Digest& digest) const {
+  const BlobRecord* record = Find(digest);
+  if (record == nullptr) return std::nullopt;
+  return *record;
+}
+
+size_t Ledger::delivered_count() const {
+  return static_cast<size_t>(std::count_if(blobs_.begin(), blobs_.end(), [](const BlobRecord& r) {
+    return r.delivered_sequence != 0;
+  }));
+}
+
+const Ledger::BundleRecord* Ledger::FindBundle(uint64_t sequence) const {
+  for (const BundleRecord& b : bundles_) {
+    if (b.sequence == sequence) return &b;
+  }
+  return nullptr;
+}
+
+Ledger::Delivery Ledger::MarkDelivered(const std::vector<format::Digest>& digests,
+                                       uint64_t sequence) {
+  std::vector<format::Digest> unique = digests;
+  std::sort(unique.begin(), unique.end());
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  Delivery delivery;
+  for (const format::Digest& d : unique) {
+    BlobRecord* record = FindMutable(d);
+    if (record == nullptr) {
+      ++delivery.not_held;
+    } else if (record->delivered_sequence != 0 && record->delivered_sequence <= sequence) {
+      ++delivery.already;
+    } else {
+      // Not confirmed yet, or only by a later bundle's receipt: the earliest
+      // bundle known to have delivered it is this one.
+      record->delivered_sequence = sequence;
+      ++delivery.marked;
+    }
+  }
+  return delivery;
+}
+
+bool Ledger::ConfirmBundle(uint64_t sequence, uint64_t confirmed_unix, uint64_t receipt_unix) {
+  for (BundleRecord& b : bundles_) {
+    if (b.sequence != sequence) continue;
+    if (b.confirmed()) return false;
+    b.confirmed_unix = std::max<uint64_t>(confirmed_unix, 1);
+    b.receipt_unix = receipt_unix;
+    return true;
+  }
+  return false;
 }
 
 void Ledger::AddBlobs(const std::vector<format::Digest>& digests, uint64_t sequence) {

@@ -1,5 +1,9 @@
 // The exporter's record of what the far side already holds: every blob ever
-// shipped, keyed by digest, with the bundle sequence that shipped it.
+// shipped, keyed by digest, with the bundle sequence that shipped it and,
+// once a receipt of the far side confirmed it (receipt.h, `ledger
+// confirm`), the bundle whose receipt did: a blob is *sent* as soon as a
+// bundle carrying it is published, and *delivered* only once confirmed.
+// Which of the two an export dedupes against is its choice (plan.h).
 //
 // The ledger decides what the far side will ever receive, so it changes only
 // after a bundle is complete and durable (Exporter), and is always replaced
@@ -38,17 +42,25 @@
 //   32      8     metadata_size
 //   header_size   metadata_size bytes of JSON: {"ledger_id": "<32 hex>",
 //                 "sequence": N, "bundles": [{"sequence", "bundle_id",
-//                 "created_unix", "blobs"}...], "pending": {the bundle's
-//                 record, "output", "shipped": ["sha256:..."...]}}; "pending"
-//                 is optional, and a reader that ignores it errs on the safe
-//                 side: it ships those blobs again. Other members are
-//                 ignored (and not kept)
+//                 "created_unix", "blobs", "confirmed_unix",
+//                 "receipt_unix"}...], "pending": {the bundle's record,
+//                 "output", "shipped": ["sha256:..."...]}}; "pending" is
+//                 optional, and a reader that ignores it errs on the safe
+//                 side: it ships those blobs again. A bundle's
+//                 "confirmed_unix" (when `ledger confirm` took its receipt)
+//                 and "receipt_unix" (when the far side made the receipt)
+//                 are written once it is confirmed, and absent before. A
+//                 reader that does not know them (before receipts) drops
+//                 them when it saves: only that note of the history is
+//                 lost, as every record keeps its delivered_sequence.
+//                 Other members are ignored (and not kept)
 //   then          record_count records of record_size bytes, in strictly
 //                 increasing order of digest (so no digest twice):
 //                   0   32  the blob's sha256, raw
 //                   32  8   sent_sequence: the bundle that shipped it
 //                   40  8   delivered_sequence: the bundle whose receipt
-//                           confirmed it, 0 for none yet (kept as read)
+//                           confirmed it (the earliest, when several
+//                           did), 0 for none yet
 //   last 8 bytes  XXH3-64 (seed 0) of every byte before it
 //
 // Every version from 2 on ends with that checksum, so a reader tells a
@@ -153,6 +165,10 @@ class Ledger {
   // The sequence of the bundle that shipped `digest`; nullopt when the
   // ledger does not have it.
   std::optional<uint64_t> SentSequence(const format::Digest& digest) const;
+  // The record of `digest`; nullopt when the ledger does not have it.
+  std::optional<BlobRecord> Record(const format::Digest& digest) const;
+  // Blobs a receipt confirmed (delivered_sequence not 0).
+  size_t delivered_count() const;
 
   // Records a complete bundle: its sequence becomes the ledger's, and its
   // shipped blobs are remembered (a blob already recorded keeps the sequence
@@ -171,8 +187,34 @@ class Ledger {
     std::string bundle_id;  // hex
     uint64_t created_unix = 0;
     uint64_t blobs = 0;
+    // When `ledger confirm` took a receipt of it, and when the far side made
+    // that receipt (the first receipt taken); 0 while it is not confirmed.
+    uint64_t confirmed_unix = 0;
+    uint64_t receipt_unix = 0;
+    bool confirmed() const { return confirmed_unix != 0; }
   };
   const std::vector<BundleRecord>& bundles() const { return bundles_; }
+  // The record of bundle `sequence` in the history; null when there is none.
+  const BundleRecord* FindBundle(uint64_t sequence) const;
+
+  // What MarkDelivered did with the digests it was given.
+  struct Delivery {
+    size_t marked = 0;    // records that now name `sequence` as delivering them
+    size_t already = 0;   // records a receipt of this or an earlier bundle had confirmed
+    size_t not_held = 0;  // digests the ledger has no record of (left out)
+  };
+  // Records what a receipt of bundle `sequence` (not 0) says the far side
+  // holds: every record of `digests` gets delivered_sequence `sequence`,
+  // unless a receipt of an earlier bundle (or this one) confirmed it
+  // already, whose sequence it keeps. Digests the ledger has no record of
+  // are left out: the ledger counts what was shipped. A digest given twice
+  // counts once. Costs the digests given, not the ledger's.
+  Delivery MarkDelivered(const std::vector<format::Digest>& digests, uint64_t sequence);
+  // Notes in the history that bundle `sequence` was confirmed at
+  // `confirmed_unix` by a receipt made at `receipt_unix`. False, changing
+  // nothing, when it is not in the history or was confirmed before (the
+  // first confirmation is kept).
+  bool ConfirmBundle(uint64_t sequence, uint64_t confirmed_unix, uint64_t receipt_unix);
 
   // A bundle written but not yet known to be published (see above).
   struct PendingBundle {
@@ -199,6 +241,7 @@ class Ledger {
   std::string MetadataJson() const;
   Status WriteBinary(io::FileSystem* fs, const std::string& path) const;
   const BlobRecord* Find(const format::Digest& digest) const;
+  BlobRecord* FindMutable(const format::Digest& digest);
   // Records `digests` as shipped by bundle `sequence`, as RecordBundle says.
   void AddBlobs(const std::vector<format::Digest>& digests, uint64_t sequence);
 

@@ -12,10 +12,11 @@ namespace {
 
 // The plan of one export: every image's graph walked once (oci::GraphWalk),
 // manifests in the order the walk finishes them (children first), blobs
-// marked shipped unless the ledger has them.
+// marked shipped unless the ledger says the far side holds them.
 class Planner {
  public:
-  Planner(ExportPlan* plan, const Ledger& ledger) : plan_(plan), ledger_(ledger) {}
+  Planner(ExportPlan* plan, const Ledger& ledger, const PlanOptions& options)
+      : plan_(plan), ledger_(ledger), options_(options) {}
 
   Status AddImage(ImageSource* source, const SourceImage& image) {
     oci::GraphWalk walk(Hooks(source, image));
@@ -57,24 +58,40 @@ class Planner {
       }
       return Status::Ok();
     }
-    bool shipped = !ledger_.Contains(d.digest);
+    std::optional<Ledger::BlobRecord> record = ledger_.Record(d.digest);
+    bool shipped = !record || !FarSideHolds(*record, ledger_.sequence(), options_);
     blobs_.emplace(d.digest, plan_->catalog.blobs.size());
     plan_->catalog.blobs.push_back({d.digest, d.size, d.media_type, shipped});
     plan_->origins.push_back({source, image.repository, image.display});
     (shipped ? plan_->shipped_blobs : plan_->skipped_blobs) += 1;
     (shipped ? plan_->shipped_bytes : plan_->skipped_bytes) += d.size;
+    if (shipped && record) {
+      plan_->resent_blobs += 1;
+      plan_->resent_bytes += d.size;
+    }
     return Status::Ok();
   }
 
   ExportPlan* plan_;
   const Ledger& ledger_;
+  const PlanOptions& options_;
   std::set<format::Digest> manifests_;
   std::map<format::Digest, size_t> blobs_;
 };
 
 }  // namespace
 
-Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Ledger& ledger) {
+bool FarSideHolds(const Ledger::BlobRecord& record, uint64_t ledger_sequence,
+                  const PlanOptions& options) {
+  if (options.base == PlanBase::kDelivered && record.delivered_sequence == 0) return false;
+  // sent_sequence > ledger_sequence - resend_last, without wrapping.
+  if (options.resend_last == 0) return true;
+  if (options.resend_last >= ledger_sequence) return false;
+  return record.sent_sequence <= ledger_sequence - options.resend_last;
+}
+
+Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Ledger& ledger,
+                              const PlanOptions& options) {
   // Every ref is named and checked before any image is walked: a name no
   // import would take is refused before anything is fetched or written.
   std::vector<std::pair<ImageSource*, SourceImage>> roots;
@@ -104,7 +121,7 @@ Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Le
     }
   }
   ExportPlan plan;
-  Planner planner(&plan, ledger);
+  Planner planner(&plan, ledger, options);
   for (const auto& [source, image] : roots) {
     SLUICE_RETURN_IF_ERROR(planner.AddImage(source, image));
   }

@@ -2,6 +2,11 @@
 // manifests, configs, layers) minus the blobs the ledger says the far side
 // already holds. Manifests and indexes always ship: they are small, and the
 // importer needs them to know what to check.
+//
+// What "the far side holds" means is the export's choice (PlanOptions), made
+// in one place, FarSideHolds: every blob ever sent (the default), or only
+// those a receipt confirmed; and either way the blobs of the last K bundles
+// may be sent again, for links that cannot carry receipts back.
 #pragma once
 
 #include <string>
@@ -21,6 +26,27 @@ struct BlobOrigin {
   std::string image;
 };
 
+// Which of the ledger's blobs count as held by the far side.
+enum class PlanBase {
+  kSent,       // every blob the ledger records as shipped
+  kDelivered,  // only those a receipt confirmed (delivered_sequence not 0)
+};
+
+struct PlanOptions {
+  PlanBase base = PlanBase::kSent;
+  // Ship again the blobs first shipped by the last `resend_last` bundles
+  // (sent_sequence > ledger sequence - resend_last), whatever the base; 0:
+  // none. A blob shipped again keeps the sequence that first shipped it, so
+  // the window moves on: each blob travels in resend_last + 1 bundles.
+  uint64_t resend_last = 0;
+};
+
+// Whether an export planned with `options`, on a ledger at `ledger_sequence`,
+// leaves out a blob the ledger has `record` of (a blob the ledger has no
+// record of always ships).
+bool FarSideHolds(const Ledger::BlobRecord& record, uint64_t ledger_sequence,
+                  const PlanOptions& options);
+
 struct ExportPlan {
   // Refs, manifests (children before the indexes that list them) and blobs.
   // The header is left for the exporter to fill.
@@ -30,6 +56,10 @@ struct ExportPlan {
   uint64_t shipped_bytes = 0;
   uint64_t skipped_blobs = 0;
   uint64_t skipped_bytes = 0;
+  // Of the shipped: blobs the ledger records as sent before, shipped again
+  // (PlanOptions).
+  uint64_t resent_blobs = 0;
+  uint64_t resent_bytes = 0;
   uint64_t manifest_bytes = 0;
 };
 
@@ -38,6 +68,7 @@ struct ExportPlan {
 // (CheckRefName, reference/ref_name.h: the rule verify applies) or two
 // different images under one name. kCorruption if a manifest does not match
 // its digest or one digest is declared with two sizes.
-Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Ledger& ledger);
+Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Ledger& ledger,
+                              const PlanOptions& options = {});
 
 }  // namespace sluice

@@ -69,6 +69,28 @@ Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const std::s
   return Status::Unsupported("'" + text + "': unsupported transport");
 }
 
+// --base sent|delivered and --resend-last K (plan.h). kExitUsage, after
+// saying why in one line, for anything else.
+std::optional<int> ParsePlanOptions(const std::string& base, int64_t resend_last,
+                                    PlanOptions* options) {
+  if (base == "sent") {
+    options->base = PlanBase::kSent;
+  } else if (base == "delivered") {
+    options->base = PlanBase::kDelivered;
+  } else {
+    std::cerr << "sluice export: --base takes 'sent' or 'delivered', not '" << Printable(base)
+              << "'\n";
+    return kExitUsage;
+  }
+  if (resend_last < 0) {
+    std::cerr << "sluice export: --resend-last takes a number of bundles, 0 or more, not "
+              << resend_last << "\n";
+    return kExitUsage;
+  }
+  options->resend_last = static_cast<uint64_t>(resend_last);
+  return std::nullopt;
+}
+
 // --rate-limit RATE: bytes per second, more than none. kExitUsage, after
 // saying why in one line, for anything else.
 std::optional<int> ParseRateLimit(const std::string& text, uint64_t* bytes_per_second) {
@@ -96,6 +118,8 @@ void PrintReport(const ExportReport& r, const std::string& output, bool json) {
                                   {"shipped_bytes", r.shipped_bytes},
                                   {"skipped_blobs", r.skipped_blobs},
                                   {"skipped_bytes", r.skipped_bytes},
+                                  {"resent_blobs", r.resent_blobs},
+                                  {"resent_bytes", r.resent_bytes},
                                   {"bundle_bytes", r.bundle_bytes},
                                   {"files", r.files}};
     std::cout << doc.dump(2) << "\n";
@@ -107,8 +131,12 @@ void PrintReport(const ExportReport& r, const std::string& output, bool json) {
   for (const std::string& ref : r.refs) out << "  " << Printable(ref) << "\n";
   out << "  " << r.manifests << " manifests, " << r.shipped_blobs << " blobs shipped ("
       << HumanBytes(r.shipped_bytes) << "), " << r.skipped_blobs
-      << " skipped as already delivered (" << HumanBytes(r.skipped_bytes) << ")\n"
-      << "  bundle size " << HumanBytes(r.bundle_bytes) << "\n";
+      << " skipped as held by the far side (" << HumanBytes(r.skipped_bytes) << ")\n";
+  if (r.resent_blobs > 0) {
+    out << "  " << r.resent_blobs << " of the shipped blobs (" << HumanBytes(r.resent_bytes)
+        << ") were sent before: shipped again (--base delivered, --resend-last)\n";
+  }
+  out << "  bundle size " << HumanBytes(r.bundle_bytes) << "\n";
   if (r.files.size() > 1) {
     out << "  in " << r.files.size() << " volumes:\n";
     for (const std::string& f : r.files) out << "    " << Printable(f) << "\n";
@@ -126,6 +154,8 @@ int RunExport(const Args& args) {
   bool all_repositories = false;
   std::string rate_limit;
   std::string volume_size;
+  std::string base = "sent";
+  int64_t resend_last = 0;  // signed, so that -1 is refused rather than wrapped
   RegistryOptions registry_options("src");
   po::options_description options("export options");
   options.add_options()
@@ -139,6 +169,14 @@ int RunExport(const Args& args) {
       ("sign-key", po::value(&opts.sign_key_path)->required(),
        "Ed25519 private key (PEM, unencrypted, mode 600)")
       ("output,o", po::value(&opts.output_path)->required(), "bundle file to write, or - for stdout")
+      ("base", po::value(&base)->value_name("sent|delivered")->default_value(base),
+       "what counts as held by the far side: every blob the ledger records as sent, or "
+       "only those a receipt confirmed ('sluice ledger confirm'), so that everything not "
+       "confirmed ships again")
+      ("resend-last", po::value(&resend_last)->value_name("K")->default_value(resend_last),
+       "ship again the blobs first shipped by the last K bundles of the ledger, whatever "
+       "--base says: a rolling window, so that each blob travels in K + 1 bundles, for links "
+       "that carry no receipts back")
       ("rate-limit", po::value(&rate_limit)->value_name("RATE"),
        "write the bundle at most RATE bytes per second, on average (e.g. 500K, 10M, 1.5G: "
        "powers of 1024)")
@@ -180,6 +218,7 @@ int RunExport(const Args& args) {
     return kExitUsage;
   }
   if (auto exit = CheckParallelBlobs("export", parallel_blobs)) return *exit;
+  if (auto exit = ParsePlanOptions(base, resend_last, &opts.plan)) return *exit;
   opts.blobs_in_flight = static_cast<size_t>(parallel_blobs);
   if (vm.count("rate-limit")) {
     if (auto exit = ParseRateLimit(rate_limit, &opts.bytes_per_second)) return *exit;

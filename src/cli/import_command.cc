@@ -6,8 +6,12 @@
 #include "cli/registry_options.h"
 #include "destination_state.h"
 #include "importer.h"
+#include "io/atomic_file.h"
 #include "mapping.h"
+#include "receipt.h"
 #include "reference/reference.h"
+#include "signing.h"
+#include "unix_time.h"
 #include "sink/registry_sink.h"
 #include "sink/oci_layout_sink.h"
 #include "sink/registry_storage_sink.h"
@@ -62,8 +66,54 @@ Result<std::string> StatePathFor(const std::string& text, const std::string& sta
   return path;
 }
 
+// Refuses, before anything is imported, a --receipt path where no file
+// can be published: a directory or a stream there, or no directory to hold
+// it. (Whether the directory takes new files is learnt when it is written.)
+Status CheckReceiptPath(io::FileSystem* fs, const std::string& path) {
+  if (path.empty()) return Status::InvalidArgument("--receipt is empty; give a file path");
+  SLUICE_ASSIGN_OR_RETURN(io::PathKind kind, io::KindOfPath(fs, path));
+  if (kind != io::PathKind::kMissing && kind != io::PathKind::kRegular) {
+    return Status::InvalidArgument("--receipt " + path + " is a " +
+                                   std::string(io::PathKindName(kind)) +
+                                   "; give the path of a file to write");
+  }
+  const std::string dir = io::Dirname(path);
+  auto dir_kind = io::KindOfPath(fs, dir);
+  if (!dir_kind.ok()) return dir_kind.status().WithContext("--receipt " + path);
+  if (*dir_kind != io::PathKind::kDirectory) {
+    return Status::NotFound("--receipt " + path + ": directory " + dir +
+                            " does not exist; create it first");
+  }
+  return Status::Ok();
+}
+
+// What the destination now holds of the bundle, as a receipt says it.
+Result<Receipt> ReceiptOf(const ImportReport& r, const std::string& destination) {
+  Receipt receipt;
+  receipt.bundle_id = r.bundle.bundle_id;
+  receipt.ledger_id = r.bundle.ledger_id;
+  receipt.sequence = r.bundle.sequence;
+  receipt.created_unix = NowUnix();
+  receipt.destination = destination;
+  receipt.blobs = r.blobs;
+  for (const ImportReport::Ref& ref : r.refs) {
+    SLUICE_ASSIGN_OR_RETURN(format::Digest digest, format::Digest::Parse(ref.digest));
+    receipt.refs.push_back({ref.repository, ref.tag, std::move(digest)});
+  }
+  return receipt;
+}
+
+// Signs and writes the receipt of an import that succeeded.
+Status WriteReceipt(const ImportReport& report, const std::string& destination,
+                    const std::string& path, const format::PrivateKey& key) {
+  SLUICE_ASSIGN_OR_RETURN(Receipt receipt, ReceiptOf(report, destination));
+  SLUICE_ASSIGN_OR_RETURN(std::string text, SignReceipt(receipt, key));
+  return io::WriteFileAtomically(io::DefaultFileSystem(), path, io::AsBytes(text))
+      .WithContext("writing receipt " + path);
+}
+
 void PrintReport(const ImportReport& r, const std::string& bundle_path,
-                 const std::string& destination, bool json) {
+                 const std::string& destination, const std::string& receipt, bool json) {
   if (json) {
     nlohmann::ordered_json refs = nlohmann::ordered_json::array();
     for (const auto& ref : r.refs) {
@@ -85,7 +135,8 @@ void PrintReport(const ImportReport& r, const std::string& bundle_path,
                                         {"refs", refs},
                                         {"tags_left_alone", kept},
                                         {"repaired", r.repaired},
-                                        {"rebound_from", r.rebound_from}}
+                                        {"rebound_from", r.rebound_from},
+                                        {"receipt", receipt}}
                      .dump(2)
               << "\n";
     return;
@@ -108,6 +159,10 @@ void PrintReport(const ImportReport& r, const std::string& bundle_path,
   if (!r.rebound_from.empty()) {
     std::cout << "  now takes bundles of this bundle's ledger (took ledger " << r.rebound_from
               << " before)\n";
+  }
+  if (!receipt.empty()) {
+    std::cout << "  receipt " << Printable(receipt) << ": " << r.blobs.size() << " blobs and "
+              << r.refs.size() << " refs held; carry it back for 'sluice ledger confirm'\n";
   }
 }
 
@@ -137,6 +192,8 @@ int RunImport(const Args& args) {
   std::string mapping_path = "sluice-mapping.txt";
   int parallel_blobs = kDefaultBlobsInFlight;
   std::string state_file;
+  std::string receipt_path, receipt_key_path;
+  bool allow_insecure_key = false;
   unsigned lock_timeout = 300;
   ImportOptions import_options;
   RegistryOptions registry_options("dest");
@@ -164,20 +221,48 @@ int RunImport(const Args& args) {
        "take bundles of this ledger id from now on, though the destination took another's")
       ("lock-timeout", po::value(&lock_timeout)->default_value(lock_timeout),
        "seconds to wait for another import into the same destination")
+      ("receipt", po::value(&receipt_path)->value_name("FILE"),
+       "once everything is imported, write a signed receipt of what the destination now "
+       "holds to FILE, for 'sluice ledger confirm' on the connected side; nothing is written "
+       "when the import fails (needs --receipt-key)")
+      ("receipt-key", po::value(&receipt_key_path)->value_name("KEY"),
+       "Ed25519 private key (PEM, unencrypted, mode 600) that signs the receipt: a key of "
+       "this side, whose public half the connected side trusts")
       ("json", po::bool_switch(&json), "print the report as JSON on stdout")
       ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
   AddParallelBlobsOption(options, &parallel_blobs,
                          "blobs uploaded to a registry at once (local destinations are written "
                          "one at a time)");
+  AddInsecureKeyOption(options, &allow_insecure_key);
   registry_options.AddTo(options);
   po::positional_options_description positional;
   positional.add("bundle", 1);
   po::variables_map vm;
-  if (auto exit = ParseCommandLine("import", "BUNDLE --trust PUB --to oci:DIR|docker://HOST[/PREFIX]|registry-storage:DIR[:PREFIX]", args, options,
+  if (auto exit = ParseCommandLine("import", "BUNDLE --trust PUB --to oci:DIR|docker://HOST[/PREFIX]|registry-storage:DIR[:PREFIX] [--receipt FILE --receipt-key KEY]", args, options,
                                    positional, &vm)) {
     return *exit;
   }
   if (auto exit = CheckParallelBlobs("import", parallel_blobs)) return *exit;
+  const bool receipting = vm.count("receipt") > 0;
+  if (receipting != (vm.count("receipt-key") > 0)) {
+    std::cerr << "sluice import: --receipt and --receipt-key go together: give both, or neither\n"
+              << "Try 'sluice import --help'.\n";
+    return kExitUsage;
+  }
+  // The receipt's key and path are checked before anything is imported: an
+  // import that cannot end in its receipt is refused whole.
+  std::optional<format::PrivateKey> receipt_key;
+  if (receipting) {
+    if (Status s = CheckSigningKeyFile(receipt_key_path, allow_insecure_key); !s.ok()) {
+      return ReportError(s.WithContext("--receipt-key"));
+    }
+    auto key = LoadPrivateKey(io::DefaultFileSystem(), receipt_key_path);
+    if (!key.ok()) return ReportError(key.status().WithContext("--receipt-key"));
+    receipt_key.emplace(std::move(key).value());
+    if (Status s = CheckReceiptPath(io::DefaultFileSystem(), receipt_path); !s.ok()) {
+      return ReportError(s);
+    }
+  }
   auto trust = LoadTrust(trust_paths, skip_signature);
   if (!trust.ok()) return ReportError(trust.status());
   auto sink = OpenSink(destination, registry_options);
@@ -197,9 +282,19 @@ int RunImport(const Args& args) {
   auto report = ImportBundle(input->stream.get(), *trust, sink->get(), destination, import_options);
   progress.Finish();
   if (!report.ok()) return ReportError(report.status());
-  int exit = WriteMapping(mapping_path, vm["mapping"].defaulted(), *report);
-  PrintReport(*report, bundle_path, destination, json);
-  return exit;
+  int exit = kExitOk;
+  if (receipt_key) {
+    Status written = WriteReceipt(*report, destination, receipt_path, *receipt_key);
+    if (!written.ok()) {
+      exit = ReportError(written.WithContext(
+          "the images are imported, but the receipt was not (importing the bundle again "
+          "changes nothing and writes it)"));
+      receipt_path.clear();
+    }
+  }
+  int mapping_exit = WriteMapping(mapping_path, vm["mapping"].defaulted(), *report);
+  PrintReport(*report, bundle_path, destination, receipting ? receipt_path : "", json);
+  return exit != kExitOk ? exit : mapping_exit;
 }
 
 }  // namespace sluice::cli

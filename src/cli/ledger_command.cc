@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -7,7 +8,9 @@
 #include "exporter.h"
 #include "inventory.h"
 #include "ledger.h"
+#include "receipt.h"
 #include "signing.h"
+#include "unix_time.h"
 
 namespace po = boost::program_options;
 
@@ -16,7 +19,16 @@ namespace {
 
 constexpr const char* kUsage =
     "show --ledger LEDGER [--json]\n"
+    "       sluice ledger confirm RECEIPT --ledger LEDGER --trust PUB... [--json]\n"
     "       sluice ledger rebuild --ledger LEDGER --from-inventory FILE [--trust PUB...]";
+
+// "confirmed 2024-05-02T08:00:00Z (receipt of 2024-05-01T12:00:00Z)", or
+// "not confirmed".
+std::string ConfirmationText(const Ledger::BundleRecord& b) {
+  if (!b.confirmed()) return "not confirmed";
+  return "confirmed " + IsoTimeUtc(b.confirmed_unix) + " (receipt of " +
+         IsoTimeUtc(b.receipt_unix) + ")";
+}
 
 int Show(const Args& args) {
   std::string path;
@@ -35,18 +47,33 @@ int Show(const Args& args) {
   if (!fs->Exists(path)) return ReportError(Status::NotFound("ledger " + path + " does not exist"));
   auto ledger = LoadLedger(fs, path);
   if (!ledger.ok()) return ReportError(ledger.status());
+  const size_t delivered = ledger->delivered_count();
+  const size_t confirmed_bundles =
+      std::count_if(ledger->bundles().begin(), ledger->bundles().end(),
+                    [](const Ledger::BundleRecord& b) { return b.confirmed(); });
   if (json) {
     nlohmann::ordered_json bundles = nlohmann::ordered_json::array();
     for (const Ledger::BundleRecord& b : ledger->bundles()) {
-      bundles.push_back({{"sequence", b.sequence},
-                         {"bundle_id", b.bundle_id},
-                         {"created_unix", b.created_unix},
-                         {"blobs", b.blobs}});
+      nlohmann::ordered_json bundle = {{"sequence", b.sequence},
+                                       {"bundle_id", b.bundle_id},
+                                       {"created_unix", b.created_unix},
+                                       {"created", IsoTimeUtc(b.created_unix)},
+                                       {"blobs", b.blobs},
+                                       {"confirmed", b.confirmed()}};
+      if (b.confirmed()) {
+        bundle["confirmed_unix"] = b.confirmed_unix;
+        bundle["confirmed_at"] = IsoTimeUtc(b.confirmed_unix);
+        bundle["receipt_unix"] = b.receipt_unix;
+      }
+      bundles.push_back(std::move(bundle));
     }
     std::cout << nlohmann::ordered_json{{"ledger", path},
                                         {"ledger_id", format::HexEncode(ledger->id())},
                                         {"sequence", ledger->sequence()},
                                         {"blobs", ledger->blob_count()},
+                                        {"delivered_blobs", delivered},
+                                        {"unconfirmed_blobs", ledger->blob_count() - delivered},
+                                        {"confirmed_bundles", confirmed_bundles},
                                         {"bundles", std::move(bundles)}}
                      .dump(2)
               << "\n";
@@ -55,11 +82,114 @@ int Show(const Args& args) {
   std::cout << "ledger " << Printable(path) << "\n"
             << "  id        " << format::HexEncode(ledger->id()) << "\n"
             << "  sequence  " << ledger->sequence() << "\n"
-            << "  blobs     " << ledger->blob_count() << " delivered\n"
-            << "  bundles   " << ledger->bundles().size() << "\n";
+            << "  blobs     " << ledger->blob_count() << " sent: " << delivered
+            << " delivered (confirmed by a receipt), " << ledger->blob_count() - delivered
+            << " not confirmed\n"
+            << "  bundles   " << ledger->bundles().size() << ", " << confirmed_bundles
+            << " confirmed\n";
   for (const Ledger::BundleRecord& b : ledger->bundles()) {
     std::cout << "    " << b.sequence << "  " << Printable(b.bundle_id) << "  created "
-              << b.created_unix << "  " << b.blobs << " blobs shipped\n";
+              << IsoTimeUtc(b.created_unix) << "  " << b.blobs << " blobs shipped  "
+              << ConfirmationText(b) << "\n";
+  }
+  return kExitOk;
+}
+
+// Checks a receipt, then marks what it lists as delivered, under the
+// ledger's lock. Nothing is saved unless something changed, so confirming a
+// receipt again leaves the file as it was.
+int Confirm(const Args& args) {
+  std::string receipt_path, path;
+  std::vector<std::string> trust_paths;
+  bool json = false;
+  po::options_description options("ledger confirm options");
+  options.add_options()
+      ("receipt", po::value(&receipt_path)->required(),
+       "receipt written by 'sluice import --receipt' on the far side (also positional)")
+      ("ledger", po::value(&path)->required(), "the ledger that exported the receipt's bundle")
+      ("trust", po::value(&trust_paths)->composing()->required(),
+       "public key file, or directory of *.pub/*.pem, the receipt's signature must verify "
+       "with: the far side's receipt key (repeatable)")
+      ("json", po::bool_switch(&json), "print what it did as JSON on stdout");
+  po::positional_options_description positional;
+  positional.add("receipt", 1);
+  po::variables_map vm;
+  if (auto exit = ParseCommandLine("ledger confirm", "RECEIPT --ledger LEDGER --trust PUB...",
+                                   args, options, positional, &vm)) {
+    return *exit;
+  }
+  io::FileSystem* fs = io::DefaultFileSystem();
+  if (!fs->Exists(path)) return ReportError(Status::NotFound("ledger " + path + " does not exist"));
+  auto trusted = LoadTrustedKeys(fs, trust_paths);
+  if (!trusted.ok()) return ReportError(trusted.status());
+  auto verified = LoadReceipt(fs, receipt_path, *trusted);
+  if (!verified.ok()) return ReportError(verified.status());
+  const Receipt& receipt = verified->receipt;
+  const std::string what = "receipt " + receipt_path;
+
+  auto ledger = LoadLedger(fs, path, "sluice ledger confirm");
+  if (!ledger.ok()) return ReportError(ledger.status());
+  const std::string ledger_id = format::HexEncode(ledger->id());
+  if (receipt.ledger_id != ledger_id) {
+    return ReportError(Status::Untrusted(
+        what + " is of ledger " + receipt.ledger_id + ", but ledger " + path + " is ledger " +
+        ledger_id + ": confirm it with the ledger that exported its bundle; nothing changed"));
+  }
+  if (receipt.sequence == 0 || receipt.sequence > ledger->sequence()) {
+    return ReportError(Status::Untrusted(
+        what + " confirms bundle " + std::to_string(receipt.sequence) + " of ledger " +
+        ledger_id + ", but ledger " + path + " has recorded bundles up to " +
+        std::to_string(ledger->sequence()) +
+        " only (restored from an older copy?); nothing changed"));
+  }
+  const Ledger::BundleRecord* bundle = ledger->FindBundle(receipt.sequence);
+  if (bundle != nullptr && bundle->bundle_id != receipt.bundle_id) {
+    return ReportError(Status::Untrusted(
+        what + " confirms bundle " + std::to_string(receipt.sequence) + " with id " +
+        receipt.bundle_id + ", but bundle " + std::to_string(receipt.sequence) + " of ledger " +
+        path + " has id " + bundle->bundle_id +
+        " (two bundles of one sequence: was the ledger restored from a copy?); resynchronise "
+        "with 'sluice inventory' and 'sluice ledger rebuild'; nothing changed"));
+  }
+  const bool in_history = bundle != nullptr;
+  const Ledger::Delivery delivery = ledger->MarkDelivered(receipt.blobs, receipt.sequence);
+  const bool noted = ledger->ConfirmBundle(receipt.sequence, NowUnix(), receipt.created_unix);
+  const bool changed = delivery.marked > 0 || noted;
+  if (changed) {
+    if (Status s = ledger->Save(fs, path); !s.ok()) return ReportError(s);
+  }
+  if (json) {
+    std::cout << nlohmann::ordered_json{{"ledger", path},
+                                        {"receipt", receipt_path},
+                                        {"ledger_id", ledger_id},
+                                        {"bundle_id", receipt.bundle_id},
+                                        {"sequence", receipt.sequence},
+                                        {"signer", verified->signer},
+                                        {"receipt_created", IsoTimeUtc(receipt.created_unix)},
+                                        {"receipt_created_unix", receipt.created_unix},
+                                        {"changed", changed},
+                                        {"delivered_now", delivery.marked},
+                                        {"delivered_before", delivery.already},
+                                        {"not_in_ledger", delivery.not_held},
+                                        {"bundle_in_history", in_history}}
+                     .dump(2)
+              << "\n";
+    return kExitOk;
+  }
+  const std::string bundle_text = "bundle " + std::to_string(receipt.sequence) + " (" +
+                                  receipt.bundle_id + ") of ledger " + ledger_id;
+  if (!changed) {
+    std::cout << Printable(what) << " was confirmed before: " << bundle_text << ", its "
+              << receipt.blobs.size() << " blobs delivered; nothing changed\n";
+    return kExitOk;
+  }
+  std::cout << "confirmed " << bundle_text << " by " << Printable(what) << ", signed by "
+            << verified->signer << " and made " << IsoTimeUtc(receipt.created_unix) << ": "
+            << delivery.marked << " blobs now delivered, " << delivery.already
+            << " delivered before, " << delivery.not_held << " not in the ledger\n";
+  if (!in_history) {
+    std::cout << "  (bundle " << receipt.sequence
+              << " is not in the ledger's history, which began later; its blobs are marked)\n";
   }
   return kExitOk;
 }
@@ -119,10 +249,14 @@ int RunLedger(const Args& args) {
   std::string action = args.empty() ? "" : args[0];
   Args rest = args.empty() ? Args{} : Args(args.begin() + 1, args.end());
   if (action == "show") return Show(rest);
+  if (action == "confirm") return Confirm(rest);
   if (action == "rebuild") return Rebuild(rest);
   if (action == "--help" || action == "-h") {
     std::cout << "usage: sluice ledger " << kUsage << "\n\n"
-              << "  show     what the ledger records: id, sequence, blobs, bundles\n"
+              << "  show     what the ledger records: id, sequence, blobs sent and delivered,\n"
+                 "           bundles and whether a receipt confirmed each\n"
+              << "  confirm  mark the blobs a receipt of the far side lists as delivered\n"
+                 "           (for 'export --base delivered')\n"
               << "  rebuild  replace its blobs with what an inventory of the far side lists\n";
     return kExitOk;
   }

@@ -20,7 +20,8 @@ const std::vector<Command>& Commands() {
       {"import", "verify a bundle and write its images to a destination", RunImport},
       {"inspect", "show what a bundle holds", RunInspect},
       {"inventory", "list what a destination holds, for 'ledger rebuild'", RunInventory},
-      {"ledger", "show a ledger, or rebuild it from an inventory of the far side", RunLedger},
+      {"ledger", "show a ledger, confirm a receipt of the far side, or rebuild it from an inventory",
+       RunLedger},
   };
   return kCommands;
 }

@@ -62,6 +62,8 @@ void CheckSameLedger(const Ledger& a, const Ledger& b) {
     CHECK(a.bundles()[i].bundle_id == b.bundles()[i].bundle_id);
     CHECK(a.bundles()[i].created_unix == b.bundles()[i].created_unix);
     CHECK(a.bundles()[i].blobs == b.bundles()[i].blobs);
+    CHECK(a.bundles()[i].confirmed_unix == b.bundles()[i].confirmed_unix);
+    CHECK(a.bundles()[i].receipt_unix == b.bundles()[i].receipt_unix);
   }
   REQUIRE(a.pending().has_value() == b.pending().has_value());
   if (a.pending()) {
@@ -507,4 +509,100 @@ TEST_CASE("a save that fails at any step leaves the ledger as it was and no temp
   auto after = Ledger::Load(&memory, "/d/l.ledger");
   REQUIRE(after.ok());
   CheckSameLedger(*after, ledger);
+}
+
+TEST_CASE("marking blobs delivered sets the receipt's bundle on the blobs the ledger holds only") {
+  Ledger ledger = Ledger::Create();
+  const format::Digest a = format::Sha256::Of("a"), b = format::Sha256::Of("b"),
+                       c = format::Sha256::Of("c");
+  ledger.RecordBundle(Bundle(1), {a, b});
+  ledger.RecordBundle(Bundle(2), {c});
+  const format::Digest stranger = format::Sha256::Of("never shipped");
+
+  Ledger::Delivery d = ledger.MarkDelivered({a, stranger, a}, 1);
+  CHECK(d.marked == 1);
+  CHECK(d.already == 0);
+  CHECK(d.not_held == 1);
+  CHECK(ledger.Record(a)->delivered_sequence == 1);
+  CHECK(ledger.Record(a)->sent_sequence == 1);
+  CHECK(ledger.Record(b)->delivered_sequence == 0);
+  CHECK_FALSE(ledger.Contains(stranger));
+  CHECK(ledger.blob_count() == 3);
+  CHECK(ledger.delivered_count() == 1);
+}
+
+TEST_CASE("a blob confirmed by an earlier bundle's receipt keeps it; a later one's gives way") {
+  Ledger ledger = Ledger::Create();
+  const format::Digest a = format::Sha256::Of("a"), b = format::Sha256::Of("b");
+  ledger.RecordBundle(Bundle(1), {a, b});
+  ledger.RecordBundle(Bundle(2), {});
+  ledger.RecordBundle(Bundle(3), {});
+  REQUIRE(ledger.MarkDelivered({a}, 2).marked == 1);
+  REQUIRE(ledger.MarkDelivered({b}, 3).marked == 1);
+
+  // The receipt of bundle 3 lists a too: a keeps 2.
+  Ledger::Delivery later = ledger.MarkDelivered({a}, 3);
+  CHECK(later.marked == 0);
+  CHECK(later.already == 1);
+  CHECK(ledger.Record(a)->delivered_sequence == 2);
+  // The receipt of bundle 1 arrives last: both were delivered by bundle 1.
+  Ledger::Delivery earlier = ledger.MarkDelivered({a, b}, 1);
+  CHECK(earlier.marked == 2);
+  CHECK(ledger.Record(a)->delivered_sequence == 1);
+  CHECK(ledger.Record(b)->delivered_sequence == 1);
+}
+
+TEST_CASE("marking the same receipt's blobs delivered twice changes nothing the second time") {
+  Ledger ledger = Ledger::Create();
+  std::vector<format::Digest> digests = RandomDigests(200, 9);
+  ledger.RecordBundle(Bundle(1), digests);
+  REQUIRE(ledger.MarkDelivered(digests, 1).marked == 200);
+  REQUIRE(ledger.ConfirmBundle(1, 1700000100, 1700000050));
+  const std::string once = Saved(ledger);
+
+  Ledger::Delivery again = ledger.MarkDelivered(digests, 1);
+  CHECK(again.marked == 0);
+  CHECK(again.already == 200);
+  CHECK_FALSE(ledger.ConfirmBundle(1, 1700000999, 1700000999));
+  CHECK(ledger.FindBundle(1)->confirmed_unix == 1700000100);
+  CHECK(Saved(ledger) == once);
+}
+
+TEST_CASE("a confirmed bundle and its delivered blobs survive a save and a load") {
+  io::MemoryFileSystem fs;
+  Ledger ledger = SmallLedger();
+  ledger.MarkDelivered({format::Sha256::Of("layer")}, 1);
+  REQUIRE(ledger.ConfirmBundle(1, 1700000100, 1700000050));
+  CHECK_FALSE(ledger.ConfirmBundle(9, 1700000100, 1700000050));  // not in the history
+  REQUIRE(ledger.Save(&fs, "/l.ledger").ok());
+
+  auto loaded = Ledger::Load(&fs, "/l.ledger");
+  REQUIRE(loaded.ok());
+  CheckSameLedger(*loaded, ledger);
+  REQUIRE(loaded->FindBundle(1) != nullptr);
+  CHECK(loaded->FindBundle(1)->confirmed());
+  CHECK(loaded->FindBundle(1)->confirmed_unix == 1700000100);
+  CHECK(loaded->FindBundle(1)->receipt_unix == 1700000050);
+  CHECK_FALSE(loaded->FindBundle(2)->confirmed());
+  CHECK(loaded->FindBundle(3) == nullptr);  // pending, not in the history yet
+  CHECK(loaded->Record(format::Sha256::Of("layer"))->delivered_sequence == 1);
+  CHECK(loaded->Record(format::Sha256::Of("config"))->delivered_sequence == 0);
+}
+
+TEST_CASE("a ledger with no confirmation is written as before receipts, without their members") {
+  Ledger ledger = SmallLedger();
+  std::string bytes = Saved(ledger);
+  CHECK(bytes.find("confirmed_unix") == std::string::npos);
+  CHECK(bytes.find("receipt_unix") == std::string::npos);
+  REQUIRE(ledger.ConfirmBundle(2, 1700000100, 1700000050));
+  bytes = Saved(ledger);
+  CHECK(bytes.find(R"("confirmed_unix":1700000100)") != std::string::npos);
+  CHECK(bytes.find(R"("receipt_unix":1700000050)") != std::string::npos);
+}
+
+TEST_CASE("a bundle record's confirmation of the wrong type is corruption naming the field") {
+  Forged forged;
+  forged.metadata = R"({"ledger_id":"00112233445566778899aabbccddeeff","sequence":1,)"
+                    R"("bundles":[{"sequence":1,"bundle_id":"ab","confirmed_unix":"soon"}]})";
+  CheckCorruption(LoadBytes(forged.Bytes()), "bundles[0].confirmed_unix");
 }

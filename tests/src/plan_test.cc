@@ -1,0 +1,129 @@
+// What an export ships against a ledger (plan.h): the far side holds what
+// the ledger says it holds, every blob sent or only those a receipt
+// confirmed, less the last bundles' blobs when those are to be sent again.
+#include "plan.h"
+
+#include <catch2/catch.hpp>
+
+#include "source/oci_layout_source.h"
+#include "test_support.h"
+#include "tests/support/transfer_fixture.h"
+
+using namespace sluice;
+using namespace sluice::testing;
+
+namespace {
+
+format::BundleHeader Bundle(uint64_t sequence) {
+  format::BundleHeader header;
+  header.sequence = sequence;
+  header.bundle_id[0] = static_cast<uint8_t>(sequence);
+  return header;
+}
+
+Ledger::BlobRecord Record(uint64_t sent, uint64_t delivered) {
+  Ledger::BlobRecord r;
+  r.sent_sequence = sent;
+  r.delivered_sequence = delivered;
+  return r;
+}
+
+// base, then top, each its own image of a layout; the digests shipped by a
+// plan of both.
+struct TwoImages {
+  TempDir tmp;
+  LayoutBuilder builder{tmp / "src"};
+  BuiltBlob base = builder.AddBlob(RandomBytes(5000, 1), kTarGzip);
+  BuiltBlob top = builder.AddBlob(RandomBytes(3000, 2), kTarGzip);
+  BuiltImage first = builder.AddImage({base});
+  BuiltImage second = builder.AddImage({base, top});
+
+  TwoImages() {
+    builder.Tag("app:1", first.manifest, first.manifest_size, kManifestType);
+    builder.Tag("app:2", second.manifest, second.manifest_size, kManifestType);
+  }
+
+  ExportPlan Plan(const std::string& tag, const Ledger& ledger, const PlanOptions& options) {
+    auto source = NewOciLayoutSource(io::DefaultFileSystem(), tmp / "src", tag);
+    auto plan = PlanExport({source.get()}, ledger, options);
+    REQUIRE(plan.ok());
+    return std::move(plan).value();
+  }
+
+  static std::set<format::Digest> Shipped(const ExportPlan& plan) {
+    std::set<format::Digest> shipped;
+    for (const format::BlobEntry& b : plan.catalog.blobs) {
+      if (b.shipped) shipped.insert(b.digest);
+    }
+    return shipped;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("by default every blob the ledger records as sent counts as held, confirmed or not") {
+  PlanOptions sent;
+  CHECK(FarSideHolds(Record(1, 0), 5, sent));
+  CHECK(FarSideHolds(Record(5, 0), 5, sent));
+  CHECK(FarSideHolds(Record(5, 5), 5, sent));
+}
+
+TEST_CASE("based on delivered, only blobs a receipt confirmed count as held") {
+  PlanOptions delivered{PlanBase::kDelivered, 0};
+  CHECK_FALSE(FarSideHolds(Record(1, 0), 5, delivered));
+  CHECK(FarSideHolds(Record(1, 1), 5, delivered));
+  CHECK(FarSideHolds(Record(4, 2), 5, delivered));
+}
+
+TEST_CASE("resending the last K bundles leaves out only blobs first sent before them") {
+  PlanOptions last2{PlanBase::kSent, 2};
+  // Ledger at 5: bundles 4 and 5 are the last two.
+  CHECK(FarSideHolds(Record(3, 0), 5, last2));
+  CHECK_FALSE(FarSideHolds(Record(4, 0), 5, last2));
+  CHECK_FALSE(FarSideHolds(Record(5, 0), 5, last2));
+  // Whatever the base: a confirmed blob of the window ships again too.
+  CHECK_FALSE(FarSideHolds(Record(5, 5), 5, last2));
+  // More bundles than the ledger has, even the largest number: all of them.
+  CHECK_FALSE(FarSideHolds(Record(1, 0), 5, {PlanBase::kSent, 5}));
+  CHECK_FALSE(FarSideHolds(Record(1, 0), 5, {PlanBase::kSent, UINT64_MAX}));
+  CHECK(FarSideHolds(Record(1, 0), 5, {PlanBase::kSent, 4}));
+  // Combined with delivered: held only if confirmed and outside the window.
+  PlanOptions both{PlanBase::kDelivered, 1};
+  CHECK(FarSideHolds(Record(3, 3), 5, both));
+  CHECK_FALSE(FarSideHolds(Record(3, 0), 5, both));
+  CHECK_FALSE(FarSideHolds(Record(5, 5), 5, both));
+}
+
+TEST_CASE("a plan based on delivered ships again what no receipt confirmed, and counts it") {
+  TwoImages images;
+  Ledger ledger = Ledger::Create();
+  ledger.RecordBundle(Bundle(1), {images.base.digest, images.first.config.digest});
+  ledger.RecordBundle(Bundle(2), {images.top.digest, images.second.config.digest});
+  ledger.MarkDelivered({images.base.digest}, 1);
+
+  ExportPlan sent = images.Plan("app:2", ledger, {});
+  CHECK(TwoImages::Shipped(sent).empty());
+  CHECK(sent.resent_blobs == 0);
+
+  ExportPlan delivered = images.Plan("app:2", ledger, {PlanBase::kDelivered, 0});
+  CHECK(TwoImages::Shipped(delivered) ==
+        std::set<format::Digest>{images.top.digest, images.second.config.digest});
+  CHECK(delivered.resent_blobs == 2);
+  CHECK(delivered.resent_bytes == images.top.size + images.second.config.size);
+  CHECK(delivered.skipped_blobs == 1);
+}
+
+TEST_CASE("a plan resending the last bundle ships its blobs again and nothing older") {
+  TwoImages images;
+  Ledger ledger = Ledger::Create();
+  ledger.RecordBundle(Bundle(1), {images.base.digest, images.first.config.digest});
+  ledger.RecordBundle(Bundle(2), {images.top.digest, images.second.config.digest});
+
+  ExportPlan last = images.Plan("app:2", ledger, {PlanBase::kSent, 1});
+  CHECK(TwoImages::Shipped(last) ==
+        std::set<format::Digest>{images.top.digest, images.second.config.digest});
+  CHECK(last.resent_blobs == 2);
+  ExportPlan both = images.Plan("app:2", ledger, {PlanBase::kSent, 2});
+  CHECK(TwoImages::Shipped(both).size() == 3);
+  CHECK(both.resent_blobs == 3);
+}
