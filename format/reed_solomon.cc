@@ -17,8 +17,8 @@ unsigned char** Unconst(uint8_t* const* p) { return const_cast<unsigned char**>(
 
 Result<ReedSolomon> ReedSolomon::Create(int data_count, int parity_count) {
   if (data_count < 1 || parity_count < 1 || data_count + parity_count > kMaxShards) {
-    return Status::InvalidArgument("Reed-Solomon: " + std::to_string(data_count) +
-                                   " data and " + std::to_string(parity_count) +
+    return Status::InvalidArgument("Reed-Solomon: " + std::to_string(data_count) + " data and " +
+                                   std::to_string(parity_count) +
                                    " parity shards; each count must be at least 1 and their " +
                                    "sum at most " + std::to_string(kMaxShards));
   }
@@ -109,8 +109,8 @@ Status ReedSolomon::Reconstruct(std::span<uint8_t* const> shards, const std::vec
   std::vector<uint8_t*> targets(decode_targets_.size());
   for (size_t i = 0; i < sources.size(); ++i) sources[i] = shards[decode_sources_[i]];
   for (size_t i = 0; i < targets.size(); ++i) targets[i] = shards[decode_targets_[i]];
-  ec_encode_data(static_cast<int>(len), k_, static_cast<int>(targets.size()),
-                 decode_tables_.data(), sources.data(), targets.data());
+  ec_encode_data(static_cast<int>(len), k_, static_cast<int>(targets.size()), decode_tables_.data(),
+                 sources.data(), targets.data());
   return Status::Ok();
 }
 
