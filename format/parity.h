@@ -8,9 +8,12 @@
 // every shard has a checksum, so damage is located to one row of one shard;
 // a row is repairable when at most m of its k + m shard rows are lost.
 //
-// Memory: (k + m) rows of stripe_size bytes while writing or rebuilding, one
-// row while checking, plus the tables ((k + m) x rows x 8 bytes: 1/131072 of
-// the data at the default stripe), whatever the sizes of the files.
+// Memory, whatever the sizes of the files: k + m rows (of stripe_size
+// bytes, or shard_size when smaller) while writing or rebuilding, one row
+// while checking, plus the tables ((k + m) x rows x 8 bytes: 1/131072 of the
+// data at the default stripe). So 10 MiB for 8 + 2 shards at the default
+// stripe of 1 MiB, and at most 4 GiB at the format's limits (255 rows of
+// 16 MiB, PARITY.md section 7).
 //
 // Errors: kCorruption for damage, naming the file, shard, row and offset;
 // I/O failures of the files read stay I/O errors (a row that cannot be read

@@ -69,6 +69,8 @@ struct ParitySet::Impl {
   uint32_t m() const { return info.parity_count(); }
   uint32_t n() const { return k() + m(); }
   uint64_t stripe() const { return info.header.stripe_size; }
+  // The longest row: S, or L when the shards are shorter than a stripe.
+  size_t row_capacity() const { return static_cast<size_t>(info.header.row_length(0)); }
 
   ReedSolomon NewCode() const {
     // k and m were checked by ReadParityHeader, so this cannot fail.
@@ -149,11 +151,8 @@ namespace {
 class RowRebuilder {
  public:
   explicit RowRebuilder(const ParitySet::Impl& set)
-      : set_(set),
-        rs_(set.NewCode()),
-        buffers_(static_cast<size_t>(set.n()) * set.stripe()),
-        pointers_(set.n()) {
-    for (uint32_t i = 0; i < set.n(); ++i) pointers_[i] = buffers_.data() + i * set.stripe();
+      : set_(set), rs_(set.NewCode()), buffers_(set.n() * set.row_capacity()), pointers_(set.n()) {
+    for (uint32_t i = 0; i < set.n(); ++i) pointers_[i] = buffers_.data() + i * set.row_capacity();
   }
 
   // Makes every shard's row `row` hold its true bytes (data rows
@@ -250,7 +249,7 @@ class ShardReader final : public io::PositionalReader {
   Status LoadRow(uint64_t row) const {
     if (cached_ == row) return Status::Ok();
     cached_.reset();
-    row_.resize(set_.stripe());
+    row_.resize(set_.row_capacity());
     SLUICE_ASSIGN_OR_RETURN(bool intact, set_.ReadRow(shard_, row, row_.data()));
     if (!intact) {
       if (!rebuilder_) rebuilder_.emplace(set_);
@@ -564,7 +563,7 @@ Result<ParityCheck> ParitySet::Check() const {
   check.parity_count = set.m();
   check.notes = set.notes;
   set.CheckFileSizes(&check);
-  std::vector<uint8_t> buf(set.stripe());
+  std::vector<uint8_t> buf(set.row_capacity());
   std::vector<uint8_t> lost_per_row(set.info.rows(), 0);
   for (uint32_t s = 0; s < set.n(); ++s) {
     ShardHealth& h = s < set.k() ? check.data.emplace_back() : check.parity.emplace_back();
@@ -592,7 +591,7 @@ Result<std::unique_ptr<io::PositionalReader>> ParitySet::NewVolumeReader(
 Status ParitySet::RebuildDataShard(uint32_t shard, io::SequentialWriter* out) const {
   const Impl& set = *impl_;
   ShardReader reader(set, shard);
-  std::vector<uint8_t> buf(set.stripe());
+  std::vector<uint8_t> buf(set.row_capacity());
   Sha256 hash;
   const uint64_t length = reader.Size();
   for (uint64_t at = 0; at < length;) {

@@ -78,7 +78,8 @@ class RowEncoder {
         rs_(rs),
         k_(info.data_count()),
         m_(info.parity_count()),
-        buffers_(static_cast<size_t>(k_ + m_) * info.header.stripe_size) {}
+        row_capacity_(static_cast<size_t>(info.header.row_length(0))),
+        buffers_((k_ + m_) * row_capacity_) {}
 
   // Reads row `row` of every data shard (zero-padded to the row's length)
   // and computes the parity rows. Checksums of the real bytes are in
@@ -110,9 +111,7 @@ class RowEncoder {
     return Status::Ok();
   }
 
-  uint8_t* row_buffer(uint32_t shard) {
-    return buffers_.data() + static_cast<size_t>(shard) * info_.header.stripe_size;
-  }
+  uint8_t* row_buffer(uint32_t shard) { return buffers_.data() + shard * row_capacity_; }
   uint64_t checksum(uint32_t shard) const { return checksums_[shard]; }
 
  private:
@@ -121,6 +120,7 @@ class RowEncoder {
   ReedSolomon* rs_;
   const uint32_t k_;
   const uint32_t m_;
+  const size_t row_capacity_;  // the longest row: S, or L if shorter
   std::vector<uint8_t> buffers_;
   std::vector<uint64_t> checksums_ = std::vector<uint64_t>(k_ + m_);
 };
