@@ -15,6 +15,10 @@
 // stripe of 1 MiB, and at most 4 GiB at the format's limits (255 rows of
 // 16 MiB, PARITY.md section 7).
 //
+// Threads: WriteParity and the rebuilds read and hash half of each row's
+// data shards on a second thread (format/side_thread.h), so the files'
+// ReadAt is called from two threads, as io::PositionalReader allows.
+//
 // Errors: kCorruption for damage, naming the file, shard, row and offset;
 // I/O failures of the files read stay I/O errors (a row that cannot be read
 // is not taken for a damaged one).
@@ -238,6 +242,12 @@ class ParitySet {
   // temporary file and publish it then.
   Status RebuildDataShard(uint32_t shard, io::SequentialWriter* out) const;
   Status RebuildVolume(uint32_t volume_number, io::SequentialWriter* out) const;
+  // Rebuilds data shards shards[i] to outs[i] in one pass: the other shards'
+  // rows are read once for all of them (rebuilding two lost volumes one
+  // after the other would read the survivors twice). Memory: one more row
+  // per shard. kInvalidArgument for a shard out of range or named twice.
+  Status RebuildDataShards(const std::vector<uint32_t>& shards,
+                           const std::vector<io::SequentialWriter*>& outs) const;
   // Writes parity file `parity_index` anew (the tables of info(), its
   // parity rows computed from the data, rebuilt where lost). Same contract.
   Status RepairParityFile(uint32_t parity_index, io::SequentialWriter* out) const;

@@ -5,6 +5,7 @@
 #include <iterator>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "format/parity.h"
 #include "format/parity_tables.h"
 #include "format/reed_solomon.h"
+#include "format/side_thread.h"
 
 namespace sluice::format {
 namespace {
@@ -156,27 +158,41 @@ class RowRebuilder {
   }
 
   // Makes every shard's row `row` hold its true bytes (data rows
-  // zero-padded): reads shards, data first, until k are intact and rebuilds
-  // the others. `known_lost` (a shard, or -1) is not read again. kCorruption
-  // naming the row and its lost shards when fewer than k are intact.
-  Status Load(uint64_t row, int64_t known_lost) {
+  // zero-padded): reads the data shards (half of them on the side thread),
+  // then parity shards until k are intact, and rebuilds the others. Shards
+  // in `known_lost` are not read again. kCorruption naming the row and its
+  // lost shards when fewer than k are intact.
+  Status Load(uint64_t row, std::span<const uint32_t> known_lost) {
     const uint32_t k = set_.k();
-    std::vector<bool> present(set_.n(), false);
-    std::vector<uint32_t> lost;
-    uint32_t intact = 0;
-    for (uint32_t s = 0; s < set_.n() && intact < k; ++s) {
-      bool ok = false;
-      if (static_cast<int64_t>(s) != known_lost) {
-        SLUICE_ASSIGN_OR_RETURN(ok, set_.ReadRow(s, row, pointers_[s]));
+    std::vector<char> intact(set_.n(), 0);  // not vector<bool>: two threads write it
+    auto read = [&](uint32_t first, uint32_t end) -> Status {
+      for (uint32_t s = first; s < end; ++s) {
+        if (std::find(known_lost.begin(), known_lost.end(), s) != known_lost.end()) continue;
+        SLUICE_ASSIGN_OR_RETURN(bool ok, set_.ReadRow(s, row, pointers_[s]));
+        intact[s] = ok;
       }
-      present[s] = ok;
-      if (ok) {
-        ++intact;
-      } else {
-        lost.push_back(s);
-      }
+      return Status::Ok();
+    };
+    Status side;
+    side_.Start([&] { side = read(0, k / 2); });
+    Status mine = read(k / 2, k);
+    side_.Join();
+    SLUICE_RETURN_IF_ERROR(side);
+    SLUICE_RETURN_IF_ERROR(mine);
+    uint32_t count = static_cast<uint32_t>(std::count(intact.begin(), intact.end(), 1));
+    for (uint32_t s = k; s < set_.n() && count < k; ++s) {
+      SLUICE_RETURN_IF_ERROR(read(s, s + 1));
+      count += intact[s];
     }
-    if (intact < k) return Unrepairable(row, lost);
+    if (count < k) {
+      // Every shard was read: those not intact are all lost.
+      std::vector<uint32_t> lost;
+      for (uint32_t s = 0; s < set_.n(); ++s) {
+        if (!intact[s]) lost.push_back(s);
+      }
+      return Unrepairable(row, lost);
+    }
+    std::vector<bool> present(intact.begin(), intact.end());
     const uint64_t len = set_.info.header.row_length(row);
     SLUICE_RETURN_IF_ERROR(rs_.Reconstruct(pointers_, present, len));
     // A rebuilt row that does not match its checksum means intact rows that
@@ -215,6 +231,7 @@ class RowRebuilder {
   ReedSolomon rs_;
   std::vector<uint8_t> buffers_;
   std::vector<uint8_t*> pointers_;
+  SideThread side_;
 };
 
 // Data shard bytes, each row checked and, if lost, rebuilt on demand. One
@@ -253,7 +270,8 @@ class ShardReader final : public io::PositionalReader {
     SLUICE_ASSIGN_OR_RETURN(bool intact, set_.ReadRow(shard_, row, row_.data()));
     if (!intact) {
       if (!rebuilder_) rebuilder_.emplace(set_);
-      SLUICE_RETURN_IF_ERROR(rebuilder_->Load(row, shard_));
+      const uint32_t lost[] = {shard_};
+      SLUICE_RETURN_IF_ERROR(rebuilder_->Load(row, lost));
       std::memcpy(row_.data(), rebuilder_->row(shard_), set_.info.header.row_length(row));
     }
     cached_ = row;
@@ -589,25 +607,56 @@ Result<std::unique_ptr<io::PositionalReader>> ParitySet::NewVolumeReader(
 }
 
 Status ParitySet::RebuildDataShard(uint32_t shard, io::SequentialWriter* out) const {
+  return RebuildDataShards({shard}, {out});
+}
+
+Status ParitySet::RebuildDataShards(const std::vector<uint32_t>& shards,
+                                    const std::vector<io::SequentialWriter*>& outs) const {
   const Impl& set = *impl_;
-  ShardReader reader(set, shard);
-  std::vector<uint8_t> buf(set.row_capacity());
-  Sha256 hash;
-  const uint64_t length = reader.Size();
-  for (uint64_t at = 0; at < length;) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), length - at));
-    SLUICE_ASSIGN_OR_RETURN(size_t got, reader.ReadAt(at, io::MutableBytes(buf.data(), want)));
-    hash.Update(io::ByteView(buf.data(), got));
-    SLUICE_RETURN_IF_ERROR(out->Append(io::ByteView(buf.data(), got)));
-    at += got;
+  if (shards.size() != outs.size()) {
+    return Status::InvalidArgument("parity set: " + std::to_string(shards.size()) +
+                                   " shards to rebuild and " + std::to_string(outs.size()) +
+                                   " writers");
   }
-  const std::array<uint8_t, 32> sha = hash.FinishRaw();
-  if (sha != set.info.shards[shard].sha256) {
-    return Status::Corruption("rebuilt " + set.ShardLabel(shard) + " has SHA-256 " +
-                              HexEncode(sha) + ", the shard table says " +
-                              HexEncode(set.info.shards[shard].sha256) +
-                              ": the rows agree with their checksums but not the whole with its " +
-                              "digest; do not use it");
+  for (size_t i = 0; i < shards.size(); ++i) {
+    if (shards[i] >= set.k() || std::count(shards.begin(), shards.end(), shards[i]) > 1) {
+      return Status::InvalidArgument("parity set: data shard " + std::to_string(shards[i]) +
+                                     " is not one of the set's " + std::to_string(set.k()) +
+                                     " or is named twice");
+    }
+  }
+  std::vector<std::vector<uint8_t>> rows(shards.size(), std::vector<uint8_t>(set.row_capacity()));
+  std::vector<Sha256> hashes(shards.size());
+  std::optional<RowRebuilder> rebuilder;
+  std::vector<uint32_t> lost;
+  for (uint64_t r = 0; r < set.info.rows(); ++r) {
+    // Each shard's row as it is; then, if any is lost, one rebuild for all.
+    lost.clear();
+    for (size_t i = 0; i < shards.size(); ++i) {
+      SLUICE_ASSIGN_OR_RETURN(bool intact, set.ReadRow(shards[i], r, rows[i].data()));
+      if (!intact) lost.push_back(shards[i]);
+    }
+    if (!lost.empty()) {
+      if (!rebuilder) rebuilder.emplace(set);
+      SLUICE_RETURN_IF_ERROR(rebuilder->Load(r, lost));
+    }
+    for (size_t i = 0; i < shards.size(); ++i) {
+      const bool rebuilt = std::find(lost.begin(), lost.end(), shards[i]) != lost.end();
+      const io::ByteView bytes(rebuilt ? rebuilder->row(shards[i]) : rows[i].data(),
+                               set.info.RowBytes(shards[i], r));
+      hashes[i].Update(bytes);
+      SLUICE_RETURN_IF_ERROR(outs[i]->Append(bytes));
+    }
+  }
+  for (size_t i = 0; i < shards.size(); ++i) {
+    const std::array<uint8_t, 32> sha = hashes[i].FinishRaw();
+    const std::array<uint8_t, 32>& want = set.info.shards[shards[i]].sha256;
+    if (sha != want) {
+      return Status::Corruption("rebuilt " + set.ShardLabel(shards[i]) + " has SHA-256 " +
+                                HexEncode(sha) + ", the shard table says " + HexEncode(want) +
+                                ": its rows match their checksums but the whole does not match "
+                                "its digest; do not use it");
+    }
   }
   return Status::Ok();
 }
@@ -632,7 +681,7 @@ Status ParitySet::RepairParityFile(uint32_t parity_index, io::SequentialWriter* 
   RowRebuilder rebuilder(set);
   const uint32_t shard = set.k() + parity_index;
   for (uint64_t r = 0; r < set.info.rows(); ++r) {
-    SLUICE_RETURN_IF_ERROR(rebuilder.Load(r, -1));
+    SLUICE_RETURN_IF_ERROR(rebuilder.Load(r, {}));
     const uint64_t len = h.row_length(r);
     // Load checked the rows it rebuilt; a parity row it read was intact.
     SLUICE_RETURN_IF_ERROR(out->Append(io::ByteView(rebuilder.row(shard), len)));

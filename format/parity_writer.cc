@@ -10,6 +10,7 @@
 #include "format/parity_format.h"
 #include "format/parity_tables.h"
 #include "format/reed_solomon.h"
+#include "format/side_thread.h"
 
 namespace sluice::format {
 namespace {
@@ -69,7 +70,7 @@ Result<uint64_t> CheckArguments(const std::vector<DataShard>& data, const Parity
 }
 
 // The row buffers of one pass over the data: k data rows and m parity rows
-// of stripe_size bytes, and the code that fills them.
+// (of S bytes, or L if shorter), and the code that fills them.
 class RowEncoder {
  public:
   RowEncoder(const std::vector<DataShard>& data, const ParitySetInfo& info, ReedSolomon* rs)
@@ -81,28 +82,22 @@ class RowEncoder {
         row_capacity_(static_cast<size_t>(info.header.row_length(0))),
         buffers_((k_ + m_) * row_capacity_) {}
 
-  // Reads row `row` of every data shard (zero-padded to the row's length)
-  // and computes the parity rows. Checksums of the real bytes are in
-  // checksum(shard) afterwards.
-  Status Encode(uint64_t row) {
+  // Reads row `row` of every data shard (zero-padded to the row's length),
+  // feeding its real bytes to hashers[i] when given, and computes the parity
+  // rows. Checksums of the real bytes are in checksum(shard) afterwards. The
+  // side thread reads and hashes the first half of the data shards.
+  Status Encode(uint64_t row, std::vector<Sha256>* hashers) {
+    const uint32_t half = k_ / 2;
+    Status side;
+    if (half > 0) side_.Start([&] { side = ReadRows(row, 0, half, hashers); });
+    Status mine = ReadRows(row, half, k_, hashers);
+    side_.Join();
+    SLUICE_RETURN_IF_ERROR(side);
+    SLUICE_RETURN_IF_ERROR(mine);
     const uint64_t len = info_.header.row_length(row);
     std::vector<const uint8_t*> in(k_);
     std::vector<uint8_t*> out(m_);
-    for (uint32_t i = 0; i < k_; ++i) {
-      uint8_t* buf = row_buffer(i);
-      const uint64_t real = info_.RowBytes(i, row);
-      const DataShard& d = data_[i];
-      const uint64_t at = d.offset + row * info_.header.stripe_size;
-      SLUICE_ASSIGN_OR_RETURN(size_t got, ReadUpTo(*d.file, at, io::MutableBytes(buf, real)));
-      if (got < real) {
-        return Status::IoError(d.file->name() + ": ended at offset " + std::to_string(at + got) +
-                               " while the parity of " + ShardName(data_, i) +
-                               " was written; it changed meanwhile, write the parity again");
-      }
-      std::memset(buf + real, 0, len - real);
-      checksums_[i] = Xxh3(io::ByteView(buf, real));
-      in[i] = buf;
-    }
+    for (uint32_t i = 0; i < k_; ++i) in[i] = row_buffer(i);
     for (uint32_t p = 0; p < m_; ++p) out[p] = row_buffer(k_ + p);
     rs_->Encode(in, out, len);
     for (uint32_t p = 0; p < m_; ++p) {
@@ -115,6 +110,27 @@ class RowEncoder {
   uint64_t checksum(uint32_t shard) const { return checksums_[shard]; }
 
  private:
+  // Reads, pads and hashes row `row` of data shards [first, end).
+  Status ReadRows(uint64_t row, uint32_t first, uint32_t end, std::vector<Sha256>* hashers) {
+    const uint64_t len = info_.header.row_length(row);
+    for (uint32_t i = first; i < end; ++i) {
+      uint8_t* buf = row_buffer(i);
+      const uint64_t real = info_.RowBytes(i, row);
+      const DataShard& d = data_[i];
+      const uint64_t at = d.offset + row * info_.header.stripe_size;
+      SLUICE_ASSIGN_OR_RETURN(size_t got, ReadUpTo(*d.file, at, io::MutableBytes(buf, real)));
+      if (got < real) {
+        return Status::IoError(d.file->name() + ": ended at offset " + std::to_string(at + got) +
+                               " while the parity of " + ShardName(data_, i) +
+                               " was written; it changed meanwhile, write the parity again");
+      }
+      std::memset(buf + real, 0, len - real);
+      checksums_[i] = Xxh3(io::ByteView(buf, real));
+      if (hashers != nullptr) (*hashers)[i].Update(io::ByteView(buf, real));
+    }
+    return Status::Ok();
+  }
+
   const std::vector<DataShard>& data_;
   const ParitySetInfo& info_;
   ReedSolomon* rs_;
@@ -123,6 +139,7 @@ class RowEncoder {
   const size_t row_capacity_;  // the longest row: S, or L if shorter
   std::vector<uint8_t> buffers_;
   std::vector<uint64_t> checksums_ = std::vector<uint64_t>(k_ + m_);
+  SideThread side_;
 };
 
 // First pass: every row checksum and every shard's SHA-256, into `info`
@@ -134,11 +151,8 @@ Status ComputeTables(RowEncoder* encoder, ParitySetInfo* info) {
   std::vector<Sha256> hashers(k);
   info->row_checksums.assign(static_cast<size_t>(n * rows), 0);
   for (uint64_t r = 0; r < rows; ++r) {
-    SLUICE_RETURN_IF_ERROR(encoder->Encode(r));
+    SLUICE_RETURN_IF_ERROR(encoder->Encode(r, &hashers));
     for (uint32_t i = 0; i < n; ++i) info->row_checksums[i * rows + r] = encoder->checksum(i);
-    for (uint32_t i = 0; i < k; ++i) {
-      hashers[i].Update(io::ByteView(encoder->row_buffer(i), info->RowBytes(i, r)));
-    }
   }
   for (uint32_t i = 0; i < k; ++i) info->shards[i].sha256 = hashers[i].FinishRaw();
   return Status::Ok();
@@ -151,7 +165,7 @@ Status AppendParityRows(const std::vector<DataShard>& data, const ParitySetInfo&
   const uint32_t k = info.data_count();
   const uint64_t rows = info.rows();
   for (uint64_t r = 0; r < rows; ++r) {
-    SLUICE_RETURN_IF_ERROR(encoder->Encode(r));
+    SLUICE_RETURN_IF_ERROR(encoder->Encode(r, nullptr));
     for (uint32_t i = 0; i < k + info.parity_count(); ++i) {
       if (encoder->checksum(i) == info.RowChecksum(i, r)) continue;
       return Status::IoError(

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -27,7 +28,8 @@ using testing::StringWriter;
 
 constexpr uint32_t kStripe = 4096;
 
-// A named file in memory, whose bytes a test may change between reads.
+// A named file in memory, whose bytes a test may change between opening a
+// set and reading it.
 class MemFile final : public io::PositionalReader {
  public:
   MemFile(std::string name, std::string data) : name_(std::move(name)), data_(std::move(data)) {}
@@ -47,7 +49,7 @@ class MemFile final : public io::PositionalReader {
  private:
   std::string name_;
   std::string data_;
-  mutable uint64_t reads_ = 0;
+  mutable std::atomic<uint64_t> reads_{0};  // the writer reads on two threads
 };
 
 ParityParams TestParams(uint32_t stripe = kStripe) {
@@ -468,6 +470,29 @@ TEST_CASE("damage in more than m shards, at most m per row, is all repaired") {
     REQUIRE(repaired.ok());
     CHECK(*repaired == parity[q]);
   }
+}
+
+TEST_CASE("several lost shards are rebuilt in one pass over the others") {
+  const std::vector<std::string> volumes = TestVolumes(kLengths);
+  const std::vector<std::string> parity = WriteVolumeParity(volumes, 2);
+  std::vector<std::optional<std::string>> v = All(volumes);
+  v[1].reset();  // volumes 2 and 3: rows 0 and 1 hold their bytes
+  v[2].reset();
+  Found found(v, All(parity));
+  REQUIRE(found.Open().ok());
+  StringWriter out2, out3;
+  REQUIRE(found.set->RebuildDataShards({1, 2}, {&out2, &out3}).ok());
+  CHECK(out2.contents() == volumes[1]);
+  CHECK(out3.contents() == volumes[2]);
+  // Volume 1 was read once for each of the two rows to rebuild.
+  const auto* volume1 = static_cast<const MemFile*>(found.volumes[0]);
+  CHECK(volume1->reads() == 2);
+
+  StringWriter a, b;
+  CHECK(found.set->RebuildDataShards({1, 1}, {&a, &b}).kind() == ErrorKind::kInvalidArgument);
+  CHECK(found.set->RebuildDataShards({4}, {&a}).kind() == ErrorKind::kInvalidArgument);
+  CHECK(found.set->RebuildDataShards({1}, {&a, &b}).kind() == ErrorKind::kInvalidArgument);
+  CHECK(a.contents().empty());
 }
 
 TEST_CASE("a shard reader serves repaired bytes at any offset and length") {
