@@ -215,10 +215,12 @@ class ParitySet {
   const std::vector<std::string>& notes() const;
 
   // Attaches the file holding data shard `shard` at its table offset;
-  // nullptr (the default) marks it missing.
-  void SetDataFile(uint32_t shard, const io::PositionalReader* file);
-  // Attaches `file` to every shard of that volume number.
-  void SetVolumeFile(uint32_t volume_number, const io::PositionalReader* file);
+  // nullptr (the default) marks it missing. kInvalidArgument if the set has
+  // no such shard.
+  Status SetDataFile(uint32_t shard, const io::PositionalReader* file);
+  // Attaches `file` to every shard of that volume number; kInvalidArgument
+  // if none has it.
+  Status SetVolumeFile(uint32_t volume_number, const io::PositionalReader* file);
   // Distinct volume numbers of the shard table, ascending.
   std::vector<uint32_t> VolumeNumbers() const;
 
@@ -230,7 +232,8 @@ class ParitySet {
   // against its checksum, and a lost one rebuilt from the other shards'
   // rows. ReadAt fails with kCorruption naming the row and the lost shards
   // when a row has more than m lost. Serialises its callers.
-  std::unique_ptr<io::PositionalReader> NewShardReader(uint32_t shard) const;
+  // kInvalidArgument if the set has no such shard.
+  Result<std::unique_ptr<io::PositionalReader>> NewShardReader(uint32_t shard) const;
   // The same for a whole data file: the shards of `volume_number` in
   // offset order, which must cover [0, end) without gaps or overlaps
   // (kInvalidArgument if not), as WriteParity's callers lay them out.

@@ -141,6 +141,11 @@ struct ParitySet::Impl {
     return shards;
   }
 
+  Status NoShard(uint32_t shard) const {
+    return Status::InvalidArgument("parity set: no data shard " + std::to_string(shard) +
+                                   " in a set of " + std::to_string(k()));
+  }
+
   void CheckFileSizes(ParityCheck* check) const;
   Status CheckShard(uint32_t shard, std::vector<uint8_t>* buf, std::vector<uint8_t>* lost_per_row,
                     ShardHealth* health) const;
@@ -556,14 +561,22 @@ Result<std::unique_ptr<ParitySet>> ParitySet::Open(
   return std::unique_ptr<ParitySet>(new ParitySet(std::move(impl)));
 }
 
-void ParitySet::SetDataFile(uint32_t shard, const io::PositionalReader* file) {
-  impl_->data_files.at(shard) = file;
+Status ParitySet::SetDataFile(uint32_t shard, const io::PositionalReader* file) {
+  if (shard >= impl_->k()) return impl_->NoShard(shard);
+  impl_->data_files[shard] = file;
+  return Status::Ok();
 }
 
-void ParitySet::SetVolumeFile(uint32_t volume_number, const io::PositionalReader* file) {
+Status ParitySet::SetVolumeFile(uint32_t volume_number, const io::PositionalReader* file) {
+  bool found = false;
   for (uint32_t i = 0; i < impl_->k(); ++i) {
-    if (impl_->info.shards[i].volume_number == volume_number) impl_->data_files[i] = file;
+    if (impl_->info.shards[i].volume_number != volume_number) continue;
+    impl_->data_files[i] = file;
+    found = true;
   }
+  if (found) return Status::Ok();
+  return Status::InvalidArgument("parity set: no data shard of volume " +
+                                 std::to_string(volume_number));
 }
 
 std::vector<uint32_t> ParitySet::VolumeNumbers() const {
@@ -593,15 +606,16 @@ Result<ParityCheck> ParitySet::Check() const {
   return check;
 }
 
-std::unique_ptr<io::PositionalReader> ParitySet::NewShardReader(uint32_t shard) const {
-  return std::make_unique<ShardReader>(*impl_, shard);
+Result<std::unique_ptr<io::PositionalReader>> ParitySet::NewShardReader(uint32_t shard) const {
+  if (shard >= impl_->k()) return impl_->NoShard(shard);
+  return std::unique_ptr<io::PositionalReader>(new ShardReader(*impl_, shard));
 }
 
 Result<std::unique_ptr<io::PositionalReader>> ParitySet::NewVolumeReader(
     uint32_t volume_number) const {
   SLUICE_ASSIGN_OR_RETURN(std::vector<uint32_t> shards, impl_->VolumeShards(volume_number));
   std::vector<std::unique_ptr<io::PositionalReader>> parts;
-  for (uint32_t i : shards) parts.push_back(NewShardReader(i));
+  for (uint32_t i : shards) parts.push_back(std::make_unique<ShardReader>(*impl_, i));
   return std::unique_ptr<io::PositionalReader>(
       new VolumeReader(std::move(parts), "volume " + std::to_string(volume_number)));
 }
@@ -619,10 +633,10 @@ Status ParitySet::RebuildDataShards(const std::vector<uint32_t>& shards,
                                    " writers");
   }
   for (size_t i = 0; i < shards.size(); ++i) {
-    if (shards[i] >= set.k() || std::count(shards.begin(), shards.end(), shards[i]) > 1) {
+    if (shards[i] >= set.k()) return set.NoShard(shards[i]);
+    if (std::count(shards.begin(), shards.end(), shards[i]) > 1) {
       return Status::InvalidArgument("parity set: data shard " + std::to_string(shards[i]) +
-                                     " is not one of the set's " + std::to_string(set.k()) +
-                                     " or is named twice");
+                                     " named twice to be rebuilt");
     }
   }
   std::vector<std::vector<uint8_t>> rows(shards.size(), std::vector<uint8_t>(set.row_capacity()));

@@ -137,7 +137,7 @@ struct Found {
     if (!s.ok()) return s.status();
     set = std::move(s).value();
     for (size_t i = 0; i < volumes.size(); ++i) {
-      set->SetVolumeFile(static_cast<uint32_t>(i + 1), volumes[i]);
+      SLUICE_RETURN_IF_ERROR(set->SetVolumeFile(static_cast<uint32_t>(i + 1), volumes[i]));
     }
     return Status::Ok();
   }
@@ -431,7 +431,9 @@ TEST_CASE("m + 1 shards lost in one row is one clear error naming the row and th
   // The volumes with no loss in that row still rebuild, and so does every
   // other row of volume 1.
   for (uint32_t vol : {3u, 4u}) CHECK(RebuildVolume(*found.set, vol).ok());
-  std::unique_ptr<io::PositionalReader> reader = found.set->NewShardReader(0);
+  Result<std::unique_ptr<io::PositionalReader>> opened = found.set->NewShardReader(0);
+  REQUIRE(opened.ok());
+  std::unique_ptr<io::PositionalReader> reader = std::move(opened).value();
   std::string row3(kStripe, '\0');
   REQUIRE(
       reader
@@ -495,6 +497,22 @@ TEST_CASE("several lost shards are rebuilt in one pass over the others") {
   CHECK(a.contents().empty());
 }
 
+TEST_CASE("a set refuses shards and volumes it does not have") {
+  const std::vector<std::string> volumes = TestVolumes(kLengths);
+  Found found(All(volumes), All(WriteVolumeParity(volumes, 2)));
+  REQUIRE(found.Open().ok());
+  CHECK(found.set->VolumeNumbers() == std::vector<uint32_t>{1, 2, 3, 4});
+  CHECK(found.set->SetDataFile(4, nullptr).kind() == ErrorKind::kInvalidArgument);
+  CHECK(found.set->SetVolumeFile(5, nullptr).kind() == ErrorKind::kInvalidArgument);
+  CHECK(found.set->NewShardReader(4).status().kind() == ErrorKind::kInvalidArgument);
+  CHECK(found.set->NewVolumeReader(5).status().kind() == ErrorKind::kInvalidArgument);
+  StringWriter out;
+  CHECK(found.set->RebuildVolume(0, &out).kind() == ErrorKind::kInvalidArgument);
+  CHECK(found.set->RepairParityFile(2, &out).kind() == ErrorKind::kInvalidArgument);
+  CHECK_THAT(found.set->SetDataFile(4, nullptr).message(),
+             Catch::Contains("no data shard 4 in a set of 4"));
+}
+
 TEST_CASE("a shard reader serves repaired bytes at any offset and length") {
   const std::vector<std::string> volumes = TestVolumes(kLengths);
   const std::vector<std::string> parity = WriteVolumeParity(volumes, 2);
@@ -505,7 +523,9 @@ TEST_CASE("a shard reader serves repaired bytes at any offset and length") {
   Found found(v, All(parity));
   REQUIRE(found.Open().ok());
   for (uint32_t shard : {0u, 1u}) {
-    std::unique_ptr<io::PositionalReader> r = found.set->NewShardReader(shard);
+    Result<std::unique_ptr<io::PositionalReader>> opened = found.set->NewShardReader(shard);
+    REQUIRE(opened.ok());
+    std::unique_ptr<io::PositionalReader> r = std::move(opened).value();
     REQUIRE(r->Size() == volumes[shard].size());
     const std::string& want = volumes[shard];
     for (uint64_t offset : {0ul, 1ul, 4095ul, 4096ul, 5000ul, 8191ul, 12000ul, 16483ul}) {
@@ -901,9 +921,9 @@ TEST_CASE("read errors surface as I/O errors, never as damage") {
   fs.ClearFailures();
   Result<std::unique_ptr<ParitySet>> set = ParitySet::Open(parity);
   REQUIRE(set.ok());
-  for (uint32_t v = 1; v <= 4; ++v) (*set)->SetVolumeFile(v, readers[v - 1].get());
-  (*set)->SetVolumeFile(2, nullptr);  // so rebuilding reads the parity files too
-  for (uint64_t nth : {1, 3, 8}) {    // rebuilding reads 4 rows for each of 2
+  for (uint32_t v = 1; v <= 4; ++v) REQUIRE((*set)->SetVolumeFile(v, readers[v - 1].get()).ok());
+  REQUIRE((*set)->SetVolumeFile(2, nullptr).ok());  // so rebuilding reads the parity files too
+  for (uint64_t nth : {1, 3, 8}) {                  // rebuilding reads 4 rows for each of 2
     INFO("read " << nth);
     fs.FailNth(Op::kRead, nth);
     CHECK((*set)->Check().status().kind() == ErrorKind::kIoError);
