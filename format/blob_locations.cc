@@ -314,6 +314,41 @@ Result<VolumeLocations> ReadVolumeLocations(const io::PositionalReader& file) {
   return out;
 }
 
+Result<VolumeCheck> VerifyVolume(const io::PositionalReader& file, const TrustPolicy& trust) {
+  auto stream = io::NewRangeReader(&file, 0, file.Size());
+  BundleReaderOptions options;
+  options.any_volume = true;
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<BundleReader> reader,
+                          BundleReader::Open(stream.get(), trust, options));
+  VolumeCheck check;
+  check.catalog = reader->catalog();
+  check.signature = reader->signature();
+  check.record = reader->volume();
+  SLUICE_ASSIGN_OR_RETURN(VolumeLocations located, ReadVolumeLocations(file));
+  check.parts = std::move(located.parts);
+  uint64_t frame = check.record.first_frame;
+  std::vector<uint8_t> buf(1 << 20);
+  for (const BlobLocation& part : check.parts) {
+    if (part.blob_index >= check.catalog.blobs.size() ||
+        !check.catalog.blobs[part.blob_index].shipped) {
+      return Status::Corruption("volume " + std::to_string(check.record.number) +
+                                ": trailer lists blob " + std::to_string(part.blob_index) +
+                                ", which the catalog does not ship");
+    }
+    auto blob = OpenBlobAt(&file, &check.catalog, part, frame, /*check_digest=*/true);
+    while (true) {
+      SLUICE_ASSIGN_OR_RETURN(size_t n, blob->Read(buf));
+      if (n == 0) break;
+    }
+    frame += part.frame_count;
+    check.frames += part.frame_count;
+    if (part.raw_offset == 0 && part.raw_size == check.catalog.blobs[part.blob_index].size) {
+      ++check.whole_blobs;
+    }
+  }
+  return check;
+}
+
 Result<std::vector<BlobLocation>> ReadBlobLocations(const io::PositionalReader& file) {
   SLUICE_ASSIGN_OR_RETURN(VolumeLocations volume, ReadVolumeLocations(file));
   return std::move(volume.parts);

@@ -280,7 +280,7 @@ Result<std::unique_ptr<BundleReader>> BundleReader::Open(io::SequentialReader* i
   const std::string catalog_bytes = Concatenate(&chunks, fields.catalog_size);
   SLUICE_RETURN_IF_ERROR(ParseCatalog(io::AsBytes(catalog_bytes), catalog_offset, &r.catalog));
   SLUICE_ASSIGN_OR_RETURN(r.volume, r.ReadVolumeRecord());
-  if (r.volume.number != 1) {
+  if (r.volume.number != 1 && !options.any_volume) {
     return Status::InvalidArgument(
         "this is volume " + std::to_string(r.volume.number) + " of " +
         std::to_string(r.volume.count) +
@@ -301,6 +301,7 @@ Result<std::unique_ptr<BundleReader>> BundleReader::Open(io::SequentialReader* i
 
 const Catalog& BundleReader::catalog() const { return impl_->catalog; }
 const SignatureInfo& BundleReader::signature() const { return impl_->signature; }
+const VolumeRecord& BundleReader::volume() const { return impl_->volume; }
 const std::vector<BlobLocation>& BundleReader::locations() const { return impl_->locations; }
 
 Result<std::optional<size_t>> BundleReader::NextBlob() {

@@ -61,6 +61,10 @@ struct BundleReaderOptions {
   // caller checks its sha256 (an import's sink hashes what it writes, so
   // each blob is hashed once). Frame checksums and sizes are always checked.
   bool check_blob_digests = true;
+  // Open a volume other than the first (to check its header, catalog and
+  // signature alone: VerifyVolume); its frames are then not read by this
+  // reader.
+  bool any_volume = false;
 };
 
 class BundleReader {
@@ -81,6 +85,8 @@ class BundleReader {
 
   const Catalog& catalog() const;
   const SignatureInfo& signature() const;
+  // The volume record of the volume Open read.
+  const VolumeRecord& volume() const;
 
   // Advances to the next shipped blob (catalog order) and returns its catalog
   // index, or nullopt when all shipped blobs have been read. An unread rest
@@ -141,5 +147,22 @@ std::unique_ptr<io::SequentialReader> OpenBlobAt(const io::PositionalReader* fil
                                                  const Catalog* catalog,
                                                  const BlobLocation& location,
                                                  uint64_t first_frame, bool check_digest);
+
+// What VerifyVolume found in one volume.
+struct VolumeCheck {
+  Catalog catalog;
+  SignatureInfo signature;
+  VolumeRecord record;
+  std::vector<BlobLocation> parts;  // in frame order
+  uint64_t frames = 0;
+  uint64_t whole_blobs = 0;  // parts that are a whole blob: sha256 checked too
+};
+
+// Checks one volume of a bundle file alone, whichever it is: its header,
+// catalog and signature (as BundleReader::Open does), its volume record,
+// and every frame it holds, each blob part against the catalog's size and,
+// for a blob wholly in the volume, its sha256. For media that arrive one at
+// a time: a spanning blob's sha256 is checked when the set is read whole.
+Result<VolumeCheck> VerifyVolume(const io::PositionalReader& file, const TrustPolicy& trust);
 
 }  // namespace sluice::format

@@ -21,6 +21,7 @@ struct BundleWriter::Impl {
   BundleWriterOptions options;
   // Header, catalog and signature: the start of every volume.
   std::string prefix;
+  std::array<uint8_t, 32> signed_digest{};
 
   // The first error that made the output unusable; every later call returns it.
   Status broken;
@@ -209,7 +210,8 @@ Result<std::unique_ptr<BundleWriter>> BundleWriter::Start(io::SequentialWriter* 
   Sha256 signed_hash;
   signed_hash.Update(io::AsBytes(header));
   signed_hash.Update(io::AsBytes(catalog_bytes));
-  std::string message = SignatureMessage(signed_hash.FinishRaw());
+  const std::array<uint8_t, 32> signed_digest = signed_hash.FinishRaw();
+  std::string message = SignatureMessage(signed_digest);
   SignatureBlock block;
   block.algorithm = kSignatureAlgorithmEd25519;
   block.key_fingerprint = key.public_key().Fingerprint();
@@ -221,6 +223,7 @@ Result<std::unique_ptr<BundleWriter>> BundleWriter::Start(io::SequentialWriter* 
   impl->options = options;
   impl->frame->raw.reserve(options.frame_size);
   impl->prefix = header + catalog_bytes + EncodeSignatureBlock(block);
+  impl->signed_digest = signed_digest;
   SLUICE_RETURN_IF_ERROR(impl->StartVolume(1));
   return std::unique_ptr<BundleWriter>(new BundleWriter(std::move(impl)));
 }
@@ -339,6 +342,9 @@ const Catalog& BundleWriter::catalog() const { return impl_->catalog; }
 uint64_t BundleWriter::bytes_written() const { return impl_->total_written; }
 const std::vector<VolumeRecord>& BundleWriter::volumes() const { return impl_->volumes; }
 uint64_t BundleWriter::volume_record_offset() const { return impl_->prefix.size(); }
+const std::array<uint8_t, 32>& BundleWriter::signed_digest() const {
+  return impl_->signed_digest;
+}
 uint64_t BundleWriter::stored_blob_bytes() const { return impl_->stored_blob_bytes; }
 
 }  // namespace sluice::format

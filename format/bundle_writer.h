@@ -7,6 +7,7 @@
 // The writer does not Sync or Close `out`: publication is the caller's job.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 
@@ -77,6 +78,9 @@ class BundleWriter {
   // several volumes overwrites that record with EncodeVolumeRecord of the
   // final one (count set), which only the caller can do in place.
   const std::vector<VolumeRecord>& volumes() const;
+  // SHA-256 of the header and catalog: what the signature covers, and what
+  // ties parity files to this bundle (PARITY.md).
+  const std::array<uint8_t, 32>& signed_digest() const;
   uint64_t volume_record_offset() const;
   // Stored bytes (frame headers included) of blobs written so far.
   uint64_t stored_blob_bytes() const;

@@ -24,7 +24,39 @@ class RangeReader final : public SequentialReader {
   const uint64_t end_;
 };
 
+// Fills each buffer across part boundaries: a short read means the end.
+class ConcatenatedReader final : public SequentialReader {
+ public:
+  explicit ConcatenatedReader(std::vector<std::unique_ptr<SequentialReader>> parts)
+      : parts_(std::move(parts)) {}
+  Result<size_t> Read(MutableBytes buf) override {
+    size_t done = 0;
+    while (done < buf.size() && current_ < parts_.size()) {
+      SLUICE_ASSIGN_OR_RETURN(size_t n, parts_[current_]->Read(buf.subspan(done)));
+      if (n == 0) {
+        ++current_;
+        continue;
+      }
+      done += n;
+    }
+    return done;
+  }
+  const std::string& name() const override {
+    static const std::string kNone = "no input";
+    return parts_.empty() ? kNone : parts_.front()->name();
+  }
+
+ private:
+  std::vector<std::unique_ptr<SequentialReader>> parts_;
+  size_t current_ = 0;
+};
+
 }  // namespace
+
+std::unique_ptr<SequentialReader> NewConcatenatedReader(
+    std::vector<std::unique_ptr<SequentialReader>> parts) {
+  return std::make_unique<ConcatenatedReader>(std::move(parts));
+}
 
 std::unique_ptr<SequentialReader> NewRangeReader(const PositionalReader* file, uint64_t offset,
                                                  uint64_t end) {

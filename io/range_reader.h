@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "io/file.h"
 
@@ -15,5 +16,10 @@ namespace sluice::io {
 // stop at `end` (or at the file's end, if that comes first).
 std::unique_ptr<SequentialReader> NewRangeReader(const PositionalReader* file, uint64_t offset,
                                                  uint64_t end);
+
+// The readers' bytes one after another (the volumes of a bundle read as
+// one stream). Named after the first.
+std::unique_ptr<SequentialReader> NewConcatenatedReader(
+    std::vector<std::unique_ptr<SequentialReader>> parts);
 
 }  // namespace sluice::io

@@ -15,6 +15,7 @@
 #include "plan.h"
 #include "reference/ref_name.h"
 #include "signing.h"
+#include "parity_files.h"
 #include "transfer/blob_prefetcher.h"
 #include "transfer/limits.h"
 
@@ -82,8 +83,12 @@ size_t BlobsInFlight(const ExportPlan& plan, size_t asked) {
   return n;
 }
 
-// Returns the bytes written (of every volume).
-Result<uint64_t> WriteBundle(BundleOutput* output, ExportPlan* plan,
+struct WrittenBundle {
+  uint64_t bytes = 0;  // of every volume
+  std::array<uint8_t, 32> signed_digest{};
+};
+
+Result<WrittenBundle> WriteBundle(BundleOutput* output, ExportPlan* plan,
                              const format::PrivateKey& key, const ExportOptions& options) {
   io::SequentialWriter* out = output->writer();
   format::BundleWriterOptions writer_options = options.writer;
@@ -130,7 +135,7 @@ Result<uint64_t> WriteBundle(BundleOutput* output, ExportPlan* plan,
   }
   SLUICE_RETURN_IF_ERROR(writer->Finish());
   SLUICE_RETURN_IF_ERROR(output->CompleteVolumes(writer->volumes(), writer->volume_record_offset()));
-  return writer->bytes_written();
+  return WrittenBundle{writer->bytes_written(), writer->signed_digest()};
 }
 
 // The reader of a stream went away (`-o - | head`, a diode's sender that
@@ -189,9 +194,13 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
     if (blob.shipped) shipped.push_back(blob.digest);
   }
   SLUICE_RETURN_IF_ERROR(output->Prepare(PlannedBundleSize(plan, options.writer.frame_size)));
-  Result<uint64_t> written = WriteBundle(output.get(), &plan, key, options);
+  if (options.parity_count > 0 && output->Files().empty()) {
+    return Status::InvalidArgument("--parity writes parity files beside the bundle; " +
+                                   output->Describe() + " is a stream: use -o FILE");
+  }
+  Result<WrittenBundle> written = WriteBundle(output.get(), &plan, key, options);
   SLUICE_RETURN_IF_ERROR(ExplainBrokenPipe(written.status(), output.get()));
-  const uint64_t bundle_bytes = *written;
+  const uint64_t bundle_bytes = written->bytes;
 
   // Publish in three atomic steps (see ledger.h): a crash between any two
   // leaves a ledger that the next LoadLedger settles to match the output.
@@ -217,6 +226,19 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   ledger.RecordBundle(header, shipped);
   SLUICE_RETURN_IF_ERROR(ledger.Save(fs, options.ledger_path));
 
+  // Parity is an addition beside a complete bundle: a failure here leaves
+  // the bundle valid (and counted), and says how to make the parity again.
+  std::vector<std::string> parity_files;
+  if (options.parity_count > 0) {
+    auto made = WriteParityFiles(fs, output->Files(), header.bundle_id, written->signed_digest,
+                                 options.parity_count);
+    if (!made.ok()) {
+      return made.status().WithContext("the bundle is written and recorded, but its parity "
+                                       "files are not");
+    }
+    parity_files = std::move(made).value();
+  }
+
   ExportReport report;
   report.bundle_id = format::HexEncode(header.bundle_id);
   report.base_sequence = header.base_sequence;
@@ -233,6 +255,7 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   report.resent_bytes = plan.resent_bytes;
   report.bundle_bytes = bundle_bytes;
   report.files = output->Files();
+  report.parity_files = std::move(parity_files);
   report.bundle_on_stdout =
       !location && (options.output_path == "-" || io::IsStandardOutput(fs, options.output_path));
   return report;

@@ -32,6 +32,8 @@ struct ExportOptions {
   // Cut the bundle into volumes of at most this many bytes (bundle_output.h,
   // volume_set.h); 0: one file or stream.
   uint64_t volume_size = 0;
+  // Reed-Solomon parity files written beside the bundle (parity_files.h).
+  uint32_t parity_count = 0;
   format::BundleWriterOptions writer;
   // What counts as held by the far side (plan.h): every blob sent, or only
   // those a receipt confirmed; and the last bundles' blobs sent again.
@@ -57,6 +59,7 @@ struct ExportReport {
   uint64_t resent_bytes = 0;
   uint64_t bundle_bytes = 0;   // as written, every volume together
   std::vector<std::string> files;  // the bundle's file, or its volumes; none for a stream
+  std::vector<std::string> parity_files;
   // The bundle went to standard output (-o -, or -o /dev/stdout and the
   // like): a report printed there would be read as part of the bundle.
   bool bundle_on_stdout = false;

@@ -10,6 +10,7 @@
 #include "io/range_reader.h"
 #include "reference/ref_name.h"
 #include "signing.h"
+#include "volume_set.h"
 
 namespace po = boost::program_options;
 
@@ -101,16 +102,29 @@ Status CheckSigningKeyFile(const std::string& path, bool allow_insecure_permissi
 Result<BundleInput> OpenBundleInput(const std::string& path) {
   BundleInput input;
   io::FileSystem* fs = io::DefaultFileSystem();
-  auto kind = path == "-" ? Result<io::PathKind>(io::PathKind::kMissing) : io::KindOfPath(fs, path);
+  SLUICE_ASSIGN_OR_RETURN(std::vector<VolumeFile> set, FindVolumeSet(fs, path));
+  if (set.size() > 1) {
+    std::vector<std::unique_ptr<io::SequentialReader>> parts;
+    for (const VolumeFile& v : set) {
+      SLUICE_ASSIGN_OR_RETURN(auto file, fs->NewPositionalReader(v.path));
+      parts.push_back(io::NewRangeReader(file.get(), 0, file->Size()));
+      input.volume_files.push_back(std::move(file));
+      input.volume_paths.push_back(v.path);
+    }
+    input.stream = io::NewConcatenatedReader(std::move(parts));
+    return input;
+  }
+  const std::string single = set.size() == 1 ? set.front().path : path;
+  auto kind = path == "-" ? Result<io::PathKind>(io::PathKind::kMissing) : io::KindOfPath(fs, single);
   if (kind.ok() && *kind == io::PathKind::kRegular) {
-    SLUICE_ASSIGN_OR_RETURN(input.file, fs->NewPositionalReader(path));
+    SLUICE_ASSIGN_OR_RETURN(input.file, fs->NewPositionalReader(single));
     input.stream = io::NewRangeReader(input.file.get(), 0, input.file->Size());
     return input;
   }
   if (path == "-") {
     input.stream = io::StdinReader();
   } else {
-    SLUICE_ASSIGN_OR_RETURN(input.stream, fs->NewSequentialReader(path));
+    SLUICE_ASSIGN_OR_RETURN(input.stream, fs->NewSequentialReader(single));
   }
   return input;
 }

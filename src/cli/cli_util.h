@@ -48,11 +48,18 @@ std::string Printable(std::string_view text);
 // file random access too (`file`, through which the stream reads, so both
 // see one file), which lets verify and import read several blobs at once.
 struct BundleInput {
-  std::unique_ptr<io::PositionalReader> file;  // null for standard input, a pipe or a device
+  // Null for standard input, a pipe, a device or a volume set.
+  std::unique_ptr<io::PositionalReader> file;
   std::unique_ptr<io::SequentialReader> stream;
+  // A volume set: its files in volume order, read one after another by
+  // `stream`.
+  std::vector<std::string> volume_paths;
+  std::vector<std::unique_ptr<io::PositionalReader>> volume_files;
 };
 
-// Opens BUNDLE: a file, or standard input for "-".
+// Opens BUNDLE: a file; standard input for "-"; or a bundle cut into
+// volumes, named by a directory, the set's name or any one of its volumes
+// (volume_set.h), refused naming the volumes missing.
 Result<BundleInput> OpenBundleInput(const std::string& path);
 
 // The keys an importer trusts, from --trust files or directories, or none

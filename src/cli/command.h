@@ -29,6 +29,7 @@ int RunExport(const Args& args);
 int RunVerify(const Args& args);
 int RunImport(const Args& args);
 int RunInspect(const Args& args);
+int RunRepair(const Args& args);
 int RunInventory(const Args& args);
 int RunLedger(const Args& args);
 

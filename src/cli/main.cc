@@ -19,6 +19,7 @@ const std::vector<Command>& Commands() {
       {"verify", "check a bundle's signature and every byte", RunVerify},
       {"import", "verify a bundle and write its images to a destination", RunImport},
       {"inspect", "show what a bundle holds", RunInspect},
+      {"repair", "rebuild damaged or missing volumes from the bundle's parity files", RunRepair},
       {"inventory", "list what a destination holds, for 'ledger rebuild'", RunInventory},
       {"ledger", "show a ledger, confirm a receipt of the far side, or rebuild it from an inventory",
        RunLedger},

@@ -1,0 +1,63 @@
+// sluice repair: rebuilds damaged or missing volumes of a bundle (or a
+// damaged single bundle file) from the parity files beside it.
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_util.h"
+#include "parity_files.h"
+
+namespace po = boost::program_options;
+
+namespace sluice::cli {
+
+int RunRepair(const Args& args) {
+  std::string bundle_path;
+  bool json = false;
+  po::options_description options("repair options");
+  options.add_options()
+      ("bundle", po::value(&bundle_path)->required(),
+       "the bundle file, or any volume or parity file of it (also positional)")
+      ("json", po::bool_switch(&json), "print the result as JSON on stdout");
+  po::positional_options_description positional;
+  positional.add("bundle", 1);
+  po::variables_map vm;
+  if (auto exit = ParseCommandLine("repair", "BUNDLE", args, options, positional, &vm)) {
+    return *exit;
+  }
+  auto report = RepairBundle(io::DefaultFileSystem(), bundle_path);
+  if (!report.ok()) {
+    if (json) {
+      std::cout << nlohmann::ordered_json{{"bundle", bundle_path}, {"ok", false},
+                                          {"error", report.status().ToString()}}
+                       .dump(2)
+                << "\n";
+    }
+    return ReportError(report.status());
+  }
+  if (json) {
+    std::cout << nlohmann::ordered_json{{"bundle", bundle_path},
+                                        {"ok", true},
+                                        {"was_intact", report->was_intact},
+                                        {"parity_files", report->parity_files},
+                                        {"rebuilt", report->rebuilt},
+                                        {"details", report->details}}
+                     .dump(2)
+              << "\n";
+    return kExitOk;
+  }
+  if (report->was_intact) {
+    std::cout << Printable(bundle_path) << ": intact, every row checked against "
+              << report->parity_files.size() << " parity files; nothing to repair\n";
+    return kExitOk;
+  }
+  std::cout << Printable(bundle_path) << ": repaired from " << report->parity_files.size()
+            << " parity files\n"
+            << Printable(report->details);
+  if (!report->details.empty() && report->details.back() != '\n') std::cout << "\n";
+  for (const std::string& f : report->rebuilt) std::cout << "  rebuilt " << Printable(f) << "\n";
+  std::cout << "  run sluice verify on it before importing\n";
+  return kExitOk;
+}
+
+}  // namespace sluice::cli

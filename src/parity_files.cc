@@ -1,0 +1,149 @@
+#include "parity_files.h"
+
+#include <map>
+#include <memory>
+
+#include "format/parity.h"
+#include "io/atomic_file.h"
+#include "volume_set.h"
+
+namespace sluice {
+namespace {
+
+// The name the files of a bundle share: "dir/site" for dir/site.sluice,
+// dir/site.003.sluice or dir/site.par2.sluice.
+std::string StemOf(const std::string& path) {
+  std::string stem = VolumeStem(path);
+  const size_t dot = stem.rfind('.');
+  if (dot == std::string::npos || dot + 1 == stem.size()) return stem;
+  const std::string tail = stem.substr(dot + 1);
+  const bool volume = tail.size() >= 3 && tail.find_first_not_of("0123456789") == std::string::npos;
+  const bool parity = tail.size() > 3 && tail.compare(0, 3, "par") == 0 &&
+                      tail.find_first_not_of("0123456789", 3) == std::string::npos;
+  return volume || parity ? stem.substr(0, dot) : stem;
+}
+
+// The file of volume n of a bundle of `count` volumes named `stem`: a
+// bundle of one volume is STEM.sluice, or STEM.001.sluice when cut into
+// volumes that all fit in one.
+std::string VolumeFilePath(io::FileSystem* fs, const std::string& stem, uint32_t n,
+                           size_t count) {
+  if (count == 1 && !fs->Exists(VolumePath(stem, 1))) return stem + ".sluice";
+  return VolumePath(stem, n);
+}
+
+}  // namespace
+
+std::string ParityPath(const std::string& stem, uint32_t number) {
+  return stem + ".par" + std::to_string(number) + ".sluice";
+}
+
+Result<std::vector<std::string>> WriteParityFiles(io::FileSystem* fs,
+                                                  const std::vector<std::string>& files,
+                                                  const format::BundleId& bundle_id,
+                                                  const std::array<uint8_t, 32>& bundle_digest,
+                                                  uint32_t parity_count) {
+  if (files.empty()) return Status::InvalidArgument("--parity needs a bundle written to files");
+  std::vector<std::unique_ptr<io::PositionalReader>> readers;
+  std::vector<format::DataShard> shards;
+  format::ParityParams params;
+  params.bundle_id = bundle_id;
+  params.bundle_digest = bundle_digest;
+  for (size_t i = 0; i < files.size(); ++i) {
+    SLUICE_ASSIGN_OR_RETURN(auto reader, fs->NewPositionalReader(files[i]));
+    readers.push_back(std::move(reader));
+  }
+  if (files.size() == 1) {
+    const uint64_t size = readers[0]->Size();
+    shards = format::SegmentShards(readers[0].get(), size,
+                                   format::DefaultSegmentCount(size, params.stripe_size),
+                                   params.stripe_size);
+  } else {
+    for (size_t i = 0; i < readers.size(); ++i) {
+      shards.push_back({readers[i].get(), static_cast<uint32_t>(i + 1), 0, readers[i]->Size()});
+    }
+  }
+  const std::string stem = StemOf(files[0]);
+  std::vector<std::unique_ptr<io::AtomicFile>> outputs;
+  std::vector<io::SequentialWriter*> writers;
+  std::vector<std::string> paths;
+  for (uint32_t p = 1; p <= parity_count; ++p) {
+    paths.push_back(ParityPath(stem, p));
+    SLUICE_ASSIGN_OR_RETURN(auto out, io::AtomicFile::Create(fs, paths.back()));
+    writers.push_back(out->writer());
+    outputs.push_back(std::move(out));
+  }
+  SLUICE_RETURN_IF_ERROR(format::WriteParity(shards, params, writers));
+  for (auto& out : outputs) SLUICE_RETURN_IF_ERROR(out->Commit());
+  return paths;
+}
+
+Result<RepairReport> RepairBundle(io::FileSystem* fs, const std::string& path) {
+  if (auto kind = io::KindOfPath(fs, path); kind.ok() && *kind == io::PathKind::kDirectory) {
+    return Status::InvalidArgument("repair " + path + ": name the bundle (site.sluice) or one of "
+                                   "its volumes or parity files, not a directory");
+  }
+  const std::string stem = StemOf(path);
+  RepairReport report;
+  std::vector<std::unique_ptr<io::PositionalReader>> parity_readers;
+  std::vector<const io::PositionalReader*> parity_files;
+  for (uint32_t p = 1; p <= 255; ++p) {
+    const std::string candidate = ParityPath(stem, p);
+    if (!fs->Exists(candidate)) continue;
+    SLUICE_ASSIGN_OR_RETURN(auto reader, fs->NewPositionalReader(candidate));
+    parity_files.push_back(reader.get());
+    parity_readers.push_back(std::move(reader));
+    report.parity_files.push_back(candidate);
+  }
+  if (parity_files.empty()) {
+    return Status::NotFound("no parity files beside " + path + " (" + ParityPath(stem, 1) +
+                            ", ...): export with --parity N to be able to repair");
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<format::ParitySet> set,
+                          format::ParitySet::Open(parity_files));
+  // Volumes by number, whether or not they are here: missing ones are
+  // rebuilt. A volume set's files may be absent; a single file must be named.
+  std::map<uint32_t, std::string> volume_paths;
+  std::map<uint32_t, std::unique_ptr<io::PositionalReader>> volume_readers;
+  const std::vector<uint32_t> numbers = set->VolumeNumbers();
+  for (uint32_t n : numbers) {
+    volume_paths[n] = VolumeFilePath(fs, stem, n, numbers.size());
+    if (!fs->Exists(volume_paths[n])) continue;
+    SLUICE_ASSIGN_OR_RETURN(auto reader, fs->NewPositionalReader(volume_paths[n]));
+    SLUICE_RETURN_IF_ERROR(set->SetVolumeFile(n, reader.get()));
+    volume_readers[n] = std::move(reader);
+  }
+  SLUICE_ASSIGN_OR_RETURN(format::ParityCheck check, set->Check());
+  report.details = check.Report();
+  if (check.intact()) {
+    report.was_intact = true;
+    return report;
+  }
+  if (!check.repairable()) {
+    return Status::Corruption("the bundle " + path + " lost more than its " +
+                              std::to_string(set->info().parity_count()) +
+                              " parity files can rebuild:\n" + check.Report());
+  }
+  // Which volumes lost rows (a single file's segments all belong to volume 1).
+  std::map<uint32_t, bool> damaged;
+  for (size_t i = 0; i < check.data.size(); ++i) {
+    if (!check.data[i].intact()) damaged[set->info().shards[i].volume_number] = true;
+  }
+  for (const auto& [n, unused] : damaged) {
+    SLUICE_ASSIGN_OR_RETURN(auto out, io::AtomicFile::Create(fs, volume_paths[n]));
+    SLUICE_RETURN_IF_ERROR(set->RebuildVolume(n, out->writer()));
+    SLUICE_RETURN_IF_ERROR(out->Commit());
+    report.rebuilt.push_back(volume_paths[n]);
+  }
+  for (size_t p = 0; p < check.parity.size(); ++p) {
+    if (check.parity[p].intact()) continue;
+    const std::string target = ParityPath(stem, static_cast<uint32_t>(p + 1));
+    SLUICE_ASSIGN_OR_RETURN(auto out, io::AtomicFile::Create(fs, target));
+    SLUICE_RETURN_IF_ERROR(set->RepairParityFile(static_cast<uint32_t>(p), out->writer()));
+    SLUICE_RETURN_IF_ERROR(out->Commit());
+    report.rebuilt.push_back(target);
+  }
+  return report;
+}
+
+}  // namespace sluice
