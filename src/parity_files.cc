@@ -120,9 +120,22 @@ Result<RepairReport> RepairBundle(io::FileSystem* fs, const std::string& path) {
     return report;
   }
   if (!check.repairable()) {
+    // One line: which files lost rows, and how many rows cannot come back.
+    std::string lost;
+    for (const format::ShardHealth& shard : check.data) {
+      if (!shard.intact()) lost += (lost.empty() ? "" : ", ") + shard.name +
+                                   (shard.missing ? " (missing)" : " (damaged)");
+    }
+    for (const format::ShardHealth& shard : check.parity) {
+      if (!shard.intact()) lost += (lost.empty() ? "" : ", ") + shard.name;
+    }
     return Status::Corruption("the bundle " + path + " lost more than its " +
                               std::to_string(set->info().parity_count()) +
-                              " parity files can rebuild:\n" + check.Report());
+                              " parity files can rebuild: " + lost + "; " +
+                              std::to_string(check.unrepairable.size()) +
+                              " ranges of rows lost in more than " +
+                              std::to_string(set->info().parity_count()) +
+                              " files; find the missing volumes, or ask for the bundle again");
   }
   // Which volumes lost rows (a single file's segments all belong to volume 1).
   std::map<uint32_t, bool> damaged;

@@ -2,6 +2,7 @@
 // damaged single bundle file) from the parity files beside it.
 #include <boost/program_options.hpp>
 #include <iostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
@@ -52,9 +53,10 @@ int RunRepair(const Args& args) {
     return kExitOk;
   }
   std::cout << Printable(bundle_path) << ": repaired from " << report->parity_files.size()
-            << " parity files\n"
-            << Printable(report->details);
-  if (!report->details.empty() && report->details.back() != '\n') std::cout << "\n";
+            << " parity files\n";
+  // Printable line by line: the report's own line breaks stay line breaks.
+  std::istringstream lines(report->details);
+  for (std::string line; std::getline(lines, line);) std::cout << "  " << Printable(line) << "\n";
   for (const std::string& f : report->rebuilt) std::cout << "  rebuilt " << Printable(f) << "\n";
   std::cout << "  run sluice verify on it before importing\n";
   return kExitOk;
