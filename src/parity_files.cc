@@ -78,41 +78,59 @@ Result<std::vector<std::string>> WriteParityFiles(io::FileSystem* fs,
   return paths;
 }
 
+Result<std::unique_ptr<ParityContext>> OpenParity(io::FileSystem* fs, const std::string& path) {
+  auto ctx = std::make_unique<ParityContext>();
+  if (auto kind = io::KindOfPath(fs, path); kind.ok() && *kind == io::PathKind::kDirectory) {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(path));
+    for (const std::string& name : names) {
+      if (name.find(".par1.sluice") != std::string::npos) {
+        ctx->stem = io::JoinPath(path, name.substr(0, name.size() - 12));
+        break;
+      }
+    }
+    if (ctx->stem.empty()) return std::unique_ptr<ParityContext>();
+  } else {
+    ctx->stem = StemOf(path);
+  }
+  std::vector<const io::PositionalReader*> parity_files;
+  for (uint32_t p = 1; p <= 255; ++p) {
+    const std::string candidate = ParityPath(ctx->stem, p);
+    if (!fs->Exists(candidate)) continue;
+    SLUICE_ASSIGN_OR_RETURN(auto reader, fs->NewPositionalReader(candidate));
+    parity_files.push_back(reader.get());
+    ctx->parity_readers.push_back(std::move(reader));
+    ctx->parity_paths.push_back(candidate);
+  }
+  if (parity_files.empty()) return std::unique_ptr<ParityContext>();
+  SLUICE_ASSIGN_OR_RETURN(ctx->set, format::ParitySet::Open(parity_files));
+  // Volumes by number, whether or not they are here: missing ones are
+  // rebuilt.
+  const std::vector<uint32_t> numbers = ctx->set->VolumeNumbers();
+  for (uint32_t n : numbers) {
+    ctx->volume_paths[n] = VolumeFilePath(fs, ctx->stem, n, numbers.size());
+    if (!fs->Exists(ctx->volume_paths[n])) continue;
+    SLUICE_ASSIGN_OR_RETURN(auto reader, fs->NewPositionalReader(ctx->volume_paths[n]));
+    SLUICE_RETURN_IF_ERROR(ctx->set->SetVolumeFile(n, reader.get()));
+    ctx->volume_readers[n] = std::move(reader);
+  }
+  return ctx;
+}
+
 Result<RepairReport> RepairBundle(io::FileSystem* fs, const std::string& path) {
   if (auto kind = io::KindOfPath(fs, path); kind.ok() && *kind == io::PathKind::kDirectory) {
     return Status::InvalidArgument("repair " + path + ": name the bundle (site.sluice) or one of "
                                    "its volumes or parity files, not a directory");
   }
-  const std::string stem = StemOf(path);
-  RepairReport report;
-  std::vector<std::unique_ptr<io::PositionalReader>> parity_readers;
-  std::vector<const io::PositionalReader*> parity_files;
-  for (uint32_t p = 1; p <= 255; ++p) {
-    const std::string candidate = ParityPath(stem, p);
-    if (!fs->Exists(candidate)) continue;
-    SLUICE_ASSIGN_OR_RETURN(auto reader, fs->NewPositionalReader(candidate));
-    parity_files.push_back(reader.get());
-    parity_readers.push_back(std::move(reader));
-    report.parity_files.push_back(candidate);
-  }
-  if (parity_files.empty()) {
-    return Status::NotFound("no parity files beside " + path + " (" + ParityPath(stem, 1) +
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<ParityContext> ctx, OpenParity(fs, path));
+  if (!ctx) {
+    return Status::NotFound("no parity files beside " + path + " (" +
+                            ParityPath(StemOf(path), 1) +
                             ", ...): export with --parity N to be able to repair");
   }
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<format::ParitySet> set,
-                          format::ParitySet::Open(parity_files));
-  // Volumes by number, whether or not they are here: missing ones are
-  // rebuilt. A volume set's files may be absent; a single file must be named.
-  std::map<uint32_t, std::string> volume_paths;
-  std::map<uint32_t, std::unique_ptr<io::PositionalReader>> volume_readers;
-  const std::vector<uint32_t> numbers = set->VolumeNumbers();
-  for (uint32_t n : numbers) {
-    volume_paths[n] = VolumeFilePath(fs, stem, n, numbers.size());
-    if (!fs->Exists(volume_paths[n])) continue;
-    SLUICE_ASSIGN_OR_RETURN(auto reader, fs->NewPositionalReader(volume_paths[n]));
-    SLUICE_RETURN_IF_ERROR(set->SetVolumeFile(n, reader.get()));
-    volume_readers[n] = std::move(reader);
-  }
+  RepairReport report;
+  report.parity_files = ctx->parity_paths;
+  const format::ParitySet* set = ctx->set.get();
+  std::map<uint32_t, std::string>& volume_paths = ctx->volume_paths;
   SLUICE_ASSIGN_OR_RETURN(format::ParityCheck check, set->Check());
   report.details = check.Report();
   if (check.intact()) {
@@ -150,13 +168,46 @@ Result<RepairReport> RepairBundle(io::FileSystem* fs, const std::string& path) {
   }
   for (size_t p = 0; p < check.parity.size(); ++p) {
     if (check.parity[p].intact()) continue;
-    const std::string target = ParityPath(stem, static_cast<uint32_t>(p + 1));
+    const std::string target = ParityPath(ctx->stem, static_cast<uint32_t>(p + 1));
     SLUICE_ASSIGN_OR_RETURN(auto out, io::AtomicFile::Create(fs, target));
     SLUICE_RETURN_IF_ERROR(set->RepairParityFile(static_cast<uint32_t>(p), out->writer()));
     SLUICE_RETURN_IF_ERROR(out->Commit());
     report.rebuilt.push_back(target);
   }
   return report;
+}
+
+}  // namespace sluice
+
+namespace sluice {
+
+Result<std::unique_ptr<ParityContext>> ReadThroughParity(io::FileSystem* fs,
+                                                         const std::string& path,
+                                                         std::string* note) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<ParityContext> ctx, OpenParity(fs, path));
+  if (!ctx) return ctx;
+  SLUICE_ASSIGN_OR_RETURN(format::ParityCheck check, ctx->set->Check());
+  if (check.intact()) {
+    *note = "checked every row against " + std::to_string(ctx->parity_paths.size()) +
+            " parity files: intact";
+    return std::unique_ptr<ParityContext>();
+  }
+  if (!check.repairable()) {
+    return Status::Corruption("the bundle " + path + " lost more than its " +
+                              std::to_string(ctx->parity_paths.size()) +
+                              " parity files can rebuild; run sluice repair " + path +
+                              " to see which rows");
+  }
+  for (const auto& [n, unused] : ctx->volume_paths) {
+    SLUICE_ASSIGN_OR_RETURN(auto reader, ctx->set->NewVolumeReader(n));
+    ctx->repaired.push_back(std::move(reader));
+  }
+  size_t lost = 0;
+  for (const format::ShardHealth& shard : check.data) lost += shard.intact() ? 0 : 1;
+  *note = "rebuilt in memory from " + std::to_string(ctx->parity_paths.size()) +
+          " parity files: " + std::to_string(lost) +
+          " damaged or missing parts (sluice repair writes them back)";
+  return ctx;
 }
 
 }  // namespace sluice

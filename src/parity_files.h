@@ -11,10 +11,13 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "format/catalog.h"
+#include "format/parity.h"
 #include "io/file.h"
 
 namespace sluice {
@@ -30,6 +33,33 @@ Result<std::vector<std::string>> WriteParityFiles(io::FileSystem* fs,
                                                   const format::BundleId& bundle_id,
                                                   const std::array<uint8_t, 32>& bundle_digest,
                                                   uint32_t parity_count);
+
+// A bundle's parity files opened with its data files (those present).
+struct ParityContext {
+  std::string stem;
+  std::vector<std::string> parity_paths;
+  std::vector<std::unique_ptr<io::PositionalReader>> parity_readers;
+  std::unique_ptr<format::ParitySet> set;
+  std::map<uint32_t, std::string> volume_paths;  // by volume number, present or not
+  std::map<uint32_t, std::unique_ptr<io::PositionalReader>> volume_readers;
+  // ReadThroughParity: every data file, in volume order, read with lost
+  // rows rebuilt.
+  std::vector<std::unique_ptr<io::PositionalReader>> repaired;
+};
+
+// The parity files beside `path` (a bundle file, one of its volumes or
+// parity files, or a directory holding them) with the bundle's files
+// attached; null when there are none.
+Result<std::unique_ptr<ParityContext>> OpenParity(io::FileSystem* fs, const std::string& path);
+
+// For verify and import: when parity files lie beside `path`, checks every
+// row of the bundle's files against them. Null when there are none or all is
+// intact (the files are read as they are); else the bundle's files with
+// lost rows rebuilt in memory (ParityContext::repaired), or kCorruption when
+// more is lost than the parity holds. *note says what was done, for people.
+Result<std::unique_ptr<ParityContext>> ReadThroughParity(io::FileSystem* fs,
+                                                         const std::string& path,
+                                                         std::string* note);
 
 struct RepairReport {
   std::vector<std::string> parity_files;  // found and used

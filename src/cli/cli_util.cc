@@ -9,6 +9,7 @@
 #include "io/atomic_file.h"
 #include "io/range_reader.h"
 #include "reference/ref_name.h"
+#include "parity_files.h"
 #include "signing.h"
 #include "volume_set.h"
 
@@ -102,6 +103,28 @@ Status CheckSigningKeyFile(const std::string& path, bool allow_insecure_permissi
 Result<BundleInput> OpenBundleInput(const std::string& path) {
   BundleInput input;
   io::FileSystem* fs = io::DefaultFileSystem();
+  if (path != "-") {
+    std::string note;
+    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<ParityContext> parity,
+                            ReadThroughParity(fs, path, &note));
+    if (parity) {
+      std::cerr << "sluice: " << Printable(note) << "\n";
+      input.parity = parity;
+      if (parity->repaired.size() == 1) {
+        input.file = std::move(parity->repaired.front());
+        input.stream = io::NewRangeReader(input.file.get(), 0, input.file->Size());
+        return input;
+      }
+      std::vector<std::unique_ptr<io::SequentialReader>> parts;
+      for (auto& [n, volume_path] : parity->volume_paths) input.volume_paths.push_back(volume_path);
+      for (auto& file : parity->repaired) {
+        parts.push_back(io::NewRangeReader(file.get(), 0, file->Size()));
+        input.volume_files.push_back(std::move(file));
+      }
+      input.stream = io::NewConcatenatedReader(std::move(parts));
+      return input;
+    }
+  }
   SLUICE_ASSIGN_OR_RETURN(std::vector<VolumeFile> set, FindVolumeSet(fs, path));
   if (set.size() > 1) {
     std::vector<std::unique_ptr<io::SequentialReader>> parts;

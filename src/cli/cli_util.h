@@ -48,6 +48,9 @@ std::string Printable(std::string_view text);
 // file random access too (`file`, through which the stream reads, so both
 // see one file), which lets verify and import read several blobs at once.
 struct BundleInput {
+  // Parity files and the bundle's files, when read through them; first, so
+  // that it outlives the readers below that use it.
+  std::shared_ptr<void> parity;
   // Null for standard input, a pipe, a device or a volume set.
   std::unique_ptr<io::PositionalReader> file;
   std::unique_ptr<io::SequentialReader> stream;
@@ -59,7 +62,9 @@ struct BundleInput {
 
 // Opens BUNDLE: a file; standard input for "-"; or a bundle cut into
 // volumes, named by a directory, the set's name or any one of its volumes
-// (volume_set.h), refused naming the volumes missing.
+// (volume_set.h), refused naming the volumes missing. With parity files
+// beside it (export --parity), every row is checked against them first, and
+// damaged or missing parts are rebuilt in memory, saying so on stderr.
 Result<BundleInput> OpenBundleInput(const std::string& path);
 
 // The keys an importer trusts, from --trust files or directories, or none

@@ -172,7 +172,14 @@ TEST_CASE("repair rebuilds a damaged range of a single bundle file, which then i
   std::string damaged = original;
   for (size_t i = 100000; i < 100000 + 20000; ++i) damaged[i] = 0;  // a scratched range
   WriteFile(bundle, damaged);
+  // Verify reads it through its parity, rebuilding the range in memory.
+  RunResult v = w.Verify(bundle);
+  CHECK(v.exit_code == 0);
+  CHECK(v.err.find("rebuilt in memory") != std::string::npos);
+  // Without the parity file the damage is what it is.
+  std::filesystem::rename(w.dir / "one.par1.sluice", w.dir / "aside");
   CHECK(w.Verify(bundle).exit_code == 3);
+  std::filesystem::rename(w.dir / "aside", w.dir / "one.par1.sluice");
   RunResult r = Sluice({"repair", bundle});
   INFO(r.Describe());
   REQUIRE(r.exit_code == 0);
@@ -185,6 +192,40 @@ TEST_CASE("repair rebuilds a damaged range of a single bundle file, which then i
   INFO(i.Describe());
   REQUIRE(i.exit_code == 0);
   CHECK(TaggedDigest(dest, "big:1") == TaggedDigest(layout, "big:1"));
+}
+
+TEST_CASE("verify and import rebuild lost volumes from the parity in memory, by themselves",
+          "[e2e][volumes][parity]") {
+  Workspace w;
+  const std::string layout = BigImageLayout(w.dir);
+  std::vector<std::string> extra = kSmallVolumes;
+  extra.insert(extra.end(), {"--parity", "2"});
+  REQUIRE(w.Export({"oci:" + layout + ":big:1"}, w.dir / "site.sluice", extra).exit_code == 0);
+  const std::vector<std::string> volumes = VolumesIn(w.dir.path(), "site.");
+  REQUIRE(volumes.size() >= 4);
+  std::filesystem::remove(volumes[0]);
+  std::string damaged = ReadFile(volumes[2]);
+  damaged[damaged.size() / 2] ^= 0x04;
+  WriteFile(volumes[2], damaged);
+
+  RunResult v = w.Verify(w.dir / "site.sluice");
+  INFO(v.Describe());
+  CHECK(v.exit_code == 0);
+  CHECK(v.err.find("rebuilt in memory") != std::string::npos);
+  const std::string dest = w.dir / "dest";
+  RunResult i = w.Import(volumes[1], dest);
+  INFO(i.Describe());
+  REQUIRE(i.exit_code == 0);
+  CHECK(TaggedDigest(dest, "big:1") == TaggedDigest(layout, "big:1"));
+  // Nothing on the medium was changed: that is what repair is for.
+  CHECK_FALSE(std::filesystem::exists(volumes[0]));
+  CHECK(ReadFile(volumes[2]) == damaged);
+
+  // One more lost than the parity holds: refused, naming repair.
+  std::filesystem::remove(volumes[3]);
+  RunResult refused = w.Verify(w.dir / "site.sluice");
+  CHECK(refused.exit_code == 3);
+  CHECK(refused.err.find("lost more than") != std::string::npos);
 }
 
 TEST_CASE("export refuses --volume-size and --parity where they cannot apply", "[e2e][volumes]") {
