@@ -100,10 +100,10 @@ Status CheckSigningKeyFile(const std::string& path, bool allow_insecure_permissi
   return Status::Ok();
 }
 
-Result<BundleInput> OpenBundleInput(const std::string& path) {
+Result<BundleInput> OpenBundleInput(const std::string& path, bool through_parity) {
   BundleInput input;
   io::FileSystem* fs = io::DefaultFileSystem();
-  if (path != "-") {
+  if (path != "-" && through_parity) {
     std::string note;
     SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<ParityContext> parity,
                             ReadThroughParity(fs, path, &note));

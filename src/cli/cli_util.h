@@ -65,7 +65,7 @@ struct BundleInput {
 // (volume_set.h), refused naming the volumes missing. With parity files
 // beside it (export --parity), every row is checked against them first, and
 // damaged or missing parts are rebuilt in memory, saying so on stderr.
-Result<BundleInput> OpenBundleInput(const std::string& path);
+Result<BundleInput> OpenBundleInput(const std::string& path, bool through_parity = true);
 
 // The keys an importer trusts, from --trust files or directories, or none
 // with a loud warning when --insecure-skip-signature was spelled out.

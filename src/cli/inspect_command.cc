@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
+#include "parity_files.h"
 #include "format/bundle_reader.h"
 
 namespace po = boost::program_options;
@@ -19,7 +20,10 @@ struct Inspected {
   std::string signer;
   bool verified = false;
   std::map<uint32_t, uint64_t> stored;  // blob index -> stored bytes
-  uint64_t file_size = 0;
+  uint64_t file_size = 0;  // every volume together
+  uint64_t volumes = 1;
+  std::vector<std::string> parity_files;
+  uint64_t parity_bytes = 0;
   uint64_t raw_bytes = 0;
   uint64_t stored_bytes = 0;
 
@@ -29,14 +33,33 @@ struct Inspected {
   }
 };
 
-Status ReadStoredSizes(const std::string& bundle_path, Inspected* out) {
+// Stored sizes from the trailers of the bundle's file or of each of its
+// volumes, and the parity files beside it with what they cost.
+Status ReadStoredSizes(const std::string& bundle_path, const BundleInput& input, Inspected* out) {
   if (bundle_path == "-") return Status::Ok();
-  SLUICE_ASSIGN_OR_RETURN(auto file, io::DefaultFileSystem()->NewPositionalReader(bundle_path));
-  out->file_size = file->Size();
-  auto locations = format::ReadBlobLocations(*file);
-  if (!locations.ok()) return locations.status().WithContext(bundle_path);
-  for (const format::BlobLocation& l : *locations) out->stored[l.blob_index] = l.stored_size;
+  io::FileSystem* fs = io::DefaultFileSystem();
+  std::vector<const io::PositionalReader*> files;
+  for (const auto& f : input.volume_files) files.push_back(f.get());
+  if (files.empty() && input.file) files.push_back(input.file.get());
+  out->volumes = std::max<size_t>(files.size(), 1);
+  for (const io::PositionalReader* file : files) {
+    out->file_size += file->Size();
+    auto locations = format::ReadBlobLocations(*file);
+    if (!locations.ok()) return locations.status().WithContext(file->name());
+    for (const format::BlobLocation& l : *locations) out->stored[l.blob_index] += l.stored_size;
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<ParityContext> parity, OpenParity(fs, bundle_path));
+  if (parity) {
+    out->parity_files = parity->parity_paths;
+    for (const auto& r : parity->parity_readers) out->parity_bytes += r->Size();
+  }
   return Status::Ok();
+}
+
+// Parity bytes per bundle byte, in percent.
+double ParityOverhead(const Inspected& in) {
+  return in.file_size == 0 ? 0.0 : 100.0 * static_cast<double>(in.parity_bytes) /
+                                       static_cast<double>(in.file_size);
 }
 
 // "repository:tag", "repository@digest" for a pinned ref, or the layout's
@@ -86,7 +109,11 @@ void PrintJson(const Inspected& in) {
                       {"blobs", blobs},
                       {"raw_bytes", in.raw_bytes},
                       {"stored_bytes", in.stored_bytes},
-                      {"file_size", in.file_size}};
+                      {"file_size", in.file_size},
+                      {"volumes", in.volumes},
+                      {"parity_files", in.parity_files},
+                      {"parity_bytes", in.parity_bytes},
+                      {"parity_overhead_percent", ParityOverhead(in)}};
   std::cout << doc.dump(2) << "\n";
 }
 
@@ -114,7 +141,14 @@ void PrintText(const Inspected& in) {
               << "  " << Printable(b.media_type) << "\n";
   }
   std::cout << "\nshipped " << HumanBytes(in.raw_bytes) << " raw as " << HumanBytes(in.stored_bytes)
-            << " stored; file " << HumanBytes(in.file_size) << "\n";
+            << " stored; " << (in.volumes > 1 ? std::to_string(in.volumes) + " volumes, " : "file ")
+            << HumanBytes(in.file_size) << "\n";
+  if (!in.parity_files.empty()) {
+    char overhead[32];
+    std::snprintf(overhead, sizeof overhead, "%.1f", ParityOverhead(in));
+    std::cout << "parity: " << in.parity_files.size() << " files beside it, "
+              << HumanBytes(in.parity_bytes) << " (" << overhead << " % of the bundle)\n";
+  }
 }
 
 }  // namespace
@@ -142,7 +176,9 @@ int RunInspect(const Args& args) {
     if (!loaded.ok()) return ReportError(loaded.status());
     trust = std::move(loaded).value();
   }
-  auto input = OpenBundleInput(bundle_path);
+  // What the bundle claims, read as it is: inspect does not read it whole
+  // to check it against its parity (verify does).
+  auto input = OpenBundleInput(bundle_path, /*through_parity=*/false);
   if (!input.ok()) return ReportError(input.status());
   auto reader = format::BundleReader::Open(input->stream.get(), trust);
   if (!reader.ok()) return ReportError(reader.status().WithContext(bundle_path));
@@ -151,7 +187,7 @@ int RunInspect(const Args& args) {
   inspected.catalog = &(*reader)->catalog();
   inspected.signer = "sha256:" + format::HexEncode((*reader)->signature().key_fingerprint);
   inspected.verified = (*reader)->signature().verified;
-  if (Status s = ReadStoredSizes(bundle_path, &inspected); !s.ok()) return ReportError(s);
+  if (Status s = ReadStoredSizes(bundle_path, *input, &inspected); !s.ok()) return ReportError(s);
   for (size_t i = 0; i < inspected.catalog->blobs.size(); ++i) {
     if (!inspected.catalog->blobs[i].shipped) continue;
     inspected.raw_bytes += inspected.catalog->blobs[i].size;

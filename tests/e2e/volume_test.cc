@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "e2e_support.h"
 #include "tests/support/files.h"
@@ -129,6 +130,18 @@ TEST_CASE("repair rebuilds any two missing or damaged volumes from two parity fi
   REQUIRE(volumes.size() >= 4);
   REQUIRE(std::filesystem::exists(w.dir / "site.par1.sluice"));
   REQUIRE(std::filesystem::exists(w.dir / "site.par2.sluice"));
+  // inspect tells the volumes and what the parity costs.
+  const nlohmann::json inspected = InspectJson(w.dir / "site.sluice");
+  CHECK(inspected.at("volumes").get<uint64_t>() == volumes.size());
+  CHECK(inspected.at("parity_files").size() == 2);
+  uint64_t total = 0;
+  for (const std::string& v : volumes) total += std::filesystem::file_size(v);
+  CHECK(inspected.at("file_size").get<uint64_t>() == total);
+  const uint64_t parity_bytes = std::filesystem::file_size(w.dir / "site.par1.sluice") +
+                                std::filesystem::file_size(w.dir / "site.par2.sluice");
+  CHECK(inspected.at("parity_bytes").get<uint64_t>() == parity_bytes);
+  CHECK(inspected.at("parity_overhead_percent").get<double>() ==
+        Approx(100.0 * static_cast<double>(parity_bytes) / static_cast<double>(total)));
   std::vector<std::string> originals;
   for (const std::string& v : volumes) originals.push_back(ReadFile(v));
 
