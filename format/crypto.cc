@@ -203,4 +203,35 @@ Result<Ed25519Signature> PrivateKey::Sign(io::ByteView message) const {
   return sig;
 }
 
+std::string Base64Encode(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(data.data()),
+                          static_cast<int>(data.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+Result<std::string> Base64Decode(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  if (text.size() % 4 != 0) {
+    return Status::InvalidArgument("base64 text of length " + std::to_string(text.size()) +
+                                   " is not a multiple of 4");
+  }
+  std::string out(text.size() / 4 * 3 + 1, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n < 0) return Status::InvalidArgument("invalid base64");
+  // EVP_DecodeBlock counts the bytes the padding stands for.
+  size_t len = static_cast<size_t>(n);
+  if (text.ends_with("==")) {
+    len -= 2;
+  } else if (text.ends_with("=")) {
+    len -= 1;
+  }
+  out.resize(len);
+  return out;
+}
+
 }  // namespace sluice::format

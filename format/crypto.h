@@ -97,4 +97,10 @@ class PrivateKey {
 
 std::string HexEncode(io::ByteView bytes);
 
+// Standard base64 (RFC 4648, with padding) through OpenSSL's
+// EVP_EncodeBlock/EVP_DecodeBlock. Decode ignores trailing newlines and
+// spaces; kInvalidArgument for anything that is not base64.
+std::string Base64Encode(std::string_view data);
+Result<std::string> Base64Decode(std::string_view text);
+
 }  // namespace sluice::format

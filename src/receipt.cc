@@ -22,32 +22,14 @@ constexpr uint64_t kVersion = 1;
 constexpr std::string_view kSignatureContext{"sluice receipt v1\0", 18};
 constexpr size_t kIdHexDigits = 32;
 
-std::string Base64Encode(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()),
-                          static_cast<int>(data.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 // Canonical base64 only (receipt.h): whatever EVP_DecodeBlock would also
 // take (white space, stray bits in the last character) is refused, by
 // encoding what it decoded and comparing.
 std::optional<std::string> Base64DecodeCanonical(std::string_view text) {
-  if (text.size() % 4 != 0 || text.size() > static_cast<size_t>(INT32_MAX)) return std::nullopt;
-  std::string out(text.size() / 4 * 3 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  // EVP_DecodeBlock counts the bytes the padding stands for.
-  size_t size = static_cast<size_t>(n);
-  size_t padding = text.ends_with("==") ? 2 : text.ends_with("=") ? 1 : 0;
-  if (padding > size) return std::nullopt;
-  out.resize(size - padding);
-  if (Base64Encode(out) != text) return std::nullopt;
-  return out;
+  if (text.size() > static_cast<size_t>(INT32_MAX)) return std::nullopt;
+  Result<std::string> out = format::Base64Decode(text);
+  if (!out.ok() || format::Base64Encode(*out) != text) return std::nullopt;
+  return std::move(out).value();
 }
 
 bool IsLowerHex(std::string_view text, size_t digits) {
@@ -156,7 +138,7 @@ Result<std::string> SignReceiptPayload(std::string_view payload, const format::P
                           key.Sign(io::AsBytes(ReceiptSignedMessage(payload))));
   ordered_json envelope = {{"format", kEnvelopeFormat},
                            {"version", kVersion},
-                           {"payload", Base64Encode(payload)},
+                           {"payload", format::Base64Encode(payload)},
                            {"signer", key.public_key().FingerprintText()},
                            {"ed25519", format::HexEncode(signature)}};
   return envelope.dump(1) + "\n";

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "format/crypto.h"
 #include "io/status.h"
 
 namespace sluice::io {
@@ -38,9 +39,9 @@ struct Challenge {
 // kInvalidArgument when it is not a list of challenges.
 Result<std::vector<Challenge>> ParseWwwAuthenticate(std::string_view header);
 
-// Standard base64 through OpenSSL's EVP_EncodeBlock/EVP_DecodeBlock.
-std::string Base64Encode(std::string_view data);
-Result<std::string> Base64Decode(std::string_view text);
+// Standard base64 (format/crypto.h), as auth files and Basic auth use it.
+using format::Base64Decode;
+using format::Base64Encode;
 
 // Finds the inline credentials for `host` (and `repository`, for auth.json
 // entries keyed by a namespace such as "quay.io/team") in the text of one

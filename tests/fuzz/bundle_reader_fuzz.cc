@@ -15,12 +15,14 @@
 #include <vector>
 
 #include "catalog_check.h"
+#include "bytes_file.h"
 #include "format/bundle_reader.h"
 #include "format/crypto.h"
 
 namespace {
 
 using namespace sluice;
+using fuzz::BytesFile;
 
 class BytesReader final : public io::SequentialReader {
  public:
@@ -37,24 +39,6 @@ class BytesReader final : public io::SequentialReader {
   const uint8_t* data_;
   size_t size_;
   size_t pos_ = 0;
-  std::string name_ = "<fuzz>";
-};
-
-class BytesFile final : public io::PositionalReader {
- public:
-  BytesFile(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  Result<size_t> ReadAt(uint64_t offset, io::MutableBytes buf) const override {
-    if (offset >= size_) return size_t{0};
-    size_t n = std::min<uint64_t>(buf.size(), size_ - offset);
-    std::memcpy(buf.data(), data_ + offset, n);
-    return n;
-  }
-  uint64_t Size() const override { return size_; }
-  const std::string& name() const override { return name_; }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
   std::string name_ = "<fuzz>";
 };
 
