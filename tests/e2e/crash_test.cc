@@ -524,5 +524,82 @@ TEST_CASE("an export killed at any byte or rename leaves a ledger that, once set
   CHECK(published >= 1);
 }
 
+TEST_CASE("an export into volumes killed at any byte or rename leaves either the whole set, "
+          "counted by the ledger, or no volume 1 and the ledger as it was",
+          "[crash][volumes]") {
+  const std::string& samples = SampleLayout();
+  Workspace w;
+  RunResult first = w.Export({"oci:" + samples + ":base:1"}, w.dir / "first.sluice", {"-q"});
+  REQUIRE(first.exit_code == 0);
+  const std::string ledger_before = ReadFile(w.ledger);
+  auto args = [&](const std::string& name) {
+    return std::vector<std::string>{"export", "oci:" + samples + ":app:1.0",
+                                    "oci:" + samples + ":multi:1", "--ledger",
+                                    w.dir / (name + ".ledger"), "--sign-key", w.keys.private_key,
+                                    "-o", w.dir / (name + ".sluice"), "--frame-size", "4096",
+                                    "--volume-size", "24K", "-q"};
+  };
+  auto fresh_args = [&](const std::string& name) {
+    WriteFile(w.dir / (name + ".ledger"), ledger_before);
+    return args(name);
+  };
+  auto name_of = [](char kind, uint64_t n) {
+    std::string digits = std::to_string(n);
+    return std::string(1, kind) + std::string(12 - digits.size(), '0') + digits;
+  };
+  const std::string traced = name_of('t', 0);
+  std::vector<Rename> renames = Trace(fresh_args(traced));
+  // The ledger with the bundle pending, volumes 2.. n, volume 1 (the commit
+  // point), the ledger with the bundle recorded.
+  REQUIRE(renames.size() >= 5);
+  const size_t commit = renames.size() - 2;
+  CHECK(renames[commit].to == w.dir / (traced + ".001.sluice"));
+  CHECK(renames.back().to == w.dir / (traced + ".ledger"));
+
+  auto check = [&](const std::string& name, const RunResult& killed) {
+    INFO(killed.Describe());
+    REQUIRE(killed.exit_code == 128 + 9);
+    const std::string ledger = w.dir / (name + ".ledger");
+    const std::string set = w.dir / (name + ".sluice");
+    RunResult shown = Sluice({"ledger", "show", "--ledger", ledger, "--json"});
+    INFO(shown.Describe());
+    REQUIRE(shown.exit_code == 0);
+    const bool published = Exists(w.dir / (name + ".001.sluice"));
+    if (published) {
+      CHECK(w.Verify(set).exit_code == 0);
+      CHECK(ParseJson(shown.out)["bundles"].back()["bundle_id"] == InspectJson(set)["bundle_id"]);
+    } else {
+      CHECK(w.Verify(set).exit_code != 0);
+      CHECK(ReadFile(ledger) == ledger_before);
+      std::vector<std::string> rerun_args = {SLUICE_BINARY};
+      for (const std::string& a : args(name)) rerun_args.push_back(a);
+      RunResult rerun = Run(rerun_args);
+      INFO(rerun.Describe());
+      REQUIRE(rerun.exit_code == 0);
+      CHECK(w.Verify(set).exit_code == 0);
+    }
+    return published;
+  };
+  int n = 0;
+  int published = 0;
+  for (uint64_t bytes : BytePoints(renames)) {
+    const std::string name = name_of('b', bytes);
+    INFO("killed after " << bytes << " bytes");
+    RunResult killed = CrashAfterBytes(bytes, fresh_args(name));
+    if (killed.exit_code == 0) continue;
+    published += check(name, killed);
+    ++n;
+  }
+  for (size_t k = 1; k <= renames.size(); ++k) {
+    const std::string name = name_of('r', k);
+    INFO("killed before rename " << k);
+    const bool after = check(name, CrashBeforeRename(k, fresh_args(name)));
+    CHECK(after == (k > commit + 1));
+    published += after;
+  }
+  CHECK(n >= 10);
+  CHECK(published >= 1);
+}
+
 }  // namespace
 }  // namespace sluice::e2e
