@@ -404,6 +404,14 @@ TEST_CASE("an import into registry storage killed before any rename or mid-file 
   CHECK(killed_with_temps >= renames.size());
 }
 
+// The name of one killed export's files: the ledger records the output
+// path, so every run's paths have one length, and byte counts then mean the
+// same point in every run.
+std::string RunName(char kind, uint64_t n) {
+  std::string digits = std::to_string(n);
+  return std::string(1, kind) + std::string(12 - digits.size(), '0') + digits;
+}
+
 TEST_CASE("an export killed at any byte or rename leaves a ledger that, once settled, counts "
           "exactly the bundle at the output path, and its rerun completes",
           "[crash]") {
@@ -434,13 +442,7 @@ TEST_CASE("an export killed at any byte or rename leaves a ledger that, once set
     WriteFile(w.dir / (name + ".ledger"), ledger_before);
     return args(name);
   };
-  // The ledger records the output path, so every run's paths have one length:
-  // byte counts then mean the same point in every run.
-  auto name_of = [](char kind, uint64_t n) {
-    std::string digits = std::to_string(n);
-    return std::string(1, kind) + std::string(12 - digits.size(), '0') + digits;
-  };
-  const std::string traced = name_of('t', 0);
+  const std::string traced = RunName('t', 0);
   std::vector<Rename> renames = Trace(fresh_args(traced));
   // The ledger with the bundle pending, the bundle (the commit point), the
   // ledger with the bundle recorded.
@@ -500,7 +502,7 @@ TEST_CASE("an export killed at any byte or rename leaves a ledger that, once set
   int n = 0;
   int published = 0;
   for (uint64_t bytes : BytePoints(renames)) {
-    std::string name = name_of('b', bytes);
+    std::string name = RunName('b', bytes);
     INFO("killed after " << bytes << " bytes");
     RunResult killed = CrashAfterBytes(bytes, fresh_args(name));
     if (killed.exit_code == 0) {
@@ -513,7 +515,7 @@ TEST_CASE("an export killed at any byte or rename leaves a ledger that, once set
     ++n;
   }
   for (size_t k = 1; k <= renames.size(); ++k) {
-    std::string name = name_of('r', k);
+    std::string name = RunName('r', k);
     INFO("killed before rename " << k);
     bool after = check(name, CrashBeforeRename(k, fresh_args(name)));
     CHECK(after == (k == 3));
@@ -543,11 +545,7 @@ TEST_CASE("an export into volumes killed at any byte or rename leaves either the
     WriteFile(w.dir / (name + ".ledger"), ledger_before);
     return args(name);
   };
-  auto name_of = [](char kind, uint64_t n) {
-    std::string digits = std::to_string(n);
-    return std::string(1, kind) + std::string(12 - digits.size(), '0') + digits;
-  };
-  const std::string traced = name_of('t', 0);
+  const std::string traced = RunName('t', 0);
   std::vector<Rename> renames = Trace(fresh_args(traced));
   // The ledger with the bundle pending, volumes 2.. n, volume 1 (the commit
   // point), the ledger with the bundle recorded.
@@ -583,7 +581,7 @@ TEST_CASE("an export into volumes killed at any byte or rename leaves either the
   int n = 0;
   int published = 0;
   for (uint64_t bytes : BytePoints(renames)) {
-    const std::string name = name_of('b', bytes);
+    const std::string name = RunName('b', bytes);
     INFO("killed after " << bytes << " bytes");
     RunResult killed = CrashAfterBytes(bytes, fresh_args(name));
     if (killed.exit_code == 0) continue;
@@ -591,7 +589,7 @@ TEST_CASE("an export into volumes killed at any byte or rename leaves either the
     ++n;
   }
   for (size_t k = 1; k <= renames.size(); ++k) {
-    const std::string name = name_of('r', k);
+    const std::string name = RunName('r', k);
     INFO("killed before rename " << k);
     const bool after = check(name, CrashBeforeRename(k, fresh_args(name)));
     CHECK(after == (k > commit + 1));
