@@ -214,6 +214,12 @@ Status BlobFrames::CheckFrameRange(const FrameHeader& h, uint64_t frame_offset) 
     return corrupt("raw_offset " + std::to_string(h.raw_offset) + ", expected " +
                    std::to_string(raw_received_) + " (a duplicated, missing or misplaced frame)");
   }
+  // raw_offset may come from an unsigned trailer (StartPart): no wrap-around.
+  if (h.raw_size > entry.size || h.raw_offset > entry.size - h.raw_size) {
+    return corrupt("raw bytes from " + std::to_string(h.raw_offset) + " (" +
+                   std::to_string(h.raw_size) + " of them) run past the blob's declared size " +
+                   std::to_string(entry.size));
+  }
   uint64_t end = h.raw_offset + h.raw_size;
   if (end > entry.size) {
     return corrupt("raw bytes [" + std::to_string(h.raw_offset) + ", " + std::to_string(end) +

@@ -328,12 +328,28 @@ Result<VolumeCheck> VerifyVolume(const io::PositionalReader& file, const TrustPo
   check.parts = std::move(located.parts);
   uint64_t frame = check.record.first_frame;
   std::vector<uint8_t> buf(1 << 20);
-  for (const BlobLocation& part : check.parts) {
+  for (size_t i = 0; i < check.parts.size(); ++i) {
+    const BlobLocation& part = check.parts[i];
+    const std::string where = "volume " + std::to_string(check.record.number) + ": trailer entry " +
+                              std::to_string(i);
     if (part.blob_index >= check.catalog.blobs.size() ||
         !check.catalog.blobs[part.blob_index].shipped) {
-      return Status::Corruption("volume " + std::to_string(check.record.number) +
-                                ": trailer lists blob " + std::to_string(part.blob_index) +
+      return Status::Corruption(where + " lists blob " + std::to_string(part.blob_index) +
                                 ", which the catalog does not ship");
+    }
+    // Only the volume's first part may start inside a blob (it continues one
+    // from the volume before) and only its last may stop short (it goes on
+    // in the next): a part elsewhere would escape the sha256 check.
+    const uint64_t size = check.catalog.blobs[part.blob_index].size;
+    if (part.raw_size > size || part.raw_offset > size - part.raw_size ||
+        (part.raw_offset != 0 && (i != 0 || check.record.number == 1)) ||
+        (part.raw_offset + part.raw_size != size &&
+         (i + 1 != check.parts.size() || check.record.number == check.record.count))) {
+      return Status::Corruption(where + " holds raw bytes [" + std::to_string(part.raw_offset) +
+                                ", " + std::to_string(part.raw_offset + part.raw_size) +
+                                ") of blob " + std::to_string(part.blob_index) + " of " +
+                                std::to_string(size) +
+                                " bytes, which only a volume's first or last part may");
     }
     auto blob = OpenBlobAt(&file, &check.catalog, part, frame, /*check_digest=*/true);
     while (true) {

@@ -116,6 +116,14 @@ struct BundleWriter::Impl {
     SLUICE_RETURN_IF_ERROR(StartVolume(static_cast<uint32_t>(volumes.size() + 1)));
     next.offset = offset;
     locations.push_back(next);
+    if (offset + frame_bytes + kTrailerHeaderSize + kTrailerEntrySize + kFooterSize >
+        options.volume_size) {
+      return Fail(Status::InvalidArgument(
+          "volume size " + std::to_string(options.volume_size) +
+          " bytes is too small: every volume holds the header, catalog and signature (" +
+          std::to_string(prefix.size() + kVolumeRecordSize) + " bytes here), at least one frame (" +
+          std::to_string(frame_bytes) + " bytes) and a trailer; use a larger --volume-size"));
+    }
     return Status::Ok();
   }
 

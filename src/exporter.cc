@@ -17,6 +17,7 @@
 #include "signing.h"
 #include "parity_files.h"
 #include "transfer/blob_prefetcher.h"
+#include "volume_set.h"
 #include "transfer/limits.h"
 
 namespace sluice {
@@ -229,9 +230,9 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   // Parity is an addition beside a complete bundle: a failure here leaves
   // the bundle valid (and counted), and says how to make the parity again.
   std::vector<std::string> parity_files;
-  if (options.parity_count > 0) {
-    auto made = WriteParityFiles(fs, output->Files(), header.bundle_id, written->signed_digest,
-                                 options.parity_count);
+  if (!output->Files().empty()) {
+    auto made = WriteParityFiles(fs, VolumeStem(options.output_path), output->Files(),
+                                 header.bundle_id, written->signed_digest, options.parity_count);
     if (!made.ok()) {
       return made.status().WithContext("the bundle is written and recorded, but its parity "
                                        "files are not");

@@ -1,8 +1,12 @@
 #include "parity_files.h"
 
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <memory>
 
+#include "format/bundle_format.h"
+#include "format/catalog_codec.h"
 #include "format/parity.h"
 #include "io/atomic_file.h"
 #include "volume_set.h"
@@ -32,17 +36,61 @@ std::string VolumeFilePath(io::FileSystem* fs, const std::string& stem, uint32_t
   return VolumePath(stem, n);
 }
 
+// What a bundle file (or volume) says it is: its bundle id, and the SHA-256
+// of its header and catalog, which its signature covers and its parity
+// files name. Each empty when it cannot be read (damage).
+struct BundleIdentity {
+  std::optional<format::BundleId> bundle_id;
+  std::optional<std::array<uint8_t, 32>> digest;
+};
+
+BundleIdentity IdentityOf(io::FileSystem* fs, const std::string& path) {
+  BundleIdentity id;
+  auto file = fs->NewPositionalReader(path);
+  if (!file.ok()) return id;
+  std::string header(format::kHeaderPrefixSize, '\0');
+  auto read = [&](uint64_t offset, std::string* buf) {
+    auto n = (*file)->ReadAt(offset, io::MutableBytes(reinterpret_cast<uint8_t*>(buf->data()),
+                                                      buf->size()));
+    return n.ok() && *n == buf->size();
+  };
+  if (!read(0, &header)) return id;
+  auto header_size = format::DecodeHeaderPrefix(io::AsBytes(header));
+  if (!header_size.ok()) return id;
+  header.resize(*header_size);
+  if (!read(0, &header)) return id;
+  auto fields = format::DecodeHeader(io::AsBytes(header));
+  if (!fields.ok()) return id;
+  id.bundle_id = fields->header.bundle_id;
+  format::Sha256 hash;
+  hash.Update(io::AsBytes(header));
+  std::string chunk;
+  for (uint64_t at = 0; at < fields->catalog_size;) {
+    chunk.resize(static_cast<size_t>(std::min<uint64_t>(fields->catalog_size - at, 1 << 20)));
+    if (!read(*header_size + at, &chunk)) return id;
+    hash.Update(io::AsBytes(chunk));
+    at += chunk.size();
+  }
+  id.digest = hash.FinishRaw();
+  return id;
+}
+
 }  // namespace
 
 std::string ParityPath(const std::string& stem, uint32_t number) {
   return stem + ".par" + std::to_string(number) + ".sluice";
 }
 
-Result<std::vector<std::string>> WriteParityFiles(io::FileSystem* fs,
+Result<std::vector<std::string>> WriteParityFiles(io::FileSystem* fs, const std::string& stem,
                                                   const std::vector<std::string>& files,
                                                   const format::BundleId& bundle_id,
                                                   const std::array<uint8_t, 32>& bundle_digest,
                                                   uint32_t parity_count) {
+  for (uint32_t p = parity_count + 1; p <= 255; ++p) {
+    const std::string stale = ParityPath(stem, p);
+    if (fs->Exists(stale)) SLUICE_RETURN_IF_ERROR(fs->Remove(stale).WithContext("stale parity"));
+  }
+  if (parity_count == 0) return std::vector<std::string>();
   if (files.empty()) return Status::InvalidArgument("--parity needs a bundle written to files");
   std::vector<std::unique_ptr<io::PositionalReader>> readers;
   std::vector<format::DataShard> shards;
@@ -63,7 +111,6 @@ Result<std::vector<std::string>> WriteParityFiles(io::FileSystem* fs,
       shards.push_back({readers[i].get(), static_cast<uint32_t>(i + 1), 0, readers[i]->Size()});
     }
   }
-  const std::string stem = StemOf(files[0]);
   std::vector<std::unique_ptr<io::AtomicFile>> outputs;
   std::vector<io::SequentialWriter*> writers;
   std::vector<std::string> paths;
@@ -80,18 +127,48 @@ Result<std::vector<std::string>> WriteParityFiles(io::FileSystem* fs,
 
 Result<std::unique_ptr<ParityContext>> OpenParity(io::FileSystem* fs, const std::string& path) {
   auto ctx = std::make_unique<ParityContext>();
-  if (auto kind = io::KindOfPath(fs, path); kind.ok() && *kind == io::PathKind::kDirectory) {
+  // The stems the bundle's files may share, most likely first: a parity
+  // file's or a volume's name without its number; the name without
+  // ".sluice" (site.sluice, or nightly.2024.sluice, whose digits are part
+  // of its name); for a set of one volume site.001.sluice, "site".
+  std::vector<std::string> stems;
+  std::string data_file;  // the file named, when it is a bundle file
+  auto kind = io::KindOfPath(fs, path);
+  if (kind.ok() && *kind == io::PathKind::kDirectory) {
     SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(path));
     for (const std::string& name : names) {
-      if (name.find(".par1.sluice") != std::string::npos) {
-        ctx->stem = io::JoinPath(path, name.substr(0, name.size() - 12));
-        break;
+      const size_t at = name.find(".par1.sluice");
+      if (at != std::string::npos && at + 12 == name.size()) {
+        stems.push_back(io::JoinPath(path, name.substr(0, at)));
       }
     }
-    if (ctx->stem.empty()) return std::unique_ptr<ParityContext>();
   } else {
-    ctx->stem = StemOf(path);
+    const std::string plain = VolumeStem(path);
+    const std::string stripped = StemOf(path);
+    const bool parity_name = plain.size() > stripped.size() &&
+                             plain.compare(stripped.size(), 4, ".par") == 0;
+    bool volume_of_several = false;
+    if (kind.ok() && *kind == io::PathKind::kRegular && !parity_name) {
+      data_file = path;
+      if (auto file = fs->NewPositionalReader(path); file.ok()) {
+        auto located = format::ReadVolumeLocations(**file);
+        volume_of_several = located.ok() && located->record.count > 1;
+      }
+    }
+    if (parity_name || volume_of_several) {
+      stems.push_back(stripped);
+    } else {
+      stems.push_back(plain);
+      if (stripped != plain) stems.push_back(stripped);
+    }
   }
+  for (const std::string& stem : stems) {
+    if (fs->Exists(ParityPath(stem, 1)) || fs->Exists(ParityPath(stem, 2))) {
+      ctx->stem = stem;
+      break;
+    }
+  }
+  if (ctx->stem.empty()) return std::unique_ptr<ParityContext>();
   std::vector<const io::PositionalReader*> parity_files;
   for (uint32_t p = 1; p <= 255; ++p) {
     const std::string candidate = ParityPath(ctx->stem, p);
@@ -102,12 +179,30 @@ Result<std::unique_ptr<ParityContext>> OpenParity(io::FileSystem* fs, const std:
     ctx->parity_paths.push_back(candidate);
   }
   if (parity_files.empty()) return std::unique_ptr<ParityContext>();
-  SLUICE_ASSIGN_OR_RETURN(ctx->set, format::ParitySet::Open(parity_files));
+  // Parity of exactly this bundle: its header and catalog, read from the
+  // file named or from volume 1, must be what the parity files were made
+  // for; files of an earlier bundle of the same name are passed over.
+  // When the catalog itself is damaged its digest matches nothing: then the
+  // bundle id in the header decides (and a header too damaged to read,
+  // nothing: the rebuilt bundle is still checked against its signature).
+  const std::string first = data_file.empty() ? VolumeFilePath(fs, ctx->stem, 1, 1) : data_file;
+  const BundleIdentity identity = IdentityOf(fs, first);
+  auto set = format::ParitySet::Open(parity_files, identity.digest);
+  if (!set.ok() && set.status().kind() == ErrorKind::kNotFound) {
+    set = format::ParitySet::Open(parity_files);
+    if (set.ok() && identity.bundle_id &&
+        (*set)->info().header.bundle_id != *identity.bundle_id) {
+      return std::unique_ptr<ParityContext>();  // parity of another bundle only
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(ctx->set, std::move(set));
   // Volumes by number, whether or not they are here: missing ones are
   // rebuilt.
   const std::vector<uint32_t> numbers = ctx->set->VolumeNumbers();
   for (uint32_t n : numbers) {
-    ctx->volume_paths[n] = VolumeFilePath(fs, ctx->stem, n, numbers.size());
+    ctx->volume_paths[n] = numbers.size() == 1 && !data_file.empty()
+                               ? data_file
+                               : VolumeFilePath(fs, ctx->stem, n, numbers.size());
     if (!fs->Exists(ctx->volume_paths[n])) continue;
     SLUICE_ASSIGN_OR_RETURN(auto reader, fs->NewPositionalReader(ctx->volume_paths[n]));
     SLUICE_RETURN_IF_ERROR(ctx->set->SetVolumeFile(n, reader.get()));

@@ -25,10 +25,13 @@ namespace sluice {
 // STEM.parN.sluice (N from 1).
 std::string ParityPath(const std::string& stem, uint32_t number);
 
-// Writes `parity_count` parity files for the bundle whose files (one, or
-// its volumes in order) are `files`, atomically, beside them. Returns their
-// paths.
-Result<std::vector<std::string>> WriteParityFiles(io::FileSystem* fs,
+// Writes `parity_count` parity files STEM.par1.sluice, ... for the bundle
+// whose files (one, or its volumes in order) are `files`, atomically, beside
+// them, and removes STEM.parN.sluice files beyond them (an earlier bundle's
+// of the same name, which a reader would otherwise take for this one's).
+// `stem` is the bundle's name without ".sluice" (VolumeStem of -o). With
+// parity_count 0 it only removes. Returns the paths written.
+Result<std::vector<std::string>> WriteParityFiles(io::FileSystem* fs, const std::string& stem,
                                                   const std::vector<std::string>& files,
                                                   const format::BundleId& bundle_id,
                                                   const std::array<uint8_t, 32>& bundle_digest,

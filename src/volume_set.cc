@@ -38,6 +38,9 @@ Result<std::vector<VolumeFile>> ReadSet(io::FileSystem* fs, const std::string& d
     auto located = format::ReadVolumeLocations(*file);
     if (!located.ok()) return located.status().WithContext("volume " + v.path);
     v.record = located->record;
+    // A bundle of one file whose name ends in digits (nightly.2024.sluice)
+    // is no volume of this set.
+    if (v.record.count == 1 && number != 1) continue;
     set.push_back(std::move(v));
   }
   std::sort(set.begin(), set.end(), [](const VolumeFile& a, const VolumeFile& b) {
@@ -122,6 +125,10 @@ Result<std::vector<VolumeFile>> FindVolumeSet(io::FileSystem* fs, const std::str
   uint32_t number = 0;
   if (kind.ok() && *kind == io::PathKind::kRegular) {
     if (!ParseVolumeName(io::Basename(path), &stem, &number)) return std::vector<VolumeFile>();
+    // A file that is a whole bundle, whatever its name says, is read alone.
+    SLUICE_ASSIGN_OR_RETURN(auto file, fs->NewPositionalReader(path));
+    auto located = format::ReadVolumeLocations(*file);
+    if (located.ok() && located->record.count == 1) return std::vector<VolumeFile>();
   } else if (!kind.ok() || *kind == io::PathKind::kMissing) {
     stem = io::Basename(VolumeStem(path));
     if (!fs->Exists(VolumePath(io::JoinPath(dir, stem), 1))) return std::vector<VolumeFile>();

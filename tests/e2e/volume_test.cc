@@ -241,6 +241,51 @@ TEST_CASE("verify and import rebuild lost volumes from the parity in memory, by 
   CHECK(refused.err.find("lost more than") != std::string::npos);
 }
 
+TEST_CASE("a bundle exported again under its name without --parity is read without the old "
+          "parity files, which are removed", "[e2e][parity]") {
+  Workspace w;
+  const std::string layout = BigImageLayout(w.dir);
+  const std::string bundle = w.dir / "site.sluice";
+  REQUIRE(w.Export({"oci:" + layout + ":big:1"}, bundle, {"--parity", "1"}).exit_code == 0);
+  REQUIRE(std::filesystem::exists(w.dir / "site.par1.sluice"));
+  const std::string old_parity = ReadFile(w.dir / "site.par1.sluice");
+  RunResult again = w.Export({"oci:" + SampleLayout() + ":app:1.0"}, bundle);
+  INFO(again.Describe());
+  REQUIRE(again.exit_code == 0);
+  CHECK_FALSE(std::filesystem::exists(w.dir / "site.par1.sluice"));
+  // Even an old parity file put back is not taken for this bundle's.
+  WriteFile(w.dir / "site.par1.sluice", old_parity);
+  RunResult v = w.Verify(bundle);
+  INFO(v.Describe());
+  CHECK(v.exit_code == 0);
+  CHECK(v.err.find("rebuilt in memory") == std::string::npos);
+  const std::string dest = w.dir / "dest";
+  REQUIRE(w.Import(bundle, dest).exit_code == 0);
+  CHECK(TaggedDigest(dest, "app:1.0") == TaggedDigest(SampleLayout(), "app:1.0"));
+  CHECK(TaggedDigest(dest, "big:1").empty());
+}
+
+TEST_CASE("a bundle whose name ends in digits is one file, with parity of its own",
+          "[e2e][parity]") {
+  Workspace w;
+  const std::string layout = BigImageLayout(w.dir);
+  const std::string older = w.dir / "nightly.2023.sluice";
+  const std::string newer = w.dir / "nightly.2024.sluice";
+  REQUIRE(w.Export({"oci:" + SampleLayout() + ":app:1.0"}, older).exit_code == 0);
+  REQUIRE(w.Export({"oci:" + layout + ":big:1"}, newer, {"--parity", "1"}).exit_code == 0);
+  CHECK(std::filesystem::exists(w.dir / "nightly.2024.par1.sluice"));
+  RunResult v = w.Verify(newer);
+  INFO(v.Describe());
+  CHECK(v.exit_code == 0);
+  RunResult r = Sluice({"repair", newer});
+  INFO(r.Describe());
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("intact") != std::string::npos);
+  const std::string dest = w.dir / "dest";
+  REQUIRE(w.Import(older, dest).exit_code == 0);
+  CHECK(TaggedDigest(dest, "app:1.0") == TaggedDigest(SampleLayout(), "app:1.0"));
+}
+
 TEST_CASE("export refuses --volume-size and --parity where they cannot apply", "[e2e][volumes]") {
   Workspace w;
   const std::string src = "oci:" + SampleLayout() + ":app:1.0";
