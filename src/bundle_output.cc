@@ -29,7 +29,16 @@ class FileOutput final : public BundleOutput {
 
   io::SequentialWriter* writer() override { return file_->writer(); }
 
-  Status Publish() override { return file_->Commit().WithContext("publishing " + path_); }
+  Status Publish() override {
+    SLUICE_RETURN_IF_ERROR(file_->Commit().WithContext("publishing " + path_));
+    // -o NAME replaces whatever bundle NAME was: volumes of an earlier set
+    // of that name would otherwise be read instead of this file.
+    for (uint32_t n = 1;; ++n) {
+      const std::string stale = VolumePath(VolumeStem(path_), n);
+      if (!fs_->Exists(stale) || !fs_->Remove(stale).ok()) break;
+    }
+    return Status::Ok();
+  }
 
   std::optional<std::string> Location() const override { return location_; }
   std::string Describe() const override { return "bundle " + path_; }
@@ -162,6 +171,8 @@ class VolumeSetOutput final : public BundleOutput, public format::VolumeSink {
       const std::string stale = VolumePath(stem_, n);
       if (!fs_->Exists(stale) || !fs_->Remove(stale).ok()) break;
     }
+    // Nor may an earlier single file of this name be read instead of the set.
+    if (fs_->Exists(stem_ + ".sluice")) (void)fs_->Remove(stem_ + ".sluice");
     return Status::Ok();
   }
   std::optional<std::string> Location() const override { return location_; }

@@ -286,6 +286,25 @@ TEST_CASE("a bundle whose name ends in digits is one file, with parity of its ow
   CHECK(TaggedDigest(dest, "app:1.0") == TaggedDigest(SampleLayout(), "app:1.0"));
 }
 
+TEST_CASE("export -o NAME replaces an earlier bundle of that name, a single file or a set of volumes",
+          "[e2e][volumes]") {
+  Workspace w;
+  const std::string layout = BigImageLayout(w.dir);
+  const std::string name = w.dir / "site.sluice";
+  REQUIRE(w.Export({"oci:" + SampleLayout() + ":app:1.0"}, name).exit_code == 0);
+  REQUIRE(w.Export({"oci:" + layout + ":big:1"}, name, kSmallVolumes).exit_code == 0);
+  CHECK_FALSE(std::filesystem::exists(name));  // the set is what site.sluice names now
+  CHECK(InspectJson(name).at("volumes").get<uint64_t>() > 1);
+  REQUIRE(w.Export({"oci:" + SampleLayout() + ":app:1.1"}, name).exit_code == 0);
+  CHECK(VolumesIn(w.dir.path(), "site.").empty());
+  // site.sluice is now the third bundle, a file: app:1.1 alone.
+  CHECK(w.Verify(name).exit_code == 0);
+  const nlohmann::json third = InspectJson(name);
+  CHECK(third.at("volumes").get<uint64_t>() == 1);
+  REQUIRE(third.at("refs").size() == 1);
+  CHECK(RefName(third.at("refs")[0]) == "app:1.1");
+}
+
 TEST_CASE("export refuses --volume-size and --parity where they cannot apply", "[e2e][volumes]") {
   Workspace w;
   const std::string src = "oci:" + SampleLayout() + ":app:1.0";
