@@ -138,7 +138,7 @@ class FileSystem {
   virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;
   // Atomically replaces `to` with `from` (rename(2)).
   virtual Status Rename(const std::string& from, const std::string& to) = 0;
-  // Removes a file. kNotFound if absent.
+  // Removes a file, or an empty directory. kNotFound if absent.
   virtual Status Remove(const std::string& path) = 0;
   // fsyncs a directory so renames and creations in it are durable.
   virtual Status SyncDir(const std::string& path) = 0;

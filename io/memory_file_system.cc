@@ -314,7 +314,14 @@ Status MemoryFileSystem::Remove(const std::string& raw_path) {
   std::lock_guard<std::mutex> lock(state_->mu);
   std::shared_ptr<Node> node = state_->Find(path);
   if (node == nullptr && !IsRoot(path)) return NoEntry("remove", path);
-  if (node == nullptr || node->is_directory) return IsADirectory("remove", path);
+  if (node == nullptr) return IsADirectory("remove", path);
+  if (node->is_directory) {
+    const std::string prefix = path + "/";
+    auto next = state_->live.upper_bound(path);
+    if (next != state_->live.end() && next->first.compare(0, prefix.size(), prefix) == 0) {
+      return Status::InvalidArgument("remove " + path + ": directory not empty");
+    }
+  }
   state_->live.erase(path);
   return Status::Ok();
 }

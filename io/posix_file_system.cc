@@ -142,7 +142,8 @@ class PosixFileSystemImpl final : public FileSystem {
   }
 
   Status Remove(const std::string& path) override {
-    if (::unlink(path.c_str()) != 0) return ErrnoStatus(errno, "remove", path);
+    if (::unlink(path.c_str()) == 0) return Status::Ok();
+    if (errno != EISDIR || ::rmdir(path.c_str()) != 0) return ErrnoStatus(errno, "remove", path);
     return Status::Ok();
   }
 

@@ -75,7 +75,40 @@ BundleIdentity IdentityOf(io::FileSystem* fs, const std::string& path) {
   return id;
 }
 
+// "site.002.sluice (missing), site.par1.sluice": the files that lost rows.
+std::string LostFiles(const format::ParityCheck& check) {
+  std::string lost;
+  for (const format::ShardHealth& shard : check.data) {
+    if (!shard.intact()) lost += (lost.empty() ? "" : ", ") + shard.name +
+                                 (shard.missing ? " (missing)" : " (damaged)");
+  }
+  for (const format::ShardHealth& shard : check.parity) {
+    if (!shard.intact()) lost += (lost.empty() ? "" : ", ") + shard.name;
+  }
+  return lost;
+}
+
 }  // namespace
+
+bool ParseParityName(const std::string& name, std::string* stem, uint32_t* number) {
+  constexpr std::string_view kTail = ".sluice";
+  if (name.size() <= kTail.size() || name.compare(name.size() - kTail.size(), kTail.size(), kTail) != 0) {
+    return false;
+  }
+  const std::string base = name.substr(0, name.size() - kTail.size());
+  const size_t dot = base.rfind(".par");
+  if (dot == std::string::npos || dot == 0) return false;
+  const std::string digits = base.substr(dot + 4);
+  if (digits.empty() || digits.size() > 3 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  const unsigned long n = std::stoul(digits);
+  if (n < 1 || n > 255) return false;
+  if (stem) *stem = base.substr(0, dot);
+  *number = static_cast<uint32_t>(n);
+  return true;
+}
 
 std::string ParityPath(const std::string& stem, uint32_t number) {
   return stem + ".par" + std::to_string(number) + ".sluice";
@@ -137,9 +170,10 @@ Result<std::unique_ptr<ParityContext>> OpenParity(io::FileSystem* fs, const std:
   if (kind.ok() && *kind == io::PathKind::kDirectory) {
     SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(path));
     for (const std::string& name : names) {
-      const size_t at = name.find(".par1.sluice");
-      if (at != std::string::npos && at + 12 == name.size()) {
-        stems.push_back(io::JoinPath(path, name.substr(0, at)));
+      uint32_t number = 0;
+      if (ParseParityName(name, nullptr, &number)) {
+        const std::string stem = io::JoinPath(path, StemOf(name));
+        if (std::find(stems.begin(), stems.end(), stem) == stems.end()) stems.push_back(stem);
       }
     }
   } else {
@@ -163,10 +197,10 @@ Result<std::unique_ptr<ParityContext>> OpenParity(io::FileSystem* fs, const std:
     }
   }
   for (const std::string& stem : stems) {
-    if (fs->Exists(ParityPath(stem, 1)) || fs->Exists(ParityPath(stem, 2))) {
-      ctx->stem = stem;
-      break;
+    for (uint32_t p = 1; p <= 255 && ctx->stem.empty(); ++p) {
+      if (fs->Exists(ParityPath(stem, p))) ctx->stem = stem;
     }
+    if (!ctx->stem.empty()) break;
   }
   if (ctx->stem.empty()) return std::unique_ptr<ParityContext>();
   std::vector<const io::PositionalReader*> parity_files;
@@ -234,17 +268,9 @@ Result<RepairReport> RepairBundle(io::FileSystem* fs, const std::string& path) {
   }
   if (!check.repairable()) {
     // One line: which files lost rows, and how many rows cannot come back.
-    std::string lost;
-    for (const format::ShardHealth& shard : check.data) {
-      if (!shard.intact()) lost += (lost.empty() ? "" : ", ") + shard.name +
-                                   (shard.missing ? " (missing)" : " (damaged)");
-    }
-    for (const format::ShardHealth& shard : check.parity) {
-      if (!shard.intact()) lost += (lost.empty() ? "" : ", ") + shard.name;
-    }
     return Status::Corruption("the bundle " + path + " lost more than its " +
                               std::to_string(set->info().parity_count()) +
-                              " parity files can rebuild: " + lost + "; " +
+                              " parity files can rebuild: " + LostFiles(check) + "; " +
                               std::to_string(check.unrepairable.size()) +
                               " ranges of rows lost in more than " +
                               std::to_string(set->info().parity_count()) +
@@ -290,8 +316,9 @@ Result<std::unique_ptr<ParityContext>> ReadThroughParity(io::FileSystem* fs,
   if (!check.repairable()) {
     return Status::Corruption("the bundle " + path + " lost more than its " +
                               std::to_string(ctx->parity_paths.size()) +
-                              " parity files can rebuild; run sluice repair " + path +
-                              " to see which rows");
+                              " parity files can rebuild: " + LostFiles(check) +
+                              "; find the missing volumes (import takes them one at a time), "
+                              "or run sluice repair " + path + " to see which rows");
   }
   for (const auto& [n, unused] : ctx->volume_paths) {
     SLUICE_ASSIGN_OR_RETURN(auto reader, ctx->set->NewVolumeReader(n));

@@ -24,6 +24,8 @@ namespace sluice {
 
 // STEM.parN.sluice (N from 1).
 std::string ParityPath(const std::string& stem, uint32_t number);
+// "site.par2.sluice" -> "site", 2 (N from 1 to 255); false for other names.
+bool ParseParityName(const std::string& name, std::string* stem, uint32_t* number);
 
 // Writes `parity_count` parity files STEM.par1.sluice, ... for the bundle
 // whose files (one, or its volumes in order) are `files`, atomically, beside

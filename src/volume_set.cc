@@ -24,10 +24,15 @@ bool ParseVolumeName(const std::string& name, std::string* stem, uint32_t* numbe
   return error == std::errc() && end == digits.data() + digits.size() && *number > 0;
 }
 
-Result<std::vector<VolumeFile>> ReadSet(io::FileSystem* fs, const std::string& dir,
-                                        const std::string& stem,
-                                        const std::vector<std::string>& names) {
-  std::vector<VolumeFile> set;
+// The volumes named STEM.NNN.sluice among `names` in `dir`, each one's
+// volume record read, in number order, checked to agree on the count and
+// to hold no number twice; missing numbers are not an error here.
+Result<VolumeFiles> ReadVolumes(io::FileSystem* fs, const std::string& dir,
+                                const std::string& stem, const std::vector<std::string>& names) {
+  VolumeFiles found;
+  found.dir = dir;
+  found.stem = io::JoinPath(dir, stem);
+  std::vector<VolumeFile>& set = found.volumes;
   for (const std::string& name : names) {
     std::string s;
     uint32_t number = 0;
@@ -46,15 +51,14 @@ Result<std::vector<VolumeFile>> ReadSet(io::FileSystem* fs, const std::string& d
   std::sort(set.begin(), set.end(), [](const VolumeFile& a, const VolumeFile& b) {
     return a.record.number < b.record.number;
   });
-  if (set.empty()) return set;
-  const uint32_t count = set.front().record.count;
-  std::vector<uint32_t> missing;
+  if (set.empty()) return found;
+  found.count = set.front().record.count;
   std::map<uint32_t, const VolumeFile*> by_number;
   for (const VolumeFile& v : set) {
-    if (v.record.count != count) {
+    if (v.record.count != found.count) {
       return Status::Corruption("volume " + v.path + " says the set has " +
                                 std::to_string(v.record.count) + " volumes, " +
-                                set.front().path + " says " + std::to_string(count) +
+                                set.front().path + " says " + std::to_string(found.count) +
                                 ": volumes of different bundles are mixed");
     }
     auto [it, added] = by_number.emplace(v.record.number, &v);
@@ -63,20 +67,7 @@ Result<std::vector<VolumeFile>> ReadSet(io::FileSystem* fs, const std::string& d
                                      std::to_string(v.record.number) + "; keep one");
     }
   }
-  for (uint32_t n = 1; n <= count; ++n) {
-    if (!by_number.count(n)) missing.push_back(n);
-  }
-  if (!missing.empty()) {
-    std::string list;
-    for (uint32_t n : missing) list += (list.empty() ? "" : ", ") + std::to_string(n);
-    return Status::NotFound("the bundle " + io::JoinPath(dir, stem) + " has " +
-                            std::to_string(count) + " volumes, and volume" +
-                            (missing.size() > 1 ? "s " : " ") + list + " (e.g. " +
-                            VolumePath(io::JoinPath(dir, stem), missing.front()) +
-                            ") " + (missing.size() > 1 ? "are" : "is") +
-                            " not there; put every volume beside the others");
-  }
-  return set;
+  return found;
 }
 
 }  // namespace
@@ -95,8 +86,24 @@ std::string VolumePath(const std::string& stem, uint32_t number) {
   return stem + "." + digits + std::string(kSuffix);
 }
 
-Result<std::vector<VolumeFile>> FindVolumeSet(io::FileSystem* fs, const std::string& path) {
-  if (path == "-") return std::vector<VolumeFile>();
+std::vector<uint32_t> VolumeFiles::Missing() const {
+  std::vector<uint32_t> missing;
+  size_t next = 0;
+  for (uint32_t n = 1; n <= count; ++n) {
+    while (next < volumes.size() && volumes[next].record.number < n) ++next;
+    if (next == volumes.size() || volumes[next].record.number != n) missing.push_back(n);
+  }
+  return missing;
+}
+
+std::string NumberList(const std::vector<uint32_t>& numbers) {
+  std::string list;
+  for (uint32_t n : numbers) list += (list.empty() ? "" : ", ") + std::to_string(n);
+  return list;
+}
+
+Result<VolumeFiles> FindVolumes(io::FileSystem* fs, const std::string& path) {
+  if (path == "-") return VolumeFiles();
   auto kind = io::KindOfPath(fs, path);
   if (kind.ok() && *kind == io::PathKind::kDirectory) {
     SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(path));
@@ -118,25 +125,40 @@ Result<std::vector<VolumeFile>> FindVolumeSet(io::FileSystem* fs, const std::str
                                      std::to_string(stems.size()) + " bundles (" + stems[0] +
                                      ", " + stems[1] + "); name one volume of the set to read");
     }
-    return ReadSet(fs, path, stems[0], names);
+    return ReadVolumes(fs, path, stems[0], names);
   }
   const std::string dir = io::Dirname(path);
   std::string stem;
   uint32_t number = 0;
   if (kind.ok() && *kind == io::PathKind::kRegular) {
-    if (!ParseVolumeName(io::Basename(path), &stem, &number)) return std::vector<VolumeFile>();
+    if (!ParseVolumeName(io::Basename(path), &stem, &number)) return VolumeFiles();
     // A file that is a whole bundle, whatever its name says, is read alone.
     SLUICE_ASSIGN_OR_RETURN(auto file, fs->NewPositionalReader(path));
     auto located = format::ReadVolumeLocations(*file);
-    if (located.ok() && located->record.count == 1) return std::vector<VolumeFile>();
+    if (located.ok() && located->record.count == 1) return VolumeFiles();
   } else if (!kind.ok() || *kind == io::PathKind::kMissing) {
     stem = io::Basename(VolumeStem(path));
-    if (!fs->Exists(VolumePath(io::JoinPath(dir, stem), 1))) return std::vector<VolumeFile>();
+    if (!fs->Exists(VolumePath(io::JoinPath(dir, stem), 1))) return VolumeFiles();
   } else {
-    return std::vector<VolumeFile>();
+    return VolumeFiles();
   }
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(dir));
-  return ReadSet(fs, dir, stem, names);
+  return ReadVolumes(fs, dir, stem, names);
+}
+
+Result<std::vector<VolumeFile>> FindVolumeSet(io::FileSystem* fs, const std::string& path) {
+  SLUICE_ASSIGN_OR_RETURN(VolumeFiles found, FindVolumes(fs, path));
+  const std::vector<uint32_t> missing = found.Missing();
+  if (!missing.empty()) {
+    return Status::NotFound("the bundle " + found.stem + " has " + std::to_string(found.count) +
+                            " volumes, and volume" + (missing.size() > 1 ? "s " : " ") +
+                            NumberList(missing) + " (e.g. " +
+                            VolumePath(found.stem, missing.front()) + ") " +
+                            (missing.size() > 1 ? "are" : "is") +
+                            " not there; put every volume beside the others, or import them "
+                            "one at a time (each is kept until the set is whole)");
+  }
+  return std::move(found.volumes);
 }
 
 }  // namespace sluice

@@ -29,6 +29,23 @@ struct VolumeFile {
   format::VolumeRecord record;
 };
 
+// The volumes of one bundle found at `path` (as FindVolumeSet takes it),
+// whether or not all are there.
+struct VolumeFiles {
+  std::string dir;
+  std::string stem;                // dir/NAME, for VolumePath
+  std::vector<VolumeFile> volumes;  // in number order, no number twice
+  uint32_t count = 0;              // volumes in the set, as theirs say; 0 when none
+  // The numbers from 1 to count that are not in `volumes`.
+  std::vector<uint32_t> Missing() const;
+};
+// FindVolumeSet without the demand that every volume be there: empty when
+// `path` is no set.
+Result<VolumeFiles> FindVolumes(io::FileSystem* fs, const std::string& path);
+
+// "1, 3, 4"
+std::string NumberList(const std::vector<uint32_t>& numbers);
+
 // Whether `path` names a set of volumes: a directory holding the volumes of
 // one bundle; a volume file STEM.NNN.sluice with its siblings beside it; or
 // STEM.sluice when no such file exists but STEM.001.sluice does. Returns

@@ -1,5 +1,6 @@
 #include <boost/program_options.hpp>
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
@@ -12,6 +13,7 @@
 #include "reference/reference.h"
 #include "signing.h"
 #include "unix_time.h"
+#include "volume_staging.h"
 #include "sink/registry_sink.h"
 #include "sink/oci_layout_sink.h"
 #include "sink/registry_storage_sink.h"
@@ -181,6 +183,37 @@ int WriteMapping(const std::string& path, bool defaulted, const ImportReport& re
   return kExitOk;
 }
 
+// What an import of volumes that do not yet make up their set did.
+void PrintStaged(const StagedSet& set, const std::string& bundle_path, bool json) {
+  if (json) {
+    std::cout << nlohmann::ordered_json{{"bundle", bundle_path},
+                                        {"bundle_id", set.bundle_id},
+                                        {"complete", false},
+                                        {"staged_in", set.dir},
+                                        {"taken", set.taken},
+                                        {"already_held", set.already},
+                                        {"volume_count", set.volume_count},
+                                        {"volumes_held", set.volumes},
+                                        {"parity_held", set.parity},
+                                        {"still_needed", set.Missing()}}
+                     .dump(2)
+              << "\n";
+    return;
+  }
+  std::cout << "staged ";
+  if (set.taken.empty()) std::cout << "nothing new";
+  for (size_t i = 0; i < set.taken.size(); ++i) std::cout << (i ? ", " : "") << set.taken[i];
+  std::cout << " of bundle " << set.bundle_id << " in " << Printable(set.dir)
+            << "; nothing is imported until every volume is in\n";
+  if (!set.already.empty()) {
+    std::cout << "  already held: ";
+    for (size_t i = 0; i < set.already.size(); ++i) std::cout << (i ? ", " : "") << set.already[i];
+    std::cout << "\n";
+  }
+  std::cout << "  still needed: " << set.StillNeeded()
+            << "; import each as it comes, from wherever it is mounted\n";
+}
+
 }  // namespace
 
 int RunImport(const Args& args) {
@@ -193,6 +226,7 @@ int RunImport(const Args& args) {
   int parallel_blobs = kDefaultBlobsInFlight;
   std::string state_file;
   std::string receipt_path, receipt_key_path;
+  std::string staging_root;
   bool allow_insecure_key = false;
   unsigned lock_timeout = 300;
   ImportOptions import_options;
@@ -228,6 +262,9 @@ int RunImport(const Args& args) {
       ("receipt-key", po::value(&receipt_key_path)->value_name("KEY"),
        "Ed25519 private key (PEM, unencrypted, mode 600) that signs the receipt: a key of "
        "this side, whose public half the connected side trusts")
+      ("staging", po::value(&staging_root)->value_name("DIR"),
+       "where volumes given one at a time (disc by disc) are kept, each checked, until the "
+       "set is whole and imported; default 'staging' beside the state file")
       ("json", po::bool_switch(&json), "print the report as JSON on stdout")
       ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
   AddParallelBlobsOption(options, &parallel_blobs,
@@ -267,11 +304,37 @@ int RunImport(const Args& args) {
   if (!trust.ok()) return ReportError(trust.status());
   auto sink = OpenSink(destination, registry_options);
   if (!sink.ok()) return ReportError(sink.status());
-  auto input = OpenBundleInput(bundle_path);
-  if (!input.ok()) return ReportError(input.status());
-
   auto state_path = StatePathFor(destination, state_file);
   if (!state_path.ok()) return ReportError(state_path.status());
+  if (staging_root.empty()) staging_root = DefaultStagingRoot(*state_path);
+
+  io::FileSystem* fs = io::DefaultFileSystem();
+  auto input = OpenBundleInput(bundle_path);
+  // Volumes that are not yet their whole set (disc by disc): kept until
+  // they are, then imported from where they are kept.
+  std::unique_ptr<io::FileLock> staging_lock;
+  std::optional<StagedSet> staged;
+  if (!input.ok() &&
+      (input.status().kind() == ErrorKind::kNotFound ||
+       input.status().kind() == ErrorKind::kCorruption) &&
+      NamesVolumeFiles(fs, bundle_path)) {
+    auto lock = LockStaging(fs, staging_root, std::chrono::seconds(lock_timeout));
+    if (!lock.ok()) return ReportError(lock.status());
+    staging_lock = std::move(lock).value();
+    auto set = StageVolumes(fs, bundle_path, staging_root, *trust);
+    if (!set.ok()) return ReportError(set.status());
+    if (!set->Complete()) {
+      PrintStaged(*set, bundle_path, json);
+      return kExitOk;
+    }
+    if (!quiet) {
+      std::cerr << "sluice: the volumes of bundle " << set->bundle_id << " are all in "
+                << Printable(set->dir) << "; importing them\n";
+    }
+    input = OpenBundleInput(set->InputPath());
+    staged = std::move(set).value();
+  }
+  if (!input.ok()) return ReportError(input.status());
 
   Progress progress("importing", !quiet);
   import_options.progress = [&](auto d, auto t, auto bd, auto bt) { progress.Update(d, t, bd, bt); };
@@ -282,6 +345,12 @@ int RunImport(const Args& args) {
   auto report = ImportBundle(input->stream.get(), *trust, sink->get(), destination, import_options);
   progress.Finish();
   if (!report.ok()) return ReportError(report.status());
+  // The bundle is in: whatever volumes of it were staged are not needed.
+  if (Status s = RemoveStagedSet(fs, staging_root, report->bundle.bundle_id); !s.ok()) {
+    std::cerr << "sluice: warning: the bundle is imported, but its staged volumes were not "
+                 "removed ("
+              << Printable(s.ToString()) << "); remove them by hand\n";
+  }
   int exit = kExitOk;
   if (receipt_key) {
     Status written = WriteReceipt(*report, destination, receipt_path, *receipt_key);

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "e2e_support.h"
@@ -19,6 +20,8 @@ namespace {
 
 using ::sluice::testing::LayoutBuilder;
 using ::sluice::testing::RandomBytes;
+using ::sluice::testing::RunShell;
+using ::sluice::testing::ShellQuote;
 
 // An image of two random layers (600 KiB and 200 KiB), so that a bundle of
 // small frames spans several small volumes.
@@ -75,7 +78,8 @@ TEST_CASE("export --volume-size writes volumes no larger than asked, and the set
   CHECK(SkopeoManifestDigest(dest, "big:1") == TaggedDigest(layout, "big:1"));
 }
 
-TEST_CASE("a volume set with a volume missing is refused naming the volume, before any import",
+TEST_CASE("a volume set with a volume missing fails verify naming the volume, and import keeps "
+          "the others without importing anything",
           "[e2e][volumes]") {
   Workspace w;
   const std::string layout = BigImageLayout(w.dir);
@@ -91,8 +95,204 @@ TEST_CASE("a volume set with a volume missing is refused naming the volume, befo
   CHECK(v.err.find("site.002.sluice") != std::string::npos);
   const std::string dest = w.dir / "dest";
   RunResult i = w.Import(volumes[0], dest);
-  CHECK(i.exit_code != 0);
+  INFO(i.Describe());
+  CHECK(i.exit_code == 0);
+  CHECK(i.out.find("still needed: volume 2;") != std::string::npos);
   CHECK(TaggedDigest(dest, "big:1").empty());
+  CHECK(!std::filesystem::exists(dest + "/blobs"));
+}
+
+// The files under dir/blobs and dir/index.json: what an OCI layout holds.
+std::map<std::string, std::string> LayoutContents(const std::string& dir) {
+  std::map<std::string, std::string> contents;
+  contents["index.json"] = ReadFile(dir + "/index.json");
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir + "/blobs")) {
+    if (e.is_regular_file()) contents[e.path().lexically_relative(dir)] = ReadFile(e.path());
+  }
+  return contents;
+}
+
+// Each volume (and parity file) of `media` moved to a directory of its own,
+// as if each were on its own disc: disc-N/NAME.
+std::vector<std::string> SpreadOverDiscs(const std::string& media, const std::string& root) {
+  std::vector<std::string> discs;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(media)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) {
+    const std::string disc = root + "/disc-" + std::to_string(discs.size() + 1);
+    std::filesystem::create_directories(disc);
+    std::filesystem::rename(file, disc + "/" + file.filename().string());
+    discs.push_back(disc + "/" + file.filename().string());
+  }
+  return discs;
+}
+
+TEST_CASE("volumes imported one at a time, each from its own disc and in any order, end as the "
+          "whole set does, and nothing is visible before the last",
+          "[e2e][volumes][disc-by-disc]") {
+  Workspace w;
+  const std::string layout = BigImageLayout(w.dir);
+  const std::string media = w.dir / "media";
+  std::filesystem::create_directory(media);
+  REQUIRE(w.Export({"oci:" + layout + ":big:1"}, media + "/site.sluice", kSmallVolumes).exit_code ==
+          0);
+  // The whole set at once, for comparison.
+  const std::string whole = w.dir / "whole";
+  REQUIRE(w.Import(media, whole).exit_code == 0);
+
+  const std::vector<std::string> discs = SpreadOverDiscs(media, w.dir / "discs");
+  const size_t count = discs.size();
+  REQUIRE(count >= 4);
+  // 3, 1, last, 2, 4, ...: not in order, and each disc by its directory
+  // (a mount point) or by its file.
+  std::vector<size_t> order = {2, 0, count - 1, 1};
+  for (size_t n = 3; n + 1 < count; ++n) order.push_back(n);
+  const std::string dest = w.dir / "dest";
+  std::vector<uint32_t> held;
+  for (size_t step = 0; step < order.size(); ++step) {
+    const std::string& volume = discs[order[step]];
+    const std::string given =
+        step % 2 == 0 ? std::filesystem::path(volume).parent_path().string() : volume;
+    RunResult i = w.Import(given, dest);
+    INFO(i.Describe());
+    REQUIRE(i.exit_code == 0);
+    held.push_back(static_cast<uint32_t>(order[step] + 1));
+    if (step + 1 < order.size()) {
+      std::vector<uint32_t> missing;
+      for (uint32_t n = 1; n <= count; ++n) {
+        if (std::find(held.begin(), held.end(), n) == held.end()) missing.push_back(n);
+      }
+      std::string list;
+      for (uint32_t n : missing) list += (list.empty() ? "" : ", ") + std::to_string(n);
+      CHECK(i.out.find("volume " + std::to_string(order[step] + 1) + " of bundle") !=
+            std::string::npos);
+      CHECK(i.out.find("still needed: volume" + std::string(missing.size() > 1 ? "s " : " ") +
+                       list + ";") != std::string::npos);
+      CHECK(TaggedDigest(dest, "big:1").empty());
+      CHECK(!std::filesystem::exists(dest + "/blobs"));
+    } else {
+      CHECK(i.out.find("imported bundle") != std::string::npos);
+    }
+  }
+  CHECK(TaggedDigest(dest, "big:1") == TaggedDigest(layout, "big:1"));
+  CHECK(LayoutContents(dest) == LayoutContents(whole));
+  // What was staged went with the import.
+  std::size_t staged = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dest + "/.sluice/staging")) {
+    if (e.path().filename() != ".lock") ++staged;
+  }
+  CHECK(staged == 0);
+}
+
+TEST_CASE("a damaged volume given alone is refused naming it and is not kept; a good copy of it "
+          "later completes the set",
+          "[e2e][volumes][disc-by-disc]") {
+  Workspace w;
+  const std::string layout = BigImageLayout(w.dir);
+  const std::string media = w.dir / "media";
+  std::filesystem::create_directory(media);
+  REQUIRE(w.Export({"oci:" + layout + ":big:1"}, media + "/site.sluice", kSmallVolumes).exit_code ==
+          0);
+  const std::vector<std::string> discs = SpreadOverDiscs(media, w.dir / "discs");
+  REQUIRE(discs.size() >= 3);
+  const std::string dest = w.dir / "dest";
+  const std::string good = ReadFile(discs[1]);
+  std::string bad = good;
+  bad[bad.size() / 2] ^= 0x20;
+  WriteFile(discs[1], bad);
+  RunResult refused = w.Import(discs[1], dest);
+  INFO(refused.Describe());
+  CHECK(refused.exit_code == 3);
+  CHECK(refused.err.find(discs[1]) != std::string::npos);
+  // The same volume again: refused again, since it was not kept.
+  CHECK(w.Import(discs[1], dest).exit_code == 3);
+  for (size_t n = 0; n < discs.size(); ++n) {
+    if (n == 1) continue;
+    RunResult i = w.Import(discs[n], dest);
+    INFO(i.Describe());
+    REQUIRE(i.exit_code == 0);
+    if (n + 1 == discs.size()) CHECK(i.out.find("still needed: volume 2;") != std::string::npos);
+  }
+  // A volume given twice is held once.
+  RunResult again = w.Import(discs[0], dest);
+  CHECK(again.exit_code == 0);
+  CHECK(again.out.find("already held: volume 1") != std::string::npos);
+  CHECK(TaggedDigest(dest, "big:1").empty());
+  WriteFile(discs[1], good);
+  RunResult last = w.Import(discs[1], dest);
+  INFO(last.Describe());
+  REQUIRE(last.exit_code == 0);
+  CHECK(TaggedDigest(dest, "big:1") == TaggedDigest(layout, "big:1"));
+}
+
+TEST_CASE("the last two volumes imported at once import the bundle once, whole",
+          "[e2e][volumes][disc-by-disc]") {
+  Workspace w;
+  const std::string layout = BigImageLayout(w.dir);
+  const std::string media = w.dir / "media";
+  std::filesystem::create_directory(media);
+  REQUIRE(w.Export({"oci:" + layout + ":big:1"}, media + "/site.sluice", kSmallVolumes).exit_code ==
+          0);
+  const std::vector<std::string> discs = SpreadOverDiscs(media, w.dir / "discs");
+  REQUIRE(discs.size() >= 3);
+  const std::string dest = w.dir / "dest";
+  for (size_t n = 0; n + 2 < discs.size(); ++n) REQUIRE(w.Import(discs[n], dest).exit_code == 0);
+  auto import = [&](const std::string& volume, const std::string& out) {
+    return ShellQuote(SLUICE_BINARY) + " import " + ShellQuote(volume) + " --trust " +
+           ShellQuote(w.keys.public_key) + " --to " + ShellQuote("oci:" + dest) + " -q > " +
+           ShellQuote(out);
+  };
+  RunResult both = RunShell(import(discs[discs.size() - 2], w.dir / "a.out") +
+                            " & first=$!; " + import(discs.back(), w.dir / "b.out") +
+                            " & second=$!; wait $first && wait $second");
+  INFO(both.Describe());
+  REQUIRE(both.exit_code == 0);
+  // One of them found the set whole and imported it; the other staged its
+  // volume before (then "still needed") or found it imported.
+  const std::string a = ReadFile(w.dir / "a.out"), b = ReadFile(w.dir / "b.out");
+  INFO(a << "\n" << b);
+  CHECK((a.find("imported bundle") != std::string::npos) !=
+        (b.find("imported bundle") != std::string::npos));
+  CHECK(TaggedDigest(dest, "big:1") == TaggedDigest(layout, "big:1"));
+  CHECK(SkopeoManifestDigest(dest, "big:1") == TaggedDigest(layout, "big:1"));
+}
+
+TEST_CASE("volumes given one at a time import once the parity volumes make up for those still "
+          "missing, and --json says what is still needed",
+          "[e2e][volumes][disc-by-disc][parity]") {
+  Workspace w;
+  const std::string layout = BigImageLayout(w.dir);
+  const std::string media = w.dir / "media";
+  std::filesystem::create_directory(media);
+  RunResult e = w.Export({"oci:" + layout + ":big:1"}, media + "/site.sluice",
+                         {"--volume-size", "200K", "--frame-size", "16384", "--parity", "1"});
+  INFO(e.Describe());
+  REQUIRE(e.exit_code == 0);
+  const std::vector<std::string> discs = SpreadOverDiscs(media, w.dir / "discs");
+  // site.001 ... site.00N, then site.par1.
+  REQUIRE(discs.back().find("site.par1.sluice") != std::string::npos);
+  const size_t volumes = discs.size() - 1;
+  REQUIRE(volumes >= 3);
+  const std::string dest = w.dir / "dest";
+  // The parity disc first, then every volume but the second.
+  RunResult parity = Sluice({"import", discs.back(), "--trust", w.keys.public_key, "--to",
+                             "oci:" + dest, "--json"});
+  INFO(parity.Describe());
+  REQUIRE(parity.exit_code == 0);
+  auto report = nlohmann::json::parse(parity.out);
+  CHECK(report["complete"] == false);
+  CHECK(report["parity_held"] == nlohmann::json::array({1}));
+  CHECK(report["volume_count"] == volumes);
+  for (size_t n = 0; n < volumes; ++n) {
+    if (n == 1) continue;
+    RunResult i = w.Import(discs[n], dest);
+    INFO(i.Describe());
+    REQUIRE(i.exit_code == 0);
+    if (n + 1 < volumes) CHECK(TaggedDigest(dest, "big:1").empty());
+  }
+  CHECK(TaggedDigest(dest, "big:1") == TaggedDigest(layout, "big:1"));
+  CHECK(SkopeoManifestDigest(dest, "big:1") == TaggedDigest(layout, "big:1"));
 }
 
 TEST_CASE("verify --volume checks one volume alone and finds damage in it", "[e2e][volumes]") {
@@ -169,8 +369,20 @@ TEST_CASE("repair rebuilds any two missing or damaged volumes from two parity fi
   CHECK(r.exit_code == 3);
   CHECK(r.err.find("lost more than") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(volumes[0]));
+  RunResult v = w.Verify(volumes[3]);
+  INFO(v.Describe());
+  CHECK(v.exit_code != 0);
+  for (const char* name : {"volume 1 (missing)", "volume 2 (missing)",
+                           "volume 3 (missing)"}) {
+    CHECK(v.err.find(name) != std::string::npos);
+  }
+  // Import keeps what is there, and says what it still needs.
   const std::string dest = w.dir / "dest";
-  CHECK(w.Import(volumes[3], dest).exit_code != 0);
+  RunResult i = w.Import(volumes[3], dest);
+  INFO(i.Describe());
+  CHECK(i.exit_code == 0);
+  CHECK(i.out.find("still needed: volumes 1, 2, 3 (any 1 of them)") != std::string::npos);
+  CHECK(TaggedDigest(dest, "big:1").empty());
 }
 
 TEST_CASE("repair rebuilds a damaged range of a single bundle file, which then imports",
