@@ -317,7 +317,7 @@ Status MemoryFileSystem::Remove(const std::string& raw_path) {
   if (node == nullptr) return IsADirectory("remove", path);
   if (node->is_directory) {
     const std::string prefix = path + "/";
-    auto next = state_->live.upper_bound(path);
+    auto next = state_->live.lower_bound(prefix);
     if (next != state_->live.end() && next->first.compare(0, prefix.size(), prefix) == 0) {
       return Status::InvalidArgument("remove " + path + ": directory not empty");
     }

@@ -234,7 +234,6 @@ TEST_CASE("a directory cannot be opened as a file") {
   CHECK(fs->NewSequentialReader(backend.Path("dir")).status().kind() == ErrorKind::kIoError);
   CHECK(fs->NewPositionalReader(backend.Path("dir")).status().kind() == ErrorKind::kIoError);
   CHECK_FALSE(fs->NewWriter(backend.Path("dir")).ok());
-  CHECK_FALSE(fs->Remove(backend.Path("dir")).ok());
 }
 
 TEST_CASE("Rename replaces the target, and a reader of the old target keeps its bytes") {
@@ -272,6 +271,18 @@ TEST_CASE("Remove deletes a file") {
   REQUIRE(fs->Remove(backend.Path("f")).ok());
   CHECK_FALSE(fs->Exists(backend.Path("f")));
   CHECK(fs->Remove(backend.Path("f")).kind() == ErrorKind::kNotFound);
+}
+
+TEST_CASE("Remove deletes an empty directory and refuses one that holds files") {
+  SLUICE_FOR_EACH_BACKEND(backend);
+  FileSystem* fs = backend.fs();
+  REQUIRE(fs->CreateDirs(backend.Path("dir")).ok());
+  REQUIRE(WriteString(fs, backend.Path("dir/f"), "x").ok());
+  CHECK_FALSE(fs->Remove(backend.Path("dir")).ok());
+  CHECK(ReadString(fs, backend.Path("dir/f")) == "x");
+  REQUIRE(fs->Remove(backend.Path("dir/f")).ok());
+  REQUIRE(fs->Remove(backend.Path("dir")).ok());
+  CHECK_FALSE(fs->Exists(backend.Path("dir")));
 }
 
 TEST_CASE("ListDir returns the names of entries, sorted, without . and ..") {
