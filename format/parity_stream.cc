@@ -264,7 +264,7 @@ class ParityStreamWriter final : public io::SequentialWriter {
 // ---------------------------------------------------------------------------
 // Reader.
 
-// Input is read in chunks of at least this much.
+// Input is read in chunks of this much.
 constexpr size_t kReadChunk = 64u << 10;
 
 class ParityStreamReader final : public io::SequentialReader {
@@ -286,7 +286,6 @@ class ParityStreamReader final : public io::SequentialReader {
         std::memcpy(buf.data() + done, slots_[slot].data() + off, n);
         done += n;
         out_pos_ += n;
-        report_->data_bytes += n;
         continue;
       }
       if (done_) break;
@@ -295,6 +294,7 @@ class ParityStreamReader final : public io::SequentialReader {
       error_ = NextGroup();
       if (!error_.ok()) return error_;
     }
+    report_->data_bytes += done;
     return done;
   }
 
@@ -555,7 +555,8 @@ class ParityStreamReader final : public io::SequentialReader {
         begin_ = 0;
       }
       const size_t old = win_.size();
-      const size_t want = std::max<size_t>(static_cast<size_t>(n) - old, kReadChunk);
+      // Grown by what arrives, never by what a header claims is coming.
+      const size_t want = kReadChunk;
       win_.resize(old + want);
       Result<size_t> got = in_->Read({win_.data() + old, want});
       if (!got.ok()) {

@@ -84,7 +84,7 @@ struct ParityStreamReport {
   uint64_t duplicates = 0;       // intact packets seen before (ignored)
   uint64_t foreign_packets = 0;  // intact packets of another stream id (ignored)
   uint64_t bytes_skipped = 0;    // input bytes not in any intact packet (damage, garbage)
-  uint64_t data_bytes = 0;       // bytes handed on
+  uint64_t data_bytes = 0;       // bytes Read returned (successfully)
 
   // For people: "3 stripes rebuilt from parity; 4 packets lost, 70144
   // bytes skipped", or "intact" when nothing was lost or skipped.
@@ -107,9 +107,10 @@ struct ParityStreamReport {
 // of the same stream contradict each other; or `in` holds no intact packet
 // (naming why the first candidate was refused). kUnsupported when the only
 // candidates are of another stream version. The data of the groups before
-// the fault is handed on first; the error comes with the Read that needs
-// what is lost, and every later Read returns it. I/O errors of `in` are
-// passed on as they are.
+// the fault is handed on first; the error comes with the first Read that
+// reaches what is lost (that Read's buffer holds no bytes to use: a short
+// count would read as the end), and every later Read returns it. I/O errors
+// of `in` are passed on as they are.
 //
 // Packets of another stream id are ignored (counted), as are duplicates and
 // packets of groups already handed on. The reader stops reading `in` after
