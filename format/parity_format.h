@@ -37,4 +37,28 @@ inline constexpr uint64_t kMaxShardSize = uint64_t{1} << 50;
 // section 2): a parity file then costs 1/32 of the bundle.
 inline constexpr uint32_t kDefaultSegmentCount = 32;
 
+// Parity streams (PARITY.md section 12): a bundle wrapped in fixed-size
+// packets, Reed-Solomon parity inline, for pipes and one-way links.
+inline constexpr uint32_t kStreamVersion = 1;
+inline constexpr std::array<uint8_t, 8> kStreamMagic = {0x89, 'S', 'L', 'U', 'S', 'T', 'R', 0x0A};
+inline constexpr size_t kStreamHeaderSize = 88;  // what version 1 writers write
+inline constexpr size_t kStreamMinHeaderSize = 88;
+inline constexpr size_t kStreamMaxHeaderSize = 4096;
+// magic, version, header_size: the bytes whose meaning never changes.
+inline constexpr size_t kStreamHeaderPrefixSize = 16;
+inline constexpr size_t kStreamHeaderFieldsEnd = 80;  // extension area starts here
+inline constexpr size_t kStreamChecksumSize = 8;      // the header's last 8 bytes
+inline constexpr uint32_t kStreamFlagLastGroup = 1;
+
+// Limits (PARITY.md section 12.6).
+inline constexpr uint32_t kStreamMinStripeSize = 4096;
+inline constexpr uint32_t kStreamMaxStripeSize = 1u << 20;
+inline constexpr uint32_t kStreamDefaultStripeSize = 64u << 10;
+inline constexpr uint32_t kStreamDefaultDataCount = 16;
+inline constexpr uint32_t kStreamDefaultParityCount = 2;
+// (k + m) x S: what a reader holds for one group.
+inline constexpr uint64_t kStreamMaxGroupBytes = 64u << 20;
+// data_offset + group_size: far from overflow in any offset computation.
+inline constexpr uint64_t kStreamMaxDataOffset = uint64_t{1} << 60;
+
 }  // namespace sluice::format

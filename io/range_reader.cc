@@ -1,6 +1,7 @@
 #include "io/range_reader.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace sluice::io {
 namespace {
@@ -51,7 +52,29 @@ class ConcatenatedReader final : public SequentialReader {
   size_t current_ = 0;
 };
 
+class BytesReader final : public SequentialReader {
+ public:
+  BytesReader(std::vector<uint8_t> bytes, std::string name)
+      : bytes_(std::move(bytes)), name_(std::move(name)) {}
+  Result<size_t> Read(MutableBytes buf) override {
+    const size_t n = std::min(buf.size(), bytes_.size() - pos_);
+    if (n > 0) std::memcpy(buf.data(), bytes_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+  const std::string& name() const override { return name_; }
+
+ private:
+  std::vector<uint8_t> bytes_;
+  std::string name_;
+  size_t pos_ = 0;
+};
+
 }  // namespace
+
+std::unique_ptr<SequentialReader> NewBytesReader(std::vector<uint8_t> bytes, std::string name) {
+  return std::make_unique<BytesReader>(std::move(bytes), std::move(name));
+}
 
 std::unique_ptr<SequentialReader> NewConcatenatedReader(
     std::vector<std::unique_ptr<SequentialReader>> parts) {

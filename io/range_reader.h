@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "io/file.h"
@@ -21,5 +22,10 @@ std::unique_ptr<SequentialReader> NewRangeReader(const PositionalReader* file, u
 // one stream). Named after the first.
 std::unique_ptr<SequentialReader> NewConcatenatedReader(
     std::vector<std::unique_ptr<SequentialReader>> parts);
+
+// Reads `bytes`, which it owns, then ends; named `name`. With
+// NewConcatenatedReader it puts back bytes peeked from a stream (stdin
+// cannot be rewound): {NewBytesReader(peeked, in->name()), std::move(in)}.
+std::unique_ptr<SequentialReader> NewBytesReader(std::vector<uint8_t> bytes, std::string name);
 
 }  // namespace sluice::io
