@@ -3,6 +3,7 @@
 #include "format/bundle_reader.h"
 #include "format/frame_codec.h"
 #include "io/atomic_file.h"
+#include "format/parity_stream.h"
 #include "io/rate_limited_writer.h"
 #include "volume_set.h"
 
@@ -104,6 +105,39 @@ class RateLimitedOutput final : public BundleOutput {
   std::unique_ptr<BundleOutput> base_;
   const uint64_t bytes_per_second_;
   std::unique_ptr<io::SequentialWriter> limited_;  // writes into base_->writer()
+};
+
+// Wraps a stream so that its writer() sends the bundle inside a parity
+// stream (format/parity_stream.h): packets with Reed-Solomon parity inline,
+// for a link that damages or drops bytes and cannot be asked again. Above
+// a rate limit, so the limit counts the bytes on the wire.
+class ParityStreamOutput final : public BundleOutput {
+ public:
+  ParityStreamOutput(std::unique_ptr<BundleOutput> base, uint32_t parity_count)
+      : base_(std::move(base)), parity_count_(parity_count) {}
+
+  Status Prepare(uint64_t planned_bytes) override {
+    SLUICE_RETURN_IF_ERROR(base_->Prepare(planned_bytes));
+    format::ParityStreamOptions options;
+    options.parity_count = parity_count_;
+    SLUICE_ASSIGN_OR_RETURN(envelope_, format::NewParityStreamWriter(base_->writer(), options));
+    return Status::Ok();
+  }
+  io::SequentialWriter* writer() override { return envelope_.get(); }
+  Status Publish() override {
+    // The last group, marked last: until it is written the stream reads as
+    // cut short, never as a shorter bundle.
+    SLUICE_RETURN_IF_ERROR(envelope_->Close().WithContext(Describe()));
+    return base_->Publish();
+  }
+  std::optional<std::string> Location() const override { return base_->Location(); }
+  std::string Describe() const override { return base_->Describe(); }
+  std::vector<std::string> Files() const override { return base_->Files(); }
+
+ private:
+  std::unique_ptr<BundleOutput> base_;
+  const uint32_t parity_count_;
+  std::unique_ptr<io::SequentialWriter> envelope_;  // writes into base_->writer()
 };
 
 // The volumes of a bundle cut into files of at most volume_size bytes:
@@ -254,9 +288,14 @@ Result<std::unique_ptr<BundleOutput>> OpenBundleOutput(io::FileSystem* fs,
     return OpenVolumes(fs, output, options.volume_size);
   }
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<BundleOutput> base, OpenUnlimited(fs, output));
-  if (options.bytes_per_second == 0) return base;
-  return std::unique_ptr<BundleOutput>(
-      new RateLimitedOutput(std::move(base), options.bytes_per_second));
+  const bool stream = !base->Location().has_value();
+  if (options.bytes_per_second > 0) {
+    base.reset(new RateLimitedOutput(std::move(base), options.bytes_per_second));
+  }
+  if (stream && options.stream_parity > 0) {
+    base.reset(new ParityStreamOutput(std::move(base), options.stream_parity));
+  }
+  return base;
 }
 
 bool OutputHoldsBundle(io::FileSystem* fs, const std::string& location,

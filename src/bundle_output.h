@@ -65,6 +65,10 @@ struct BundleOutputOptions {
   // Cut the bundle into volumes of at most this many bytes (a file output
   // only: `-o NAME.sluice` writes NAME.001.sluice, ...); 0: one file.
   uint64_t volume_size = 0;
+  // A stream only: send the bundle inside a parity stream with this many
+  // parity packets per group (format/parity_stream.h); 0: the bundle's
+  // bytes as they are. (Files get parity files beside them instead.)
+  uint32_t stream_parity = 0;
 };
 
 // Opens the output `output` names, when the export starts and before any
@@ -80,7 +84,9 @@ struct BundleOutputOptions {
 //                      temp file is created now, so a missing directory
 //                      (kNotFound) or one that cannot be written is refused
 //                      now; it is removed if the output is dropped unpublished.
-// With options.bytes_per_second, writer() passes the bytes on at that rate.
+// With options.bytes_per_second, writer() passes the bytes on at that rate;
+// with options.stream_parity, a stream carries the bundle in a parity
+// stream (the rate then counts its packets).
 // With options.volume_size, a file output becomes a volume set: every volume
 // a temp file, fsynced, renamed into place by Publish after its count was
 // written back, volume 1 last (the commit point, and Location()); volumes

@@ -177,7 +177,8 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   SLUICE_ASSIGN_OR_RETURN(Ledger ledger, LoadLedger(fs, options.ledger_path, "sluice export"));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<BundleOutput> output,
                           OpenBundleOutput(fs, options.output_path,
-                                           {options.bytes_per_second, options.volume_size}));
+                                           {options.bytes_per_second, options.volume_size,
+                                            options.parity_count}));
   SLUICE_ASSIGN_OR_RETURN(ExportPlan plan, PlanExport(sources, ledger, options.plan));
 
   format::BundleHeader& header = plan.catalog.header;
@@ -195,10 +196,6 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
     if (blob.shipped) shipped.push_back(blob.digest);
   }
   SLUICE_RETURN_IF_ERROR(output->Prepare(PlannedBundleSize(plan, options.writer.frame_size)));
-  if (options.parity_count > 0 && output->Files().empty()) {
-    return Status::InvalidArgument("--parity writes parity files beside the bundle; " +
-                                   output->Describe() + " is a stream: use -o FILE");
-  }
   Result<WrittenBundle> written = WriteBundle(output.get(), &plan, key, options);
   SLUICE_RETURN_IF_ERROR(ExplainBrokenPipe(written.status(), output.get()));
   const uint64_t bundle_bytes = written->bytes;

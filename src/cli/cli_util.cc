@@ -4,8 +4,10 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
+#include "format/bundle_format.h"
 #include "io/atomic_file.h"
 #include "io/range_reader.h"
 #include "reference/ref_name.h"
@@ -100,6 +102,17 @@ Status CheckSigningKeyFile(const std::string& path, bool allow_insecure_permissi
   return Status::Ok();
 }
 
+namespace {
+
+// Whether `file` starts with the bundle magic (format/SPEC.md section 3).
+bool StartsAsBundle(const io::PositionalReader& file) {
+  uint8_t magic[format::kHeaderMagic.size()];
+  auto n = file.ReadAt(0, io::MutableBytes(magic, sizeof magic));
+  return n.ok() && *n == sizeof magic && std::memcmp(magic, format::kHeaderMagic.data(), sizeof magic) == 0;
+}
+
+}  // namespace
+
 Result<BundleInput> OpenBundleInput(const std::string& path, bool through_parity) {
   BundleInput input;
   io::FileSystem* fs = io::DefaultFileSystem();
@@ -139,17 +152,38 @@ Result<BundleInput> OpenBundleInput(const std::string& path, bool through_parity
   }
   const std::string single = set.size() == 1 ? set.front().path : path;
   auto kind = path == "-" ? Result<io::PathKind>(io::PathKind::kMissing) : io::KindOfPath(fs, single);
+  std::unique_ptr<io::SequentialReader> raw;
   if (kind.ok() && *kind == io::PathKind::kRegular) {
     SLUICE_ASSIGN_OR_RETURN(input.file, fs->NewPositionalReader(single));
-    input.stream = io::NewRangeReader(input.file.get(), 0, input.file->Size());
-    return input;
-  }
-  if (path == "-") {
-    input.stream = io::StdinReader();
+    if (StartsAsBundle(*input.file)) {
+      input.stream = io::NewRangeReader(input.file.get(), 0, input.file->Size());
+      return input;
+    }
+    // Not a bundle's first bytes: perhaps a parity stream saved to a file.
+    raw = io::NewRangeReader(input.file.get(), 0, input.file->Size());
+  } else if (path == "-") {
+    raw = io::StdinReader();
   } else {
-    SLUICE_ASSIGN_OR_RETURN(input.stream, fs->NewSequentialReader(single));
+    SLUICE_ASSIGN_OR_RETURN(raw, fs->NewSequentialReader(single));
+  }
+  auto report = std::make_shared<format::ParityStreamReport>();
+  bool unwrapped = false;
+  SLUICE_ASSIGN_OR_RETURN(input.stream,
+                          format::MaybeUnwrapParityStream(std::move(raw), report.get(), &unwrapped));
+  if (unwrapped) {
+    input.stream_parity = std::move(report);
+    // Read through the stream only: its packets are not at the bundle's
+    // offsets.
+    input.stream_file = std::move(input.file);
   }
   return input;
+}
+
+void NoteStreamParity(const BundleInput& input) {
+  if (!input.stream_parity) return;
+  const format::ParityStreamReport& r = *input.stream_parity;
+  if (r.packets_lost == 0 && r.bytes_skipped == 0 && r.stripes_rebuilt == 0) return;
+  std::cerr << "sluice: parity stream: " << Printable(r.Summary()) << "\n";
 }
 
 Result<format::TrustPolicy> LoadTrust(const std::vector<std::string>& trust_paths,

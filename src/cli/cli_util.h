@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "format/bundle_reader.h"
+#include "format/parity_stream.h"
 #include "io/file.h"
 
 namespace boost::program_options {
@@ -53,14 +54,25 @@ struct BundleInput {
   std::shared_ptr<void> parity;
   // Null for standard input, a pipe, a device or a volume set.
   std::unique_ptr<io::PositionalReader> file;
+  // A file read as a stream only (a parity stream saved to a file).
+  std::unique_ptr<io::PositionalReader> stream_file;
   std::unique_ptr<io::SequentialReader> stream;
   // A volume set: its files in volume order, read one after another by
   // `stream`.
   std::vector<std::string> volume_paths;
   std::vector<std::unique_ptr<io::PositionalReader>> volume_files;
+  // A stream sent with export --parity (format/parity_stream.h): what its
+  // reader rebuilt, filled in as `stream` is read; null for a plain bundle.
+  std::shared_ptr<format::ParityStreamReport> stream_parity;
 };
 
-// Opens BUNDLE: a file; standard input for "-"; or a bundle cut into
+// After a bundle read from a parity stream: says on stderr what parity
+// rebuilt, when it rebuilt anything.
+void NoteStreamParity(const BundleInput& input);
+
+// Opens BUNDLE: a file; standard input for "-" (a bundle, or a parity
+// stream around one, unwrapped: so also a file saved from such a stream);
+// or a bundle cut into
 // volumes, named by a directory, the set's name or any one of its volumes
 // (volume_set.h), refused naming the volumes missing. With parity files
 // beside it (export --parity), every row is checked against them first, and

@@ -191,7 +191,9 @@ int RunExport(const Args& args) {
        "or plain bytes): -o NAME.sluice writes NAME.001.sluice, NAME.002.sluice, ...")
       ("parity", po::value(&parity)->value_name("N"),
        "also write N Reed-Solomon parity files (NAME.par1.sluice, ...): any N volumes, or a "
-       "damaged range of a single file, can then be rebuilt with sluice repair")
+       "damaged range of a single file, can then be rebuilt with sluice repair; to a stream "
+       "(-o -, a FIFO), send the bundle in packets with N parity packets in every 16, which "
+       "import - and verify - use to rebuild lost or damaged packets")
       ("frame-size", po::value(&opts.writer.frame_size)->default_value(1u << 20),
        "raw bytes per frame")
       // 2, not zstd's 3: on 1 MiB frames of tar layers it measured 1.6 % larger

@@ -345,6 +345,7 @@ int RunImport(const Args& args) {
   auto report = ImportBundle(input->stream.get(), *trust, sink->get(), destination, import_options);
   progress.Finish();
   if (!report.ok()) return ReportError(report.status());
+  NoteStreamParity(*input);
   // The bundle is in: whatever volumes of it were staged are not needed.
   if (Status s = RemoveStagedSet(fs, staging_root, report->bundle.bundle_id); !s.ok()) {
     std::cerr << "sluice: warning: the bundle is imported, but its staged volumes were not "

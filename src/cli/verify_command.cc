@@ -100,6 +100,7 @@ int RunVerify(const Args& args) {
     }
     return ReportError(summary.status());
   }
+  NoteStreamParity(*input);
   const BundleSummary& s = *summary;
   if (json) {
     std::cout << nlohmann::ordered_json{{"bundle", bundle_path},
@@ -113,7 +114,10 @@ int RunVerify(const Args& args) {
                                         {"manifests", s.manifests},
                                         {"shipped_blobs", s.shipped_blobs},
                                         {"shipped_bytes", s.shipped_bytes},
-                                        {"assumed_blobs", s.assumed_blobs}}
+                                        {"assumed_blobs", s.assumed_blobs},
+                                        {"parity_stream", input->stream_parity
+                                                              ? input->stream_parity->Summary()
+                                                              : ""}}
                      .dump(2)
               << "\n";
   } else {
