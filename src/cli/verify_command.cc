@@ -5,6 +5,8 @@
 #include "cli/cli_util.h"
 #include "format/bundle_reader.h"
 #include "importer.h"
+#include "io/atomic_file.h"
+#include "volume_set.h"
 
 namespace po = boost::program_options;
 
@@ -84,6 +86,23 @@ int RunVerify(const Args& args) {
   if (!trust.ok()) return ReportError(trust.status());
   if (one_volume) return VerifyOneVolume(bundle_path, *trust, json);
   auto input = OpenBundleInput(bundle_path);
+  // A volume on its own, with none of its set beside it (one disc in the
+  // drive): checked alone, as --volume would. A set with only some of its
+  // volumes stays an error naming those missing.
+  if (!input.ok() && input.status().kind() == ErrorKind::kNotFound) {
+    io::FileSystem* fs = io::DefaultFileSystem();
+    auto kind = io::KindOfPath(fs, bundle_path);
+    auto found = FindVolumes(fs, bundle_path);
+    if (kind.ok() && *kind == io::PathKind::kRegular && found.ok() &&
+        found->volumes.size() == 1 && found->count > 1) {
+      if (!quiet && !json) {
+        std::cerr << "sluice: " << Printable(bundle_path) << " is volume "
+                  << found->volumes.front().record.number << " of " << found->count
+                  << " and none of the others is beside it: checking it alone\n";
+      }
+      return VerifyOneVolume(bundle_path, *trust, json);
+    }
+  }
   if (!input.ok()) return ReportError(input.status());
 
   Progress progress("verifying", !quiet);

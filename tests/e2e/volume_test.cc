@@ -144,6 +144,12 @@ TEST_CASE("volumes imported one at a time, each from its own disc and in any ord
   const std::vector<std::string> discs = SpreadOverDiscs(media, w.dir / "discs");
   const size_t count = discs.size();
   REQUIRE(count >= 4);
+  // A disc alone verifies alone, by the name of its volume.
+  RunResult alone = w.Verify(discs[2]);
+  INFO(alone.Describe());
+  CHECK(alone.exit_code == 0);
+  CHECK(alone.out.find("OK, volume 3 of " + std::to_string(count)) != std::string::npos);
+  CHECK(alone.err.find("checking it alone") != std::string::npos);
   // 3, 1, last, 2, 4, ...: not in order, and each disc by its directory
   // (a mount point) or by its file.
   std::vector<size_t> order = {2, 0, count - 1, 1};
@@ -451,6 +457,47 @@ TEST_CASE("verify and import rebuild lost volumes from the parity in memory, by 
   RunResult refused = w.Verify(w.dir / "site.sluice");
   CHECK(refused.exit_code == 3);
   CHECK(refused.err.find("lost more than") != std::string::npos);
+}
+
+TEST_CASE("import yields the same digests whichever two of the volumes and parity files are "
+          "dropped or damaged",
+          "[e2e][volumes][parity]") {
+  Workspace w;
+  const std::string layout = BigImageLayout(w.dir);
+  const std::string media = w.dir / "media";
+  std::filesystem::create_directory(media);
+  std::vector<std::string> extra = kSmallVolumes;
+  extra.insert(extra.end(), {"--parity", "2"});
+  REQUIRE(w.Export({"oci:" + layout + ":big:1"}, media + "/site.sluice", extra).exit_code == 0);
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(media)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  REQUIRE(files.size() >= 6);  // 4 or more volumes and 2 parity files
+  std::vector<std::string> originals;
+  for (const std::string& f : files) originals.push_back(ReadFile(f));
+  const std::string want = TaggedDigest(layout, "big:1");
+  int combination = 0;
+  for (size_t a = 0; a < files.size(); ++a) {
+    for (size_t b = a + 1; b < files.size(); ++b, ++combination) {
+      INFO(files[a] << " and " << files[b]);
+      // Dropped, damaged, or one of each, in turn.
+      for (size_t f : {a, b}) {
+        if ((combination + (f == b ? 1 : 0)) % 3 == 0) {
+          std::filesystem::remove(files[f]);
+        } else {
+          std::string bytes = originals[f];
+          bytes[(bytes.size() * (f + 1)) / (files.size() + 1)] ^= 0x10;
+          WriteFile(files[f], bytes);
+        }
+      }
+      const std::string dest = w.dir / ("dest-" + std::to_string(combination));
+      RunResult i = w.Import(media, dest);
+      INFO(i.Describe());
+      CHECK(i.exit_code == 0);
+      CHECK(TaggedDigest(dest, "big:1") == want);
+      for (size_t f : {a, b}) WriteFile(files[f], originals[f]);
+    }
+  }
 }
 
 TEST_CASE("a bundle exported again under its name without --parity is read without the old "
