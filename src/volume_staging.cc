@@ -145,6 +145,12 @@ Result<format::BundleId> ReadBundleId(const io::PositionalReader& file) {
   return fields.header.bundle_id;
 }
 
+// STAGING/BUNDLE-ID.imported: left by RemoveStagedSet, so that a volume of
+// the bundle given afterwards is not kept for an import that happened.
+std::string ImportedMarker(const std::string& staging_root, const std::string& bundle_id) {
+  return io::JoinPath(staging_root, bundle_id + ".imported");
+}
+
 bool Holds(const std::vector<uint32_t>& numbers, uint32_t n) {
   return std::find(numbers.begin(), numbers.end(), n) != numbers.end();
 }
@@ -176,10 +182,7 @@ std::string StagedSet::StillNeeded() const {
   return text;
 }
 
-std::string StagedSet::InputPath() const {
-  if (!parity.empty()) return StagedParityPath(dir, parity.front());
-  return dir;
-}
+std::string StagedSet::InputPath() const { return dir; }
 
 bool NamesVolumeFiles(io::FileSystem* fs, const std::string& path) {
   if (path == "-") return false;
@@ -232,6 +235,12 @@ Result<StagedSet> StageVolumes(io::FileSystem* fs, const std::string& path,
   }
   set.bundle_id = format::HexEncode(io::ByteView(bundle_id->data(), bundle_id->size()));
   set.dir = io::JoinPath(staging_root, set.bundle_id);
+  // A volume of a bundle imported already (parity made up for it, or it
+  // came again): nothing to keep.
+  if (fs->Exists(ImportedMarker(staging_root, set.bundle_id))) {
+    set.imported = true;
+    return set;
+  }
   SLUICE_RETURN_IF_ERROR(fs->CreateDirs(set.dir).WithContext("staging directory " + set.dir));
   SLUICE_RETURN_IF_ERROR(ReadHeld(fs, set.dir, &set));
   for (const GivenFile& file : given) {
@@ -285,13 +294,17 @@ Result<StagedSet> StageVolumes(io::FileSystem* fs, const std::string& path,
 
 Status RemoveStagedSet(io::FileSystem* fs, const std::string& staging_root,
                        const std::string& bundle_id) {
+  if (bundle_id.empty() || !fs->Exists(staging_root)) return Status::Ok();
   const std::string dir = io::JoinPath(staging_root, bundle_id);
-  if (bundle_id.empty() || !fs->Exists(dir)) return Status::Ok();
-  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(dir));
-  for (const std::string& name : names) {
-    SLUICE_RETURN_IF_ERROR(fs->Remove(io::JoinPath(dir, name)));
+  if (fs->Exists(dir)) {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(dir));
+    for (const std::string& name : names) {
+      SLUICE_RETURN_IF_ERROR(fs->Remove(io::JoinPath(dir, name)));
+    }
+    SLUICE_RETURN_IF_ERROR(fs->Remove(dir).WithContext("staging directory"));
   }
-  return fs->Remove(dir).WithContext("staging directory");
+  return io::WriteFileAtomically(fs, ImportedMarker(staging_root, bundle_id),
+                                 io::AsBytes(std::string_view("imported\n")));
 }
 
 }  // namespace sluice

@@ -15,7 +15,8 @@
 //
 // Layout: STAGING/BUNDLE-ID/bundle.NNN.sluice and bundle.parN.sluice, each
 // published by an atomic rename once whole and checked, so a staging
-// directory only ever holds good files; STAGING/.lock is held while a
+// directory only ever holds good files; STAGING/BUNDLE-ID.imported marks a
+// bundle imported; STAGING/.lock is held while a
 // volume is taken in or the set imported, so two imports of volumes of one
 // bundle cannot both import it or read a set the other removes.
 #pragma once
@@ -41,6 +42,7 @@ struct StagedSet {
   std::vector<uint32_t> parity;        // parity files held, in number order
   std::vector<std::string> taken;      // files this call took in ("volume 3", "parity volume 1")
   std::vector<std::string> already;    // files given that were held already
+  bool imported = false;  // the bundle was imported already: nothing was kept
 
   // Volumes from 1 to volume_count not held.
   std::vector<uint32_t> Missing() const;
@@ -48,8 +50,8 @@ struct StagedSet {
   bool Complete() const;
   // For people: "volumes 2, 5 (or parity volumes in their place)".
   std::string StillNeeded() const;
-  // What OpenBundleInput reads the held set through: a parity file when
-  // there is one (so that missing volumes are rebuilt), else the directory.
+  // What OpenBundleInput reads the held set through: the directory, whose
+  // parity files rebuild the volumes missing.
   std::string InputPath() const;
 };
 
@@ -80,8 +82,9 @@ Result<StagedSet> StageVolumes(io::FileSystem* fs, const std::string& path,
                                const std::string& staging_root,
                                const format::TrustPolicy& trust);
 
-// Removes what is staged of bundle `bundle_id` (hex), if anything: once it
-// is imported, from whichever volumes.
+// Once bundle `bundle_id` (hex) is imported, from whichever volumes:
+// removes what is staged of it and, where the staging directory exists,
+// marks it imported, so that a volume of it given later is not kept again.
 Status RemoveStagedSet(io::FileSystem* fs, const std::string& staging_root,
                        const std::string& bundle_id);
 

@@ -323,6 +323,20 @@ int RunImport(const Args& args) {
     staging_lock = std::move(lock).value();
     auto set = StageVolumes(fs, bundle_path, staging_root, *trust);
     if (!set.ok()) return ReportError(set.status());
+    if (set->imported) {
+      if (json) {
+        std::cout << nlohmann::ordered_json{{"bundle", bundle_path},
+                                            {"bundle_id", set->bundle_id},
+                                            {"complete", true},
+                                            {"already_imported", true}}
+                         .dump(2)
+                  << "\n";
+      } else {
+        std::cout << "bundle " << set->bundle_id << " is imported into " << Printable(destination)
+                  << " already (from volumes given before); nothing to do\n";
+      }
+      return kExitOk;
+    }
     if (!set->Complete()) {
       PrintStaged(*set, bundle_path, json);
       return kExitOk;

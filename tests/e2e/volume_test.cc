@@ -184,9 +184,11 @@ TEST_CASE("volumes imported one at a time, each from its own disc and in any ord
   CHECK(TaggedDigest(dest, "big:1") == TaggedDigest(layout, "big:1"));
   CHECK(LayoutContents(dest) == LayoutContents(whole));
   // What was staged went with the import.
+  // (Only the lock and the mark that the bundle is imported stay.)
   std::size_t staged = 0;
   for (const auto& e : std::filesystem::directory_iterator(dest + "/.sluice/staging")) {
-    if (e.path().filename() != ".lock") ++staged;
+    const std::string name = e.path().filename();
+    if (name != ".lock" && !name.ends_with(".imported")) ++staged;
   }
   CHECK(staged == 0);
 }
@@ -299,6 +301,21 @@ TEST_CASE("volumes given one at a time import once the parity volumes make up fo
   }
   CHECK(TaggedDigest(dest, "big:1") == TaggedDigest(layout, "big:1"));
   CHECK(SkopeoManifestDigest(dest, "big:1") == TaggedDigest(layout, "big:1"));
+
+  // The parity disc first, then every volume: the one before the last
+  // imports (parity makes up for the last), which is then nothing to do.
+  const std::string dest2 = w.dir / "dest2";
+  REQUIRE(w.Import(discs.back(), dest2).exit_code == 0);
+  for (size_t n = 0; n < volumes; ++n) {
+    RunResult i = w.Import(discs[n], dest2);
+    INFO(i.Describe());
+    REQUIRE(i.exit_code == 0);
+    CHECK((i.out.find("imported bundle") != std::string::npos) == (n + 2 == volumes));
+    if (n + 1 == volumes) CHECK(i.out.find("already (from volumes given before)") != std::string::npos);
+  }
+  CHECK(TaggedDigest(dest2, "big:1") == TaggedDigest(layout, "big:1"));
+  CHECK_FALSE(std::filesystem::exists(
+      dest2 + "/.sluice/staging/" + ParseJson(parity.out).at("bundle_id").get<std::string>()));
 }
 
 TEST_CASE("verify --volume checks one volume alone and finds damage in it", "[e2e][volumes]") {
