@@ -128,6 +128,18 @@ std::vector<std::string> SpreadOverDiscs(const std::string& media, const std::st
   return discs;
 }
 
+// Exports big:1 of `layout` as site.sluice with `extra` (volumes, parity)
+// and spreads its files over discs (SpreadOverDiscs).
+std::vector<std::string> ExportToDiscs(Workspace& w, const std::string& layout,
+                                       const std::vector<std::string>& extra) {
+  const std::string media = w.dir / "media";
+  std::filesystem::create_directory(media);
+  RunResult e = w.Export({"oci:" + layout + ":big:1"}, media + "/site.sluice", extra);
+  INFO(e.Describe());
+  REQUIRE(e.exit_code == 0);
+  return SpreadOverDiscs(media, w.dir / "discs");
+}
+
 TEST_CASE("volumes imported one at a time, each from its own disc and in any order, end as the "
           "whole set does, and nothing is visible before the last",
           "[e2e][volumes][disc-by-disc]") {
@@ -198,11 +210,7 @@ TEST_CASE("a damaged volume given alone is refused naming it and is not kept; a 
           "[e2e][volumes][disc-by-disc]") {
   Workspace w;
   const std::string layout = BigImageLayout(w.dir);
-  const std::string media = w.dir / "media";
-  std::filesystem::create_directory(media);
-  REQUIRE(w.Export({"oci:" + layout + ":big:1"}, media + "/site.sluice", kSmallVolumes).exit_code ==
-          0);
-  const std::vector<std::string> discs = SpreadOverDiscs(media, w.dir / "discs");
+  const std::vector<std::string> discs = ExportToDiscs(w, layout, kSmallVolumes);
   REQUIRE(discs.size() >= 3);
   const std::string dest = w.dir / "dest";
   const std::string good = ReadFile(discs[1]);
@@ -238,11 +246,7 @@ TEST_CASE("the last two volumes imported at once import the bundle once, whole",
           "[e2e][volumes][disc-by-disc]") {
   Workspace w;
   const std::string layout = BigImageLayout(w.dir);
-  const std::string media = w.dir / "media";
-  std::filesystem::create_directory(media);
-  REQUIRE(w.Export({"oci:" + layout + ":big:1"}, media + "/site.sluice", kSmallVolumes).exit_code ==
-          0);
-  const std::vector<std::string> discs = SpreadOverDiscs(media, w.dir / "discs");
+  const std::vector<std::string> discs = ExportToDiscs(w, layout, kSmallVolumes);
   REQUIRE(discs.size() >= 3);
   const std::string dest = w.dir / "dest";
   for (size_t n = 0; n + 2 < discs.size(); ++n) REQUIRE(w.Import(discs[n], dest).exit_code == 0);
@@ -271,13 +275,8 @@ TEST_CASE("volumes given one at a time import once the parity volumes make up fo
           "[e2e][volumes][disc-by-disc][parity]") {
   Workspace w;
   const std::string layout = BigImageLayout(w.dir);
-  const std::string media = w.dir / "media";
-  std::filesystem::create_directory(media);
-  RunResult e = w.Export({"oci:" + layout + ":big:1"}, media + "/site.sluice",
-                         {"--volume-size", "200K", "--frame-size", "16384", "--parity", "1"});
-  INFO(e.Describe());
-  REQUIRE(e.exit_code == 0);
-  const std::vector<std::string> discs = SpreadOverDiscs(media, w.dir / "discs");
+  const std::vector<std::string> discs =
+      ExportToDiscs(w, layout, {"--volume-size", "200K", "--frame-size", "16384", "--parity", "1"});
   // site.001 ... site.00N, then site.par1.
   REQUIRE(discs.back().find("site.par1.sluice") != std::string::npos);
   const size_t volumes = discs.size() - 1;
