@@ -336,6 +336,9 @@ class Import {
   // Catalog order puts children before the indexes that list them.
   Status PublishManifests() {
     for (const format::ManifestEntry& m : catalog_.manifests) {
+      if (m.absent) sink_->ExpectAbsent(m.digest);
+    }
+    for (const format::ManifestEntry& m : catalog_.manifests) {
       if (m.absent) continue;  // left out by the exporter: not written, not required
       for (const std::string& repository : repos_[m.digest]) {
         SLUICE_ASSIGN_OR_RETURN(bool has, HasIntact(repository, m.digest));

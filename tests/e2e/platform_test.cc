@@ -188,6 +188,21 @@ TEST_CASE("import of a one-platform bundle into oci: keeps the index, which skop
   INFO(whole.Describe());
   CHECK(whole.exit_code != 0);
   CHECK(whole.err.find(children["linux/arm64"]) != std::string::npos);
+
+  // An inventory of the layout says the tag's image is not whole (one
+  // child is not there) and still lists the kept platform's blobs as held,
+  // so a ledger rebuilt from it ships only what is missing.
+  RunResult inventory = Sluice({"inventory", "--from", "oci:" + layout, "-o", w.dir / "inv.json"});
+  Require(inventory);
+  nlohmann::json inv = ParseJson(ReadFile(w.dir / "inv.json"));
+  std::set<std::string> held;
+  for (const auto& b : inv["blobs"]) held.insert(b["digest"].get<std::string>());
+  for (const std::string& blob : ImageBlobs(SampleLayout(), children["linux/amd64"])) {
+    CHECK(held.contains(blob));
+  }
+  CHECK(held.contains(index));
+  REQUIRE(inv["tags"].size() == 1);
+  CHECK(inv["tags"][0]["complete"] == false);
 }
 
 TEST_CASE("import of a one-platform bundle into docker-registry tags the kept platform's manifest") {
@@ -223,6 +238,35 @@ TEST_CASE("import of a one-platform bundle into docker-registry tags the kept pl
   REQUIRE(entries.size() == 1);
   CHECK(entries[0]["digest"] == children["linux/amd64"]);
   CHECK(entries[0]["index"] == index);
+}
+
+TEST_CASE("import of a one-platform bundle into registry-storage: stores the index, served as is") {
+  std::map<std::string, std::string> children = MultiChildren();
+  std::string index = TaggedDigest(SampleLayout(), "multi:1");
+  TestRegistry served;  // serves the storage directory sluice writes
+  Workspace w;
+  ExportMulti(w, w.dir / "one.sluice", {"--platform", "linux/amd64"});
+  RunResult r = Sluice({"import", w.dir / "one.sluice", "--trust", w.keys.public_key, "--to",
+                        "registry-storage:" + served.storage() + ":mirror", "--mapping",
+                        w.dir / "m.txt", "-q", "--json"});
+  Require(r);
+  CHECK(ParseJson(r.out)["refs"][0]["digest"] == index);
+  std::string repository = served.storage() + "/docker/registry/v2/repositories/mirror/multi";
+  CHECK_FALSE(Exists(repository + "/_manifests/revisions/sha256/" +
+                     children["linux/arm64"].substr(7)));
+
+  RunResult raw = Run(Concat({"skopeo", "inspect", "--raw"},
+                             Concat(served.Flags(""),
+                                    {"docker://" + served.host() + "/mirror/multi:1"})));
+  Require(raw);
+  CHECK(Sha256Digest(raw.out) == index);
+  RunResult amd64 = Run(Concat(
+      Concat({"skopeo", "--insecure-policy", "--override-os", "linux", "--override-arch", "amd64",
+              "copy", "--quiet"},
+             served.Flags("src")),
+      {"docker://" + served.host() + "/mirror/multi:1", "oci:" + std::string(w.dir / "amd64") + ":x"}));
+  Require(amd64);
+  CHECK(TaggedDigest(w.dir / "amd64", "x") == children["linux/amd64"]);
 }
 
 TEST_CASE("import of a two-platform bundle into docker-registry pushes the index as it is") {

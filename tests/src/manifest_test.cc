@@ -206,7 +206,7 @@ TEST_CASE("platforms parse as os/architecture with an optional variant") {
   REQUIRE(q.ok());
   CHECK(q->variant.empty());
   for (std::string bad : {"", "linux", "linux/", "/amd64", "linux//v8", "linux/arm64/v8/x",
-                          "linux/amd 64", "linux/amd64/", std::string("linux/\tamd64")}) {
+                          "linux/amd 64", "linux/amd64/", "linux/\tamd64"}) {
     INFO(bad);
     auto r = oci::ParsePlatform(bad);
     REQUIRE_FALSE(r.ok());

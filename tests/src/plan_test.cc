@@ -190,7 +190,7 @@ TEST_CASE("a plan for platforms an index lacks is refused, naming the ones it ha
   auto plan = f.Plan({{"linux", "s390x", ""}, {"windows", "amd64", ""}});
   REQUIRE_FALSE(plan.ok());
   CHECK(plan.status().IsNotFound());
-  const std::string& message = plan.status().message();
+  std::string message = plan.status().message();
   CHECK(message.find("multi:1") != std::string::npos);
   CHECK(message.find(f.index.str()) != std::string::npos);
   CHECK(message.find("linux/s390x, windows/amd64") != std::string::npos);
