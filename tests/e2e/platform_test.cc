@@ -44,6 +44,29 @@ std::map<std::string, std::string> MultiChildren() {
   return children;
 }
 
+// A copy of the sample layout at `dir` with "multi:3": multi:1's index plus
+// a third child, app:1.0's manifest declared unknown/unknown as BuildKit
+// declares attestation manifests. Returns the new index's digest.
+std::string WithThreeChildren(const std::string& dir) {
+  CopyTree(SampleLayout(), dir);
+  std::string app = TaggedDigest(dir, "app:1.0");
+  nlohmann::json index = ParseJson(ReadFile(BlobPath(dir, TaggedDigest(dir, "multi:1"))));
+  index["manifests"].push_back({{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                                {"digest", app},
+                                {"size", ReadFile(BlobPath(dir, app)).size()},
+                                {"platform", {{"os", "unknown"}, {"architecture", "unknown"}}}});
+  std::string bytes = index.dump();
+  std::string digest = Sha256Digest(bytes);
+  WriteFile(BlobPath(dir, digest), bytes);
+  nlohmann::json top = ParseJson(ReadFile(dir + "/index.json"));
+  top["manifests"].push_back({{"mediaType", "application/vnd.oci.image.index.v1+json"},
+                              {"digest", digest},
+                              {"size", bytes.size()},
+                              {"annotations", {{"org.opencontainers.image.ref.name", "multi:3"}}}});
+  WriteFile(dir + "/index.json", top.dump());
+  return digest;
+}
+
 // `export --json` of multi:1 with `extra` flags, parsed.
 nlohmann::json ExportMulti(Workspace& w, const std::string& bundle,
                            const std::vector<std::string>& extra) {
@@ -267,6 +290,47 @@ TEST_CASE("import of a one-platform bundle into registry-storage: stores the ind
       {"docker://" + served.host() + "/mirror/multi:1", "oci:" + std::string(w.dir / "amd64") + ":x"}));
   Require(amd64);
   CHECK(TaggedDigest(w.dir / "amd64", "x") == children["linux/amd64"]);
+}
+
+TEST_CASE("export --platform leaves unknown/unknown children out unless asked for") {
+  Workspace w;
+  std::string layout = w.dir / "three";
+  WithThreeChildren(layout);
+  RunResult two = w.Export({"oci:" + layout + ":multi:3"}, w.dir / "two.sluice",
+                           {"--json", "-q", "--platform", "linux/amd64", "--platform", "linux/arm64"});
+  Require(two);
+  CHECK(ParseJson(two.out)["absent_manifests"] == 1);
+  Workspace v;
+  RunResult asked = v.Export({"oci:" + layout + ":multi:3"}, v.dir / "three.sluice",
+                             {"--json", "-q", "--platform", "linux/amd64", "--platform",
+                              "unknown/unknown"});
+  Require(asked);
+  CHECK(ParseJson(asked.out)["absent_manifests"] == 1);  // only arm64
+  CHECK(ParseJson(asked.out)["manifests"] == 3);
+}
+
+TEST_CASE("import into docker-registry of an index keeping two of three children fails naming the "
+          "registry's answer") {
+  Workspace w;
+  std::string layout = w.dir / "three";
+  std::string index = WithThreeChildren(layout);
+  Require(w.Export({"oci:" + layout + ":multi:3"}, w.dir / "two.sluice",
+                   {"-q", "--platform", "linux/amd64", "--platform", "linux/arm64"}));
+  TestRegistry registry;
+  RunResult r = Sluice(Concat({"import", w.dir / "two.sluice", "--trust", w.keys.public_key, "--to",
+                               "docker://" + registry.host() + "/mirror", "--mapping",
+                               w.dir / "m.txt", "-q"},
+                              registry.Flags("dest")));
+  INFO(r.Describe());
+  CHECK(r.exit_code == 1);
+  std::string line = r.ErrorLine();
+  CHECK(line.find("refused index " + index) != std::string::npos);
+  CHECK(line.find("keeps 2 children") != std::string::npos);
+  CHECK(line.find("MANIFEST_BLOB_UNKNOWN") != std::string::npos);
+  RunResult raw = Run(Concat({"skopeo", "inspect", "--raw"},
+                             Concat(registry.Flags(""),
+                                    {"docker://" + registry.host() + "/mirror/multi:3"})));
+  CHECK(raw.exit_code != 0);  // no tag
 }
 
 TEST_CASE("import of a two-platform bundle into docker-registry pushes the index as it is") {
