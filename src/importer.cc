@@ -379,8 +379,8 @@ class Import {
         reported.platform = it->second.platform;
         root = it->second.child;
       }
-      SLUICE_RETURN_IF_ERROR(
-          sink_->AddTag(ref.repository, ref.tag, root->digest, root->media_type, root->bytes.size()));
+      SLUICE_RETURN_IF_ERROR(sink_->AddTag(ref.repository, ref.tag, root->digest, root->media_type,
+                                           root->bytes.size()));
       reported.destination = sink_->Describe(ref.repository, ref.tag, root->digest);
       reported.digest = root->digest.str();
       report_->refs.push_back(std::move(reported));
@@ -417,13 +417,14 @@ class Import {
     if (!left_out || !missing_children) return false;
     const format::ManifestEntry* child = kept.size() == 1 ? Entry(kept[0]->digest) : nullptr;
     if (child == nullptr || !oci::IsImageManifestMediaType(child->media_type)) {
-      return Status::FromKind(refusal.kind(),
-                    destination_ + " refused index " + index.digest.str() +
-                        ", whose other platforms this bundle left out (export --platform), "
-                        "and it keeps " + std::to_string(kept.size()) +
-                        " children, so no one manifest can be tagged instead; export one "
-                        "platform per image for this destination, or all of them (" +
-                        std::string(refusal.message()) + ")");
+      return Status::FromKind(
+          refusal.kind(), destination_ + " refused index " + index.digest.str() +
+                              ", whose other platforms this bundle left out (export --platform), "
+                              "and it keeps " +
+                              std::to_string(kept.size()) +
+                              " children, so no one manifest can be tagged instead; export one "
+                              "platform per image for this destination, or all of them (" +
+                              std::string(refusal.message()) + ")");
     }
     instead_[index.digest] = {child, kept[0]->platform ? kept[0]->platform->ToString() : ""};
     return true;

@@ -62,9 +62,8 @@ class Planner {
     for (const oci::Platform& p : options_.platforms) {
       asked += (asked.empty() ? "" : ", ") + p.ToString();
     }
-    return Status::NotFound("index " + d.digest.str() + " has no manifest for --platform " +
-                            asked + "; it has " + has +
-                            ": ask for one of those, or leave this image out");
+    return Status::NotFound("index " + d.digest.str() + " has no manifest for --platform " + asked +
+                            "; it has " + has + ": ask for one of those, or leave this image out");
   }
 
   oci::GraphHooks Hooks(ImageSource* source, const SourceImage& image) {

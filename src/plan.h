@@ -45,7 +45,7 @@ struct PlanOptions {
   // one of these (oci::PlatformMatches), and those declaring no platform;
   // the others are listed as absent Manifest records (format/SPEC.md
   // section 4) and nothing below them ships or is listed because of them.
-  std::vector<oci::Platform> platforms;
+  std::vector<oci::Platform> platforms{};
 };
 
 // Whether an export planned with `options`, on a ledger at `ledger_sequence`,

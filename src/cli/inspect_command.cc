@@ -3,11 +3,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "oci/manifest.h"
-
 #include "cli/cli_util.h"
-#include "parity_files.h"
 #include "format/bundle_reader.h"
+#include "oci/manifest.h"
+#include "parity_files.h"
 
 namespace po = boost::program_options;
 
@@ -87,8 +86,8 @@ std::vector<Child> ChildrenOf(const format::ManifestEntry& m,
   if (!parsed.ok() || parsed->kind != oci::ManifestKind::kIndex) return children;
   for (const oci::Descriptor& d : parsed->manifests) {
     auto it = all.find(d.digest);
-    children.push_back({d, d.platform ? d.platform->ToString() : "",
-                        it != all.end() && !it->second->absent});
+    children.push_back(
+        {d, d.platform ? d.platform->ToString() : "", it != all.end() && !it->second->absent});
   }
   return children;
 }

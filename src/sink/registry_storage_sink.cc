@@ -339,7 +339,7 @@ class RegistryStorageSink final : public ImageSink {
   std::string prefix_;
   std::set<std::string> known_dirs_;
   std::map<std::string, format::Digest> pending_mounts_;  // layer link path -> digest
-  std::set<format::Digest> absent_;  // left out by the export (ExpectAbsent)
+  std::set<format::Digest> absent_;                       // left out by the export (ExpectAbsent)
   std::vector<PendingTag> tags_;
 };
 

@@ -70,8 +70,8 @@ std::string WithThreeChildren(const std::string& dir) {
 // `export --json` of multi:1 with `extra` flags, parsed.
 nlohmann::json ExportMulti(Workspace& w, const std::string& bundle,
                            const std::vector<std::string>& extra) {
-  RunResult r = w.Export({"oci:" + SampleLayout() + ":multi:1"}, bundle,
-                         Concat({"--json", "-q"}, extra));
+  RunResult r =
+      w.Export({"oci:" + SampleLayout() + ":multi:1"}, bundle, Concat({"--json", "-q"}, extra));
   Require(r);
   return ParseJson(r.out);
 }
@@ -91,9 +91,9 @@ TEST_CASE("export --platform ships only that platform's blobs and lists the othe
   CHECK(one["shipped_bytes"].get<uint64_t>() < all["shipped_bytes"].get<uint64_t>());
   // The byte saving, for whoever reads the test log.
   WARN("multi:1 full: " << all["shipped_blobs"] << " blobs, " << all["shipped_bytes"]
-                        << " bytes, bundle " << all["bundle_bytes"] << "; --platform linux/amd64: "
-                        << one["shipped_blobs"] << " blobs, " << one["shipped_bytes"]
-                        << " bytes, bundle " << one["bundle_bytes"]);
+                        << " bytes, bundle " << all["bundle_bytes"]
+                        << "; --platform linux/amd64: " << one["shipped_blobs"] << " blobs, "
+                        << one["shipped_bytes"] << " bytes, bundle " << one["bundle_bytes"]);
 
   // Exactly the blobs of the amd64 image ship (the two images share none
   // but what the sample builds identically).
@@ -120,8 +120,7 @@ TEST_CASE("export --platform ships only that platform's blobs and lists the othe
   CHECK(seen_index);
   RunResult text = Sluice({"inspect", one_ws.dir / "one.sluice"});
   Require(text);
-  CHECK(text.out.find("linux/arm64  " + children["linux/arm64"] + "  absent") !=
-        std::string::npos);
+  CHECK(text.out.find("linux/arm64  " + children["linux/arm64"] + "  absent") != std::string::npos);
   CHECK(text.out.find("linux/amd64  " + children["linux/amd64"] + "  carried") !=
         std::string::npos);
   Require(one_ws.Verify(one_ws.dir / "one.sluice"));
@@ -129,8 +128,8 @@ TEST_CASE("export --platform ships only that platform's blobs and lists the othe
 
 TEST_CASE("export --platform without a variant matches the variant of any child, and repeats") {
   Workspace w;
-  nlohmann::json both = ExportMulti(
-      w, w.dir / "both.sluice", {"--platform", "linux/amd64", "--platform", "linux/arm64"});
+  nlohmann::json both = ExportMulti(w, w.dir / "both.sluice",
+                                    {"--platform", "linux/amd64", "--platform", "linux/arm64"});
   CHECK(both["absent_manifests"] == 0);
   CHECK(both["manifests"] == 3);
 }
@@ -148,11 +147,11 @@ TEST_CASE("export --platform leaves an image that is not an index as it is") {
 }
 
 TEST_CASE("export --platform refuses a malformed platform with exit 2, naming the flag") {
-  for (const std::string bad : {"linux", "linux/", "/amd64", "linux//v8", "linux/arm64/v8/x",
-                                "linux/amd 64", ""}) {
+  for (const std::string bad :
+       {"linux", "linux/", "/amd64", "linux//v8", "linux/arm64/v8/x", "linux/amd 64", ""}) {
     Workspace w;
-    RunResult r = w.Export({"oci:" + SampleLayout() + ":multi:1"}, w.dir / "b.sluice",
-                           {"--platform", bad});
+    RunResult r =
+        w.Export({"oci:" + SampleLayout() + ":multi:1"}, w.dir / "b.sluice", {"--platform", bad});
     INFO(bad << "\n" << r.Describe());
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("--platform") != std::string::npos);
@@ -192,13 +191,13 @@ TEST_CASE("import of a one-platform bundle into oci: keeps the index, which skop
 
   // The kept platform's image can be read and copied out by skopeo; the
   // other one is simply not there.
-  RunResult amd64 = Run({"skopeo", "--insecure-policy", "--override-os", "linux",
-                         "--override-arch", "amd64", "copy", "--quiet", "oci:" + layout + ":multi:1",
+  RunResult amd64 = Run({"skopeo", "--insecure-policy", "--override-os", "linux", "--override-arch",
+                         "amd64", "copy", "--quiet", "oci:" + layout + ":multi:1",
                          "oci:" + std::string(w.dir / "amd64") + ":x"});
   Require(amd64);
   CHECK(TaggedDigest(w.dir / "amd64", "x") == children["linux/amd64"]);
-  RunResult arm64 = Run({"skopeo", "--insecure-policy", "--override-os", "linux",
-                         "--override-arch", "arm64", "copy", "--quiet", "oci:" + layout + ":multi:1",
+  RunResult arm64 = Run({"skopeo", "--insecure-policy", "--override-os", "linux", "--override-arch",
+                         "arm64", "copy", "--quiet", "oci:" + layout + ":multi:1",
                          "oci:" + std::string(w.dir / "arm64") + ":x"});
   CHECK(arm64.exit_code != 0);
 
@@ -207,7 +206,8 @@ TEST_CASE("import of a one-platform bundle into oci: keeps the index, which skop
   Workspace again;
   Require(again.Export({"oci:" + layout + ":multi:1"}, again.dir / "again.sluice",
                        {"-q", "--platform", "linux/amd64"}));
-  RunResult whole = again.Export({"oci:" + layout + ":multi:1"}, again.dir / "whole.sluice", {"-q"});
+  RunResult whole =
+      again.Export({"oci:" + layout + ":multi:1"}, again.dir / "whole.sluice", {"-q"});
   INFO(whole.Describe());
   CHECK(whole.exit_code != 0);
   CHECK(whole.err.find(children["linux/arm64"]) != std::string::npos);
@@ -228,17 +228,18 @@ TEST_CASE("import of a one-platform bundle into oci: keeps the index, which skop
   CHECK(inv["tags"][0]["complete"] == false);
 }
 
-TEST_CASE("import of a one-platform bundle into docker-registry tags the kept platform's manifest") {
+TEST_CASE(
+    "import of a one-platform bundle into docker-registry tags the kept platform's manifest") {
   std::map<std::string, std::string> children = MultiChildren();
   std::string index = TaggedDigest(SampleLayout(), "multi:1");
   TestRegistry registry;
   Workspace w;
   ExportMulti(w, w.dir / "one.sluice", {"--platform", "linux/amd64"});
   std::string mapping = w.dir / "mapping.txt";
-  RunResult r = Sluice(Concat({"import", w.dir / "one.sluice", "--trust", w.keys.public_key, "--to",
-                               "docker://" + registry.host() + "/mirror", "--mapping", mapping,
-                               "-q", "--json"},
-                              registry.Flags("dest")));
+  RunResult r = Sluice(
+      Concat({"import", w.dir / "one.sluice", "--trust", w.keys.public_key, "--to",
+              "docker://" + registry.host() + "/mirror", "--mapping", mapping, "-q", "--json"},
+             registry.Flags("dest")));
   Require(r);
   nlohmann::json report = ParseJson(r.out);
   REQUIRE(report["refs"].size() == 1);
@@ -248,9 +249,9 @@ TEST_CASE("import of a one-platform bundle into docker-registry tags the kept pl
   CHECK(ref["platform"] == "linux/amd64");
 
   // The registry really has that manifest under the tag.
-  RunResult raw = Run(Concat({"skopeo", "inspect", "--raw"},
-                             Concat(registry.Flags(""),
-                                    {"docker://" + registry.host() + "/mirror/multi:1"})));
+  RunResult raw =
+      Run(Concat({"skopeo", "inspect", "--raw"},
+                 Concat(registry.Flags(""), {"docker://" + registry.host() + "/mirror/multi:1"})));
   Require(raw);
   CHECK(Sha256Digest(raw.out) == children["linux/amd64"]);
 
@@ -275,19 +276,19 @@ TEST_CASE("import of a one-platform bundle into registry-storage: stores the ind
   Require(r);
   CHECK(ParseJson(r.out)["refs"][0]["digest"] == index);
   std::string repository = served.storage() + "/docker/registry/v2/repositories/mirror/multi";
-  CHECK_FALSE(Exists(repository + "/_manifests/revisions/sha256/" +
-                     children["linux/arm64"].substr(7)));
+  CHECK_FALSE(
+      Exists(repository + "/_manifests/revisions/sha256/" + children["linux/arm64"].substr(7)));
 
-  RunResult raw = Run(Concat({"skopeo", "inspect", "--raw"},
-                             Concat(served.Flags(""),
-                                    {"docker://" + served.host() + "/mirror/multi:1"})));
+  RunResult raw =
+      Run(Concat({"skopeo", "inspect", "--raw"},
+                 Concat(served.Flags(""), {"docker://" + served.host() + "/mirror/multi:1"})));
   Require(raw);
   CHECK(Sha256Digest(raw.out) == index);
-  RunResult amd64 = Run(Concat(
-      Concat({"skopeo", "--insecure-policy", "--override-os", "linux", "--override-arch", "amd64",
-              "copy", "--quiet"},
-             served.Flags("src")),
-      {"docker://" + served.host() + "/mirror/multi:1", "oci:" + std::string(w.dir / "amd64") + ":x"}));
+  RunResult amd64 = Run(Concat(Concat({"skopeo", "--insecure-policy", "--override-os", "linux",
+                                       "--override-arch", "amd64", "copy", "--quiet"},
+                                      served.Flags("src")),
+                               {"docker://" + served.host() + "/mirror/multi:1",
+                                "oci:" + std::string(w.dir / "amd64") + ":x"}));
   Require(amd64);
   CHECK(TaggedDigest(w.dir / "amd64", "x") == children["linux/amd64"]);
 }
@@ -296,40 +297,42 @@ TEST_CASE("export --platform leaves unknown/unknown children out unless asked fo
   Workspace w;
   std::string layout = w.dir / "three";
   WithThreeChildren(layout);
-  RunResult two = w.Export({"oci:" + layout + ":multi:3"}, w.dir / "two.sluice",
-                           {"--json", "-q", "--platform", "linux/amd64", "--platform", "linux/arm64"});
+  RunResult two =
+      w.Export({"oci:" + layout + ":multi:3"}, w.dir / "two.sluice",
+               {"--json", "-q", "--platform", "linux/amd64", "--platform", "linux/arm64"});
   Require(two);
   CHECK(ParseJson(two.out)["absent_manifests"] == 1);
   Workspace v;
-  RunResult asked = v.Export({"oci:" + layout + ":multi:3"}, v.dir / "three.sluice",
-                             {"--json", "-q", "--platform", "linux/amd64", "--platform",
-                              "unknown/unknown"});
+  RunResult asked =
+      v.Export({"oci:" + layout + ":multi:3"}, v.dir / "three.sluice",
+               {"--json", "-q", "--platform", "linux/amd64", "--platform", "unknown/unknown"});
   Require(asked);
   CHECK(ParseJson(asked.out)["absent_manifests"] == 1);  // only arm64
   CHECK(ParseJson(asked.out)["manifests"] == 3);
 }
 
-TEST_CASE("import into docker-registry of an index keeping two of three children fails naming the "
-          "registry's answer") {
+TEST_CASE(
+    "import into docker-registry of an index keeping two of three children fails naming the "
+    "registry's answer") {
   Workspace w;
   std::string layout = w.dir / "three";
   std::string index = WithThreeChildren(layout);
   Require(w.Export({"oci:" + layout + ":multi:3"}, w.dir / "two.sluice",
                    {"-q", "--platform", "linux/amd64", "--platform", "linux/arm64"}));
   TestRegistry registry;
-  RunResult r = Sluice(Concat({"import", w.dir / "two.sluice", "--trust", w.keys.public_key, "--to",
-                               "docker://" + registry.host() + "/mirror", "--mapping",
-                               w.dir / "m.txt", "-q"},
-                              registry.Flags("dest")));
+  RunResult r =
+      Sluice(Concat({"import", w.dir / "two.sluice", "--trust", w.keys.public_key, "--to",
+                     "docker://" + registry.host() + "/mirror", "--mapping", w.dir / "m.txt", "-q"},
+                    registry.Flags("dest")));
   INFO(r.Describe());
   CHECK(r.exit_code == 1);
   std::string line = r.ErrorLine();
   CHECK(line.find("refused index " + index) != std::string::npos);
   CHECK(line.find("keeps 2 children") != std::string::npos);
   CHECK(line.find("MANIFEST_BLOB_UNKNOWN") != std::string::npos);
-  RunResult raw = Run(Concat({"skopeo", "inspect", "--raw"},
-                             Concat(registry.Flags(""),
-                                    {"docker://" + registry.host() + "/mirror/multi:3"})));
+  RunResult raw =
+      Run(Concat({"skopeo", "inspect", "--raw"},
+                 Concat(registry.Flags(""), {"docker://" + registry.host() + "/mirror/multi:3"})));
   CHECK(raw.exit_code != 0);  // no tag
 }
 
@@ -338,10 +341,10 @@ TEST_CASE("import of a two-platform bundle into docker-registry pushes the index
   TestRegistry registry;
   Workspace w;
   ExportMulti(w, w.dir / "all.sluice", {});
-  RunResult r = Sluice(Concat({"import", w.dir / "all.sluice", "--trust", w.keys.public_key, "--to",
-                               "docker://" + registry.host() + "/mirror", "--mapping",
-                               w.dir / "m.txt", "-q", "--json"},
-                              registry.Flags("dest")));
+  RunResult r = Sluice(Concat(
+      {"import", w.dir / "all.sluice", "--trust", w.keys.public_key, "--to",
+       "docker://" + registry.host() + "/mirror", "--mapping", w.dir / "m.txt", "-q", "--json"},
+      registry.Flags("dest")));
   Require(r);
   nlohmann::json report = ParseJson(r.out);
   CHECK(report["refs"][0]["digest"] == index);
