@@ -69,9 +69,16 @@ class Planner {
   oci::GraphHooks Hooks(ImageSource* source, const SourceImage& image) {
     oci::GraphHooks hooks;
     hooks.fetch = [source, &image](const oci::Descriptor& d) -> Result<oci::FetchedManifest> {
-      SLUICE_ASSIGN_OR_RETURN(ManifestBytes fetched,
-                              source->FetchManifest(image.repository, d.digest));
-      return oci::FetchedManifest{std::move(fetched.bytes), std::move(fetched.media_type)};
+      auto fetched = source->FetchManifest(image.repository, d.digest);
+      if (!fetched.ok() && fetched.status().IsNotFound() && d.platform) {
+        // An index child the source lacks: most likely a platform an earlier
+        // export --platform left out of what was imported here.
+        return Status::NotFound(fetched.status().message() + " (the " + d.platform->ToString() +
+                                " manifest of an index; if the source holds only some platforms, "
+                                "export with --platform for those)");
+      }
+      if (!fetched.ok()) return fetched.status();
+      return oci::FetchedManifest{std::move(fetched->bytes), std::move(fetched->media_type)};
     };
     hooks.blob = [this, source, &image](const oci::Descriptor& d, const oci::Descriptor&) {
       return AddBlob(source, image, d);

@@ -211,6 +211,8 @@ TEST_CASE("import of a one-platform bundle into oci: keeps the index, which skop
   INFO(whole.Describe());
   CHECK(whole.exit_code != 0);
   CHECK(whole.err.find(children["linux/arm64"]) != std::string::npos);
+  CHECK(whole.err.find("the linux/arm64 manifest of an index") != std::string::npos);
+  CHECK(whole.err.find("--platform") != std::string::npos);
 
   // An inventory of the layout says the tag's image is not whole (one
   // child is not there) and still lists the kept platform's blobs as held,
