@@ -24,7 +24,15 @@ Status CheckCatalogGraph(const format::Catalog& catalog) {
   for (const auto& m : catalog.manifests) manifests.insert(m.digest.str());
   for (const auto& b : catalog.blobs) blobs.insert(b.digest.str());
 
+  // Absent manifests (format/SPEC.md section 4) each named as the child of
+  // an index the bundle carries: one named by nothing would be a writer bug.
+  std::unordered_set<std::string_view> absent_unnamed;
+  for (const auto& m : catalog.manifests) {
+    if (m.absent) absent_unnamed.insert(m.digest.str());
+  }
+
   for (const format::ManifestEntry& entry : catalog.manifests) {
+    if (entry.absent) continue;  // no bytes: nothing to parse, nothing below it listed
     auto parsed = oci::ParseManifest(entry.bytes, entry.media_type);
     if (!parsed.ok()) return parsed.status().WithContext("catalog manifest " + entry.digest.str());
     auto missing = [&](const oci::Descriptor& d, const char* what) {
@@ -36,6 +44,7 @@ Status CheckCatalogGraph(const format::Catalog& catalog) {
       switch (ref.kind) {
         case oci::ReferenceKind::kManifest:
           if (!manifests.contains(d.digest.str())) return missing(d, "manifest");
+          absent_unnamed.erase(d.digest.str());
           break;
         case oci::ReferenceKind::kConfig:
           if (!blobs.contains(d.digest.str())) return missing(d, "config");
@@ -45,6 +54,10 @@ Status CheckCatalogGraph(const format::Catalog& catalog) {
           break;
       }
     }
+  }
+  if (!absent_unnamed.empty()) {
+    return Status::Corruption("catalog manifest " + std::string(*absent_unnamed.begin()) +
+                              " is marked absent but no index the bundle carries lists it");
   }
   return Status::Ok();
 }

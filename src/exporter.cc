@@ -244,7 +244,8 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   for (const format::RefEntry& ref : plan.catalog.refs) {
     report.refs.push_back(JoinRefName(ref.repository, ref.tag) + "@" + ref.manifest.str());
   }
-  report.manifests = plan.catalog.manifests.size();
+  report.manifests = plan.catalog.manifests.size() - plan.absent_manifests;
+  report.absent_manifests = plan.absent_manifests;
   report.shipped_blobs = plan.shipped_blobs;
   report.shipped_bytes = plan.shipped_bytes;
   report.skipped_blobs = plan.skipped_blobs;

@@ -67,6 +67,9 @@ Result<RepositoryMap> RepositoriesOfEachDigest(const format::Catalog& catalog) {
   std::map<format::Digest, const format::ManifestEntry*> manifests;
   for (const format::ManifestEntry& m : catalog.manifests) manifests[m.digest] = &m;
   RepositoryMap owners;
+  auto carried = [&](const oci::Descriptor&, const oci::Descriptor& child) {
+    return !manifests.at(child.digest)->absent;
+  };
   for (const format::RefEntry& ref : catalog.refs) {
     auto own = [&](const format::Digest& digest) {
       auto& repos = owners[digest];
@@ -81,6 +84,7 @@ Result<RepositoryMap> RepositoriesOfEachDigest(const format::Catalog& catalog) {
       const format::ManifestEntry& m = *manifests.at(d.digest);
       return oci::FetchedManifest{m.bytes, m.media_type};
     };
+    hooks.keep_child = carried;  // nothing of an absent one arrives
     hooks.blob = [&](const oci::Descriptor& d, const oci::Descriptor&) { return own(d.digest); };
     hooks.manifest = [&](const oci::Descriptor& d, const oci::Manifest&, std::string&) {
       return own(d.digest);
@@ -332,10 +336,19 @@ class Import {
   // Catalog order puts children before the indexes that list them.
   Status PublishManifests() {
     for (const format::ManifestEntry& m : catalog_.manifests) {
+      if (m.absent) sink_->ExpectAbsent(m.digest);
+    }
+    for (const format::ManifestEntry& m : catalog_.manifests) {
+      if (m.absent) continue;  // left out by the exporter: not written, not required
       for (const std::string& repository : repos_[m.digest]) {
         SLUICE_ASSIGN_OR_RETURN(bool has, HasIntact(repository, m.digest));
         if (has) continue;
-        SLUICE_RETURN_IF_ERROR(sink_->PutManifest(repository, m.digest, m.media_type, m.bytes));
+        Status put = sink_->PutManifest(repository, m.digest, m.media_type, m.bytes);
+        if (!put.ok()) {
+          SLUICE_ASSIGN_OR_RETURN(bool instead, UseKeptChild(m, put));
+          if (instead) break;
+          return put;
+        }
         report_->manifests_written += 1;
       }
     }
@@ -359,17 +372,71 @@ class Import {
           continue;
         }
       }
-      const format::ManifestEntry& root = *manifests.at(ref.manifest);  // checked by the reader
-      SLUICE_RETURN_IF_ERROR(
-          sink_->AddTag(ref.repository, ref.tag, ref.manifest, root.media_type, root.bytes.size()));
-      report_->refs.push_back({RefSource(ref),
-                               sink_->Describe(ref.repository, ref.tag, ref.manifest),
-                               ref.manifest.str(), ref.tag.empty(), ref.repository, ref.tag});
+      const format::ManifestEntry* root = manifests.at(ref.manifest);  // checked by the reader
+      ImportReport::Ref reported{RefSource(ref), "", "", ref.tag.empty(), ref.repository, ref.tag};
+      if (auto it = instead_.find(ref.manifest); it != instead_.end()) {
+        reported.index = ref.manifest.str();
+        reported.platform = it->second.platform;
+        root = it->second.child;
+      }
+      SLUICE_RETURN_IF_ERROR(sink_->AddTag(ref.repository, ref.tag, root->digest, root->media_type,
+                                           root->bytes.size()));
+      reported.destination = sink_->Describe(ref.repository, ref.tag, root->digest);
+      reported.digest = root->digest.str();
+      report_->refs.push_back(std::move(reported));
     }
     return sink_->Commit();
   }
 
  private:
+  // The index `index` was refused with `refusal`. If the refusal is a
+  // registry's for children it lacks, and the bundle left children of this
+  // index out (--platform), and exactly one image manifest of it is carried:
+  // remembers that refs to the index get that child instead, and says true.
+  // Otherwise false, or an error naming the registry's answer when only the
+  // left-out children stand in the way.
+  Result<bool> UseKeptChild(const format::ManifestEntry& index, const Status& refusal) {
+    auto parsed = oci::ParseManifest(index.bytes, index.media_type);
+    if (!parsed.ok() || parsed->kind != oci::ManifestKind::kIndex) return false;
+    std::vector<const oci::Descriptor*> kept;
+    bool left_out = false;
+    for (const oci::Descriptor& child : parsed->manifests) {
+      const format::ManifestEntry* entry = Entry(child.digest);
+      if (entry == nullptr) return false;  // CheckCatalogGraph lists every child
+      if (entry->absent) {
+        left_out = true;
+      } else {
+        kept.push_back(&child);
+      }
+    }
+    // distribution checks an index's children by default: an unknown one
+    // is refused as MANIFEST_BLOB_UNKNOWN (older: MANIFEST_UNKNOWN).
+    std::string_view answer = refusal.message();
+    bool missing_children = answer.find("MANIFEST_BLOB_UNKNOWN") != std::string_view::npos ||
+                            answer.find("MANIFEST_UNKNOWN") != std::string_view::npos;
+    if (!left_out || !missing_children) return false;
+    const format::ManifestEntry* child = kept.size() == 1 ? Entry(kept[0]->digest) : nullptr;
+    if (child == nullptr || !oci::IsImageManifestMediaType(child->media_type)) {
+      return Status::FromKind(
+          refusal.kind(), destination_ + " refused index " + index.digest.str() +
+                              ", whose other platforms this bundle left out (export --platform), "
+                              "and it keeps " +
+                              std::to_string(kept.size()) +
+                              " children, so no one manifest can be tagged instead; export one "
+                              "platform per image for this destination, or all of them (" +
+                              std::string(refusal.message()) + ")");
+    }
+    instead_[index.digest] = {child, kept[0]->platform ? kept[0]->platform->ToString() : ""};
+    return true;
+  }
+
+  const format::ManifestEntry* Entry(const format::Digest& digest) const {
+    for (const format::ManifestEntry& m : catalog_.manifests) {
+      if (m.digest == digest) return &m;
+    }
+    return nullptr;
+  }
+
   // Whether the destination holds `digest` intact; one it holds damaged is
   // reported as repaired, since the caller writes the bundle's bytes over it.
   // Asks HasBlob first: for a registry one HEAD answers, and a local file
@@ -443,6 +510,12 @@ class Import {
   RepositoryMap repos_;
   ImportReport* report_;
   std::set<format::Digest> present_;  // blobs the destination holds already
+  // Indexes the destination refused -> the one kept child tagged instead.
+  struct KeptChild {
+    const format::ManifestEntry* child;
+    std::string platform;
+  };
+  std::map<format::Digest, KeptChild> instead_;
 };
 
 }  // namespace

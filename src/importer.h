@@ -7,7 +7,13 @@
 //      names are valid, and there is room: otherwise refuse, writing nothing;
 //   3. shipped blobs are written, each verified before it is published;
 //   4. the trailer is checked (the whole bundle has been read and verified);
-//   5. manifests are published, children before indexes;
+//   5. manifests are published, children before indexes; absent ones (index
+//      children the exporter left out, --platform) are neither required nor
+//      written. A destination that refuses an index whose children are not
+//      all there (a registry, HTTP 400 MANIFEST_BLOB_UNKNOWN or
+//      MANIFEST_UNKNOWN) gets, under each ref naming that index, the index's
+//      one kept child instead (ImportReport::Ref::index says so); with more
+//      than one kept, the import fails naming the registry's answer;
 //   6. tags are published last, in one atomic step where the sink allows,
 //      under the destination's lock, and never moved back to a manifest of an
 //      older bundle of the destination's ledger (destination_state.h).
@@ -65,6 +71,12 @@ struct ImportReport {
     bool pinned = false;      // no tag: known by its digest only (source and destination too)
     std::string repository{};  // as the bundle names it ("" for a layout's bare tag)
     std::string tag{};         // "" when pinned
+    // Set when the destination refused the bundle's index (a registry
+    // checking that every child is there, when the bundle left platforms
+    // out) and the ref names the index's one kept child instead: the
+    // index's digest, and the child's platform. `digest` is then the child's.
+    std::string index{};
+    std::string platform{};
   };
   std::vector<Ref> refs;
   // Every config and layer blob of the bundle's catalog, sorted: once the

@@ -23,7 +23,9 @@ std::string Pinned(const std::string& destination, const std::string& digest) {
 std::string MappingJsonPath(const std::string& text_path) { return text_path + ".json"; }
 
 std::string MappingSource(const ImportReport::Ref& ref) {
-  std::string suffix = "@" + ref.digest;
+  // What the exporter read: the index, even when its one kept child was
+  // tagged in its place (ImportReport::Ref::index).
+  std::string suffix = "@" + (ref.index.empty() ? ref.digest : ref.index);
   if (!ref.pinned || ref.source.ends_with(suffix)) return ref.source;
   return ref.source + suffix;
 }
@@ -38,11 +40,17 @@ Status WriteMappingFiles(io::FileSystem* fs, const std::string& text_path,
   nlohmann::ordered_json entries = nlohmann::ordered_json::array();
   for (const ImportReport::Ref& ref : report.refs) {
     text += MappingSource(ref) + "=" + MappingDestination(ref) + "\n";
-    entries.push_back(
-        {{"source", MappingSource(ref)},
-         {"destination", ref.destination},
-         {"digest", ref.digest},
-         {"pinned", ref.pinned ? ref.destination : Pinned(ref.destination, ref.digest)}});
+    nlohmann::ordered_json entry = {
+        {"source", MappingSource(ref)},
+        {"destination", ref.destination},
+        {"digest", ref.digest},
+        {"pinned", ref.pinned ? ref.destination : Pinned(ref.destination, ref.digest)}};
+    if (!ref.index.empty()) {
+      // The destination refused the index; `digest` is its one kept child.
+      entry["index"] = ref.index;
+      entry["platform"] = ref.platform;
+    }
+    entries.push_back(std::move(entry));
   }
   std::string json = entries.dump(2) + "\n";
   Result<io::PathKind> kind = io::KindOfPath(fs, text_path);

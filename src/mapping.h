@@ -7,7 +7,9 @@
 //              "SOURCE@DIGEST=DESTINATION@DIGEST"
 //   FILE.json  [{"source", "destination", "digest", "pinned"}...], source and
 //              destination as in the text line, without the "@DIGEST" a
-//              tagged destination gets there
+//              tagged destination gets there; plus "index" and "platform"
+//              when the destination refused the bundle's index and the
+//              tag names its one kept child (`digest`) instead
 // FILE.json is FILE with ".json" appended, always: never FILE itself
 // ("x.map" -> "x.map.json", "m.json" -> "m.json.json"). When FILE is a stream
 // (a FIFO, /dev/stdout, /dev/null) there is no FILE.json: see WriteMappingFiles.

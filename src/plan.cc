@@ -28,18 +28,70 @@ class Planner {
     return Status::Ok();
   }
 
+  // Lists every child left out and carried by no other image as absent,
+  // after the manifests that are carried (the importer publishes in catalog
+  // order and skips these).
+  void AddAbsent() {
+    for (const auto& [digest, media_type] : absent_) {
+      if (manifests_.contains(digest)) continue;  // another index or ref carries it
+      plan_->catalog.manifests.push_back({digest, media_type, "", /*absent=*/true});
+      plan_->absent_manifests += 1;
+    }
+  }
+
  private:
+  // Whether the index child `child` ships under PlanOptions::platforms.
+  bool Wanted(const oci::Descriptor& child) const {
+    if (options_.platforms.empty() || !child.platform) return true;
+    for (const oci::Platform& p : options_.platforms) {
+      if (oci::PlatformMatches(p, *child.platform)) return true;
+    }
+    return false;
+  }
+
+  // An index of which --platform keeps nothing: shipping it would carry an
+  // image no one can run, so the export stops and says what there is.
+  Status CheckSomeChildKept(const oci::Descriptor& d, const oci::Manifest& m) const {
+    if (m.kind != oci::ManifestKind::kIndex || m.manifests.empty()) return Status::Ok();
+    std::string has;
+    for (const oci::Descriptor& child : m.manifests) {
+      if (Wanted(child)) return Status::Ok();
+      has += (has.empty() ? "" : ", ") + child.platform->ToString();
+    }
+    std::string asked;
+    for (const oci::Platform& p : options_.platforms) {
+      asked += (asked.empty() ? "" : ", ") + p.ToString();
+    }
+    return Status::NotFound("index " + d.digest.str() + " has no manifest for --platform " + asked +
+                            "; it has " + has + ": ask for one of those, or leave this image out");
+  }
+
   oci::GraphHooks Hooks(ImageSource* source, const SourceImage& image) {
     oci::GraphHooks hooks;
     hooks.fetch = [source, &image](const oci::Descriptor& d) -> Result<oci::FetchedManifest> {
-      SLUICE_ASSIGN_OR_RETURN(ManifestBytes fetched,
-                              source->FetchManifest(image.repository, d.digest));
-      return oci::FetchedManifest{std::move(fetched.bytes), std::move(fetched.media_type)};
+      auto fetched = source->FetchManifest(image.repository, d.digest);
+      if (!fetched.ok() && fetched.status().IsNotFound() && d.platform) {
+        // An index child the source lacks: most likely a platform an earlier
+        // export --platform left out of what was imported here.
+        return Status::NotFound(fetched.status().message() + " (the " + d.platform->ToString() +
+                                " manifest of an index; if the source holds only some platforms, "
+                                "export with --platform for those)");
+      }
+      if (!fetched.ok()) return fetched.status();
+      return oci::FetchedManifest{std::move(fetched->bytes), std::move(fetched->media_type)};
     };
     hooks.blob = [this, source, &image](const oci::Descriptor& d, const oci::Descriptor&) {
       return AddBlob(source, image, d);
     };
+    if (!options_.platforms.empty()) {
+      hooks.keep_child = [this](const oci::Descriptor&, const oci::Descriptor& child) {
+        if (Wanted(child)) return true;
+        absent_.emplace(child.digest, child.media_type);
+        return false;
+      };
+    }
     hooks.manifest = [this](const oci::Descriptor& d, const oci::Manifest& m, std::string& bytes) {
+      if (!options_.platforms.empty()) SLUICE_RETURN_IF_ERROR(CheckSomeChildKept(d, m));
       if (!manifests_.insert(d.digest).second) return Status::Ok();  // another image's too
       plan_->manifest_bytes += bytes.size();
       plan_->catalog.manifests.push_back({d.digest, m.media_type, std::move(bytes)});
@@ -77,6 +129,7 @@ class Planner {
   const PlanOptions& options_;
   std::set<format::Digest> manifests_;
   std::map<format::Digest, size_t> blobs_;
+  std::map<format::Digest, std::string> absent_;  // children left out -> media type
 };
 
 }  // namespace
@@ -125,6 +178,7 @@ Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Le
   for (const auto& [source, image] : roots) {
     SLUICE_RETURN_IF_ERROR(planner.AddImage(source, image));
   }
+  planner.AddAbsent();
   return plan;
 }
 

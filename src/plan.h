@@ -14,6 +14,7 @@
 
 #include "format/catalog.h"
 #include "ledger.h"
+#include "oci/manifest.h"
 #include "source/image_source.h"
 
 namespace sluice {
@@ -39,6 +40,12 @@ struct PlanOptions {
   // none. A blob shipped again keeps the sequence that first shipped it, so
   // the window moves on: each blob travels in resend_last + 1 bundles.
   uint64_t resend_last = 0;
+  // Empty: every child of every index ships. Otherwise, of each index
+  // (nested ones too), only the children whose descriptor platform matches
+  // one of these (oci::PlatformMatches), and those declaring no platform;
+  // the others are listed as absent Manifest records (format/SPEC.md
+  // section 4) and nothing below them ships or is listed because of them.
+  std::vector<oci::Platform> platforms{};
 };
 
 // Whether an export planned with `options`, on a ledger at `ledger_sequence`,
@@ -61,13 +68,17 @@ struct ExportPlan {
   uint64_t resent_blobs = 0;
   uint64_t resent_bytes = 0;
   uint64_t manifest_bytes = 0;
+  // Index children left out by PlanOptions::platforms (absent records).
+  uint64_t absent_manifests = 0;
 };
 
 // Walks every image of every source (oci/graph.h). kInvalidArgument, before
 // any image is walked, for a ref whose name an import would refuse
 // (CheckRefName, reference/ref_name.h: the rule verify applies) or two
 // different images under one name. kCorruption if a manifest does not match
-// its digest or one digest is declared with two sizes.
+// its digest or one digest is declared with two sizes. With
+// PlanOptions::platforms, kNotFound for an index none of whose children is
+// kept, naming the image and the platforms it has.
 Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Ledger& ledger,
                               const PlanOptions& options = {});
 

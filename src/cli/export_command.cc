@@ -114,6 +114,7 @@ void PrintReport(const ExportReport& r, const std::string& output, bool json) {
                                   {"sequence", r.sequence},
                                   {"refs", r.refs},
                                   {"manifests", r.manifests},
+                                  {"absent_manifests", r.absent_manifests},
                                   {"shipped_blobs", r.shipped_blobs},
                                   {"shipped_bytes", r.shipped_bytes},
                                   {"skipped_blobs", r.skipped_blobs},
@@ -133,6 +134,10 @@ void PrintReport(const ExportReport& r, const std::string& output, bool json) {
   out << "  " << r.manifests << " manifests, " << r.shipped_blobs << " blobs shipped ("
       << HumanBytes(r.shipped_bytes) << "), " << r.skipped_blobs
       << " skipped as held by the far side (" << HumanBytes(r.skipped_bytes) << ")\n";
+  if (r.absent_manifests > 0) {
+    out << "  " << r.absent_manifests
+        << " index children of other platforms left out (--platform), listed as absent\n";
+  }
   if (r.resent_blobs > 0) {
     out << "  " << r.resent_blobs << " of the shipped blobs (" << HumanBytes(r.resent_bytes)
         << ") were sent before: shipped again (--base delivered, --resend-last)\n";
@@ -160,6 +165,7 @@ int RunExport(const Args& args) {
   std::string rate_limit;
   std::string volume_size;
   int parity = 0;
+  std::vector<std::string> platforms;
   std::string base = "sent";
   int64_t resend_last = 0;  // signed, so that -1 is refused rather than wrapped
   RegistryOptions registry_options("src");
@@ -175,6 +181,11 @@ int RunExport(const Args& args) {
       ("sign-key", po::value(&opts.sign_key_path)->required(),
        "Ed25519 private key (PEM, unencrypted, mode 600)")
       ("output,o", po::value(&opts.output_path)->required(), "bundle file to write, or - for stdout")
+      ("platform", po::value(&platforms)->value_name("OS/ARCH[/VARIANT]"),
+       "repeatable: of every image index, ship only the children for these platforms "
+       "(e.g. linux/amd64, linux/arm64/v8; no variant matches any variant) and those that "
+       "declare none; the index itself ships byte for byte and the bundle lists the others "
+       "as absent. Attestations (unknown/unknown) ship only if asked for")
       ("base", po::value(&base)->value_name("sent|delivered")->default_value(base),
        "what counts as held by the far side: every blob the ledger records as sent, or "
        "only those a receipt confirmed ('sluice ledger confirm'), so that everything not "
@@ -230,6 +241,11 @@ int RunExport(const Args& args) {
   }
   if (auto exit = CheckParallelBlobs("export", parallel_blobs)) return *exit;
   if (auto exit = ParsePlanOptions(base, resend_last, &opts.plan)) return *exit;
+  for (const std::string& text : platforms) {
+    auto platform = oci::ParsePlatform(text);
+    if (!platform.ok()) return ReportError(platform.status().WithContext("--platform"));
+    opts.plan.platforms.push_back(std::move(platform).value());
+  }
   opts.blobs_in_flight = static_cast<size_t>(parallel_blobs);
   if (vm.count("rate-limit")) {
     if (auto exit = ParseRateLimit(rate_limit, &opts.bytes_per_second)) return *exit;

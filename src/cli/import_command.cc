@@ -119,7 +119,13 @@ void PrintReport(const ImportReport& r, const std::string& bundle_path,
   if (json) {
     nlohmann::ordered_json refs = nlohmann::ordered_json::array();
     for (const auto& ref : r.refs) {
-      refs.push_back({{"source", ref.source}, {"destination", ref.destination}, {"digest", ref.digest}});
+      nlohmann::ordered_json entry = {
+          {"source", ref.source}, {"destination", ref.destination}, {"digest", ref.digest}};
+      if (!ref.index.empty()) {
+        entry["index"] = ref.index;
+        entry["platform"] = ref.platform;
+      }
+      refs.push_back(std::move(entry));
     }
     nlohmann::ordered_json kept = nlohmann::ordered_json::array();
     for (const auto& k : r.tags_left_alone) {
@@ -150,6 +156,11 @@ void PrintReport(const ImportReport& r, const std::string& bundle_path,
   for (const auto& ref : r.refs) {
     std::cout << "  " << Printable(MappingSource(ref)) << " -> "
               << Printable(MappingDestination(ref)) << "\n";
+    if (!ref.index.empty()) {
+      std::cout << "    the destination refused index " << ref.index
+                << " without its left-out platforms: tagged its one kept manifest ("
+                << Printable(ref.platform) << ") instead\n";
+    }
   }
   for (const auto& kept : r.tags_left_alone) {
     std::cout << "  left alone: " << Printable(kept.destination) << " keeps " << kept.kept

@@ -4,8 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
-#include "parity_files.h"
 #include "format/bundle_reader.h"
+#include "oci/manifest.h"
+#include "parity_files.h"
 
 namespace po = boost::program_options;
 
@@ -69,6 +70,28 @@ std::string RefName(const format::RefEntry& r) {
   return r.tag.empty() ? r.repository + "@" + r.manifest.str() : r.repository + ":" + r.tag;
 }
 
+// The children of index `m` (an unparsable one: none, verify says why),
+// each with its platform and whether the bundle carries it or left it out
+// (export --platform).
+struct Child {
+  oci::Descriptor descriptor;
+  std::string platform;  // "os/arch[/variant]", "" when the index declares none
+  bool carried;
+};
+std::vector<Child> ChildrenOf(const format::ManifestEntry& m,
+                              const std::map<format::Digest, const format::ManifestEntry*>& all) {
+  std::vector<Child> children;
+  if (m.absent) return children;
+  auto parsed = oci::ParseManifest(m.bytes, m.media_type);
+  if (!parsed.ok() || parsed->kind != oci::ManifestKind::kIndex) return children;
+  for (const oci::Descriptor& d : parsed->manifests) {
+    auto it = all.find(d.digest);
+    children.push_back(
+        {d, d.platform ? d.platform->ToString() : "", it != all.end() && !it->second->absent});
+  }
+  return children;
+}
+
 void PrintJson(const Inspected& in) {
   using nlohmann::ordered_json;
   const format::Catalog& catalog = *in.catalog;
@@ -76,10 +99,24 @@ void PrintJson(const Inspected& in) {
   ordered_json refs = ordered_json::array(), manifests = ordered_json::array(),
                blobs = ordered_json::array();
   std::map<format::Digest, const format::ManifestEntry*> by_digest;
+  for (const auto& m : catalog.manifests) by_digest[m.digest] = &m;
   for (const auto& m : catalog.manifests) {
-    by_digest[m.digest] = &m;
-    manifests.push_back(
-        {{"digest", m.digest.str()}, {"media_type", m.media_type}, {"size", m.bytes.size()}});
+    ordered_json entry = {{"digest", m.digest.str()},
+                          {"media_type", m.media_type},
+                          {"size", m.bytes.size()},
+                          {"absent", m.absent}};
+    std::vector<Child> children = ChildrenOf(m, by_digest);
+    if (!children.empty()) {
+      ordered_json list = ordered_json::array();
+      for (const Child& c : children) {
+        list.push_back({{"digest", c.descriptor.digest.str()},
+                        {"media_type", c.descriptor.media_type},
+                        {"platform", c.platform},
+                        {"carried", c.carried}});
+      }
+      entry["children"] = std::move(list);
+    }
+    manifests.push_back(std::move(entry));
   }
   for (const auto& r : catalog.refs) {
     auto m = by_digest.find(r.manifest);
@@ -132,7 +169,25 @@ void PrintText(const Inspected& in) {
     std::cout << "  " << Printable(RefName(r)) << "  " << r.manifest.str()
               << (r.source.empty() ? "" : "  from " + Printable(r.source)) << "\n";
   }
-  std::cout << "\nmanifests: " << catalog.manifests.size() << "\n\nblobs:\n";
+  std::map<format::Digest, const format::ManifestEntry*> by_digest;
+  size_t absent = 0;
+  for (const auto& m : catalog.manifests) {
+    by_digest[m.digest] = &m;
+    absent += m.absent ? 1 : 0;
+  }
+  std::cout << "\nmanifests: " << catalog.manifests.size() - absent;
+  if (absent > 0) std::cout << " carried, " << absent << " absent (platforms left out)";
+  std::cout << "\n";
+  for (const auto& m : catalog.manifests) {
+    std::vector<Child> children = ChildrenOf(m, by_digest);
+    if (children.empty()) continue;
+    std::cout << "  index " << m.digest.str() << ":\n";
+    for (const Child& c : children) {
+      std::cout << "    " << (c.platform.empty() ? "(no platform)" : Printable(c.platform)) << "  "
+                << c.descriptor.digest.str() << "  " << (c.carried ? "carried" : "absent") << "\n";
+    }
+  }
+  std::cout << "\nblobs:\n";
   for (size_t i = 0; i < catalog.blobs.size(); ++i) {
     const auto& b = catalog.blobs[i];
     std::cout << "  " << b.digest.str() << "  " << HumanBytes(b.size) << "  "

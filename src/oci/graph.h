@@ -11,7 +11,8 @@
 //   - every digest is visited once per walk, children before their parents,
 //     so an importer writing in visit order never publishes an index before
 //     the manifests it lists.
-// Hooks leave room for what is to come: a child filter (platforms) and extra
+// Hooks leave room for what is to come: a child filter (platforms: export
+// --platform, and the importer skipping children a bundle left out) and extra
 // children (referrers, signatures). A walk either stops at the first error
 // (export, import) or, for an inventory of what a store holds, walks past
 // damage and says which manifests were found whole.

@@ -112,6 +112,36 @@ std::string Platform::ToString() const {
   return out;
 }
 
+Result<Platform> ParsePlatform(std::string_view text) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t slash = text.find('/', start);
+    parts.emplace_back(text.substr(start, slash == std::string_view::npos ? slash : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  bool bad = parts.size() < 2 || parts.size() > 3;
+  for (const std::string& part : parts) {
+    if (part.empty()) bad = true;
+    for (char c : part) {
+      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) bad = true;
+    }
+  }
+  if (bad) {
+    return Status::InvalidArgument("'" + std::string(text) +
+                                   "' is not a platform: give os/architecture[/variant], e.g. "
+                                   "linux/amd64 or linux/arm64/v8");
+  }
+  Platform platform{parts[0], parts[1], parts.size() == 3 ? parts[2] : ""};
+  return platform;
+}
+
+bool PlatformMatches(const Platform& wanted, const Platform& child) {
+  return wanted.os == child.os && wanted.architecture == child.architecture &&
+         (wanted.variant.empty() || wanted.variant == child.variant);
+}
+
 Result<Manifest> ParseManifest(std::string_view bytes, std::string_view declared_media_type) {
   if (bytes.size() > kMaxManifestSize) {
     return Status::Corruption("manifest of " + std::to_string(bytes.size()) +

@@ -20,6 +20,18 @@ struct Platform {
   std::string ToString() const;  // "linux/arm64/v8"
 };
 
+// Parses "os/architecture[/variant]" ("linux/amd64", "linux/arm64/v8"), as a
+// user gives it: every part non-empty, no spaces, at most three parts.
+// kInvalidArgument otherwise; the caller adds which flag or line it came from.
+Result<Platform> ParsePlatform(std::string_view text);
+
+// Whether an index child declaring `child` is what `wanted` asks for: os and
+// architecture equal, and the variant too when `wanted` names one
+// ("linux/arm64" takes linux/arm64/v8; "linux/arm64/v8" does not take a child
+// declaring no variant). Exact comparison: "unknown/unknown" (the platform
+// BuildKit gives attestation manifests) is matched only when asked for.
+bool PlatformMatches(const Platform& wanted, const Platform& child);
+
 struct Descriptor {
   std::string media_type;
   format::Digest digest;

@@ -71,6 +71,11 @@ class ImageSink {
                                                       uint64_t size) = 0;
   virtual Status PutManifest(const std::string& repository, const format::Digest& digest,
                              const std::string& media_type, const std::string& bytes) = 0;
+  // Told, before any PutManifest, of each manifest the bundle left out on
+  // purpose (an index child of a platform not exported, format/SPEC.md
+  // section 4): a sink that checks an index's children before storing it
+  // stores an index naming `digest` without it. Default: nothing to check.
+  virtual void ExpectAbsent(const format::Digest& /*digest*/) {}
   // Records a tag; it becomes visible in Commit(). An empty tag (pinned)
   // tags nothing: a registry already holds the manifest by digest; an OCI
   // layout records it in its index without a ref name, as a root.

@@ -28,7 +28,10 @@
 // fsynced into its parent. Blob data is durable before any link to it; a
 // manifest's revision link is written only after the blobs or child manifests
 // it names are linked in its repository (checked, as the registry checks a
-// manifest push); tags only in Commit(). A link or data file already holding
+// manifest push), except an index's children the bundle left out
+// (ExpectAbsent: the index is stored byte for byte without them, as an OCI
+// layout stores it; the registry serves it, and the children that are
+// there); tags only in Commit(). A link or data file already holding
 // the right bytes is never rewritten, so re-importing a bundle changes no file.
 // Temp files a killed import left (io/atomic_file.h) are removed from each
 // existing directory the first time an import writes into it; only sluice's

@@ -194,3 +194,37 @@ TEST_CASE("unambiguous documents still parse: mediaType omitted, null fields, ei
   CHECK(docker_image->kind == oci::ManifestKind::kImage);
   CHECK(docker_image->media_type == oci::kDockerManifest);
 }
+
+TEST_CASE("platforms parse as os/architecture with an optional variant") {
+  auto p = oci::ParsePlatform("linux/arm64/v8");
+  REQUIRE(p.ok());
+  CHECK(p->os == "linux");
+  CHECK(p->architecture == "arm64");
+  CHECK(p->variant == "v8");
+  CHECK(p->ToString() == "linux/arm64/v8");
+  auto q = oci::ParsePlatform("unknown/unknown");
+  REQUIRE(q.ok());
+  CHECK(q->variant.empty());
+  for (std::string bad : {"", "linux", "linux/", "/amd64", "linux//v8", "linux/arm64/v8/x",
+                          "linux/amd 64", "linux/amd64/", "linux/\tamd64"}) {
+    INFO(bad);
+    auto r = oci::ParsePlatform(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().kind() == ErrorKind::kInvalidArgument);
+  }
+}
+
+TEST_CASE("a platform without a variant matches any variant; with one, only that one") {
+  oci::Platform arm64{"linux", "arm64", ""};
+  oci::Platform arm64_v8{"linux", "arm64", "v8"};
+  CHECK(oci::PlatformMatches(arm64, arm64_v8));
+  CHECK(oci::PlatformMatches(arm64, arm64));
+  CHECK(oci::PlatformMatches(arm64_v8, arm64_v8));
+  CHECK_FALSE(oci::PlatformMatches(arm64_v8, arm64));
+  CHECK_FALSE(oci::PlatformMatches(arm64_v8, {"linux", "arm64", "v7"}));
+  CHECK_FALSE(oci::PlatformMatches(arm64, {"linux", "amd64", ""}));
+  CHECK_FALSE(oci::PlatformMatches(arm64, {"windows", "arm64", ""}));
+  // Attestation manifests: only when asked for.
+  CHECK_FALSE(oci::PlatformMatches({"linux", "amd64", ""}, {"unknown", "unknown", ""}));
+  CHECK(oci::PlatformMatches({"unknown", "unknown", ""}, {"unknown", "unknown", ""}));
+}

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "catalog_check.h"
 #include "source/oci_layout_source.h"
 #include "test_support.h"
 #include "tests/support/transfer_fixture.h"
@@ -126,4 +127,95 @@ TEST_CASE("a plan resending the last bundle ships its blobs again and nothing ol
   ExportPlan both = images.Plan("app:2", ledger, {PlanBase::kSent, 2});
   CHECK(TwoImages::Shipped(both).size() == 3);
   CHECK(both.resent_blobs == 3);
+}
+
+namespace {
+
+// multi:1, an index of an amd64 image (base) and an arm64 image (top).
+struct TwoPlatforms {
+  TempDir tmp;
+  LayoutBuilder builder{tmp / "src"};
+  BuiltBlob base = builder.AddBlob(RandomBytes(5000, 1), kTarGzip);
+  BuiltBlob top = builder.AddBlob(RandomBytes(3000, 2), kTarGzip);
+  BuiltImage amd64 = builder.AddImage({base}, "amd64");
+  BuiltImage arm64 = builder.AddImage({top}, "arm64");
+  format::Digest index;
+
+  TwoPlatforms() {
+    uint64_t size = 0;
+    index = builder.AddIndex({{amd64, "amd64"}, {arm64, "arm64"}}, &size);
+    builder.Tag("multi:1", index, size, "application/vnd.oci.image.index.v1+json");
+  }
+
+  Result<ExportPlan> Plan(std::vector<oci::Platform> platforms) {
+    auto source = NewOciLayoutSource(io::DefaultFileSystem(), tmp / "src", "multi:1");
+    PlanOptions options;
+    options.platforms = std::move(platforms);
+    return PlanExport({source.get()}, Ledger::Create(), options);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a plan for one platform lists the index's other child absent and none of its blobs") {
+  TwoPlatforms f;
+  auto plan = f.Plan({{"linux", "amd64", ""}});
+  REQUIRE(plan.ok());
+  std::set<format::Digest> blobs;
+  for (const format::BlobEntry& b : plan->catalog.blobs) blobs.insert(b.digest);
+  CHECK(blobs == std::set<format::Digest>{f.base.digest, f.amd64.config.digest});
+  CHECK(plan->absent_manifests == 1);
+  REQUIRE(plan->catalog.manifests.size() == 3);
+  const format::ManifestEntry& absent = plan->catalog.manifests.back();
+  CHECK(absent.absent);
+  CHECK(absent.digest == f.arm64.manifest);
+  CHECK(absent.bytes.empty());
+  CHECK(absent.media_type == kManifestType);
+  for (size_t i = 0; i + 1 < plan->catalog.manifests.size(); ++i) {
+    CHECK_FALSE(plan->catalog.manifests[i].absent);
+  }
+  CHECK(CheckCatalogGraph(plan->catalog).ok());
+}
+
+TEST_CASE("a plan for every platform of an index lists nothing absent") {
+  TwoPlatforms f;
+  auto plan = f.Plan({{"linux", "arm64", ""}, {"linux", "amd64", ""}});
+  REQUIRE(plan.ok());
+  CHECK(plan->absent_manifests == 0);
+  CHECK(plan->catalog.blobs.size() == 4);
+}
+
+TEST_CASE("a plan for platforms an index lacks is refused, naming the ones it has") {
+  TwoPlatforms f;
+  auto plan = f.Plan({{"linux", "s390x", ""}, {"windows", "amd64", ""}});
+  REQUIRE_FALSE(plan.ok());
+  CHECK(plan.status().IsNotFound());
+  std::string message = plan.status().message();
+  CHECK(message.find("multi:1") != std::string::npos);
+  CHECK(message.find(f.index.str()) != std::string::npos);
+  CHECK(message.find("linux/s390x, windows/amd64") != std::string::npos);
+  CHECK(message.find("it has linux/amd64, linux/arm64") != std::string::npos);
+}
+
+TEST_CASE("the catalog check takes an absent child but not one no carried index lists") {
+  TwoPlatforms f;
+  auto plan = f.Plan({{"linux", "amd64", ""}});
+  REQUIRE(plan.ok());
+  format::Catalog catalog = plan->catalog;
+
+  // An absent record no index names: a writer bug.
+  format::Catalog stray = catalog;
+  format::Digest other = format::Sha256::Of(std::string("not a child"));
+  stray.manifests.push_back({other, kManifestType, "", true});
+  Status s = CheckCatalogGraph(stray);
+  CHECK(s.IsCorruption());
+  CHECK(s.message().find(other.str()) != std::string::npos);
+
+  // The absent record missing altogether: the index names a child the
+  // bundle does not list.
+  format::Catalog missing = catalog;
+  missing.manifests.pop_back();
+  Status m = CheckCatalogGraph(missing);
+  CHECK(m.IsCorruption());
+  CHECK(m.message().find(f.arm64.manifest.str()) != std::string::npos);
 }
