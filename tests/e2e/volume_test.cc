@@ -11,6 +11,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "../registry/registry_fixture.h"
 #include "e2e_support.h"
 #include "tests/support/files.h"
 #include "tests/support/layout_builder.h"
@@ -203,6 +204,47 @@ TEST_CASE("volumes imported one at a time, each from its own disc and in any ord
     if (name != ".lock" && !name.ends_with(".imported")) ++staged;
   }
   CHECK(staged == 0);
+}
+
+TEST_CASE("volumes imported one at a time into a docker-registry push nothing before the last, "
+          "then the image with its digest",
+          "[e2e][volumes][disc-by-disc][registry]") {
+  Workspace w;
+  const std::string layout = BigImageLayout(w.dir);
+  const std::vector<std::string> discs = ExportToDiscs(w, layout, kSmallVolumes);
+  REQUIRE(discs.size() >= 3);
+  registry::testing::TestRegistry registry;
+  const std::string state = w.dir / "registry-state.json";
+  const std::string image = "docker://" + registry.host() + "/mirror/big:1";
+  auto import = [&](const std::string& volume) {
+    std::vector<std::string> argv = {"import", volume, "--trust", w.keys.public_key,
+                                     "--to", "docker://" + registry.host() + "/mirror",
+                                     "--state-file", state, "--mapping", ""};
+    for (const std::string& flag : registry.Flags("dest")) argv.push_back(flag);
+    return Sluice(argv);
+  };
+  auto skopeo_raw = [&]() {
+    std::vector<std::string> argv = {"skopeo", "inspect", "--raw"};
+    for (const std::string& flag : registry.Flags("")) argv.push_back(flag);
+    argv.push_back(image);
+    return Run(argv);
+  };
+  for (size_t n = discs.size(); n-- > 1;) {  // the last first, volume 1 last
+    RunResult i = import(discs[n]);
+    INFO(i.Describe());
+    REQUIRE(i.exit_code == 0);
+    CHECK(i.out.find("still needed: volume") != std::string::npos);
+    CHECK(skopeo_raw().exit_code != 0);
+  }
+  // Kept beside the state file given.
+  CHECK(std::filesystem::exists(w.dir / "staging"));
+  RunResult last = import(discs[0]);
+  INFO(last.Describe());
+  REQUIRE(last.exit_code == 0);
+  RunResult raw = skopeo_raw();
+  INFO(raw.Describe());
+  REQUIRE(raw.exit_code == 0);
+  CHECK(Sha256Digest(raw.out) == TaggedDigest(layout, "big:1"));
 }
 
 TEST_CASE("a damaged volume given alone is refused naming it and is not kept; a good copy of it "
