@@ -8,7 +8,9 @@ namespace po = boost::program_options;
 
 namespace sluice::cli {
 
-RegistryOptions::RegistryOptions(std::string side) : side_(std::move(side)) {}
+RegistryOptions::RegistryOptions(std::string side)
+    : side_(std::move(side)),
+      timeout_seconds_(static_cast<unsigned>(registry::kDefaultHttpTimeout.count())) {}
 
 void RegistryOptions::AddTo(po::options_description& options) {
   std::string who = side_ == "src" ? "source" : "destination";
@@ -21,7 +23,10 @@ void RegistryOptions::AddTo(po::options_description& options) {
       ((side_ + "-tls-verify").c_str(),
        po::value(&tls_verify_)->default_value(true)->implicit_value(true)->value_name("BOOL"),
        ("require HTTPS and a trusted certificate for the " + who +
-        " registry; =false allows plain HTTP and unverified TLS").c_str());
+        " registry; =false allows plain HTTP and unverified TLS").c_str())
+      ("timeout", po::value(&timeout_seconds_)->default_value(timeout_seconds_)->value_name("SECONDS"),
+       ("how long the " + who + " registry may stay silent, connecting or in the middle of an "
+        "answer, before sluice gives up on it, naming the host").c_str());
 }
 
 Result<registry::ClientOptions> RegistryOptions::ToClientOptions() const {
@@ -30,6 +35,10 @@ Result<registry::ClientOptions> RegistryOptions::ToClientOptions() const {
   options.cert_dir = cert_dir_;
   options.cert_dir_flag = "--" + side_ + "-cert-dir";
   options.creds_flag = "--" + side_ + "-creds";
+  if (timeout_seconds_ == 0) {
+    return Status::InvalidArgument("--timeout must be at least 1 second");
+  }
+  options.timeout = std::chrono::seconds(timeout_seconds_);
   if (!creds_.empty()) {
     auto credentials = registry::ParseCredentials(creds_);
     if (!credentials.ok()) return credentials.status().WithContext("--" + side_ + "-creds");

@@ -1,6 +1,7 @@
 // The registry options skopeo users know, for one side of a copy:
 //   --src-creds USER:PASS   --src-cert-dir DIR   --src-tls-verify=false
 //   --dest-creds ...        --dest-cert-dir ...  --dest-tls-verify=...
+// and --timeout SECONDS (a command talks to one registry side).
 #pragma once
 
 #include <string>
@@ -26,6 +27,7 @@ class RegistryOptions {
   std::string creds_;
   std::string cert_dir_;
   bool tls_verify_ = true;
+  unsigned timeout_seconds_;
 };
 
 }  // namespace sluice::cli

@@ -50,8 +50,9 @@ TransportFailure Classify(CURLcode code) {
       return TransportFailure::kTlsTrust;
     case CURLE_SSL_CONNECT_ERROR:
       return TransportFailure::kTlsHandshake;
-    case CURLE_COULDNT_CONNECT:
     case CURLE_OPERATION_TIMEDOUT:
+      return TransportFailure::kTimeout;
+    case CURLE_COULDNT_CONNECT:
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
@@ -270,7 +271,8 @@ struct HttpStream::Transfer {
 
   // What every request gets: where it goes, the session's shared caches, the
   // callbacks that fill this transfer, redirects, and when to give up.
-  void SetCommonOptions(const HttpRequest& request, CURLSH* share, const std::string& user_agent);
+  void SetCommonOptions(const HttpRequest& request, CURLSH* share, const std::string& user_agent,
+                        std::chrono::seconds timeout);
   void SetMethodAndBody(const HttpRequest& request);
   void SetHeaders(const std::vector<std::string>& request_headers);
   void SetTlsOptions(const TlsSettings& tls);
@@ -278,10 +280,13 @@ struct HttpStream::Transfer {
   // to do where that is known; *failure (if not null) says why.
   Status NoResponseStatus(const HttpRequest& request, const TlsSettings& tls,
                           TransportFailure* failure) const;
+
+  long timeout_seconds = 0;  // for the message of a timeout
 };
 
 void HttpStream::Transfer::SetCommonOptions(const HttpRequest& request, CURLSH* share,
-                                            const std::string& user_agent) {
+                                            const std::string& user_agent,
+                                            std::chrono::seconds timeout) {
   curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(easy, CURLOPT_SHARE, share);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, user_agent.c_str());
@@ -293,10 +298,12 @@ void HttpStream::Transfer::SetCommonOptions(const HttpRequest& request, CURLSH* 
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, 30L);
-  // A stalled server, not a slow one, aborts the transfer.
+  // A stalled server, not a slow one, aborts the transfer: silence while
+  // connecting, or not a byte for `timeout` in the middle of an answer.
+  timeout_seconds = static_cast<long>(timeout.count());
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, timeout_seconds);
   curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, 120L);
+  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, timeout_seconds);
   if (request.follow_redirects) {
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 10L);
@@ -368,6 +375,12 @@ Status HttpStream::Transfer::NoResponseStatus(const HttpRequest& request, const 
   if (why == TransportFailure::kTlsTrust) {
     return Status::Untrusted("TLS certificate of " + HostOrUrl(request.url) + " is not trusted (" +
                              detail + ")" + (tls.trust_hint.empty() ? "" : ": " + tls.trust_hint));
+  }
+  if (why == TransportFailure::kTimeout) {
+    return Status::Network(request.method + " " + request.url + ": " + HostOrUrl(request.url) +
+                           " did not answer for " + std::to_string(timeout_seconds) + " s (" +
+                           detail + "); check that the registry is up, or give --timeout more "
+                           "seconds for a slow one");
   }
   return Status::Network(request.method + " " + request.url + ": " + detail);
 }
@@ -459,10 +472,11 @@ struct HttpSession::Shared {
   }
 };
 
-HttpSession::HttpSession(TlsSettings tls, std::string user_agent)
+HttpSession::HttpSession(TlsSettings tls, std::string user_agent, std::chrono::seconds timeout)
     : shared_(std::make_unique<Shared>()),
       tls_(std::move(tls)),
-      user_agent_(std::move(user_agent)) {
+      user_agent_(std::move(user_agent)),
+      timeout_(timeout) {
   GlobalInit();
   shared_->share = curl_share_init();
   curl_share_setopt(shared_->share, CURLSHOPT_LOCKFUNC, &Shared::Lock);
@@ -487,7 +501,7 @@ Result<std::unique_ptr<HttpStream>> HttpSession::Open(const HttpRequest& request
   if (t->easy == nullptr || t->multi == nullptr) {
     return Status::Network("cannot create a curl handle for " + request.url);
   }
-  t->SetCommonOptions(request, shared_->share, user_agent_);
+  t->SetCommonOptions(request, shared_->share, user_agent_, timeout_);
   t->SetMethodAndBody(request);
   t->SetHeaders(request.headers);
   t->SetTlsOptions(tls_);

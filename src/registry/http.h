@@ -8,6 +8,8 @@
 // session.
 #pragma once
 
+#include <chrono>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -64,12 +66,17 @@ struct HttpRequest {
 // Why a request got no HTTP response.
 enum class TransportFailure {
   kNone,
-  kRetryable,      // refused or reset connection, timeout, truncated response
+  kRetryable,      // refused or reset connection, truncated response
+  kTimeout,        // no answer, or nothing more, for the session's timeout: not retried
   kTlsTrust,       // the server's certificate was not trusted
   kTlsHandshake,   // TLS failed (e.g. the server speaks plain HTTP)
   kTlsClientCert,  // the server wanted a client certificate, or refused ours
   kOther,
 };
+
+// A registry silent this long is taken for down: long enough for a slow one
+// behind a proxy, short enough that an operator is not left waiting.
+inline constexpr std::chrono::seconds kDefaultHttpTimeout{60};
 
 // A response whose headers have arrived; the body is read with Read().
 class HttpStream final : public io::SequentialReader {
@@ -108,7 +115,10 @@ class HttpStream final : public io::SequentialReader {
 
 class HttpSession {
  public:
-  HttpSession(TlsSettings tls, std::string user_agent);
+  // `timeout`: how long a server may stay silent, while connecting or in
+  // the middle of a response, before the request fails (kTimeout).
+  HttpSession(TlsSettings tls, std::string user_agent,
+              std::chrono::seconds timeout = kDefaultHttpTimeout);
   ~HttpSession();
   HttpSession(const HttpSession&) = delete;
   HttpSession& operator=(const HttpSession&) = delete;
@@ -126,6 +136,7 @@ class HttpSession {
   std::unique_ptr<Shared> shared_;
   TlsSettings tls_;
   std::string user_agent_;
+  std::chrono::seconds timeout_;
 };
 
 // The CA bundle file libcurl uses by default (the system's), or "".

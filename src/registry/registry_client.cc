@@ -123,7 +123,8 @@ Status RegistryClient::EnsureSession() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!session_) {
     cert_hint_ = tls.trust_hint;
-    session_ = std::make_unique<HttpSession>(std::move(tls), options_.user_agent);
+    session_ =
+        std::make_unique<HttpSession>(std::move(tls), options_.user_agent, options_.timeout);
   }
   return Status::Ok();
 }

@@ -48,6 +48,7 @@
 #include "format/crypto.h"
 #include "io/file.h"
 #include "registry/auth.h"
+#include "registry/http.h"
 
 namespace sluice::registry {
 
@@ -86,6 +87,9 @@ struct ClientOptions {
   size_t max_list_entries = kDefaultMaxListEntries;
   size_t max_list_pages = kDefaultMaxListPages;
   std::string user_agent = "sluice/0.1";
+  // How long the registry may stay silent (connecting, or mid-answer)
+  // before a request fails, naming the host; not retried (--timeout).
+  std::chrono::seconds timeout = kDefaultHttpTimeout;
 };
 
 struct Manifest {

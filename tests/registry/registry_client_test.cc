@@ -2,7 +2,12 @@
 #include "format/blob_check.h"
 #include "registry/registry_client.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -61,6 +66,47 @@ TEST_CASE("client pings a plain-HTTP registry, falling back from https without t
   auto client = MustClient(registry.host(), Insecure());
   REQUIRE(client->Ping().ok());
   CHECK(client->base_url() == "http://" + registry.host());
+}
+
+// A TCP port on 127.0.0.1 that takes connections (the kernel completes
+// them from the backlog) and never says a word: a registry that hangs.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd_, 16) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentServer() { ::close(fd_); }
+  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+TEST_CASE("a registry that takes the connection and never answers fails within the timeout, "
+          "naming the host, without retries") {
+  SilentServer server;
+  ClientOptions options = Insecure();
+  options.timeout = std::chrono::seconds(1);
+  auto client = MustClient(server.host(), std::move(options));
+  const auto start = std::chrono::steady_clock::now();
+  Status s = client->Ping();
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(s.kind() == ErrorKind::kNetwork);
+  CHECK_THAT(s.message(), Catch::Contains(server.host() + " did not answer for 1 s"));
+  CHECK_THAT(s.message(), Catch::Contains("--timeout"));
+  // https, then plain http (tls verify off): one second each, no retries
+  // (4 retries with backoff would take 5 s or more).
+  CHECK(took < std::chrono::seconds(4));
 }
 
 TEST_CASE("manifests by tag and by digest are skopeo's bytes, and blobs stream intact") {
