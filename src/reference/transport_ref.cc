@@ -1,5 +1,7 @@
 #include "reference/transport_ref.h"
 
+#include "reference/reference.h"
+
 namespace sluice {
 namespace {
 
@@ -32,6 +34,27 @@ bool SplitPathAndName(std::string_view rest, TransportRef* ref) {
   if (colon == std::string_view::npos) return false;
   ref->name = std::string(rest.substr(colon + 1));
   return true;
+}
+
+// What a reference without a transport probably meant, as skopeo users
+// and guides write them: "; did you mean docker://docker.io/x:1?" for a
+// registry reference, the file transports for a path; "" when unclear.
+std::string TransportHint(std::string_view text) {
+  const std::string p(text);
+  if (text.ends_with(".tgz") || text.ends_with(".tar.gz")) {
+    return "; a packaged Helm chart travels as the OCI artifact helm pushes: helm push " + p +
+           " oci://REGISTRY/charts, then export docker://REGISTRY/charts/NAME:VERSION";
+  }
+  if (text.ends_with(".tar")) {
+    return "; did you mean docker-archive:" + p + " (docker save) or oci-archive:" + p + "?";
+  }
+  if (text.starts_with("/") || text.starts_with("./") || text.starts_with("../")) {
+    return "; did you mean oci:" + p + " (an OCI layout directory)?";
+  }
+  if (text.find("://") == std::string_view::npos && ParseReference(text).ok()) {
+    return "; did you mean docker://" + p + "?";
+  }
+  return "";
 }
 
 }  // namespace
@@ -105,10 +128,10 @@ Result<TransportRef> ParseTransportRef(std::string_view text) {
     }
     return ref;  // the sink checks PREFIX against the registry grammar
   }
-  return Status::InvalidArgument("'" + ref.text +
-                                 "' is not a reference sluice knows (expected oci:DIR[:TAG], "
-                                 "docker://HOST/REPO[:TAG], oci-archive:FILE[:TAG], "
-                                 "docker-archive:FILE[:NAME:TAG|:@N] or "
+  return Status::InvalidArgument("'" + ref.text + "' is not a reference sluice knows" +
+                                 TransportHint(text) +
+                                 " (expected oci:DIR[:TAG], docker://HOST/REPO[:TAG], "
+                                 "oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG|:@N] or "
                                  "registry-storage:DIR[:PREFIX])");
 }
 

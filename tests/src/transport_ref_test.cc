@@ -114,3 +114,26 @@ TEST_CASE("registry-storage: ref splits the directory at the first colon, prefix
     CHECK(refused.status().message().find("registry-storage:DIR[:PREFIX]") != std::string::npos);
   }
 }
+
+TEST_CASE("a reference without a transport is refused with the transport it probably meant") {
+  const std::pair<const char*, const char*> cases[] = {
+      {"docker.io/library/alpine:3.19", "did you mean docker://docker.io/library/alpine:3.19?"},
+      {"alpine", "did you mean docker://alpine?"},
+      {"./layout", "did you mean oci:./layout (an OCI layout directory)?"},
+      {"/srv/images", "did you mean oci:/srv/images (an OCI layout directory)?"},
+      {"app.tar", "did you mean docker-archive:app.tar (docker save) or oci-archive:app.tar?"},
+      {"coder-2.3.0.tgz", "helm push coder-2.3.0.tgz oci://REGISTRY/charts"},
+  };
+  for (const auto& [text, hint] : cases) {
+    INFO(text);
+    auto refused = ParseTransportRef(text);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().kind() == sluice::ErrorKind::kInvalidArgument);
+    CHECK_THAT(refused.status().message(), Catch::Contains(hint));
+    CHECK_THAT(refused.status().message(), Catch::Contains("expected oci:DIR[:TAG]"));
+  }
+  // Nothing to suggest: no hint, only what sluice knows.
+  auto unclear = ParseTransportRef("http://example.com/x");
+  REQUIRE_FALSE(unclear.ok());
+  CHECK(unclear.status().message().find("did you mean") == std::string::npos);
+}
