@@ -20,11 +20,17 @@ namespace sluice::cli {
 namespace {
 
 // One reference per line; blank lines and '#' comments ignored.
-Result<std::vector<std::string>> ReadListFile(io::FileSystem* fs, const std::string& path) {
+// A source reference and where it was given: "" on the command line,
+// "FILE:LINE" in a --list file, so that an error names the line to fix.
+struct SourceRef {
+  std::string text;
+  std::string origin;
+};
+
+Status ReadListFile(io::FileSystem* fs, const std::string& path, std::vector<SourceRef>* refs) {
   SLUICE_ASSIGN_OR_RETURN(std::string text, io::ReadSmallFile(fs, path, 16u << 20));
-  std::vector<std::string> refs;
   size_t start = 0;
-  while (start < text.size()) {
+  for (size_t line_number = 1; start < text.size(); ++line_number) {
     size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
     std::string line = text.substr(start, end - start);
@@ -33,9 +39,9 @@ Result<std::vector<std::string>> ReadListFile(io::FileSystem* fs, const std::str
     size_t first = line.find_first_not_of(" \t\r");
     if (first == std::string::npos) continue;
     size_t last = line.find_last_not_of(" \t\r");
-    refs.push_back(line.substr(first, last - first + 1));
+    refs->push_back({line.substr(first, last - first + 1), path + ":" + std::to_string(line_number)});
   }
-  return refs;
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const std::string& text,
@@ -157,7 +163,7 @@ void PrintReport(const ExportReport& r, const std::string& output, bool json) {
 
 int RunExport(const Args& args) {
   std::vector<std::string> refs;
-  std::string list_path;
+  std::vector<std::string> list_paths;
   ExportOptions opts;
   bool json = false;
   bool quiet = false;
@@ -173,7 +179,9 @@ int RunExport(const Args& args) {
   options.add_options()
       ("source", po::value(&refs)->multitoken(), "images to export (also positional): oci:DIR[:TAG], docker://HOST/REPO[:TAG|@DIGEST], "
        "docker://HOST/REPO (all tags), oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG|:@N]")
-      ("list", po::value(&list_path), "file with one source reference per line ('#' comments)")
+      ("list", po::value(&list_paths)->composing(),
+       "file with one source reference per line ('#' comments); repeatable, and an error "
+       "names FILE:LINE")
       ("all", po::bool_switch(&all_repositories),
        "with docker://HOST: every tag of every repository of the registry")
       ("ledger", po::value(&opts.ledger_path)->required(),
@@ -230,12 +238,14 @@ int RunExport(const Args& args) {
     return *exit;
   }
   io::FileSystem* fs = io::DefaultFileSystem();
-  if (!list_path.empty()) {
-    auto listed = ReadListFile(fs, list_path);
-    if (!listed.ok()) return ReportError(listed.status().WithContext("--list " + list_path));
-    refs.insert(refs.end(), listed->begin(), listed->end());
+  std::vector<SourceRef> sources_given;
+  for (const std::string& text : refs) sources_given.push_back({text, ""});
+  for (const std::string& path : list_paths) {
+    if (Status s = ReadListFile(fs, path, &sources_given); !s.ok()) {
+      return ReportError(s.WithContext("--list " + path));
+    }
   }
-  if (refs.empty()) {
+  if (sources_given.empty()) {
     std::cerr << "sluice export: no source given (SRC... or --list FILE)\n";
     return kExitUsage;
   }
@@ -277,9 +287,12 @@ int RunExport(const Args& args) {
 
   std::vector<std::unique_ptr<ImageSource>> sources;
   std::vector<ImageSource*> source_ptrs;
-  for (const std::string& ref : refs) {
-    auto source = OpenSource(fs, ref, registry_options, all_repositories);
-    if (!source.ok()) return ReportError(source.status());
+  for (const SourceRef& ref : sources_given) {
+    auto source = OpenSource(fs, ref.text, registry_options, all_repositories);
+    if (!source.ok()) {
+      return ReportError(ref.origin.empty() ? source.status()
+                                            : source.status().WithContext(ref.origin));
+    }
     source_ptrs.push_back(source->get());
     sources.push_back(std::move(source).value());
   }

@@ -117,6 +117,30 @@ TEST_CASE("export --list reads one reference per line and skips comments",
   CHECK(TaggedDigest(w.dir / "out", "app:1.0").empty());
 }
 
+TEST_CASE("export takes --list more than once, and a bad line is refused naming FILE:LINE",
+          "[e2e][round-trip]") {
+  const std::string& samples = SampleLayout();
+  Workspace w;
+  WriteFile(w.dir / "base.list", "oci:" + samples + ":base:1\n");
+  WriteFile(w.dir / "apps.list", "# apps\noci:" + samples + ":app:1.0\n");
+  RunResult e = w.Export({"oci:" + samples + ":multi:1"}, w.dir / "bundle",
+                         {"--list", w.dir / "base.list", "--list", w.dir / "apps.list"});
+  INFO(e.Describe());
+  REQUIRE(e.exit_code == 0);
+  std::set<std::string> tags;
+  const nlohmann::json info = InspectJson(w.dir / "bundle");
+  for (const auto& ref : info.at("refs")) tags.insert(RefName(ref));
+  CHECK(tags == std::set<std::string>{"base:1", "app:1.0", "multi:1"});
+
+  WriteFile(w.dir / "bad.list", "oci:" + samples + ":base:1\n\n  docker.io/library/alpine:3.19\n");
+  RunResult bad = w.Export({}, w.dir / "bad-bundle", {"--list", w.dir / "bad.list"});
+  INFO(bad.Describe());
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.ErrorLine(), Catch::Contains(w.dir / "bad.list" + ":3: "));
+  CHECK_THAT(bad.ErrorLine(), Catch::Contains("did you mean docker://docker.io/library/alpine:3.19?"));
+  CHECK_FALSE(Exists(w.dir / "bad-bundle"));
+}
+
 TEST_CASE("inspect --json describes the bundle an export wrote", "[e2e][round-trip][inspect]") {
   const std::string& samples = SampleLayout();
   Workspace w;
