@@ -114,8 +114,9 @@ class Planner {
       };
     }
     if (options_.attached.signatures || options_.attached.referrers) {
-      hooks.attached = [this, source, &image](const oci::Descriptor& d, const oci::Manifest&)
-          -> Result<std::vector<oci::Descriptor>> {
+      hooks.attached = [this, source, &image](
+                           const oci::Descriptor& d,
+                           const oci::Manifest&) -> Result<std::vector<oci::Descriptor>> {
         auto found = source->FindAttached(image.repository, d.digest, options_.attached);
         if (!found.ok()) return found.status().WithContext(image.display);
         std::vector<oci::Descriptor> roots;

@@ -15,9 +15,9 @@
 // skipping children a bundle left out) and attached manifests (signatures,
 // attestations, referrers): each walked as a root of its own right after its
 // subject, so it comes after the subject in visit order, at most
-// kMaxAttachDepth attachments deep (a signature of an SBOM of an image is 2). A walk either stops at the first error
-// (export, import) or, for an inventory of what a store holds, walks past
-// damage and says which manifests were found whole.
+// kMaxAttachDepth attachments deep (a signature of an SBOM of an image is 2). A walk either stops
+// at the first error (export, import) or, for an inventory of what a store holds, walks past damage
+// and says which manifests were found whole.
 #pragma once
 
 #include <functional>

@@ -43,12 +43,13 @@ class OciLayoutSource final : public ImageSource {
     std::set<format::Digest> found;
     auto add = [&](const oci::IndexEntry& entry, const std::string& tag) {
       if (!found.insert(entry.digest).second) return;
-      out.push_back(SourceImage{.display = "oci:" + dir_ + (tag.empty() ? "@" + entry.digest.str()
-                                                                          : ":" + entry.ref_name),
-                                .repository = repository,
-                                .tag = tag,
-                                .digest = entry.digest,
-                                .media_type = entry.media_type});
+      out.push_back(SourceImage{
+          .display =
+              "oci:" + dir_ + (tag.empty() ? "@" + entry.digest.str() : ":" + entry.ref_name),
+          .repository = repository,
+          .tag = tag,
+          .digest = entry.digest,
+          .media_type = entry.media_type});
     };
     std::string stem = AttachedTagStem(subject);
     // A tag names the attachment in this repository: "sha256-<hex>.sig", or

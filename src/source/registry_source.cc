@@ -70,8 +70,7 @@ class RegistrySource final : public ImageSource {
         return Status::Ok();
       }
       if (found.status().IsNotFound()) return Status::Ok();  // most manifests have none
-      return found.status().WithContext("looking up " + tag + ", attached to " +
-                                        subject.str());
+      return found.status().WithContext("looking up " + tag + ", attached to " + subject.str());
     };
     if (kinds.signatures) {
       for (const char* suffix : kCosignSuffixes) SLUICE_RETURN_IF_ERROR(try_tag(stem + suffix));

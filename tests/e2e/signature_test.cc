@@ -86,21 +86,18 @@ Stored AddSignature(const std::string& layout, const std::string& subject) {
 Stored AddSbom(const std::string& layout, const Stored& subject) {
   Stored empty = StoreBlob(layout, "{}");
   Stored sbom = StoreBlob(layout, R"({"spdxVersion":"SPDX-2.3","name":"app"})");
-  nlohmann::json m = {{"schemaVersion", 2},
-                      {"mediaType", kManifestType},
-                      {"artifactType", "application/spdx+json"},
-                      {"config",
-                       {{"mediaType", "application/vnd.oci.empty.v1+json"},
-                        {"digest", empty.digest},
-                        {"size", empty.size}}},
-                      {"layers",
-                       {{{"mediaType", "application/spdx+json"},
-                         {"digest", sbom.digest},
-                         {"size", sbom.size}}}},
-                      {"subject",
-                       {{"mediaType", kManifestType},
-                        {"digest", subject.digest},
-                        {"size", subject.size}}}};
+  nlohmann::json m = {
+      {"schemaVersion", 2},
+      {"mediaType", kManifestType},
+      {"artifactType", "application/spdx+json"},
+      {"config",
+       {{"mediaType", "application/vnd.oci.empty.v1+json"},
+        {"digest", empty.digest},
+        {"size", empty.size}}},
+      {"layers",
+       {{{"mediaType", "application/spdx+json"}, {"digest", sbom.digest}, {"size", sbom.size}}}},
+      {"subject",
+       {{"mediaType", kManifestType}, {"digest", subject.digest}, {"size", subject.size}}}};
   return StoreBlob(layout, m.dump());
 }
 
@@ -246,10 +243,10 @@ TEST_CASE("signatures and the referrers fallback tag travel from docker-registry
 
   // Only app:1.0 is asked for.
   Workspace x;
-  RunResult r = Sluice(Concat({"export", "docker://" + source.host() + "/src/app:1.0", "--ledger",
-                               x.ledger, "--sign-key", x.keys.private_key, "-o",
-                               x.dir / "one.sluice", "-q", "--json"},
-                              source.Flags("src")));
+  RunResult r =
+      Sluice(Concat({"export", "docker://" + source.host() + "/src/app:1.0", "--ledger", x.ledger,
+                     "--sign-key", x.keys.private_key, "-o", x.dir / "one.sluice", "-q", "--json"},
+                    source.Flags("src")));
   Require(r);
   std::map<std::string, std::string> refs = Refs(x.dir / "one.sluice");
   INFO(InspectJson(x.dir / "one.sluice").dump());
