@@ -246,6 +246,7 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   }
   report.manifests = plan.catalog.manifests.size() - plan.absent_manifests;
   report.absent_manifests = plan.absent_manifests;
+  report.attached_refs = plan.attached_refs;
   report.shipped_blobs = plan.shipped_blobs;
   report.shipped_bytes = plan.shipped_bytes;
   report.skipped_blobs = plan.skipped_blobs;

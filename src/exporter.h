@@ -52,6 +52,7 @@ struct ExportReport {
   std::vector<std::string> refs;  // "repository:tag@digest" (repository may be empty)
   uint64_t manifests = 0;         // carried
   uint64_t absent_manifests = 0;  // index children left out (PlanOptions::platforms)
+  uint64_t attached_refs = 0;     // signatures and referrers found (PlanOptions::attached)
   uint64_t shipped_blobs = 0;
   uint64_t shipped_bytes = 0;  // raw
   uint64_t skipped_blobs = 0;

@@ -361,7 +361,8 @@ class Import {
   Status PublishTags(bool keep_newer) {
     std::map<format::Digest, const format::ManifestEntry*> manifests;
     for (const format::ManifestEntry& m : catalog_.manifests) manifests[m.digest] = &m;
-    for (const format::RefEntry& ref : catalog_.refs) {
+    for (const format::RefEntry* each : TagOrder()) {
+      const format::RefEntry& ref = *each;
       if (keep_newer && !ref.tag.empty()) {
         SLUICE_ASSIGN_OR_RETURN(std::optional<format::Digest> now,
                                 sink_->TagDigest(ref.repository, ref.tag));
@@ -389,6 +390,45 @@ class Import {
   }
 
  private:
+  // The refs in the order their tags are written: a cosign-style or fallback
+  // tag (sha256-<hex>.sig, sha256-<hex>) after every tag of the manifest
+  // sha256:<hex> it is attached to, and so on down a chain (a signature of a
+  // signature), catalog order otherwise. Every manifest is written before
+  // any tag (PublishManifests), but tags are what policy engines and
+  // mirrors watch: none should see a signature's tag before its subject's.
+  std::vector<const format::RefEntry*> TagOrder() const {
+    std::map<format::Digest, int> depth_of;  // manifest -> deepest ref naming it
+    std::vector<int> depth(catalog_.refs.size(), 0);
+    auto subject_of = [](const std::string& tag) -> std::optional<format::Digest> {
+      if (!tag.starts_with("sha256-") || tag.size() < 7 + 64) return std::nullopt;
+      if (tag.size() > 7 + 64 && tag[7 + 64] != '.') return std::nullopt;
+      auto digest = format::Digest::Parse("sha256:" + tag.substr(7, 64));
+      if (!digest.ok()) return std::nullopt;
+      return *digest;
+    };
+    // Relaxed once per level: chains are at most oci::kMaxAttachDepth long
+    // as sluice exports them, and a longer or cyclic one just stops growing.
+    for (int round = 0; round <= oci::kMaxAttachDepth; ++round) {
+      for (size_t i = 0; i < catalog_.refs.size(); ++i) {
+        std::optional<format::Digest> subject = subject_of(catalog_.refs[i].tag);
+        if (!subject) continue;
+        auto it = depth_of.find(*subject);
+        if (it != depth_of.end()) depth[i] = std::max(depth[i], it->second + 1);
+      }
+      for (size_t i = 0; i < catalog_.refs.size(); ++i) {
+        int& d = depth_of[catalog_.refs[i].manifest];
+        d = std::max(d, depth[i]);
+      }
+    }
+    std::vector<size_t> order(catalog_.refs.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return depth[a] < depth[b]; });
+    std::vector<const format::RefEntry*> out;
+    for (size_t i : order) out.push_back(&catalog_.refs[i]);
+    return out;
+  }
+
   // The index `index` was refused with `refusal`. If the refusal is a
   // registry's for children it lacks, and the bundle left children of this
   // index out (--platform), and exactly one image manifest of it is carried:

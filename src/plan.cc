@@ -23,8 +23,15 @@ class Planner {
     oci::Descriptor root;
     root.media_type = image.media_type;
     root.digest = image.digest;
+    attached_refs_.clear();
     SLUICE_RETURN_IF_ERROR(walk.Walk(root).WithContext(image.display));
-    plan_->catalog.refs.push_back({image.repository, image.tag, image.digest, image.display});
+    // The image's own ref first, then what is attached to it: an importer
+    // publishing tags in catalog order tags a subject before its signature.
+    SLUICE_RETURN_IF_ERROR(AddRef(image));
+    for (const SourceImage& attached : attached_refs_) {
+      SLUICE_RETURN_IF_ERROR(AddRef(attached));
+      plan_->attached_refs += 1;
+    }
     return Status::Ok();
   }
 
@@ -40,6 +47,22 @@ class Planner {
   }
 
  private:
+  // One ref per (repository, tag), or per (repository, digest) when pinned:
+  // the same name found twice (an operator listing a .sig tag that also
+  // travels with its image) is one ref; two images under one name cannot be.
+  Status AddRef(const SourceImage& image) {
+    std::string name = image.tag.empty() ? "@" + image.digest.str() : image.tag;
+    auto [it, added] = ref_names_.try_emplace({image.repository, name}, image);
+    if (!added) {
+      if (it->second.digest == image.digest) return Status::Ok();
+      return Status::InvalidArgument("'" + image.display + "' and '" + it->second.display +
+                                     "' would both be imported as '" + image.tag +
+                                     "' but are different images");
+    }
+    plan_->catalog.refs.push_back({image.repository, image.tag, image.digest, image.display});
+    return Status::Ok();
+  }
+
   // Whether the index child `child` ships under PlanOptions::platforms.
   bool Wanted(const oci::Descriptor& child) const {
     if (options_.platforms.empty() || !child.platform) return true;
@@ -90,6 +113,29 @@ class Planner {
         return false;
       };
     }
+    if (options_.attached.signatures || options_.attached.referrers) {
+      hooks.attached = [this, source, &image](
+                           const oci::Descriptor& d,
+                           const oci::Manifest&) -> Result<std::vector<oci::Descriptor>> {
+        auto found = source->FindAttached(image.repository, d.digest, options_.attached);
+        if (!found.ok()) return found.status().WithContext(image.display);
+        std::vector<oci::Descriptor> roots;
+        for (SourceImage& attached : *found) {
+          // The ref is checked as every ref is: a name no import would take
+          // stops the export here, not the import there.
+          if (Status s = CheckRefName(attached.repository, attached.tag); !s.ok()) {
+            return Status::InvalidArgument(QuoteName(attached.display) + ", attached to " +
+                                           image.display + ": " + s.message());
+          }
+          oci::Descriptor root;
+          root.media_type = attached.media_type;
+          root.digest = attached.digest;
+          roots.push_back(std::move(root));
+          attached_refs_.push_back(std::move(attached));
+        }
+        return roots;
+      };
+    }
     hooks.manifest = [this](const oci::Descriptor& d, const oci::Manifest& m, std::string& bytes) {
       if (!options_.platforms.empty()) SLUICE_RETURN_IF_ERROR(CheckSomeChildKept(d, m));
       if (!manifests_.insert(d.digest).second) return Status::Ok();  // another image's too
@@ -130,6 +176,8 @@ class Planner {
   std::set<format::Digest> manifests_;
   std::map<format::Digest, size_t> blobs_;
   std::map<format::Digest, std::string> absent_;  // children left out -> media type
+  std::map<std::pair<std::string, std::string>, SourceImage> ref_names_;  // (repository, name) ->
+  std::vector<SourceImage> attached_refs_;  // found during the current AddImage
 };
 
 }  // namespace

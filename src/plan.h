@@ -46,6 +46,13 @@ struct PlanOptions {
   // the others are listed as absent Manifest records (format/SPEC.md
   // section 4) and nothing below them ships or is listed because of them.
   std::vector<oci::Platform> platforms{};
+  // What else travels with every manifest carried (index children included,
+  // absent ones not): the manifests its source holds attached to it
+  // (ImageSource::FindAttached), and theirs in turn, up to
+  // oci::kMaxAttachDepth. Each is carried with its tag as a ref of its own,
+  // or pinned by digest when only the referrers API names it. Both false:
+  // nothing is looked up.
+  AttachedKinds attached{};
 };
 
 // Whether an export planned with `options`, on a ledger at `ledger_sequence`,
@@ -70,6 +77,8 @@ struct ExportPlan {
   uint64_t manifest_bytes = 0;
   // Index children left out by PlanOptions::platforms (absent records).
   uint64_t absent_manifests = 0;
+  // Refs added for manifests attached to the images (PlanOptions::attached).
+  uint64_t attached_refs = 0;
 };
 
 // Walks every image of every source (oci/graph.h). kInvalidArgument, before

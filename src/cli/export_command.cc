@@ -121,6 +121,7 @@ void PrintReport(const ExportReport& r, const std::string& output, bool json) {
                                   {"refs", r.refs},
                                   {"manifests", r.manifests},
                                   {"absent_manifests", r.absent_manifests},
+                                  {"attached_refs", r.attached_refs},
                                   {"shipped_blobs", r.shipped_blobs},
                                   {"shipped_bytes", r.shipped_bytes},
                                   {"skipped_blobs", r.skipped_blobs},
@@ -143,6 +144,11 @@ void PrintReport(const ExportReport& r, const std::string& output, bool json) {
   if (r.absent_manifests > 0) {
     out << "  " << r.absent_manifests
         << " index children of other platforms left out (--platform), listed as absent\n";
+  }
+  if (r.attached_refs > 0) {
+    out << "  " << r.attached_refs
+        << " of the refs are signatures, attestations or referrers found with the images "
+           "(--no-signatures, --no-referrers leave them out)\n";
   }
   if (r.resent_blobs > 0) {
     out << "  " << r.resent_blobs << " of the shipped blobs (" << HumanBytes(r.resent_bytes)
@@ -172,6 +178,8 @@ int RunExport(const Args& args) {
   std::string volume_size;
   int parity = 0;
   std::vector<std::string> platforms;
+  bool no_signatures = false;
+  bool no_referrers = false;
   std::string base = "sent";
   int64_t resend_last = 0;  // signed, so that -1 is refused rather than wrapped
   RegistryOptions registry_options("src");
@@ -194,6 +202,13 @@ int RunExport(const Args& args) {
        "(e.g. linux/amd64, linux/arm64/v8; no variant matches any variant) and those that "
        "declare none; the index itself ships byte for byte and the bundle lists the others "
        "as absent. Attestations (unknown/unknown) ship only if asked for")
+      ("no-signatures", po::bool_switch(&no_signatures),
+       "do not look for the cosign-style tags sha256-<hex>.sig, .att and .sbom of each "
+       "manifest exported (by default they travel as refs of their own, with theirs)")
+      ("no-referrers", po::bool_switch(&no_referrers),
+       "do not look for the OCI 1.1 referrers of each manifest exported (the referrers API, "
+       "else the fallback tag sha256-<hex>; in an OCI layout, the manifests of index.json "
+       "whose subject names it)")
       ("base", po::value(&base)->value_name("sent|delivered")->default_value(base),
        "what counts as held by the far side: every blob the ledger records as sent, or "
        "only those a receipt confirmed ('sluice ledger confirm'), so that everything not "
@@ -256,6 +271,8 @@ int RunExport(const Args& args) {
     if (!platform.ok()) return ReportError(platform.status().WithContext("--platform"));
     opts.plan.platforms.push_back(std::move(platform).value());
   }
+  opts.plan.attached.signatures = !no_signatures;
+  opts.plan.attached.referrers = !no_referrers;
   opts.blobs_in_flight = static_cast<size_t>(parallel_blobs);
   if (vm.count("rate-limit")) {
     if (auto exit = ParseRateLimit(rate_limit, &opts.bytes_per_second)) return *exit;

@@ -17,7 +17,7 @@ std::vector<Reference> ReferencesOf(const Manifest& manifest) {
   return out;
 }
 
-Status GraphWalk::Walk(const Descriptor& root) { return Visit(root, 0).status(); }
+Status GraphWalk::Walk(const Descriptor& root) { return Visit(root, 0, 0).status(); }
 
 bool GraphWalk::Complete(const format::Digest& digest) const {
   auto it = manifests_.find(digest);
@@ -29,7 +29,7 @@ Result<bool> GraphWalk::Damage(const Descriptor& d, const Status& error) {
   return error;
 }
 
-Result<bool> GraphWalk::Visit(const Descriptor& d, int depth) {
+Result<bool> GraphWalk::Visit(const Descriptor& d, int depth, int attach_depth) {
   if (auto it = manifests_.find(d.digest); it != manifests_.end()) return it->second;
   if (depth > kMaxIndexDepth) {
     return Damage(d, Status::Unsupported("indexes nest deeper than " +
@@ -47,7 +47,7 @@ Result<bool> GraphWalk::Visit(const Descriptor& d, int depth) {
     bool whole = true;
     if (ref.kind == ReferenceKind::kManifest) {
       if (hooks_.keep_child && !hooks_.keep_child(d, child)) continue;
-      SLUICE_ASSIGN_OR_RETURN(whole, Visit(child, depth + 1));
+      SLUICE_ASSIGN_OR_RETURN(whole, Visit(child, depth + 1, attach_depth));
     } else {
       SLUICE_ASSIGN_OR_RETURN(whole, VisitBlob(child, d));
     }
@@ -55,6 +55,14 @@ Result<bool> GraphWalk::Visit(const Descriptor& d, int depth) {
   }
   manifests_[d.digest] = complete;
   if (hooks_.manifest) SLUICE_RETURN_IF_ERROR(hooks_.manifest(d, *parsed, fetched->bytes));
+  if (hooks_.attached && attach_depth < kMaxAttachDepth) {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<Descriptor> attached, hooks_.attached(d, *parsed));
+    // An attachment's completeness is its own: a missing signature does not
+    // make its image incomplete.
+    for (const Descriptor& a : attached) {
+      SLUICE_RETURN_IF_ERROR(Visit(a, 0, attach_depth + 1).status());
+    }
+  }
   return complete;
 }
 

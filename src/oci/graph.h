@@ -11,11 +11,13 @@
 //   - every digest is visited once per walk, children before their parents,
 //     so an importer writing in visit order never publishes an index before
 //     the manifests it lists.
-// Hooks leave room for what is to come: a child filter (platforms: export
-// --platform, and the importer skipping children a bundle left out) and extra
-// children (referrers, signatures). A walk either stops at the first error
-// (export, import) or, for an inventory of what a store holds, walks past
-// damage and says which manifests were found whole.
+// Hooks: a child filter (platforms: export --platform, and the importer
+// skipping children a bundle left out) and attached manifests (signatures,
+// attestations, referrers): each walked as a root of its own right after its
+// subject, so it comes after the subject in visit order, at most
+// kMaxAttachDepth attachments deep (a signature of an SBOM of an image is 2). A walk either stops
+// at the first error (export, import) or, for an inventory of what a store holds, walks past damage
+// and says which manifests were found whole.
 #pragma once
 
 #include <functional>
@@ -29,6 +31,10 @@
 namespace sluice::oci {
 
 inline constexpr int kMaxIndexDepth = 8;
+// Signature of an attestation of an image, and one more level: real chains
+// are one or two deep, and a source whose artifacts point at each other in a
+// long chain must not make the walk ask forever.
+inline constexpr int kMaxAttachDepth = 3;
 
 enum class ReferenceKind { kManifest, kConfig, kLayer };
 
@@ -54,6 +60,11 @@ struct GraphHooks {
   // A manifest, after everything below it; once per digest. `bytes` may be
   // moved from. Optional.
   std::function<Status(const Descriptor& d, const Manifest& m, std::string& bytes)> manifest;
+  // Manifests attached to `d` (signatures, referrers), asked for once per
+  // manifest after `d` and everything below it were visited, while `d` is
+  // fewer than kMaxAttachDepth attachments from a root. Each is walked like
+  // a root, right away. Optional.
+  std::function<Result<std::vector<Descriptor>>(const Descriptor& d, const Manifest& m)> attached;
   // Whether to follow child `child` of index `index`. Default: all.
   std::function<bool(const Descriptor& index, const Descriptor& child)> keep_child;
   // Damage to walk past. Called with the error of `fetch` or `blob` for `d`,
@@ -84,7 +95,8 @@ class GraphWalk {
   };
 
   // Whether `d` and everything below it are whole.
-  Result<bool> Visit(const Descriptor& d, int depth);
+  // `attach_depth`: how many attachments away from a root `d` is.
+  Result<bool> Visit(const Descriptor& d, int depth, int attach_depth);
   Result<bool> VisitBlob(const Descriptor& blob, const Descriptor& of);
   // `error` concerning `d`: false when hooks_.walk_past takes it, else the error.
   Result<bool> Damage(const Descriptor& d, const Status& error);

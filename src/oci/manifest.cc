@@ -186,6 +186,11 @@ Result<Manifest> ParseManifest(std::string_view bytes, std::string_view declared
     m.config = std::move(cfg);
     SLUICE_ASSIGN_OR_RETURN(m.layers, ParseDescriptorList(doc, "layers"));
   }
+  SLUICE_ASSIGN_OR_RETURN(std::optional<io::JsonField> subject, doc.OptionalObject("subject"));
+  if (subject) {
+    SLUICE_ASSIGN_OR_RETURN(Descriptor d, ParseDescriptor(*subject));
+    m.subject = std::move(d);
+  }
   return m;
 }
 

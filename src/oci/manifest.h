@@ -47,6 +47,10 @@ struct Manifest {
   std::optional<Descriptor> config;
   std::vector<Descriptor> layers;     // image: layers (foreign layers included)
   std::vector<Descriptor> manifests;  // index: children
+  // OCI 1.1: the manifest this one is about (a signature, an SBOM), when it
+  // names one. Not a reference of the graph: a subject does not need its
+  // referrers, nor a referrer its subject.
+  std::optional<Descriptor> subject;
 };
 
 // Parses manifest or index bytes. `declared_media_type` is what the

@@ -313,6 +313,25 @@ Result<Manifest> RegistryClient::GetManifest(const std::string& repository,
   return out;
 }
 
+Result<std::optional<Manifest>> RegistryClient::GetReferrers(const std::string& repository,
+                                                             const format::Digest& digest) {
+  Call call;
+  call.path = "/v2/" + repository + "/referrers/" + digest.str();
+  call.headers.push_back("Accept: " + std::string(oci::kOciIndex));
+  call.follow = true;
+  call.repository = repository;
+  call.scopes = {PullScope(repository)};
+  call.what = "referrers of " + host_ + "/" + repository + "@" + digest.str();
+  SLUICE_ASSIGN_OR_RETURN(Response response, SendBuffered(call, oci::kMaxManifestSize));
+  if (response.status == 404) return std::optional<Manifest>();
+  if (response.status != 200) return ErrorFor(response, call);
+  Manifest out;
+  out.bytes = std::move(response.body);
+  out.media_type = StripParams(response.headers.Get("content-type"));
+  out.digest = format::Sha256::Of(out.bytes);
+  return std::optional<Manifest>(std::move(out));
+}
+
 Result<std::optional<ManifestInfo>> RegistryClient::HeadManifest(const std::string& repository,
                                                                  const std::string& reference) {
   Call call;

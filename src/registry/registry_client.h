@@ -137,6 +137,13 @@ class RegistryClient {
   // nullopt when absent.
   Result<std::optional<ManifestInfo>> HeadManifest(const std::string& repository,
                                                    const std::string& reference);
+  // GET /v2/<repository>/referrers/<digest> (OCI distribution 1.1): the
+  // image index of the manifests whose subject is `digest`, as served (its
+  // first page: a registry paginating referrers with Link is not followed).
+  // nullopt when the registry does not offer the API (404; a registry that
+  // does answers an empty index for a digest nothing refers to).
+  Result<std::optional<Manifest>> GetReferrers(const std::string& repository,
+                                               const format::Digest& digest);
   // PUT /v2/<repository>/manifests/<reference> with the bytes as given.
   // Returns the digest of the bytes; kCorruption if the registry reports
   // another one.

@@ -26,6 +26,23 @@ struct ManifestBytes {
   std::string media_type;  // as the source declared it; may be empty
 };
 
+// Which manifests attached to a subject FindAttached looks for.
+struct AttachedKinds {
+  // The cosign-style tags sha256-<hex>.sig, .att and .sbom.
+  bool signatures = true;
+  // OCI 1.1 referrers: manifests whose `subject` names the digest (the
+  // referrers API, or the fallback tag sha256-<hex>, an index of them).
+  bool referrers = true;
+};
+
+// "sha256-<hex>": the fallback tag of the referrers of `digest`, and the stem
+// of its cosign-style tags (stem + ".sig", ".att", ".sbom").
+inline std::string AttachedTagStem(const format::Digest& digest) {
+  return "sha256-" + std::string(digest.hex());
+}
+// The suffixes of the cosign-style tags, in the order sources look them up.
+inline constexpr const char* kCosignSuffixes[] = {".sig", ".att", ".sbom"};
+
 class ImageSource {
  public:
   virtual ~ImageSource() = default;
@@ -44,6 +61,19 @@ class ImageSource {
   virtual Result<std::unique_ptr<io::SequentialReader>> OpenBlob(const std::string& repository,
                                                                  const format::Digest& digest,
                                                                  uint64_t size) = 0;
+
+  // The manifests attached to `subject` in `repository` that the source
+  // holds, of the kinds asked for: each a SourceImage under the tag that
+  // names it (sha256-<hex>.sig, the fallback tag sha256-<hex>), or pinned by
+  // digest alone (tag "") when only its subject field ties it to `subject`.
+  // A candidate the source does not have is no error (most manifests have
+  // no signature); any other failure is, naming the tag it looked up.
+  // Default: none (a source that holds only the images it was given).
+  virtual Result<std::vector<SourceImage>> FindAttached(const std::string& /*repository*/,
+                                                        const format::Digest& /*subject*/,
+                                                        const AttachedKinds& /*kinds*/) {
+    return std::vector<SourceImage>{};
+  }
 
   // How many blobs may be read at once (OpenBlob from several threads, each
   // reader on its own). A registry gains from overlapping requests; a source

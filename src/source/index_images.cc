@@ -5,7 +5,6 @@
 #include "reference/reference.h"
 
 namespace sluice {
-namespace {
 
 std::pair<std::string, std::string> SplitRefName(const std::string& name) {
   size_t colon = name.rfind(':');
@@ -18,8 +17,6 @@ std::pair<std::string, std::string> SplitRefName(const std::string& name) {
   }
   return {"", name};
 }
-
-}  // namespace
 
 Result<std::vector<SourceImage>> ImagesOfIndex(std::vector<oci::IndexEntry> entries,
                                                const std::string& wanted,

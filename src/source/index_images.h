@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "oci/layout.h"
@@ -18,6 +19,10 @@ namespace sluice {
 // `display_prefix` ("oci:DIR") starts each image's display name; `where`
 // names the index in the kNotFound error given when nothing matches, which
 // lists the ref names there are.
+// A ref name read as ImagesOfIndex reads it: {repository, tag}, repository ""
+// unless the name reads "REPOSITORY:TAG".
+std::pair<std::string, std::string> SplitRefName(const std::string& name);
+
 Result<std::vector<SourceImage>> ImagesOfIndex(std::vector<oci::IndexEntry> entries,
                                                const std::string& wanted,
                                                const std::string& display_prefix,

@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 
+#include "oci/manifest.h"
 #include "oci/media_types.h"
 
 namespace sluice {
@@ -54,6 +55,50 @@ class RegistrySource final : public ImageSource {
     return ManifestBytes{std::move(m.bytes), std::move(m.media_type)};
   }
 
+  // One GET per candidate tag, and one for the referrers API (plus one for
+  // the fallback tag when the registry has no API): a tag found is fetched
+  // whole at once and cached, so the walk does not ask for it again.
+  Result<std::vector<SourceImage>> FindAttached(const std::string& repository,
+                                                const format::Digest& subject,
+                                                const AttachedKinds& kinds) override {
+    std::vector<SourceImage> out;
+    std::string stem = AttachedTagStem(subject);
+    auto try_tag = [&](const std::string& tag) -> Status {
+      auto found = Resolve(repository, tag, format::Digest());
+      if (found.ok()) {
+        out.push_back(std::move(found).value());
+        return Status::Ok();
+      }
+      if (found.status().IsNotFound()) return Status::Ok();  // most manifests have none
+      return found.status().WithContext("looking up " + tag + ", attached to " + subject.str());
+    };
+    if (kinds.signatures) {
+      for (const char* suffix : kCosignSuffixes) SLUICE_RETURN_IF_ERROR(try_tag(stem + suffix));
+    }
+    if (!kinds.referrers) return out;
+    SLUICE_ASSIGN_OR_RETURN(std::optional<registry::Manifest> listed,
+                            client_->GetReferrers(repository, subject));
+    if (!listed) {
+      // No referrers API: the distribution spec's fallback, an index tagged
+      // sha256-<hex> whose children are the referrers.
+      SLUICE_RETURN_IF_ERROR(try_tag(stem));
+      return out;
+    }
+    auto index = oci::ParseManifest(listed->bytes, oci::kOciIndex);
+    if (!index.ok()) {
+      return index.status().WithContext("referrers of " + Display(repository, "", subject));
+    }
+    // Only the API names these: they travel pinned by digest.
+    for (const oci::Descriptor& d : index->manifests) {
+      out.push_back(SourceImage{.display = Display(repository, "", d.digest),
+                                .repository = repository,
+                                .tag = "",
+                                .digest = d.digest,
+                                .media_type = d.media_type});
+    }
+    return out;
+  }
+
   Result<std::unique_ptr<io::SequentialReader>> OpenBlob(const std::string& repository,
                                                          const format::Digest& digest,
                                                          uint64_t /*size*/) override {
@@ -64,13 +109,19 @@ class RegistrySource final : public ImageSource {
   size_t MaxBlobsInFlight() const override { return SIZE_MAX; }
 
  private:
-  Result<SourceImage> Resolve(const std::string& repository, const std::string& tag,
-                              const format::Digest& digest) {
+  std::string Display(const std::string& repository, const std::string& tag,
+                      const format::Digest& digest) const {
     std::string display =
         client_->host() == kDockerHubEndpoint ? std::string(kDockerHubDomain) : client_->host();
     display += "/" + repository;
     if (!tag.empty()) display += ":" + tag;
     if (!digest.empty()) display += "@" + digest.str();
+    return display;
+  }
+
+  Result<SourceImage> Resolve(const std::string& repository, const std::string& tag,
+                              const format::Digest& digest) {
+    std::string display = Display(repository, tag, digest);
     SLUICE_ASSIGN_OR_RETURN(registry::Manifest m,
                             client_->GetManifest(repository, digest.empty() ? tag : digest.str()));
     if (m.media_type == oci::kDockerSchema1 || m.media_type == oci::kDockerSchema1Signed) {
