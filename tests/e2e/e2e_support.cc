@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <catch2/catch.hpp>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -82,6 +84,16 @@ std::string RefName(const nlohmann::json& ref) {
   std::string repository = ref.value("repository", "");
   std::string tag = ref.value("tag", "");
   return repository.empty() ? tag : repository + ":" + tag;
+}
+
+std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+void Require(const RunResult& r, int exit_code) {
+  INFO(r.Describe());
+  REQUIRE(r.exit_code == exit_code);
 }
 
 std::string Sha256Digest(std::string_view bytes) {

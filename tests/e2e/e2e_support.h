@@ -69,6 +69,13 @@ nlohmann::json InspectJson(const std::string& bundle);
 // {"repository":"","tag":"app:1.0"} both name app:1.0).
 std::string RefName(const nlohmann::json& ref);
 
+// a followed by b: argv built from pieces.
+std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b);
+
+// REQUIREs that `r` exited with `exit_code`, showing the command and its
+// output when it did not.
+void Require(const RunResult& r, int exit_code = 0);
+
 // "sha256:<hex>" of bytes.
 std::string Sha256Digest(std::string_view bytes);
 

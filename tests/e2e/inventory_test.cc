@@ -65,11 +65,6 @@ std::set<std::string> BlobsOf(const std::string& layout, const std::string& dige
   return blobs;
 }
 
-void Require(const RunResult& r, int exit_code = 0) {
-  INFO(r.Describe());
-  REQUIRE(r.exit_code == exit_code);
-}
-
 TEST_CASE("inventory lists every blob and every tag of a layout after imports",
           "[e2e][inventory]") {
   const std::string& samples = SampleLayout();

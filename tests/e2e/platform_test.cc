@@ -21,16 +21,6 @@ namespace {
 
 using registry::testing::TestRegistry;
 
-std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
-void Require(const RunResult& r, int exit_code = 0) {
-  INFO(r.Describe());
-  REQUIRE(r.exit_code == exit_code);
-}
-
 // The children of the sample index multi:1: platform ("linux/amd64") -> digest.
 std::map<std::string, std::string> MultiChildren() {
   nlohmann::json index =

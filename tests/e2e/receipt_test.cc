@@ -19,11 +19,6 @@ namespace {
 
 using registry::testing::TestRegistry;
 
-void Require(const RunResult& r, int exit_code = 0) {
-  INFO(r.Describe());
-  REQUIRE(r.exit_code == exit_code);
-}
-
 std::set<std::string> Shipped(const nlohmann::json& info) {
   std::set<std::string> digests;
   for (const auto& blob : info.at("blobs")) {

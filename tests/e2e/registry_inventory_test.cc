@@ -19,16 +19,6 @@ namespace {
 using registry::testing::RegistryOptions;
 using registry::testing::TestRegistry;
 
-std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
-void Require(const RunResult& r, int exit_code = 0) {
-  INFO(r.Describe());
-  REQUIRE(r.exit_code == exit_code);
-}
-
 // skopeo copy --all oci:LAYOUT:TAG docker://HOST/REF
 void Push(const TestRegistry& registry, const std::string& tag, const std::string& ref) {
   Require(Run(Concat({"skopeo", "--insecure-policy", "copy", "--all", "--quiet"},

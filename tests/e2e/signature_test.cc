@@ -19,16 +19,6 @@ namespace {
 
 using registry::testing::TestRegistry;
 
-std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
-void Require(const RunResult& r, int exit_code = 0) {
-  INFO(r.Describe());
-  REQUIRE(r.exit_code == exit_code);
-}
-
 struct Stored {
   std::string digest;
   size_t size = 0;
