@@ -59,6 +59,9 @@ int ExitCodeFor(const Status& status) {
       return kExitBadData;
     case ErrorKind::kInvalidArgument:
       return kExitUsage;
+    case ErrorKind::kNetwork:
+    case ErrorKind::kAuth:
+      return kExitRemote;
     default:
       return kExitFailed;
   }

@@ -13,6 +13,7 @@ enum ExitCode : int {
   kExitFailed = 1,     // the operation failed (I/O, not found, missing blobs, no space, ...)
   kExitUsage = 2,      // bad command line
   kExitBadData = 3,    // a bundle or source is corrupt, or its signature is bad or untrusted
+  kExitRemote = 4,     // a registry could not be reached, or refused: network, TLS, auth
   kExitInternal = 70,  // a bug in sluice: an exception escaped a command (sysexits EX_SOFTWARE)
 };
 

@@ -373,7 +373,9 @@ Status HttpStream::Transfer::NoResponseStatus(const HttpRequest& request, const 
     return ClientCertStatus(request.url, tls, no_cert, detail);
   }
   if (why == TransportFailure::kTlsTrust) {
-    return Status::Untrusted("TLS certificate of " + HostOrUrl(request.url) + " is not trusted (" +
+    // The registry's identity, not a bundle's: a failure to reach it
+    // (kAuth, exit 4), never bad data (exit 3).
+    return Status::Auth("TLS certificate of " + HostOrUrl(request.url) + " is not trusted (" +
                              detail + ")" + (tls.trust_hint.empty() ? "" : ": " + tls.trust_hint));
   }
   if (why == TransportFailure::kTimeout) {

@@ -124,7 +124,7 @@ class HttpSession {
   HttpSession& operator=(const HttpSession&) = delete;
 
   // Sends the request and returns when the final response's headers are in,
-  // whatever its status. With no response at all: kNetwork (or kUntrusted for
+  // whatever its status. With no response at all: kNetwork (or kAuth for
   // an untrusted certificate, with the trust hint; kAuth when the server
   // asked for a client certificate and none is configured, or refused the
   // one sent, with the client certificate hint), and *failure says why.

@@ -23,7 +23,7 @@
 //     honouring Retry-After (retry.h), at most max_retries times; a blob
 //     stream that breaks mid-body resumes where it stopped (see OpenBlob).
 //   - Errors: 401/403 kAuth naming host and repository; 404 kNotFound naming
-//     the reference; no response kNetwork; untrusted certificate kUntrusted
+//     the reference; no response kNetwork; untrusted certificate kAuth
 //     naming the host and the certs.d path that would trust it; bytes that do
 //     not match a digest kCorruption. Any other refusal (400
 //     MANIFEST_INVALID, ...), an answer larger than its limit, or one that

@@ -317,7 +317,7 @@ TEST_CASE(
                      "docker://" + registry.host() + "/mirror", "--mapping", w.dir / "m.txt", "-q"},
                     registry.Flags("dest")));
   INFO(r.Describe());
-  CHECK(r.exit_code == 1);
+  CHECK(r.exit_code == 4);
   std::string line = r.ErrorLine();
   CHECK(line.find("refused index " + index) != std::string::npos);
   CHECK(line.find("keeps 2 children") != std::string::npos);

@@ -303,7 +303,7 @@ TEST_CASE("inventory of a TLS registry with basic auth takes the --dest-* option
                               "-o", dir / "refused.json", "--dest-cert-dir", registry.ca_dir(),
                               "--dest-creds", "far:wrong"});
   INFO(refused.Describe());
-  CHECK(refused.exit_code == 1);
+  CHECK(refused.exit_code == 4);
   CHECK(refused.ErrorLine().find(registry.host() + " refused access") != std::string::npos);
   CHECK(refused.ErrorLine().find("wrong user name or password") != std::string::npos);
   CHECK_FALSE(Exists(dir / "refused.json"));

@@ -436,7 +436,7 @@ TEST_CASE("an untrusted certificate names the host and the certs.d path that wou
   untrusted.cert_dir_flag = "--src-cert-dir";
   Status st = MustClient(s.registry.host(), untrusted)->Ping();
   REQUIRE_FALSE(st.ok());
-  CHECK(st.kind() == ErrorKind::kUntrusted);
+  CHECK(st.kind() == ErrorKind::kAuth);
   CHECK(st.message().find(s.registry.host()) != std::string::npos);
   CHECK(st.message().find("/etc/containers/certs.d/" + s.registry.host() + "/ca.crt") !=
         std::string::npos);
