@@ -1,6 +1,7 @@
 #include "byte_size.h"
 
 #include <array>
+#include <cstdio>
 #include <limits>
 #include <string>
 
@@ -105,6 +106,19 @@ Result<uint64_t> ParseByteSize(std::string_view text) {
                                    " bytes (16 EiB - 1)");
   }
   return static_cast<uint64_t>(bytes);
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) {
+    value /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", value, kUnits[unit]);
+  return buf;
 }
 
 }  // namespace sluice

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "io/status.h"
@@ -21,5 +22,8 @@ namespace sluice {
 // mean powers of 1000 as well), more than 18 decimals, or a size above
 // 2^64 - 1 bytes.
 Result<uint64_t> ParseByteSize(std::string_view text);
+
+// A size for people, in the same units: "512 B", "1.5 MiB", "85.2 GiB".
+std::string HumanBytes(uint64_t bytes);
 
 }  // namespace sluice

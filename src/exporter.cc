@@ -53,7 +53,8 @@ format::Compression ChooseCompression(io::ByteView head) {
 }
 
 Status CopyBlob(io::SequentialReader* reader, const format::BlobEntry& blob, size_t index,
-                format::BundleWriter* writer, std::vector<uint8_t>* buffer) {
+                format::BundleWriter* writer, std::vector<uint8_t>* buffer,
+                ProgressCounter* progress) {
   uint64_t total = 0;
   bool begun = false;
   while (true) {
@@ -70,8 +71,13 @@ Status CopyBlob(io::SequentialReader* reader, const format::BlobEntry& blob, siz
                                 " bytes");
     }
     SLUICE_RETURN_IF_ERROR(writer->Append(chunk));
+    // Counted once written (a rate-limited output takes them at its pace),
+    // so a large blob moves the count as it goes, not only at its end.
+    if (progress != nullptr) progress->AddBytes(n);
   }
-  return writer->EndBlob();
+  SLUICE_RETURN_IF_ERROR(writer->EndBlob());
+  if (progress != nullptr) progress->AddItem();
+  return Status::Ok();
 }
 
 // How many blobs to read at once: what was asked, and what every source
@@ -121,20 +127,18 @@ Result<WrittenBundle> WriteBundle(BundleOutput* output, ExportPlan* plan,
                             kBlobBufferBytes);
 
   std::vector<uint8_t> buffer(kCopyBufferSize);
-  uint64_t done_blobs = 0;
-  uint64_t done_bytes = 0;
+  if (options.progress != nullptr) {
+    options.progress->BeginPhase("exporting", "blobs", plan->shipped_blobs, plan->shipped_bytes);
+  }
   for (size_t i : shipped) {
     std::unique_ptr<io::SequentialReader> reader = prefetcher.Next();
     const BlobOrigin& origin = plan->origins[i];
     SLUICE_RETURN_IF_ERROR(
-        CopyBlob(reader.get(), blobs[i], i, writer.get(), &buffer)
+        CopyBlob(reader.get(), blobs[i], i, writer.get(), &buffer, options.progress)
             .WithContext("blob " + blobs[i].digest.str() + " of image " + origin.image));
-    done_bytes += blobs[i].size;
-    if (options.progress) {
-      options.progress(++done_blobs, plan->shipped_blobs, done_bytes, plan->shipped_bytes);
-    }
   }
   SLUICE_RETURN_IF_ERROR(writer->Finish());
+  if (options.progress != nullptr) options.progress->EndPhase();
   SLUICE_RETURN_IF_ERROR(output->CompleteVolumes(writer->volumes(), writer->volume_record_offset()));
   return WrittenBundle{writer->bytes_written(), writer->signed_digest()};
 }

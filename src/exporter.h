@@ -8,7 +8,6 @@
 // a ledger whose pending record LoadLedger settles to count it.
 #pragma once
 
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +16,7 @@
 #include "io/file.h"
 #include "ledger.h"
 #include "plan.h"
+#include "progress.h"
 #include "source/image_source.h"
 #include "transfer/limits.h"
 
@@ -41,8 +41,9 @@ struct ExportOptions {
   // Blobs read from the sources at once, capped by each source's
   // MaxBlobsInFlight(); memory for them stays bounded (transfer/limits.h).
   size_t blobs_in_flight = kDefaultBlobsInFlight;
-  // Called after each shipped blob: (blobs done, blobs total, bytes done, bytes total).
-  std::function<void(uint64_t, uint64_t, uint64_t, uint64_t)> progress;
+  // Counts the shipped blobs' bytes as they go into the bundle (phase
+  // "exporting"); null: not counted.
+  ProgressCounter* progress = nullptr;
 };
 
 struct ExportReport {

@@ -101,15 +101,58 @@ Result<RepositoryMap> RepositoriesOfEachDigest(const format::Catalog& catalog) {
 }
 
 // Reads `reader` to its end; with `check`, hashes what it reads (a blob the
-// bundle reader leaves to its consumer to hash).
+// bundle reader leaves to its consumer to hash). Counts the bytes in
+// `progress`, and the blob once it ends well.
 template <typename Reader>
-Status Drain(Reader* reader, std::vector<uint8_t>* buffer, format::BlobCheck* check = nullptr) {
+Status Drain(Reader* reader, std::vector<uint8_t>* buffer, ProgressCounter* progress,
+             format::BlobCheck* check = nullptr) {
   while (true) {
     SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(*buffer));
-    if (n == 0) return check ? check->Finish() : Status::Ok();
+    if (n == 0) break;
     if (check) SLUICE_RETURN_IF_ERROR(check->Update(io::ByteView(buffer->data(), n)));
+    if (progress != nullptr) progress->AddBytes(n);
   }
+  if (check) SLUICE_RETURN_IF_ERROR(check->Finish());
+  if (progress != nullptr) progress->AddItem();
+  return Status::Ok();
 }
+
+// Copies `reader` to its end into `writer` and commits it (the sink checks
+// the sha256 as it writes, and publishes the blob only when it matches).
+// Counts as Drain does.
+template <typename Reader>
+Status Copy(Reader* reader, BlobWriter* writer, std::vector<uint8_t>* buffer,
+            ProgressCounter* progress) {
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(*buffer));
+    if (n == 0) break;
+    SLUICE_RETURN_IF_ERROR(writer->Append(io::ByteView(buffer->data(), n)));
+    if (progress != nullptr) progress->AddBytes(n);
+  }
+  SLUICE_RETURN_IF_ERROR(writer->Commit());
+  if (progress != nullptr) progress->AddItem();
+  return Status::Ok();
+}
+
+// A phase of `progress` over the shipped blobs of `summary`, ended when
+// this goes out of scope (after success or failure alike).
+class BlobPhase {
+ public:
+  BlobPhase(ProgressCounter* progress, const char* name, const BundleSummary& summary)
+      : progress_(progress) {
+    if (progress_) {
+      progress_->BeginPhase(name, "blobs", summary.shipped_blobs, summary.shipped_bytes);
+    }
+  }
+  ~BlobPhase() {
+    if (progress_) progress_->EndPhase();
+  }
+  BlobPhase(const BlobPhase&) = delete;
+  BlobPhase& operator=(const BlobPhase&) = delete;
+
+ private:
+  ProgressCounter* progress_;
+};
 
 // The shipped blobs of a bundle file, located and ordered for reading
 // several at once: the largest first, so that the last to finish is small.
@@ -141,64 +184,37 @@ struct BlobsAt {
   }
 };
 
-// Counts blobs done for a progress function called from several threads.
-class SharedProgress {
- public:
-  SharedProgress(const ProgressFunction& progress, uint64_t total, uint64_t bytes_total)
-      : progress_(progress), total_(total), bytes_total_(bytes_total) {}
-  void BlobDone(uint64_t size) {
-    std::lock_guard<std::mutex> lock(mu_);
-    bytes_ += size;
-    ++done_;
-    if (progress_) progress_(done_, total_, bytes_, bytes_total_);
-  }
-
- private:
-  const ProgressFunction& progress_;
-  const uint64_t total_;
-  const uint64_t bytes_total_;
-  std::mutex mu_;
-  uint64_t done_ = 0;
-  uint64_t bytes_ = 0;
-};
-
 // Checks every shipped blob of a bundle file, one per core at once.
 Status VerifyBlobsAt(const io::PositionalReader& file, const format::Catalog& catalog,
-                     const BundleSummary& summary, const ProgressFunction& progress) {
+                     ProgressCounter* progress) {
   auto located = BlobsAt::Locate(file, catalog);
   if (!located.ok()) return located.status().WithContext(file.name());
   const BlobsAt& blobs = *located;
-  SharedProgress shared(progress, summary.shipped_blobs, summary.shipped_bytes);
   size_t threads = std::max(1u, std::thread::hardware_concurrency());
   return ForEachInParallel(blobs.order, threads, [&](size_t position) -> Status {
     std::vector<uint8_t> buffer(kCopyBufferSize);
     auto reader = blobs.Open(&file, &catalog, position, /*check_digest=*/true);
-    SLUICE_RETURN_IF_ERROR(Drain(reader.get(), &buffer).WithContext(file.name()));
-    shared.BlobDone(catalog.blobs[blobs.locations[position].blob_index].size);
-    return Status::Ok();
+    return Drain(reader.get(), &buffer, progress).WithContext(file.name());
   });
 }
 
 }  // namespace
 
 Result<BundleSummary> VerifyBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
-                                   const ProgressFunction& progress,
+                                   ProgressCounter* progress,
                                    const io::PositionalReader* bundle_file) {
   BundleSummary summary;
   SLUICE_ASSIGN_OR_RETURN(auto reader, OpenChecked(in, trust, &summary));
+  BlobPhase phase(progress, "verifying", summary);
   if (bundle_file != nullptr) {
-    SLUICE_RETURN_IF_ERROR(VerifyBlobsAt(*bundle_file, reader->catalog(), summary, progress));
+    SLUICE_RETURN_IF_ERROR(VerifyBlobsAt(*bundle_file, reader->catalog(), progress));
     return summary;
   }
   std::vector<uint8_t> buffer(kCopyBufferSize);
-  uint64_t done = 0;
-  uint64_t bytes = 0;
   while (true) {
     SLUICE_ASSIGN_OR_RETURN(std::optional<size_t> index, reader->NextBlob());
     if (!index) break;
-    SLUICE_RETURN_IF_ERROR(Drain(reader.get(), &buffer));
-    bytes += reader->catalog().blobs[*index].size;
-    if (progress) progress(++done, summary.shipped_blobs, bytes, summary.shipped_bytes);
+    SLUICE_RETURN_IF_ERROR(Drain(reader.get(), &buffer, progress));
   }
   SLUICE_RETURN_IF_ERROR(reader->Finish());
   return summary;
@@ -257,10 +273,9 @@ class Import {
   // Each blob is verified by the reader (size and sha256) before Read reports
   // its end, and only then committed by the sink. The sink's writes run on
   // worker threads, overlapping with reading the bundle on.
-  Status WriteBlobs(const ProgressFunction& progress, size_t blobs_in_flight) {
+  Status WriteBlobs(ProgressCounter* progress, size_t blobs_in_flight) {
+    BlobPhase phase(progress, "importing", report_->bundle);
     std::vector<uint8_t> buffer(kCopyBufferSize);
-    uint64_t done = 0;
-    uint64_t bytes = 0;
     ParallelBlobWriter writers(std::min(blobs_in_flight, sink_->MaxBlobsInFlight()),
                                kBlobBufferBytes);
     while (true) {
@@ -270,13 +285,9 @@ class Import {
       if (present_.contains(blob.digest)) {
         // The reader leaves hashing to the sink; nothing writes this one.
         format::BlobCheck check = CheckOf(blob);
-        SLUICE_RETURN_IF_ERROR(Drain(reader_, &buffer, &check));
+        SLUICE_RETURN_IF_ERROR(Drain(reader_, &buffer, progress, &check));
       } else {
-        SLUICE_RETURN_IF_ERROR(WriteBlob(&writers, blob, &buffer));
-      }
-      bytes += blob.size;
-      if (progress) {
-        progress(++done, report_->bundle.shipped_blobs, bytes, report_->bundle.shipped_bytes);
+        SLUICE_RETURN_IF_ERROR(WriteBlob(&writers, blob, &buffer, progress));
       }
     }
     SLUICE_RETURN_IF_ERROR(writers.Finish());
@@ -287,12 +298,12 @@ class Import {
   // The same for a bundle file: several blobs at once, each read, checked
   // and written by one thread, hashed once (by the sink as it writes, or
   // here when the destination has it already).
-  Status WriteBlobsAt(const io::PositionalReader& file, const ProgressFunction& progress,
+  Status WriteBlobsAt(const io::PositionalReader& file, ProgressCounter* progress,
                       size_t blobs_in_flight) {
     auto located = BlobsAt::Locate(file, catalog_);
     if (!located.ok()) return located.status().WithContext(file.name());
     const BlobsAt& blobs = *located;
-    SharedProgress shared(progress, report_->bundle.shipped_blobs, report_->bundle.shipped_bytes);
+    BlobPhase phase(progress, "importing", report_->bundle);
     std::mutex report_mu;
     size_t threads = std::min(blobs_in_flight, sink_->MaxBlobsInFlight());
     Status written = ForEachInParallel(blobs.order, threads, [&](size_t position) -> Status {
@@ -302,14 +313,17 @@ class Import {
       std::vector<uint8_t> buffer(kCopyBufferSize);
       if (present) {
         format::BlobCheck check = CheckOf(blob);
-        SLUICE_RETURN_IF_ERROR(Drain(reader.get(), &buffer, &check).WithContext(file.name()));
+        SLUICE_RETURN_IF_ERROR(
+            Drain(reader.get(), &buffer, progress, &check).WithContext(file.name()));
       } else {
-        SLUICE_RETURN_IF_ERROR(CopyBlob(reader.get(), blob, &buffer).WithContext(file.name()));
+        SLUICE_ASSIGN_OR_RETURN(auto writer, sink_->NewBlob(repos_.at(blob.digest).front(),
+                                                            blob.digest, blob.size));
+        SLUICE_RETURN_IF_ERROR(
+            Copy(reader.get(), writer.get(), &buffer, progress).WithContext(file.name()));
         std::lock_guard<std::mutex> lock(report_mu);
         report_->blobs_written += 1;
         report_->bytes_written += blob.size;
       }
-      shared.BlobDone(blob.size);
       return Status::Ok();
     });
     SLUICE_RETURN_IF_ERROR(written);
@@ -489,36 +503,19 @@ class Import {
     return intact;
   }
 
+  // The bundle's bytes of `blob` to a worker of `writers` (counted as they
+  // are handed over: the worker's buffer is bounded).
   Status WriteBlob(ParallelBlobWriter* writers, const format::BlobEntry& blob,
-                   std::vector<uint8_t>* buffer) {
+                   std::vector<uint8_t>* buffer, ProgressCounter* progress) {
     SLUICE_ASSIGN_OR_RETURN(
         auto writer, writers->Start("blob " + blob.digest.str(),
                                     [this, repository = repos_[blob.digest].front(), &blob] {
                                       return sink_->NewBlob(repository, blob.digest, blob.size);
                                     }));
-    while (true) {
-      SLUICE_ASSIGN_OR_RETURN(size_t n, reader_->Read(*buffer));
-      if (n == 0) break;
-      SLUICE_RETURN_IF_ERROR(writer->Append(io::ByteView(buffer->data(), n)));
-    }
-    SLUICE_RETURN_IF_ERROR(writer->Commit());
+    SLUICE_RETURN_IF_ERROR(Copy(reader_, writer.get(), buffer, progress));
     report_->blobs_written += 1;
     report_->bytes_written += blob.size;
     return Status::Ok();
-  }
-
-  // Writes one blob from `reader` to the sink, which checks its sha256 as
-  // it writes and publishes it only when it matches.
-  Status CopyBlob(io::SequentialReader* reader, const format::BlobEntry& blob,
-                  std::vector<uint8_t>* buffer) {
-    SLUICE_ASSIGN_OR_RETURN(auto writer,
-                            sink_->NewBlob(repos_.at(blob.digest).front(), blob.digest, blob.size));
-    while (true) {
-      SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(*buffer));
-      if (n == 0) break;
-      SLUICE_RETURN_IF_ERROR(writer->Append(io::ByteView(buffer->data(), n)));
-    }
-    return writer->Commit();
   }
 
   static format::BlobCheck CheckOf(const format::BlobEntry& blob) {
@@ -646,7 +643,7 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
 
 Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
                                   ImageSink* sink, const std::string& destination,
-                                  const ProgressFunction& progress, size_t blobs_in_flight) {
+                                  ProgressCounter* progress, size_t blobs_in_flight) {
   ImportOptions options;
   options.progress = progress;
   options.blobs_in_flight = blobs_in_flight;

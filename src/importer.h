@@ -20,12 +20,12 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "format/bundle_reader.h"
 #include "io/file.h"
+#include "progress.h"
 #include "sink/image_sink.h"
 #include "transfer/limits.h"
 
@@ -85,11 +85,10 @@ struct ImportReport {
   std::vector<format::Digest> blobs;
 };
 
-using ProgressFunction = std::function<void(uint64_t done, uint64_t total, uint64_t bytes_done,
-                                            uint64_t bytes_total)>;
-
 struct ImportOptions {
-  ProgressFunction progress;
+  // Counts the shipped blobs' bytes as they are written (phase
+  // "importing"); null: not counted.
+  ProgressCounter* progress = nullptr;
   // Blobs written at once, capped by the sink's MaxBlobsInFlight(); memory
   // for them stays bounded (transfer/limits.h).
   size_t blobs_in_flight = kDefaultBlobsInFlight;
@@ -113,8 +112,10 @@ struct ImportOptions {
 
 // Reads and checks everything; writes nothing. With `bundle_file` (the same
 // bytes as `in`, as a file), blobs are checked several at once, one per core.
+// `progress` counts the shipped blobs' bytes as they are checked (phase
+// "verifying").
 Result<BundleSummary> VerifyBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
-                                   const ProgressFunction& progress = {},
+                                   ProgressCounter* progress = nullptr,
                                    const io::PositionalReader* bundle_file = nullptr);
 
 // `destination` is used in messages and the report ("oci:DIR"). A bundle
@@ -126,7 +127,7 @@ Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustP
 // The same with default options but these.
 Result<ImportReport> ImportBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
                                   ImageSink* sink, const std::string& destination,
-                                  const ProgressFunction& progress = {},
+                                  ProgressCounter* progress = nullptr,
                                   size_t blobs_in_flight = kDefaultBlobsInFlight);
 
 }  // namespace sluice

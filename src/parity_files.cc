@@ -1,6 +1,7 @@
 #include "parity_files.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <memory>
@@ -158,7 +159,8 @@ Result<std::vector<std::string>> WriteParityFiles(io::FileSystem* fs, const std:
   return paths;
 }
 
-Result<std::unique_ptr<ParityContext>> OpenParity(io::FileSystem* fs, const std::string& path) {
+Result<std::unique_ptr<ParityContext>> OpenParity(io::FileSystem* fs, const std::string& path,
+                                                  ProgressCounter* progress) {
   auto ctx = std::make_unique<ParityContext>();
   // The stems the bundle's files may share, most likely first: a parity
   // file's or a volume's name without its number; the name without
@@ -207,7 +209,8 @@ Result<std::unique_ptr<ParityContext>> OpenParity(io::FileSystem* fs, const std:
   for (uint32_t p = 1; p <= 255; ++p) {
     const std::string candidate = ParityPath(ctx->stem, p);
     if (!fs->Exists(candidate)) continue;
-    SLUICE_ASSIGN_OR_RETURN(auto reader, fs->NewPositionalReader(candidate));
+    SLUICE_ASSIGN_OR_RETURN(auto opened, fs->NewPositionalReader(candidate));
+    auto reader = CountReads(std::move(opened), progress);
     parity_files.push_back(reader.get());
     ctx->parity_readers.push_back(std::move(reader));
     ctx->parity_paths.push_back(candidate);
@@ -238,19 +241,43 @@ Result<std::unique_ptr<ParityContext>> OpenParity(io::FileSystem* fs, const std:
                                ? data_file
                                : VolumeFilePath(fs, ctx->stem, n, numbers.size());
     if (!fs->Exists(ctx->volume_paths[n])) continue;
-    SLUICE_ASSIGN_OR_RETURN(auto reader, fs->NewPositionalReader(ctx->volume_paths[n]));
+    SLUICE_ASSIGN_OR_RETURN(auto opened, fs->NewPositionalReader(ctx->volume_paths[n]));
+    auto reader = CountReads(std::move(opened), progress);
     SLUICE_RETURN_IF_ERROR(ctx->set->SetVolumeFile(n, reader.get()));
     ctx->volume_readers[n] = std::move(reader);
   }
   return ctx;
 }
 
-Result<RepairReport> RepairBundle(io::FileSystem* fs, const std::string& path) {
+namespace {
+
+// Brackets a phase of a counter that may be null.
+class Phase {
+ public:
+  Phase(ProgressCounter* progress, const char* name, const char* unit, uint64_t items,
+        uint64_t bytes)
+      : progress_(progress) {
+    if (progress_) progress_->BeginPhase(name, unit, items, bytes);
+  }
+  ~Phase() {
+    if (progress_) progress_->EndPhase();
+  }
+  Phase(const Phase&) = delete;
+  Phase& operator=(const Phase&) = delete;
+
+ private:
+  ProgressCounter* progress_;
+};
+
+}  // namespace
+
+Result<RepairReport> RepairBundle(io::FileSystem* fs, const std::string& path,
+                                  ProgressCounter* progress) {
   if (auto kind = io::KindOfPath(fs, path); kind.ok() && *kind == io::PathKind::kDirectory) {
     return Status::InvalidArgument("repair " + path + ": name the bundle (site.sluice) or one of "
                                    "its volumes or parity files, not a directory");
   }
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<ParityContext> ctx, OpenParity(fs, path));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<ParityContext> ctx, OpenParity(fs, path, progress));
   if (!ctx) {
     return Status::NotFound("no parity files beside " + path + " (" +
                             ParityPath(StemOf(path), 1) +
@@ -260,7 +287,12 @@ Result<RepairReport> RepairBundle(io::FileSystem* fs, const std::string& path) {
   report.parity_files = ctx->parity_paths;
   const format::ParitySet* set = ctx->set.get();
   std::map<uint32_t, std::string>& volume_paths = ctx->volume_paths;
+  uint64_t bytes_to_check = 0;
+  for (const auto& reader : ctx->parity_readers) bytes_to_check += reader->Size();
+  for (const auto& [n, reader] : ctx->volume_readers) bytes_to_check += reader->Size();
+  std::optional<Phase> checking(std::in_place, progress, "checking", "", 0, bytes_to_check);
   SLUICE_ASSIGN_OR_RETURN(format::ParityCheck check, set->Check());
+  checking.reset();
   report.details = check.Report();
   if (check.intact()) {
     report.was_intact = true;
@@ -281,19 +313,46 @@ Result<RepairReport> RepairBundle(io::FileSystem* fs, const std::string& path) {
   for (size_t i = 0; i < check.data.size(); ++i) {
     if (!check.data[i].intact()) damaged[set->info().shards[i].volume_number] = true;
   }
-  for (const auto& [n, unused] : damaged) {
-    SLUICE_ASSIGN_OR_RETURN(auto out, io::AtomicFile::Create(fs, volume_paths[n]));
-    SLUICE_RETURN_IF_ERROR(set->RebuildVolume(n, out->writer()));
+  // What is written back: the damaged volumes, whole, and damaged parity files.
+  std::map<uint32_t, uint64_t> volume_size;
+  for (const format::ShardEntry& shard : set->info().shards) {
+    uint64_t& size = volume_size[shard.volume_number];
+    size = std::max(size, shard.offset + shard.length);
+  }
+  uint64_t files_to_write = damaged.size();
+  uint64_t bytes_to_write = 0;
+  for (const auto& [n, unused] : damaged) bytes_to_write += volume_size[n];
+  for (const format::ShardHealth& shard : check.parity) {
+    if (shard.intact()) continue;
+    files_to_write += 1;
+    bytes_to_write += set->info().header.file_size();
+  }
+  Phase rebuilding(progress, "rebuilding", "files", files_to_write, bytes_to_write);
+  // Each file through a counter, when there is one.
+  auto write = [&](const std::string& target,
+                   const std::function<Status(io::SequentialWriter*)>& fill) -> Status {
+    SLUICE_ASSIGN_OR_RETURN(auto out, io::AtomicFile::Create(fs, target));
+    if (progress != nullptr) {
+      SLUICE_RETURN_IF_ERROR(fill(CountWrites(out->writer(), progress).get()));
+    } else {
+      SLUICE_RETURN_IF_ERROR(fill(out->writer()));
+    }
     SLUICE_RETURN_IF_ERROR(out->Commit());
-    report.rebuilt.push_back(volume_paths[n]);
+    if (progress != nullptr) progress->AddItem();
+    report.rebuilt.push_back(target);
+    return Status::Ok();
+  };
+  for (const auto& [n, unused] : damaged) {
+    SLUICE_RETURN_IF_ERROR(write(volume_paths[n], [&](io::SequentialWriter* out) {
+      return set->RebuildVolume(n, out);
+    }));
   }
   for (size_t p = 0; p < check.parity.size(); ++p) {
     if (check.parity[p].intact()) continue;
-    const std::string target = ParityPath(ctx->stem, static_cast<uint32_t>(p + 1));
-    SLUICE_ASSIGN_OR_RETURN(auto out, io::AtomicFile::Create(fs, target));
-    SLUICE_RETURN_IF_ERROR(set->RepairParityFile(static_cast<uint32_t>(p), out->writer()));
-    SLUICE_RETURN_IF_ERROR(out->Commit());
-    report.rebuilt.push_back(target);
+    SLUICE_RETURN_IF_ERROR(
+        write(ParityPath(ctx->stem, static_cast<uint32_t>(p + 1)), [&](io::SequentialWriter* out) {
+          return set->RepairParityFile(static_cast<uint32_t>(p), out);
+        }));
   }
   return report;
 }

@@ -19,6 +19,7 @@
 #include "format/catalog.h"
 #include "format/parity.h"
 #include "io/file.h"
+#include "progress.h"
 
 namespace sluice {
 
@@ -54,8 +55,10 @@ struct ParityContext {
 
 // The parity files beside `path` (a bundle file, one of its volumes or
 // parity files, or a directory holding them) with the bundle's files
-// attached; null when there are none.
-Result<std::unique_ptr<ParityContext>> OpenParity(io::FileSystem* fs, const std::string& path);
+// attached; null when there are none. With `progress`, every byte read from
+// them is counted there.
+Result<std::unique_ptr<ParityContext>> OpenParity(io::FileSystem* fs, const std::string& path,
+                                                  ProgressCounter* progress = nullptr);
 
 // For verify and import: when parity files lie beside `path`, checks every
 // row of the bundle's files against them. Null when there are none or all is
@@ -78,7 +81,10 @@ struct RepairReport {
 // parity tables, and writes back, atomically, every data volume (or the
 // single file) and parity file that lost rows. kNotFound when there are no
 // parity files; kCorruption naming the rows that lost more than the parity
-// can rebuild (nothing is then written).
-Result<RepairReport> RepairBundle(io::FileSystem* fs, const std::string& path);
+// can rebuild (nothing is then written). `progress` counts the phases
+// "checking" (every byte of the files read) and "rebuilding" (the bytes of
+// the files written back).
+Result<RepairReport> RepairBundle(io::FileSystem* fs, const std::string& path,
+                                  ProgressCounter* progress = nullptr);
 
 }  // namespace sluice

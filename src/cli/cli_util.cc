@@ -7,6 +7,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "cli/help_text.h"
 #include "format/bundle_format.h"
 #include "io/atomic_file.h"
 #include "io/range_reader.h"
@@ -18,6 +19,49 @@
 namespace po = boost::program_options;
 
 namespace sluice::cli {
+namespace {
+
+// Set while DescribeCommand runs a command (on this thread only).
+thread_local CommandSpec* describing = nullptr;
+
+CommandSpec::Option SpecOf(const po::option_description& option) {
+  CommandSpec::Option spec;
+  for (auto [names, count] = option.long_names(); count > 0; ++names, --count) {
+    spec.names.push_back("--" + *names);
+  }
+  // "o" of "output,o", as boost keeps it: "-o".
+  const std::string shown =
+      option.canonical_display_name(po::command_line_style::allow_dash_for_short);
+  if (shown.size() == 2 && shown[0] == '-' && shown[1] != '-') spec.names.push_back(shown);
+  const auto semantic = option.semantic();
+  // An implicit value (--dest-tls-verify[=BOOL]) is given with '=' only.
+  spec.takes_value = semantic->min_tokens() > 0;
+  // A value named by its choices ("sent|delivered") completes to them.
+  // Its name as help shows it, without the default ("sent|delivered (=sent)").
+  const std::string shown_value = semantic->name();
+  const std::string value_name = shown_value.substr(0, shown_value.find(' '));
+  if (spec.takes_value && value_name.find('|') != std::string::npos &&
+      value_name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-|") ==
+          std::string::npos) {
+    for (size_t at = 0; at <= value_name.size();) {
+      const size_t end = std::min(value_name.find('|', at), value_name.size());
+      if (end > at) spec.values.push_back(value_name.substr(at, end - at));
+      at = end + 1;
+    }
+  }
+  return spec;
+}
+
+}  // namespace
+
+bool DescribeCommand(int (*run)(const Args&), const Args& args, CommandSpec* spec) {
+  spec->options.clear();
+  spec->described = false;
+  describing = spec;
+  run(args);
+  describing = nullptr;
+  return spec->described;
+}
 
 std::optional<int> ParseCommandLine(const char* command, const char* usage, const Args& args,
                                     po::options_description& options,
@@ -28,6 +72,11 @@ std::optional<int> ParseCommandLine(const char* command, const char* usage, cons
   if (options.find_nothrow("quiet", false) == nullptr) {
     options.add_options()("quiet,q", "no progress on stderr (this command shows none)");
   }
+  if (describing != nullptr) {
+    for (const auto& option : options.options()) describing->options.push_back(SpecOf(*option));
+    describing->described = true;
+    return kExitOk;
+  }
   try {
     // No abbreviated long options: --insecure-skip-signature, like every
     // option, must be spelled out in full.
@@ -37,13 +86,19 @@ std::optional<int> ParseCommandLine(const char* command, const char* usage, cons
         po::command_line_parser(args).options(options).positional(positional).style(style).run(),
         *vm);
     if (vm->count("help")) {
-      std::cout << "usage: sluice " << command << " " << usage << "\n\n" << options << "\n";
+      const size_t width = OutputWidth(STDOUT_FILENO);
+      std::cout << WrapText(std::string("usage: sluice ") + command + " " + usage, width,
+                            kUsageIndent)
+                << "\n"
+                << command << " options:\n"
+                << FormatOptions(options, width);
       return kExitOk;
     }
     po::notify(*vm);
   } catch (const po::error& e) {
     std::cerr << "sluice " << command << ": " << Printable(e.what()) << "\n"
-              << "usage: sluice " << command << " " << usage << "\n"
+              << WrapText(std::string("usage: sluice ") + command + " " + usage,
+                          OutputWidth(STDERR_FILENO), kUsageIndent)
               << "Try 'sluice " << command << " --help'.\n";
     return kExitUsage;
   }
@@ -213,38 +268,20 @@ std::optional<int> CheckParallelBlobs(const char* command, int value) {
   return kExitUsage;
 }
 
-std::string HumanBytes(uint64_t bytes) {
-  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024 && unit < 4) {
-    value /= 1024;
-    ++unit;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", value, kUnits[unit]);
-  return buf;
+ProgressDisplay::ProgressDisplay(bool quiet) {
+  if (quiet) return;
+  ProgressMeter::Options options;
+  options.terminal = isatty(STDERR_FILENO) == 1;
+  options.width = OutputWidth(STDERR_FILENO);
+  meter_ = std::make_unique<ProgressMeter>(&counter_, std::move(options));
+  // Four looks a second: a large blob moves the line while it is written.
+  meter_->Start(std::chrono::milliseconds(250));
 }
 
-Progress::Progress(const char* verb, bool enabled)
-    : verb_(verb), enabled_(enabled), terminal_(isatty(STDERR_FILENO) == 1) {}
+ProgressDisplay::~ProgressDisplay() { Finish(); }
 
-Progress::~Progress() { Finish(); }
-
-void Progress::Finish() {
-  if (drawn_ && terminal_) std::fputc('\n', stderr);
-  drawn_ = false;
-}
-
-void Progress::Update(uint64_t done, uint64_t total, uint64_t bytes_done, uint64_t bytes_total) {
-  if (!enabled_) return;
-  // On a terminal, one line redrawn; in a log, a line per blob.
-  std::fprintf(stderr, "%s%s blob %llu/%llu, %s of %s%s", terminal_ ? "\r" : "", verb_,
-               static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
-               HumanBytes(bytes_done).c_str(), HumanBytes(bytes_total).c_str(),
-               terminal_ ? "   " : "\n");
-  std::fflush(stderr);
-  drawn_ = true;
+void ProgressDisplay::Finish() {
+  if (meter_) meter_->Finish();
 }
 
 }  // namespace sluice::cli

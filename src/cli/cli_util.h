@@ -1,17 +1,20 @@
 // Helpers every command shares: option parsing with --help, turning a Status
-// into a message and an exit code (the only place that happens), sizes for
-// people, and progress lines.
+// into a message and an exit code (the only place that happens), and
+// progress on stderr.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/command.h"
 #include "format/bundle_reader.h"
 #include "format/parity_stream.h"
 #include "io/file.h"
+#include "byte_size.h"
+#include "progress.h"
 
 namespace boost::program_options {
 class options_description;
@@ -21,9 +24,30 @@ class variables_map;
 
 namespace sluice::cli {
 
+// What a command declares on its command line, for `sluice completion`.
+struct CommandSpec {
+  struct Option {
+    std::vector<std::string> names;  // "--output", "-o"
+    bool takes_value = false;        // a value follows as the next word
+    std::vector<std::string> values; // the values it takes, when its value name lists them
+  };
+  std::vector<Option> options;
+  bool described = false;
+};
+
+// Runs `run` with `args` so that ParseCommandLine, instead of parsing,
+// records the options it was given in *spec and returns kExitOk: the
+// command stops there, having done nothing. False when `run` never reached
+// ParseCommandLine (an action it does not know).
+bool DescribeCommand(int (*run)(const Args&), const Args& args, CommandSpec* spec);
+
+// How far a usage line that does not fit is continued in.
+inline constexpr size_t kUsageIndent = 14;
+
 // Parses args into vm. Prints usage and returns kExitOk for --help, or prints
 // the problem and returns kExitUsage; returns nullopt when the command
-// should go on. Every command takes -h/--help, and -q/--quiet (a command
+// should go on. Help is wrapped to the terminal (help_text.h). Every
+// command takes -h/--help, and -q/--quiet (a command
 // with progress to silence declares it itself; the others accept it).
 std::optional<int> ParseCommandLine(const char* command, const char* usage, const Args& args,
                                     boost::program_options::options_description& options,
@@ -100,23 +124,24 @@ void AddParallelBlobsOption(boost::program_options::options_description& options
 // kExitUsage, after saying why, unless 1 <= value <= kMaxBlobsInFlight.
 std::optional<int> CheckParallelBlobs(const char* command, int value);
 
-// "1.5 MiB"
-std::string HumanBytes(uint64_t bytes);
-
-// A progress line on stderr, rewritten in place when stderr is a terminal.
-class Progress {
+// Progress on stderr while a command works (progress.h): a line rewritten
+// in place on a terminal, plain lines every few seconds elsewhere, nothing
+// with --quiet.
+class ProgressDisplay {
  public:
-  Progress(const char* verb, bool enabled);
-  ~Progress();
-  void Update(uint64_t done, uint64_t total, uint64_t bytes_done, uint64_t bytes_total);
-  // Ends a line redrawn in place, before other output follows.
+  explicit ProgressDisplay(bool quiet);
+  ~ProgressDisplay();
+  ProgressDisplay(const ProgressDisplay&) = delete;
+  ProgressDisplay& operator=(const ProgressDisplay&) = delete;
+
+  // What the work counts into; null when quiet (nothing is counted).
+  ProgressCounter* counter() { return meter_ ? &counter_ : nullptr; }
+  // Writes the last line and ends it: call before printing anything else.
   void Finish();
 
  private:
-  const char* verb_;
-  bool enabled_;
-  bool terminal_;
-  bool drawn_ = false;
+  ProgressCounter counter_;
+  std::unique_ptr<ProgressMeter> meter_;
 };
 
 }  // namespace sluice::cli

@@ -1,5 +1,7 @@
 // The command table: every subcommand is a name, a one-line summary and a
-// handler. main() only dispatches; handlers parse their own options.
+// handler. main() only dispatches; handlers parse their own options. The
+// help, the man page (tools/man-page) and the bash completion (`sluice
+// completion bash`) are all made from this table and those options.
 #pragma once
 
 #include <string>
@@ -23,6 +25,9 @@ struct Command {
   const char* name;
   const char* summary;
   int (*run)(const Args& args);  // args exclude the program and command names
+  // A command whose first argument is an action (`ledger show`): its
+  // actions, each run with the arguments after it. Null for the others.
+  const std::vector<Command>& (*actions)() = nullptr;
 };
 
 int RunKeygen(const Args& args);
@@ -33,6 +38,9 @@ int RunInspect(const Args& args);
 int RunRepair(const Args& args);
 int RunInventory(const Args& args);
 int RunLedger(const Args& args);
+int RunCompletion(const Args& args);
+
+const std::vector<Command>& LedgerActions();
 
 const std::vector<Command>& Commands();
 

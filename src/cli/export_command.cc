@@ -313,10 +313,8 @@ int RunExport(const Args& args) {
     source_ptrs.push_back(source->get());
     sources.push_back(std::move(source).value());
   }
-  Progress progress("exporting", !quiet);
-  opts.progress = [&](uint64_t d, uint64_t t, uint64_t bd, uint64_t bt) {
-    progress.Update(d, t, bd, bt);
-  };
+  ProgressDisplay progress(quiet);
+  opts.progress = progress.counter();
   auto report = Export(fs, source_ptrs, opts);
   progress.Finish();
   if (!report.ok()) return ReportError(report.status());

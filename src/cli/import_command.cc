@@ -361,8 +361,8 @@ int RunImport(const Args& args) {
   }
   if (!input.ok()) return ReportError(input.status());
 
-  Progress progress("importing", !quiet);
-  import_options.progress = [&](auto d, auto t, auto bd, auto bt) { progress.Update(d, t, bd, bt); };
+  ProgressDisplay progress(quiet);
+  import_options.progress = progress.counter();
   import_options.blobs_in_flight = static_cast<size_t>(parallel_blobs);
   import_options.state_path = *state_path;
   import_options.lock_wait = std::chrono::seconds(lock_timeout);

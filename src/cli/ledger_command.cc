@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <iostream>
@@ -5,6 +7,7 @@
 #include <set>
 
 #include "cli/cli_util.h"
+#include "cli/help_text.h"
 #include "exporter.h"
 #include "inventory.h"
 #include "ledger.h"
@@ -245,24 +248,39 @@ int Rebuild(const Args& args) {
 
 }  // namespace
 
+const std::vector<Command>& LedgerActions() {
+  static const std::vector<Command> kActions = {
+      {"show",
+       "what the ledger records: id, sequence, blobs sent and delivered, bundles and whether a "
+       "receipt confirmed each",
+       Show},
+      {"confirm",
+       "mark the blobs a receipt of the far side lists as delivered (for 'export --base "
+       "delivered')",
+       Confirm},
+      {"rebuild", "replace its blobs with what an inventory of the far side lists", Rebuild},
+  };
+  return kActions;
+}
+
 int RunLedger(const Args& args) {
   std::string action = args.empty() ? "" : args[0];
   Args rest = args.empty() ? Args{} : Args(args.begin() + 1, args.end());
-  if (action == "show") return Show(rest);
-  if (action == "confirm") return Confirm(rest);
-  if (action == "rebuild") return Rebuild(rest);
+  for (const Command& a : LedgerActions()) {
+    if (action == a.name) return a.run(rest);
+  }
   if (action == "--help" || action == "-h") {
-    std::cout << "usage: sluice ledger " << kUsage << "\n\n"
-              << "  show     what the ledger records: id, sequence, blobs sent and delivered,\n"
-                 "           bundles and whether a receipt confirmed each\n"
-              << "  confirm  mark the blobs a receipt of the far side lists as delivered\n"
-                 "           (for 'export --base delivered')\n"
-              << "  rebuild  replace its blobs with what an inventory of the far side lists\n";
+    const size_t width = OutputWidth(STDOUT_FILENO);
+    std::cout << WrapText(std::string("usage: sluice ledger ") + kUsage, width, kUsageIndent)
+              << "\n"
+              << FormatCommandList(LedgerActions(), width);
     return kExitOk;
   }
   std::cerr << "sluice ledger: "
             << (action.empty() ? "no action given" : "unknown action '" + Printable(action) + "'")
-            << "\nusage: sluice ledger " << kUsage << "\n";
+            << "\n"
+            << WrapText(std::string("usage: sluice ledger ") + kUsage, OutputWidth(STDERR_FILENO),
+                        kUsageIndent);
   return kExitUsage;
 }
 

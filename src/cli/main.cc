@@ -1,5 +1,6 @@
 // sluice: carries container images across an air gap.
 #include <malloc.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstring>
@@ -8,6 +9,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/help_text.h"
 #include "format/bundle_format.h"
 
 namespace sluice::cli {
@@ -22,21 +24,24 @@ const std::vector<Command>& Commands() {
       {"repair", "rebuild damaged or missing volumes from the bundle's parity files", RunRepair},
       {"inventory", "list what a destination holds, for 'ledger rebuild'", RunInventory},
       {"ledger", "show a ledger, confirm a receipt of the far side, or rebuild it from an inventory",
-       RunLedger},
+       RunLedger, LedgerActions},
+      {"completion", "print a bash completion script for sluice ('sluice completion bash')",
+       RunCompletion},
   };
   return kCommands;
 }
 
 namespace {
 
-void PrintUsage(std::ostream& out) {
+void PrintUsage(std::ostream& out, int fd) {
+  const size_t width = OutputWidth(fd);
   out << "usage: sluice COMMAND [OPTIONS]\n\n"
-         "Carries container images across an air gap: export signed delta bundles on the\n"
-         "connected side, verify and import them on the air-gapped side.\n\ncommands:\n";
-  for (const Command& c : Commands()) {
-    out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
-  }
-  out << "\nRun 'sluice COMMAND --help' for a command's options.\n";
+      << WrapText("Carries container images across an air gap: export signed delta bundles on "
+                  "the connected side, verify and import them on the air-gapped side.",
+                  width, 0)
+      << "\ncommands:\n"
+      << FormatCommandList(Commands(), width) << "\n"
+      << WrapText("Run 'sluice COMMAND --help' for a command's options.", width, 0);
 }
 
 }  // namespace
@@ -58,12 +63,12 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   if (argc < 2) {
-    PrintUsage(std::cerr);
+    PrintUsage(std::cerr, STDERR_FILENO);
     return kExitUsage;
   }
   std::string name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") {
-    PrintUsage(std::cout);
+    PrintUsage(std::cout, STDOUT_FILENO);
     return kExitOk;
   }
   if (name == "--version") {
@@ -87,6 +92,6 @@ int main(int argc, char** argv) {
     return kExitInternal;
   }
   std::cerr << "sluice: unknown command '" << Printable(name) << "'\n";
-  PrintUsage(std::cerr);
+  PrintUsage(std::cerr, STDERR_FILENO);
   return kExitUsage;
 }

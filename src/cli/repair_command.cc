@@ -15,18 +15,22 @@ namespace sluice::cli {
 int RunRepair(const Args& args) {
   std::string bundle_path;
   bool json = false;
+  bool quiet = false;
   po::options_description options("repair options");
   options.add_options()
       ("bundle", po::value(&bundle_path)->required(),
        "the bundle file, or any volume or parity file of it (also positional)")
-      ("json", po::bool_switch(&json), "print the result as JSON on stdout");
+      ("json", po::bool_switch(&json), "print the result as JSON on stdout")
+      ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
   po::positional_options_description positional;
   positional.add("bundle", 1);
   po::variables_map vm;
   if (auto exit = ParseCommandLine("repair", "BUNDLE", args, options, positional, &vm)) {
     return *exit;
   }
-  auto report = RepairBundle(io::DefaultFileSystem(), bundle_path);
+  ProgressDisplay progress(quiet);
+  auto report = RepairBundle(io::DefaultFileSystem(), bundle_path, progress.counter());
+  progress.Finish();
   if (!report.ok()) {
     if (json) {
       std::cout << nlohmann::ordered_json{{"bundle", bundle_path}, {"ok", false},

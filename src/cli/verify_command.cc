@@ -105,10 +105,9 @@ int RunVerify(const Args& args) {
   }
   if (!input.ok()) return ReportError(input.status());
 
-  Progress progress("verifying", !quiet);
-  auto summary = VerifyBundle(
-      input->stream.get(), *trust,
-      [&](auto d, auto t, auto bd, auto bt) { progress.Update(d, t, bd, bt); }, input->file.get());
+  ProgressDisplay progress(quiet);
+  auto summary =
+      VerifyBundle(input->stream.get(), *trust, progress.counter(), input->file.get());
   progress.Finish();
   if (!summary.ok()) {
     if (json) {

@@ -6,7 +6,8 @@
 namespace sluice::e2e {
 namespace {
 
-const char* const kCommands[] = {"keygen", "export", "verify", "import", "inspect", "inventory", "ledger"};
+const char* const kCommands[] = {"keygen",    "export", "verify", "import",    "inspect",
+                                 "inventory", "ledger", "repair", "completion"};
 
 TEST_CASE("sluice --help lists every command", "[e2e][usage]") {
   RunResult r = Sluice({"--help"});

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/package, as an operator would use what it makes (ctest runs this):
-# the .deb unpacks to /usr/bin/sluice and its man page, depends on the
-# libraries the binary links, and runs; the tarball runs from wherever it is
+# the .deb unpacks to /usr/bin/sluice, its man page and its bash completion,
+# depends on the libraries the binary links, and runs; the tarball runs from wherever it is
 # unpacked, with the build tree out of reach, and loads the libraries it
 # carries. (Installing the .deb with dpkg -i into the system running the
 # tests is left to the operator: tests do not change the system's packages.)
@@ -26,6 +26,9 @@ dpkg-deb -x "$deb" "$work/root"
 [[ -s $work/root/usr/share/man/man1/sluice.1.gz ]] || fail "$deb holds no man page"
 zcat "$work/root/usr/share/man/man1/sluice.1.gz" | grep -q '^\.SS import$' ||
   fail "the man page has no section for import"
+completion=$work/root/usr/share/bash-completion/completions/sluice
+[[ -s $completion ]] || fail "$deb holds no bash completion"
+grep -q '^complete -F _sluice sluice$' "$completion" || fail "$completion completes nothing"
 got=$(cd / && "$work/root/usr/bin/sluice" --version)
 [[ $got == "$want" ]] || fail "the .deb's sluice --version says '$got', not '$want'"
 
