@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <deque>
+#include <optional>
 #include <vector>
 
 #include "byte_size.h"
@@ -12,18 +14,22 @@ namespace sluice {
 void ProgressCounter::BeginPhase(std::string name, std::string item_unit, uint64_t items_total,
                                  uint64_t bytes_total) {
   std::lock_guard<std::mutex> lock(mu_);
+  const auto now = clock_();
   if (phase_.id != 0) {
     previous_ = Current();
+    if (!previous_.ended) previous_.ended_at = now;
     previous_.ended = true;
   }
   const uint64_t id = phase_.id + 1;
-  phase_ = Phase{id, std::move(name), std::move(item_unit), 0, items_total, 0, bytes_total, false};
+  phase_ = Phase{id, std::move(name), std::move(item_unit), 0, items_total, 0, bytes_total, false,
+                 now, now};
   items_.store(0, std::memory_order_relaxed);
   bytes_.store(0, std::memory_order_relaxed);
 }
 
 void ProgressCounter::EndPhase() {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!phase_.ended) phase_.ended_at = clock_();
   phase_.ended = true;
 }
 
@@ -151,7 +157,6 @@ uint64_t Tenths(const ProgressCounter::Phase& p) {
 
 struct ProgressMeter::Shown {
   uint64_t id = 0;
-  TimePoint start;
   // (time, bytes) seen over the last kRateWindow, oldest first.
   std::deque<std::pair<TimePoint, uint64_t>> samples;
   std::optional<TimePoint> last_line;  // not on a terminal
@@ -209,16 +214,13 @@ void ProgressMeter::Draw(const std::string& line) {
   drawn_ = columns;
 }
 
-void ProgressMeter::EndPhaseLine(const ProgressCounter::Phase& final, TimePoint now) {
-  const bool seen = shown_ && shown_->id == final.id;
+void ProgressMeter::EndPhaseLine(const ProgressCounter::Phase& final) {
   std::string line = final.name + ": ";
   if (!final.item_unit.empty()) line += std::to_string(final.items) + " " + final.item_unit + ", ";
   line += HumanBytes(final.bytes);
-  if (seen) {
-    const Seconds took = now - shown_->start;
-    line += " in " + FormatDuration(took);
-    if (took.count() > 0) line += " (" + FormatRate(final.bytes / took.count()) + ")";
-  }
+  const Seconds took = final.ended_at - final.begun;
+  line += " in " + FormatDuration(took);
+  if (took.count() > 0) line += " (" + FormatRate(final.bytes / took.count()) + ")";
   if (options_.terminal) {
     Draw(line);
     options_.write("\n");
@@ -227,25 +229,24 @@ void ProgressMeter::EndPhaseLine(const ProgressCounter::Phase& final, TimePoint 
     options_.write(line + "\n");
   }
   finished_id_ = final.id;
-  if (seen) shown_.reset();
+  if (shown_ && shown_->id == final.id) shown_.reset();
 }
 
 void ProgressMeter::TickLocked(TimePoint now) {
   const ProgressCounter::Snapshot snap = counter_->Read();
   // A phase that ended since the last look, perhaps before it was seen.
-  if (snap.previous.id > finished_id_) EndPhaseLine(snap.previous, now);
+  if (snap.previous.id > finished_id_) EndPhaseLine(snap.previous);
   const ProgressCounter::Phase& p = snap.current;
   if (p.id == 0 || p.id <= finished_id_) return;
   if (shown_ && shown_->id != p.id) shown_.reset();
   if (p.ended) {
-    EndPhaseLine(p, now);
+    EndPhaseLine(p);
     return;
   }
   if (!shown_) {
     shown_ = std::make_unique<Shown>();
     shown_->id = p.id;
-    shown_->start = now;
-    shown_->samples.emplace_back(now, p.bytes);
+    shown_->samples.emplace_back(p.begun, 0);
   }
   Shown& s = *shown_;
   s.samples.emplace_back(now, p.bytes);
@@ -265,8 +266,8 @@ void ProgressMeter::TickLocked(TimePoint now) {
     return;
   }
   const uint64_t tenths = Tenths(p);
-  const bool due = !s.last_line ? now - s.start >= options_.log_interval ||
-                                      (tenths > 0 && now - s.start >= kMinLogGap)
+  const bool due = !s.last_line ? now - p.begun >= options_.log_interval ||
+                                      (tenths > 0 && now - p.begun >= kMinLogGap)
                                 : now - *s.last_line >= options_.log_interval ||
                                       (tenths > s.last_tenths && now - *s.last_line >= kMinLogGap);
   if (!due) return;

@@ -16,11 +16,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -29,22 +27,29 @@
 
 namespace sluice {
 
+// The time, for the counter's stamps and the meter's looks alike: the
+// steady clock, unless a test drives its own.
+using ProgressClock = std::function<std::chrono::steady_clock::time_point()>;
+
 // The counts of the phase under way. Every method is safe from any thread.
 class ProgressCounter {
  public:
   // What a meter sees of one phase.
   struct Phase {
-    uint64_t id = 0;          // 0: no phase begun yet
-    std::string name;         // "exporting"
-    std::string item_unit;    // "blobs", or "" when items are not counted
+    uint64_t id = 0;        // 0: no phase begun yet
+    std::string name;       // "exporting"
+    std::string item_unit;  // "blobs", or "" when items are not counted
     uint64_t items = 0;
     uint64_t items_total = 0;
     uint64_t bytes = 0;
     uint64_t bytes_total = 0;  // 0: unknown
     bool ended = false;
+    std::chrono::steady_clock::time_point begun;
+    std::chrono::steady_clock::time_point ended_at;  // when `ended`
   };
 
-  ProgressCounter() = default;
+  explicit ProgressCounter(ProgressClock clock = [] { return std::chrono::steady_clock::now(); })
+      : clock_(std::move(clock)) {}
   ProgressCounter(const ProgressCounter&) = delete;
   ProgressCounter& operator=(const ProgressCounter&) = delete;
 
@@ -71,6 +76,7 @@ class ProgressCounter {
  private:
   Phase Current() const;  // with mu_ held
 
+  const ProgressClock clock_;
   mutable std::mutex mu_;  // guards everything but the two counts
   Phase phase_;            // name, totals, id; counts are below
   Phase previous_;
@@ -95,11 +101,10 @@ std::string FormatDuration(std::chrono::duration<double> d);
 // thread (they take a lock); Start() calls Tick() from a thread of its own.
 class ProgressMeter {
  public:
-  using Clock = std::function<std::chrono::steady_clock::time_point()>;
   struct Options {
     bool terminal = false;  // rewrite one line in place, else plain lines
     size_t width = 80;      // a terminal's columns: the line never wraps
-    Clock clock = [] { return std::chrono::steady_clock::now(); };
+    ProgressClock clock = [] { return std::chrono::steady_clock::now(); };
     // Not on a terminal: a line at least this often, and at every tenth.
     std::chrono::milliseconds log_interval{5000};
     // Where the text goes: stderr unless told.
@@ -125,7 +130,7 @@ class ProgressMeter {
   struct Shown;
   void TickLocked(std::chrono::steady_clock::time_point now);
   void Draw(const std::string& line);
-  void EndPhaseLine(const ProgressCounter::Phase& final, std::chrono::steady_clock::time_point now);
+  void EndPhaseLine(const ProgressCounter::Phase& final);
 
   const ProgressCounter* counter_;
   Options options_;

@@ -36,8 +36,8 @@ void AddCommand(const std::string& name, const CommandSpec& spec, std::string* a
       }
     }
   }
-  *arms += "    \"" + name + "\") words=\"" + Join(words) + "\"; valued=\" " + Join(valued) +
-           " \" ;;\n";
+  *arms +=
+      "    \"" + name + "\") words=\"" + Join(words) + "\"; valued=\" " + Join(valued) + " \" ;;\n";
 }
 
 std::string BashScript() {
@@ -70,7 +70,8 @@ std::string BashScript() {
                    "      command=\"$command ${COMP_WORDS[2]}\" ;;\n";
   }
   return std::string(
-             "# bash completion for sluice, made by 'sluice completion bash' (sluice " SLUICE_VERSION
+             "# bash completion for sluice, made by 'sluice completion bash' "
+             "(sluice " SLUICE_VERSION
              ")\n"
              "# from its commands and their options. Install it as\n"
              "# /usr/share/bash-completion/completions/sluice, or source it from ~/.bashrc.\n"

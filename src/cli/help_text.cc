@@ -53,8 +53,7 @@ void Fill(const std::vector<std::string_view>& words, size_t width, size_t inden
 // The column is as far right as the longest left text needs, but no
 // further than 40 % of the width; a left text longer than that puts its
 // words on the next line.
-std::string TwoColumns(const std::vector<std::pair<std::string, std::string>>& rows,
-                       size_t width) {
+std::string TwoColumns(const std::vector<std::pair<std::string, std::string>>& rows, size_t width) {
   size_t longest = 0;
   for (const auto& [left, right] : rows) longest = std::max(longest, left.size());
   const size_t column = std::min(longest + 2, std::max<size_t>(width * 2 / 5, 8));

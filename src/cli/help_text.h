@@ -36,7 +36,6 @@ std::string FormatCommandList(const std::vector<Command>& commands, size_t width
 
 // The options as --help lists them ("  --name arg   what it does"), the
 // descriptions in one column, wrapped.
-std::string FormatOptions(const boost::program_options::options_description& options,
-                          size_t width);
+std::string FormatOptions(const boost::program_options::options_description& options, size_t width);
 
 }  // namespace sluice::cli

@@ -73,16 +73,23 @@ TEST_CASE("completion completes file names for file arguments and option values"
         Replies{dir / "site-a.ledger"});
 }
 
-TEST_CASE("completion offers every option that each command's --help lists",
-          "[e2e][completion]") {
-  const std::vector<std::vector<std::string>> commands = {
-      {"keygen"}, {"export"},         {"verify"},         {"import"},
-      {"inspect"}, {"repair"},        {"inventory"},      {"ledger", "show"},
-      {"ledger", "confirm"},          {"ledger", "rebuild"}, {"completion"}};
+TEST_CASE("completion offers every option that each command's --help lists", "[e2e][completion]") {
+  const std::vector<std::vector<std::string>> commands = {{"keygen"},
+                                                          {"export"},
+                                                          {"verify"},
+                                                          {"import"},
+                                                          {"inspect"},
+                                                          {"repair"},
+                                                          {"inventory"},
+                                                          {"ledger", "show"},
+                                                          {"ledger", "confirm"},
+                                                          {"ledger", "rebuild"},
+                                                          {"completion"}};
   // "  --name ..." and "  -o [ --output ] ..." at the start of a line.
   const std::regex option(R"(^  (-[a-z]) \[ (--[a-z-]+) \]|^  (--[a-z-]+))");
   for (const auto& command : commands) {
-    RunResult help = Run(Concat(Concat({"env", "COLUMNS=1000", SLUICE_BINARY}, command), {"--help"}));
+    RunResult help =
+        Run(Concat(Concat({"env", "COLUMNS=1000", SLUICE_BINARY}, command), {"--help"}));
     INFO(help.Describe());
     REQUIRE(help.exit_code == 0);
     std::set<std::string> listed;

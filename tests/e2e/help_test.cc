@@ -100,11 +100,10 @@ TEST_CASE("help with no $COLUMNS and no terminal fits 80 columns", "[e2e][help]"
 TEST_CASE("help on a terminal wraps to the terminal's width, whatever $COLUMNS says",
           "[e2e][help]") {
   // A pseudo-terminal 70 columns wide; $COLUMNS says otherwise.
-  const RunResult r =
-      Run({"script", "-qfec",
-           "stty cols 70 && COLUMNS=200 " + ShellQuote(std::string(SLUICE_BINARY)) +
-               " export --help",
-           "/dev/null"});
+  const RunResult r = Run(
+      {"script", "-qfec",
+       "stty cols 70 && COLUMNS=200 " + ShellQuote(std::string(SLUICE_BINARY)) + " export --help",
+       "/dev/null"});
   INFO(r.Describe());
   REQUIRE(r.exit_code == 0);
   std::string out = r.out;

@@ -81,7 +81,8 @@ TEST_CASE("export on a terminal rewrites one line with bytes, rate and ETA, insi
   bool rate = false;
   bool eta = false;
   for (const std::string& piece : Pieces(progress)) {
-    if (!piece.starts_with("exporting: 0/2 blobs, ") && !piece.starts_with("exporting: 1/2 blobs, ")) {
+    if (!piece.starts_with("exporting: 0/2 blobs, ") &&
+        !piece.starts_with("exporting: 1/2 blobs, ")) {
       continue;
     }
     const size_t of = piece.find(" of 64.0 MiB");
@@ -148,7 +149,7 @@ TEST_CASE("verify, import and repair on a terminal show their phases", "[e2e][pr
   Require(w.Verify(bundle));
 }
 
-TEST_CASE("--quiet prints nothing on stderr for a successful export, verify, import and repair",
+TEST_CASE("with --quiet, a successful export, verify, import and repair print nothing on stderr",
           "[e2e][progress]") {
   Workspace w;
   const std::string bundle = w.dir / "b.sluice";
@@ -157,8 +158,8 @@ TEST_CASE("--quiet prints nothing on stderr for a successful export, verify, imp
   runs.push_back(Sluice({"export", source, "--ledger", w.ledger, "--sign-key", w.keys.private_key,
                          "-o", bundle, "--parity", "1", "--quiet"}));
   runs.push_back(Sluice({"verify", bundle, "--trust", w.keys.public_key, "-q"}));
-  runs.push_back(Sluice({"import", bundle, "--trust", w.keys.public_key, "--to",
-                         "oci:" + w.dir / "dest", "-q"}));
+  runs.push_back(Sluice(
+      {"import", bundle, "--trust", w.keys.public_key, "--to", "oci:" + w.dir / "dest", "-q"}));
   runs.push_back(Sluice({"repair", bundle, "-q"}));
   for (const RunResult& r : runs) {
     INFO(r.Describe());
