@@ -89,6 +89,46 @@ std::string LostFiles(const format::ParityCheck& check) {
   return lost;
 }
 
+// Brackets a phase of a counter that may be null.
+class Phase {
+ public:
+  Phase(ProgressCounter* progress, const char* name, const char* unit, uint64_t items,
+        uint64_t bytes)
+      : progress_(progress) {
+    if (progress_) progress_->BeginPhase(name, unit, items, bytes);
+  }
+  ~Phase() {
+    if (progress_) progress_->EndPhase();
+  }
+  Phase(const Phase&) = delete;
+  Phase& operator=(const Phase&) = delete;
+
+ private:
+  ProgressCounter* progress_;
+};
+
+// Checks every row of the files of `ctx` (opened with OpenParity(...,
+// progress), which counts what is read) as the phase `phase`.
+Result<format::ParityCheck> CheckRows(const ParityContext& ctx, ProgressCounter* progress,
+                                      const char* phase) {
+  uint64_t bytes = 0;
+  for (const auto& reader : ctx.parity_readers) bytes += reader->Size();
+  for (const auto& [n, reader] : ctx.volume_readers) bytes += reader->Size();
+  Phase checking(progress, phase, "", 0, bytes);
+  return ctx.set->Check();
+}
+
+// After CheckRows: *ctx opened again without the counter, when there is
+// one, so that what is read next is not counted as the check, and nothing
+// kept refers to the counter.
+Status ReopenUncounted(io::FileSystem* fs, const std::string& path, ProgressCounter* progress,
+                       std::unique_ptr<ParityContext>* ctx) {
+  if (progress == nullptr) return Status::Ok();
+  SLUICE_ASSIGN_OR_RETURN(*ctx, OpenParity(fs, path));
+  if (!*ctx) return Status::NotFound("the parity files beside " + path + " went away");
+  return Status::Ok();
+}
+
 }  // namespace
 
 bool ParseParityName(const std::string& name, std::string* stem, uint32_t* number) {
@@ -249,28 +289,6 @@ Result<std::unique_ptr<ParityContext>> OpenParity(io::FileSystem* fs, const std:
   return ctx;
 }
 
-namespace {
-
-// Brackets a phase of a counter that may be null.
-class Phase {
- public:
-  Phase(ProgressCounter* progress, const char* name, const char* unit, uint64_t items,
-        uint64_t bytes)
-      : progress_(progress) {
-    if (progress_) progress_->BeginPhase(name, unit, items, bytes);
-  }
-  ~Phase() {
-    if (progress_) progress_->EndPhase();
-  }
-  Phase(const Phase&) = delete;
-  Phase& operator=(const Phase&) = delete;
-
- private:
-  ProgressCounter* progress_;
-};
-
-}  // namespace
-
 Result<RepairReport> RepairBundle(io::FileSystem* fs, const std::string& path,
                                   ProgressCounter* progress) {
   if (auto kind = io::KindOfPath(fs, path); kind.ok() && *kind == io::PathKind::kDirectory) {
@@ -285,14 +303,11 @@ Result<RepairReport> RepairBundle(io::FileSystem* fs, const std::string& path,
   }
   RepairReport report;
   report.parity_files = ctx->parity_paths;
+  SLUICE_ASSIGN_OR_RETURN(format::ParityCheck check, CheckRows(*ctx, progress, "checking"));
+  // Rebuilding reads the files again: counted by what it writes.
+  SLUICE_RETURN_IF_ERROR(ReopenUncounted(fs, path, progress, &ctx));
   const format::ParitySet* set = ctx->set.get();
   std::map<uint32_t, std::string>& volume_paths = ctx->volume_paths;
-  uint64_t bytes_to_check = 0;
-  for (const auto& reader : ctx->parity_readers) bytes_to_check += reader->Size();
-  for (const auto& [n, reader] : ctx->volume_readers) bytes_to_check += reader->Size();
-  std::optional<Phase> checking(std::in_place, progress, "checking", "", 0, bytes_to_check);
-  SLUICE_ASSIGN_OR_RETURN(format::ParityCheck check, set->Check());
-  checking.reset();
   report.details = check.Report();
   if (check.intact()) {
     report.was_intact = true;
@@ -363,10 +378,12 @@ namespace sluice {
 
 Result<std::unique_ptr<ParityContext>> ReadThroughParity(io::FileSystem* fs,
                                                          const std::string& path,
-                                                         std::string* note) {
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<ParityContext> ctx, OpenParity(fs, path));
+                                                         std::string* note,
+                                                         ProgressCounter* progress) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<ParityContext> ctx, OpenParity(fs, path, progress));
   if (!ctx) return ctx;
-  SLUICE_ASSIGN_OR_RETURN(format::ParityCheck check, ctx->set->Check());
+  SLUICE_ASSIGN_OR_RETURN(format::ParityCheck check,
+                          CheckRows(*ctx, progress, "checking parity"));
   if (check.intact()) {
     *note = "checked every row against " + std::to_string(ctx->parity_paths.size()) +
             " parity files: intact";
@@ -379,6 +396,8 @@ Result<std::unique_ptr<ParityContext>> ReadThroughParity(io::FileSystem* fs,
                               "; find the missing volumes (import takes them one at a time), "
                               "or run sluice repair " + path + " to see which rows");
   }
+  // What is read from here on is the caller's next pass.
+  SLUICE_RETURN_IF_ERROR(ReopenUncounted(fs, path, progress, &ctx));
   for (const auto& [n, unused] : ctx->volume_paths) {
     SLUICE_ASSIGN_OR_RETURN(auto reader, ctx->set->NewVolumeReader(n));
     ctx->repaired.push_back(std::move(reader));

@@ -65,9 +65,12 @@ Result<std::unique_ptr<ParityContext>> OpenParity(io::FileSystem* fs, const std:
 // intact (the files are read as they are); else the bundle's files with
 // lost rows rebuilt in memory (ParityContext::repaired), or kCorruption when
 // more is lost than the parity holds. *note says what was done, for people.
+// `progress` counts the check (phase "checking parity"); nothing returned
+// refers to it.
 Result<std::unique_ptr<ParityContext>> ReadThroughParity(io::FileSystem* fs,
                                                          const std::string& path,
-                                                         std::string* note);
+                                                         std::string* note,
+                                                         ProgressCounter* progress = nullptr);
 
 struct RepairReport {
   std::vector<std::string> parity_files;  // found and used

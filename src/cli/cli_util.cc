@@ -171,13 +171,18 @@ bool StartsAsBundle(const io::PositionalReader& file) {
 
 }  // namespace
 
-Result<BundleInput> OpenBundleInput(const std::string& path, bool through_parity) {
+Result<BundleInput> OpenBundleInput(const std::string& path, bool through_parity,
+                                    bool progress) {
   BundleInput input;
   io::FileSystem* fs = io::DefaultFileSystem();
   if (path != "-" && through_parity) {
     std::string note;
-    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<ParityContext> parity,
-                            ReadThroughParity(fs, path, &note));
+    // Every row is read: a pass over the whole bundle before the one that
+    // verifies or imports it. Its line ends before the note below.
+    ProgressDisplay display(!progress);
+    auto read = ReadThroughParity(fs, path, &note, display.counter());
+    display.Finish();
+    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<ParityContext> parity, std::move(read));
     if (parity) {
       std::cerr << "sluice: " << Printable(note) << "\n";
       input.parity = parity;

@@ -100,8 +100,10 @@ void NoteStreamParity(const BundleInput& input);
 // volumes, named by a directory, the set's name or any one of its volumes
 // (volume_set.h), refused naming the volumes missing. With parity files
 // beside it (export --parity), every row is checked against them first, and
-// damaged or missing parts are rebuilt in memory, saying so on stderr.
-Result<BundleInput> OpenBundleInput(const std::string& path, bool through_parity = true);
+// damaged or missing parts are rebuilt in memory, saying so on stderr; with
+// `progress`, that check shows its progress (phase "checking parity").
+Result<BundleInput> OpenBundleInput(const std::string& path, bool through_parity = true,
+                                    bool progress = false);
 
 // The keys an importer trusts, from --trust files or directories, or none
 // with a loud warning when --insecure-skip-signature was spelled out.

@@ -320,7 +320,7 @@ int RunImport(const Args& args) {
   if (staging_root.empty()) staging_root = DefaultStagingRoot(*state_path);
 
   io::FileSystem* fs = io::DefaultFileSystem();
-  auto input = OpenBundleInput(bundle_path);
+  auto input = OpenBundleInput(bundle_path, /*through_parity=*/true, /*progress=*/!quiet);
   // Volumes that are not yet their whole set (disc by disc): kept until
   // they are, then imported from where they are kept.
   std::unique_ptr<io::FileLock> staging_lock;
@@ -356,7 +356,7 @@ int RunImport(const Args& args) {
       std::cerr << "sluice: the volumes of bundle " << set->bundle_id << " are all in "
                 << Printable(set->dir) << "; importing them\n";
     }
-    input = OpenBundleInput(set->InputPath());
+    input = OpenBundleInput(set->InputPath(), /*through_parity=*/true, /*progress=*/!quiet);
     staged = std::move(set).value();
   }
   if (!input.ok()) return ReportError(input.status());

@@ -85,7 +85,7 @@ int RunVerify(const Args& args) {
   auto trust = LoadTrust(trust_paths, skip_signature);
   if (!trust.ok()) return ReportError(trust.status());
   if (one_volume) return VerifyOneVolume(bundle_path, *trust, json);
-  auto input = OpenBundleInput(bundle_path);
+  auto input = OpenBundleInput(bundle_path, /*through_parity=*/true, /*progress=*/!quiet);
   // A volume on its own, with none of its set beside it (one disc in the
   // drive): checked alone, as --volume would. A set with only some of its
   // volumes stays an error naming those missing.

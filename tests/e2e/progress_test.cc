@@ -120,19 +120,22 @@ TEST_CASE("export not on a terminal writes plain progress lines, never a carriag
   CHECK(r.out.starts_with("exported bundle 1"));
 }
 
-TEST_CASE("verify, import and repair on a terminal show their phases", "[e2e][progress]") {
+TEST_CASE("verify, import and repair on a terminal show their phases", "[e2e][progress][parity]") {
   Workspace w;
   const std::string bundle = w.dir / "b.sluice";
   Require(Run(ExportArgv(w, bundle, {"--parity", "1", "-q"})));
   RunResult v = OnTerminal({SLUICE_BINARY, "verify", bundle, "--trust", w.keys.public_key});
   INFO(v.Describe());
   CHECK(v.exit_code == 0);
+  // Parity files beside it: every row is checked against them first.
+  CHECK(v.out.find("\rchecking parity: ") != std::string::npos);
   CHECK(v.out.find("\rverifying: 2 blobs, 64.0 MiB") != std::string::npos);
 
   RunResult i = OnTerminal({SLUICE_BINARY, "import", bundle, "--trust", w.keys.public_key, "--to",
                             "oci:" + w.dir / "dest"});
   INFO(i.Describe());
   CHECK(i.exit_code == 0);
+  CHECK(i.out.find("\rchecking parity: ") != std::string::npos);
   CHECK(i.out.find("\rimporting: 2 blobs, 64.0 MiB") != std::string::npos);
 
   // A damaged byte in the middle: checked, then the file rebuilt.
