@@ -9,6 +9,7 @@
 #include "exporter.h"
 #include "io/atomic_file.h"
 #include "reference/reference.h"
+#include "source/artifact_source.h"
 #include "source/registry_source.h"
 #include "source/archive_source.h"
 #include "source/oci_layout_source.h"
@@ -68,6 +69,10 @@ Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const std::s
       return NewOciArchiveSource(fs, ref.path, ref.name);
     case Transport::kDockerArchive:
       return NewDockerArchiveSource(fs, ref.path, ref.name);
+    case Transport::kHelmChart:
+      return NewHelmChartSource(fs, ref.path);
+    case Transport::kFile:
+      return NewFileSource(fs, ref.path, ref.name);
     case Transport::kRegistryStorage:
       return Status::InvalidArgument("'" + text +
                                      "': registry-storage: is an import destination only");
@@ -186,7 +191,10 @@ int RunExport(const Args& args) {
   po::options_description options("export options");
   options.add_options()
       ("source", po::value(&refs)->multitoken(), "images to export (also positional): oci:DIR[:TAG], docker://HOST/REPO[:TAG|@DIGEST], "
-       "docker://HOST/REPO (all tags), oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG|:@N]")
+       "docker://HOST/REPO (all tags), oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG|:@N]; "
+       "and files as OCI artifacts: helm:CHART.tgz (a packaged Helm chart, as helm push "
+       "stores it: charts/NAME:VERSION), file:FILE[:TAG] (any file: files/NAME:TAG, "
+       "default tag latest)")
       ("list", po::value(&list_paths)->composing(),
        "file with one source reference per line ('#' comments); repeatable, and an error "
        "names FILE:LINE")
