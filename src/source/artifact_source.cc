@@ -198,7 +198,8 @@ std::string FileRepository(std::string_view base_name) {
     lowered.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
   }
   // Alphanumerics as they are; each run of anything else between two of
-  // them a separator the grammar takes, or '-'; runs at either end dropped.
+  // them a separator the grammar takes, or '.' or '-'; runs at either end
+  // dropped.
   std::string name;
   size_t i = 0;
   while (i < lowered.size()) {
@@ -210,7 +211,13 @@ std::string FileRepository(std::string_view base_name) {
     while (end < lowered.size() && !IsLowerAlnum(lowered[end])) ++end;
     if (!name.empty() && end < lowered.size()) {
       std::string_view run = std::string_view(lowered).substr(i, end - i);
-      name += IsAllowedSeparator(run) ? std::string(run) : "-";
+      // A run that breaks the grammar keeps a dot it had, so that an
+      // extension stays one: "values (prod).yaml" -> "values-prod.yaml".
+      if (IsAllowedSeparator(run)) {
+        name += run;
+      } else {
+        name += run.find('.') != std::string_view::npos ? '.' : '-';
+      }
     }
     i = end;
   }

@@ -38,10 +38,10 @@ std::unique_ptr<ImageSource> NewFileSource(io::FileSystem* fs, std::string path,
 // "files/NAME": the repository a file whose base name is `base_name` lands
 // in. NAME is the base name lower-cased, every run of characters other than
 // letters and digits that is not one of the separators a registry path
-// allows ('.', '_', '__', dashes) written '-', separators at either end
-// dropped, and cut to 128 characters; "file" when nothing is left
-// ("Values (prod).YAML" -> "files/values-prod.yaml", ".bashrc" ->
-// "files/bashrc").
+// allows ('.', '_', '__', dashes) written '.' when it holds a dot and '-'
+// otherwise, such runs at either end dropped, and cut to 128 characters;
+// "file" when nothing is left ("Values (prod).YAML" ->
+// "files/values-prod.yaml", ".bashrc" -> "files/bashrc", "a..b" -> "files/a.b").
 std::string FileRepository(std::string_view base_name);
 
 }  // namespace sluice
