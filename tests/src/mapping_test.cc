@@ -117,7 +117,7 @@ TEST_CASE("a symlinked mapping is written through to its target, and the link st
   CHECK(testing::Exists(link + ".json"));
 }
 
-TEST_CASE("--mapping-format helm writes each ref split into registry, repository, tag, digest") {
+TEST_CASE("a Helm values mapping (--mapping-format helm) has each ref split into registry, repository, tag, digest") {
   testing::TempDir tmp;
   ImportReport report;
   report.bundle.sequence = 7;
