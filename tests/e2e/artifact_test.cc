@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "../registry/registry_fixture.h"
@@ -316,6 +317,85 @@ TEST_CASE("import --files-to with no file in the bundle is fine; two files of on
   // Both are in the layout all the same.
   CHECK(!TaggedDigest(out, "files/values.yaml:prod").empty());
   CHECK(!TaggedDigest(out, "files/values.yaml:dev").empty());
+}
+
+}  // namespace
+}  // namespace sluice::e2e
+
+namespace sluice::e2e {
+namespace {
+
+// An OCI layout at dir holding one file artifact, tagged `tag`, whose title
+// annotation (the name --files-to would write it under) is `title`: made by
+// hand, as any tool could make it.
+void MakeFileArtifactLayout(const std::string& dir, const std::string& tag,
+                            const std::string& title, const std::string& bytes) {
+  auto blob = [&](const std::string& content) {
+    std::string digest = Sha256Digest(content);
+    WriteFile(BlobPath(dir, digest), content);
+    return digest;
+  };
+  nlohmann::ordered_json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+      {"artifactType", "application/vnd.sluice.file.v1"},
+      {"config",
+       {{"mediaType", "application/vnd.oci.empty.v1+json"}, {"digest", blob("{}")}, {"size", 2}}},
+      {"layers",
+       {{{"mediaType", "application/octet-stream"},
+         {"digest", blob(bytes)},
+         {"size", bytes.size()},
+         {"annotations", {{"org.opencontainers.image.title", title}}}}}}};
+  std::string text = manifest.dump();
+  nlohmann::ordered_json index = {
+      {"schemaVersion", 2},
+      {"manifests",
+       {{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+         {"digest", blob(text)},
+         {"size", text.size()},
+         {"annotations", {{"org.opencontainers.image.ref.name", tag}}}}}}};
+  WriteFile(dir + "/index.json", index.dump());
+  WriteFile(dir + "/oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+}
+
+TEST_CASE("a file artifact whose name would leave the --files-to directory is refused",
+          "[e2e][artifacts]") {
+  Workspace w;
+  std::string out = w.dir / "out";
+  std::string files = w.dir / "deep/files";
+  for (const char* title : {"../escaped", "/etc/escaped", "..", ""}) {
+    INFO("title '" << title << "'");
+    std::string layout = w.dir / "layout";
+    std::filesystem::remove_all(layout);
+    MakeFileArtifactLayout(layout, "hostile:1", title, "bytes that must stay in the bundle\n");
+    std::string bundle = w.dir / "hostile.sluice";
+    Require(w.Export({"oci:" + layout + ":hostile:1"}, bundle));
+    RunResult r = Sluice({"import", bundle, "--trust", w.keys.public_key, "--to", "oci:" + out,
+                          "--files-to", files, "--mapping", ""});
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.ErrorLine(), Catch::Contains("which is no plain file name"));
+    CHECK_FALSE(Exists(w.dir / "deep/escaped"));
+    CHECK_FALSE(Exists(files));
+  }
+  CHECK_FALSE(Exists("/etc/escaped"));
+}
+
+TEST_CASE("helm: and file: are export sources only; a bad --mapping-format is a usage error",
+          "[e2e][artifacts][usage]") {
+  for (const char* to : {"helm:/tmp/c.tgz", "file:/tmp/values.yaml"}) {
+    INFO(to);
+    RunResult r = Sluice({"import", "/nonexistent.sluice", "--insecure-skip-signature", "--to", to});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.ErrorLine(), Catch::Contains("export sources only"));
+  }
+  RunResult format = Sluice({"import", "/nonexistent.sluice", "--insecure-skip-signature", "--to",
+                             "oci:/tmp/x", "--mapping-format", "yaml"});
+  CHECK(format.exit_code == 2);
+  CHECK_THAT(format.err, Catch::Contains("--mapping-format takes 'text' or 'helm', not 'yaml'"));
+  RunResult empty = Sluice({"import", "/nonexistent.sluice", "--insecure-skip-signature", "--to",
+                            "oci:/tmp/x", "--files-to", ""});
+  CHECK(empty.exit_code == 2);
+  CHECK_THAT(empty.err, Catch::Contains("--files-to is empty"));
 }
 
 }  // namespace
