@@ -15,9 +15,10 @@
 // The manifest's bytes depend on the file alone (no time, no path): the
 // same file exported next month is the same manifest, with the same digest,
 // and its blobs are left out as the ledger says the far side holds them.
-// ListImages reads the file once, streaming, for its size and sha256;
-// OpenBlob streams it again, checked against them as it is read, so a file
-// that changed between the two is refused naming it. Memory stays bounded
+// ListImages hashes the file once, streaming, for its size and sha256 (and
+// reads a chart's Chart.yaml out of it); OpenBlob streams it again, checked
+// against them as it is read, so a file that changed between the two is
+// refused naming it. Memory stays bounded
 // whatever the file's size.
 #pragma once
 
