@@ -23,10 +23,10 @@ Status WriteOne(io::FileSystem* fs, ImageSink* sink, const ImportReport::Ref& re
                 const std::string& path) {
   const oci::Descriptor& content = ref.artifact->content;
   SLUICE_ASSIGN_OR_RETURN(auto blob, sink->OpenBlob(ref.repository, content.digest));
-  auto reader = format::NewVerifyingReader(
-      std::move(blob), content.digest, content.size,
-      "file " + QuoteName(ref.artifact->name) + " (blob " + content.digest.str() + " of " +
-          ref.destination + ")");
+  auto reader =
+      format::NewVerifyingReader(std::move(blob), content.digest, content.size,
+                                 "file " + QuoteName(ref.artifact->name) + " (blob " +
+                                     content.digest.str() + " of " + ref.destination + ")");
   SLUICE_ASSIGN_OR_RETURN(auto out, io::AtomicFile::Create(fs, path));
   std::vector<uint8_t> buffer(kCopyBufferSize);
   while (true) {
@@ -48,8 +48,8 @@ Status WriteFileArtifacts(io::FileSystem* fs, ImageSink* sink, const std::string
     if (!ref.artifact || ref.artifact->kind != oci::ArtifactKind::kFile) continue;
     const std::string& name = ref.artifact->name;
     if (!IsPlainFileName(name)) {
-      return Status::Corruption("--files-to " + dir + ": " + ref.destination +
-                                " names its file " + QuoteName(name) +
+      return Status::Corruption("--files-to " + dir + ": " + ref.destination + " names its file " +
+                                QuoteName(name) +
                                 ", which is no plain file name; nothing was written there");
     }
     auto [it, added] = by_name.emplace(name, &ref);

@@ -27,8 +27,7 @@
 
 namespace sluice::oci {
 
-inline constexpr std::string_view kHelmConfigMediaType =
-    "application/vnd.cncf.helm.config.v1+json";
+inline constexpr std::string_view kHelmConfigMediaType = "application/vnd.cncf.helm.config.v1+json";
 inline constexpr std::string_view kHelmChartLayerMediaType =
     "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 // What Helm pushed before 3.7 and still reads.

@@ -62,10 +62,9 @@ class ArtifactSource : public ImageSource {
     SLUICE_ASSIGN_OR_RETURN(auto reader, fs_->NewSequentialReader(path_));
     // The file may have changed since ListImages hashed it: what is read
     // now must be what the manifest says.
-    return format::NewVerifyingReader(
-        std::move(reader), content_digest_, content_size_,
-        "file " + path_ + " (" + content_digest_.str() +
-            " when the export read it first; it changed since)");
+    return format::NewVerifyingReader(std::move(reader), content_digest_, content_size_,
+                                      "file " + path_ + " (" + content_digest_.str() +
+                                          " when the export read it first; it changed since)");
   }
 
   // The file opens independently for each read.
@@ -80,8 +79,7 @@ class ArtifactSource : public ImageSource {
     }
     if (kind != io::PathKind::kRegular) {
       return Status::InvalidArgument(transport_ + ":" + path_ + ": " + path_ + " is a " +
-                                     std::string(io::PathKindName(kind)) +
-                                     "; give a regular file");
+                                     std::string(io::PathKindName(kind)) + "; give a regular file");
     }
     SLUICE_ASSIGN_OR_RETURN(auto reader, fs_->NewSequentialReader(path_));
     format::Sha256 hasher;
@@ -163,7 +161,8 @@ class FileSource final : public ArtifactSource {
     ordered_json title{{oci::kAnnotationTitle, name}};
     ordered_json layer = DescriptorJson(oci::kFileLayerMediaType, content_digest_, content_size_);
     layer["annotations"] = title;
-    ordered_json config = DescriptorJson(oci::kEmptyConfigMediaType, config_digest_, config_.size());
+    ordered_json config =
+        DescriptorJson(oci::kEmptyConfigMediaType, config_digest_, config_.size());
     config["data"] = "e30=";  // base64 of "{}": the empty descriptor carries its bytes
     ordered_json manifest{{"schemaVersion", 2},
                           {"mediaType", oci::kOciManifest},

@@ -92,8 +92,9 @@ std::vector<YAML::Node> Maps(const YAML::Node& map, std::string_view key) {
   if (!node.IsSequence()) throw ChartError{Where(node, key) + " is not a list"};
   for (const YAML::Node& item : node) {
     if (!item.IsMap()) {
-      throw ChartError{Where(item, key) + " must hold mappings (an empty or null entry is refused, "
-                                          "as Helm refuses it)"};
+      throw ChartError{Where(item, key) +
+                       " must hold mappings (an empty or null entry is refused, "
+                       "as Helm refuses it)"};
     }
     out.push_back(item);
   }
@@ -190,7 +191,8 @@ ChartMetadata ReadMetadata(const YAML::Node& root) {
   m.deprecated = Boolean(root, "deprecated");
   YAML::Node annotations = root["annotations"];
   if (annotations.IsDefined() && !annotations.IsNull()) {
-    if (!annotations.IsMap()) throw ChartError{Where(annotations, "annotations") + " is not a mapping"};
+    if (!annotations.IsMap())
+      throw ChartError{Where(annotations, "annotations") + " is not a mapping"};
     for (const auto& pair : annotations) {
       if (!pair.first.IsScalar() || !(pair.second.IsScalar() || pair.second.IsNull())) {
         throw ChartError{Where(pair.first, "annotations") + " must map strings to strings"};

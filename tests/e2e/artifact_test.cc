@@ -46,8 +46,8 @@ std::string PackageChart(const TempDir& dir, const std::string& name, const std:
 std::string SkopeoRaw(const TestRegistry& registry, const std::string& ref, bool config = false) {
   std::vector<std::string> argv = {"skopeo", "inspect", "--raw"};
   if (config) argv.push_back("--config");
-  RunResult r = Run(Concat(Concat(argv, registry.Flags("")),
-                           {"docker://" + registry.host() + "/" + ref}));
+  RunResult r =
+      Run(Concat(Concat(argv, registry.Flags("")), {"docker://" + registry.host() + "/" + ref}));
   INFO(r.Describe());
   REQUIRE(r.exit_code == 0);
   return r.out;
@@ -86,11 +86,11 @@ TEST_CASE("a chart, a file and an image land in a registry as helm push and oras
   TestRegistry registry;
   std::string files = in.w.dir / "files";
   std::string mapping = in.w.dir / "map.yaml";
-  RunResult i = Sluice(Concat(
-      {"import", bundle, "--trust", in.w.keys.public_key, "--to",
-       "docker://" + registry.host() + "/mirror", "--state-file", in.w.dir / "state.json",
-       "--files-to", files, "--mapping", mapping, "--mapping-format", "helm"},
-      registry.Flags("dest")));
+  RunResult i = Sluice(
+      Concat({"import", bundle, "--trust", in.w.keys.public_key, "--to",
+              "docker://" + registry.host() + "/mirror", "--state-file", in.w.dir / "state.json",
+              "--files-to", files, "--mapping", mapping, "--mapping-format", "helm"},
+             registry.Flags("dest")));
   Require(i);
   // The report says where the chart and the file went.
   CHECK_THAT(i.out, Catch::Contains("helm install RELEASE oci://" + registry.host() +
@@ -384,7 +384,8 @@ TEST_CASE("helm: and file: are export sources only; a bad --mapping-format is a 
           "[e2e][artifacts][usage]") {
   for (const char* to : {"helm:/tmp/c.tgz", "file:/tmp/values.yaml"}) {
     INFO(to);
-    RunResult r = Sluice({"import", "/nonexistent.sluice", "--insecure-skip-signature", "--to", to});
+    RunResult r =
+        Sluice({"import", "/nonexistent.sluice", "--insecure-skip-signature", "--to", to});
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.ErrorLine(), Catch::Contains("export sources only"));
   }

@@ -1,11 +1,11 @@
 // helm: and file: sources (src/source/artifact_source.h) and the recognition
 // of what they make (src/oci/artifact.h): real files, real digests.
-#include <catch2/catch.hpp>
+#include "source/artifact_source.h"
 
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "oci/artifact.h"
-#include "source/artifact_source.h"
 #include "source/helm_chart.h"
 #include "test_support.h"
 #include "tests/support/process.h"
@@ -192,8 +192,9 @@ TEST_CASE("a file's repository is its base name made a registry path component")
 }
 
 TEST_CASE("images, indexes and other artifacts are not taken for charts or files") {
-  std::string config = R"({"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:)" +
-                       std::string(64, 'a') + R"(","size":2})";
+  std::string config =
+      R"({"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:)" +
+      std::string(64, 'a') + R"(","size":2})";
   std::string layer = R"({"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:)" +
                       std::string(64, 'b') + R"(","size":3})";
   std::string image = R"({"schemaVersion":2,"config":)" + config + R"(,"layers":[)" + layer + "]}";
@@ -204,8 +205,9 @@ TEST_CASE("images, indexes and other artifacts are not taken for charts or files
   CHECK_FALSE(oci::RecognizeArtifact(R"({"schemaVersion":2,"manifests":[]})", ""));
   CHECK_FALSE(oci::RecognizeArtifact("not json", ""));
   // A helm config without a chart layer is no chart.
-  std::string helm_config = R"({"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":"sha256:)" +
-                            std::string(64, 'a') + R"(","size":2})";
+  std::string helm_config =
+      R"({"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":"sha256:)" +
+      std::string(64, 'a') + R"(","size":2})";
   CHECK_FALSE(oci::RecognizeArtifact(
       R"({"schemaVersion":2,"config":)" + helm_config + R"(,"layers":[)" + layer + "]}", ""));
   // Helm's legacy layer type is still a chart.

@@ -1,8 +1,9 @@
 // Chart.yaml read as Helm reads it, and the config and annotations helm push
 // derives from it (src/source/helm_chart.h); packaged charts made with tar.
+#include "source/helm_chart.h"
+
 #include <catch2/catch.hpp>
 
-#include "source/helm_chart.h"
 #include "test_support.h"
 #include "tests/support/process.h"
 
@@ -83,20 +84,21 @@ TEST_CASE("the config blob is Chart.yaml as Helm's json.Marshal of its Metadata 
   // Helm's field order, empty fields left out, '<' '>' '&' escaped, map keys
   // sorted, whitespace sanitised (the description's newline, the keyword's
   // tab), a dependency's repository kept even when empty, scalars as text.
-  CHECK(ChartConfigJson(m) ==
-        R"({"name":"mychart","home":"https://example.com/home",)"
-        R"("sources":["https://example.com/src1","https://example.com/src2"],)"
-        R"("version":"1.2.3-rc.1+build.5","description":"A chart \u003cfor\u003e tests \u0026 such ",)"
-        R"("keywords":["web","tab here"],)"
-        R"("maintainers":[{"name":"Ann","email":"ann@example.com","url":"https://ann.example.com"},)"
-        R"({"name":"Bob"}],"icon":"https://example.com/icon.png","apiVersion":"v2",)"
-        R"("appVersion":"1.16","annotations":{"category":"Testing",)"
-        R"("org.opencontainers.image.description":"from the annotations",)"
-        R"("org.opencontainers.image.title":"sneaky"},"kubeVersion":"\u003e=1.22.0-0",)"
-        R"("dependencies":[{"name":"redis","version":"17.x",)"
-        R"("repository":"oci://registry.example.com/charts","condition":"redis.enabled",)"
-        R"("tags":["cache"],"import-values":[{"child":"default.data","parent":"myimports"},"data"],)"
-        R"("alias":"cache"},{"name":"local","repository":"","enabled":true}],"type":"application"})");
+  CHECK(
+      ChartConfigJson(m) ==
+      R"({"name":"mychart","home":"https://example.com/home",)"
+      R"("sources":["https://example.com/src1","https://example.com/src2"],)"
+      R"("version":"1.2.3-rc.1+build.5","description":"A chart \u003cfor\u003e tests \u0026 such ",)"
+      R"("keywords":["web","tab here"],)"
+      R"("maintainers":[{"name":"Ann","email":"ann@example.com","url":"https://ann.example.com"},)"
+      R"({"name":"Bob"}],"icon":"https://example.com/icon.png","apiVersion":"v2",)"
+      R"("appVersion":"1.16","annotations":{"category":"Testing",)"
+      R"("org.opencontainers.image.description":"from the annotations",)"
+      R"("org.opencontainers.image.title":"sneaky"},"kubeVersion":"\u003e=1.22.0-0",)"
+      R"("dependencies":[{"name":"redis","version":"17.x",)"
+      R"("repository":"oci://registry.example.com/charts","condition":"redis.enabled",)"
+      R"("tags":["cache"],"import-values":[{"child":"default.data","parent":"myimports"},"data"],)"
+      R"("alias":"cache"},{"name":"local","repository":"","enabled":true}],"type":"application"})");
 }
 
 TEST_CASE("the same Chart.yaml gives the same config bytes, whatever the order of its fields") {
@@ -134,8 +136,8 @@ TEST_CASE("chart versions are SemVer as Helm's semver library takes them") {
     INFO(good);
     CHECK(IsValidChartVersion(good));
   }
-  for (const char* bad : {"", "v", "1.x", "1.2.3.4", "1.0.0-01", "1.0.0-", "1.0.0+", "1..2",
-                          ".1", "1.2.3-rc..1", "latest", "1.0.0 ", "1.0.0_b"}) {
+  for (const char* bad : {"", "v", "1.x", "1.2.3.4", "1.0.0-01", "1.0.0-", "1.0.0+", "1..2", ".1",
+                          "1.2.3-rc..1", "latest", "1.0.0 ", "1.0.0_b"}) {
     INFO(bad);
     CHECK_FALSE(IsValidChartVersion(bad));
   }
@@ -147,7 +149,8 @@ TEST_CASE("Chart.yaml without what Helm requires is refused, saying what is miss
   CHECK_THAT(Refusal("name: x\nversion: 1.0.0\n"), Catch::Contains("apiVersion is missing"));
   CHECK_THAT(Refusal("apiVersion: v2\nversion: 1.0.0\n"), Catch::Contains("name is missing"));
   CHECK_THAT(Refusal("apiVersion: v2\nname: x\n"), Catch::Contains("version is missing"));
-  CHECK_THAT(Refusal("apiVersion: v2\nname: x\nversion: ~\n"), Catch::Contains("version is missing"));
+  CHECK_THAT(Refusal("apiVersion: v2\nname: x\nversion: ~\n"),
+             Catch::Contains("version is missing"));
 }
 
 TEST_CASE("a chart name no registry repository can hold is refused") {
@@ -199,7 +202,8 @@ TEST_CASE("import-values built from aliases of aliases are refused, not expanded
 
 TEST_CASE("a packaged chart's metadata is its top directory's Chart.yaml") {
   testing::TempDir tmp;
-  testing::WriteFile(tmp / "src/mychart/Chart.yaml", "apiVersion: v2\nname: mychart\nversion: 0.1.0\n");
+  testing::WriteFile(tmp / "src/mychart/Chart.yaml",
+                     "apiVersion: v2\nname: mychart\nversion: 0.1.0\n");
   testing::WriteFile(tmp / "src/mychart/values.yaml", "replicas: 1\n");
   // A subchart's Chart.yaml is part of the package, not its metadata.
   testing::WriteFile(tmp / "src/mychart/charts/sub/Chart.yaml",
