@@ -291,8 +291,9 @@ TEST_CASE("a broken chart file and one without Chart.yaml are refused, naming th
   CHECK_THAT(bare.ErrorLine(), Catch::Contains("did you mean helm:" + good));
 }
 
-TEST_CASE("import --files-to with no file in the bundle is fine; two files of one name are refused",
-          "[e2e][artifacts]") {
+TEST_CASE(
+    "import --files-to with no file in the bundle is fine, and two files of one name are refused",
+    "[e2e][artifacts]") {
   Workspace w;
   std::string images = w.dir / "images.sluice";
   Require(w.Export({"oci:" + SampleLayout() + ":app:1.0"}, images));
@@ -380,7 +381,7 @@ TEST_CASE("a file artifact whose name would leave the --files-to directory is re
   CHECK_FALSE(Exists("/etc/escaped"));
 }
 
-TEST_CASE("helm: and file: are export sources only; a bad --mapping-format is a usage error",
+TEST_CASE("helm: and file: are export sources only, and a bad --mapping-format is a usage error",
           "[e2e][artifacts][usage]") {
   for (const char* to : {"helm:/tmp/c.tgz", "file:/tmp/values.yaml"}) {
     INFO(to);
