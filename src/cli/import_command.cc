@@ -324,7 +324,6 @@ int RunImport(const Args& args) {
   // Volumes that are not yet their whole set (disc by disc): kept until
   // they are, then imported from where they are kept.
   std::unique_ptr<io::FileLock> staging_lock;
-  std::optional<StagedSet> staged;
   if (!input.ok() &&
       (input.status().kind() == ErrorKind::kNotFound ||
        input.status().kind() == ErrorKind::kCorruption) &&
@@ -357,7 +356,6 @@ int RunImport(const Args& args) {
                 << Printable(set->dir) << "; importing them\n";
     }
     input = OpenBundleInput(set->InputPath());
-    staged = std::move(set).value();
   }
   if (!input.ok()) return ReportError(input.status());
 
