@@ -3,12 +3,11 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <cstdlib>
-#include <map>
 #include <optional>
 
 #include "io/atomic_file.h"
 #include "io/memory_file_system.h"
+#include "tests/support/environment.h"
 
 namespace sluice::registry {
 namespace {
@@ -190,37 +189,8 @@ TEST_CASE("docker's legacy .dockercfg is read by its name: entries at the root, 
   CHECK_FALSE(LookupCredentials(&fs, {"/home/u/config.json"}, "a.io", "r")->has_value());
 }
 
-// Sets (or, with nullopt, unsets) environment variables for its lifetime.
-class ScopedEnvironment {
- public:
-  explicit ScopedEnvironment(const std::map<std::string, std::optional<std::string>>& values) {
-    for (const auto& [name, value] : values) {
-      const char* old = std::getenv(name.c_str());
-      saved_[name] = old ? std::optional<std::string>(old) : std::nullopt;
-      if (value) {
-        setenv(name.c_str(), value->c_str(), 1);
-      } else {
-        unsetenv(name.c_str());
-      }
-    }
-  }
-  ~ScopedEnvironment() {
-    for (const auto& [name, value] : saved_) {
-      if (value) {
-        setenv(name.c_str(), value->c_str(), 1);
-      } else {
-        unsetenv(name.c_str());
-      }
-    }
-  }
-  ScopedEnvironment(const ScopedEnvironment&) = delete;
-  ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
-
- private:
-  std::map<std::string, std::optional<std::string>> saved_;
-};
-
 TEST_CASE("the default auth files are containers-auth.json's, in its order") {
+  using ::sluice::testing::ScopedEnvironment;
   SECTION("with every variable set") {
     ScopedEnvironment env({{"REGISTRY_AUTH_FILE", std::nullopt},
                            {"XDG_RUNTIME_DIR", "/run/user/7"},
