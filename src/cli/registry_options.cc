@@ -17,6 +17,8 @@ RegistryOptions::RegistryOptions(std::string side)
 
 void RegistryOptions::AddTo(po::options_description& options) {
   std::string who = side_ == "src" ? "source" : "destination";
+  // One option per entry, as --help shows them.
+  // clang-format off
   options.add_options()
       (Name("creds").c_str(), po::value<std::string>()->value_name("USER[:PASSWORD]")->notifier(
            [this](const std::string& value) { creds_ = value; creds_given_ = true; }),
@@ -45,6 +47,7 @@ void RegistryOptions::AddTo(po::options_description& options) {
       ("timeout", po::value(&timeout_seconds_)->default_value(timeout_seconds_)->value_name("SECONDS"),
        ("how long the " + who + " registry may stay silent, connecting or in the middle of an "
         "answer, before sluice gives up on it, naming the host").c_str());
+  // clang-format on
 }
 
 Status RegistryOptions::Check(bool stdin_is_input) {
@@ -110,8 +113,10 @@ Result<registry::ClientOptions> RegistryOptions::ForHost(const std::string& host
   if (creds_host_.empty()) creds_host_ = host;
   if (host != creds_host_) {
     return Status::InvalidArgument(Flag("creds") + " is for one registry, and " + creds_host_ +
-                                   " and " + host + " are two; give each its entry in an auth "
-                                   "file (" + Flag("authfile") + ") instead");
+                                   " and " + host +
+                                   " are two; give each its entry in an auth "
+                                   "file (" +
+                                   Flag("authfile") + ") instead");
   }
   if (password_missing_) {
     const std::string given = Flag("creds") + " " + credentials_->username;
@@ -126,8 +131,9 @@ Result<registry::ClientOptions> RegistryOptions::ForHost(const std::string& host
       if (!typed.ok()) return typed.status().WithContext(given);
       if (!*typed) {
         return Status::InvalidArgument(
-            given + " gives no password, and there is no terminal to ask for it on: pass "
-                    "--password-stdin with the password on standard input");
+            given +
+            " gives no password, and there is no terminal to ask for it on: pass "
+            "--password-stdin with the password on standard input");
       }
       password = std::move(typed).value();
     }

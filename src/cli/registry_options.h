@@ -32,8 +32,8 @@ class RegistryOptions {
   explicit RegistryOptions(std::string side);
   void AddTo(boost::program_options::options_description& options);
 
-  // After parsing, before anything is done: the flags go together, and the
-  // auth files they name exist. `stdin_is_input`: standard input carries the
+  // After parsing, before anything is done: the flags go together, the auth
+  // files they name exist, and --timeout is at least 1. `stdin_is_input`: standard input carries the
   // command's input (import -), so --password-stdin cannot have it.
   // kInvalidArgument, naming the flags.
   Status Check(bool stdin_is_input);

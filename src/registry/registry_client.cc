@@ -249,8 +249,8 @@ Status RegistryClient::ErrorFor(const Response& response, const Call& call) {
           call.repository.empty() ? "the registry" : "repository " + call.repository;
       return Status::Auth(host_ + " refused access to " + target + " (" + detail + ")" +
                           (have ? std::string(": wrong user name or password?")
-                                : ": no credentials found" + SearchedAuthFiles(options_) + "; pass " +
-                                      options_.creds_flag + " USER[:PASSWORD] or " +
+                                : ": no credentials found" + SearchedAuthFiles(options_) +
+                                      "; pass " + options_.creds_flag + " USER[:PASSWORD] or " +
                                       options_.authfile_flag +
                                       " FILE, or log in with podman, skopeo or docker login"));
     }

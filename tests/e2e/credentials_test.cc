@@ -90,11 +90,11 @@ struct AuthRegistry {
 // sluice export of one registry image, trusting the registry's CA, quiet.
 RunResult ExportFrom(Workspace& w, const AuthRegistry& source, const std::string& bundle,
                      const std::vector<std::string>& flags, const std::string& stdin_path = "") {
-  return Sluice(Concat({"export", source.image(), "--ledger", w.ledger, "--sign-key",
-                        w.keys.private_key, "-o", bundle, "-q", "--src-cert-dir",
-                        source.registry.ca_dir()},
-                       flags),
-                stdin_path);
+  return Sluice(
+      Concat({"export", source.image(), "--ledger", w.ledger, "--sign-key", w.keys.private_key,
+              "-o", bundle, "-q", "--src-cert-dir", source.registry.ca_dir()},
+             flags),
+      stdin_path);
 }
 
 // sluice import BUNDLE --to docker://HOST/PREFIX, trusting the registry's CA,
@@ -125,9 +125,10 @@ std::string RegistryDigest(const AuthRegistry& r, const std::string& ref) {
   return Sha256Digest(raw.out);
 }
 
-TEST_CASE("export reads a registry with basic auth given --src-creds USER:PASSWORD, and its "
-          "--json report holds no password",
-          "[e2e][registry][credentials]") {
+TEST_CASE(
+    "export reads a registry with basic auth given --src-creds USER:PASSWORD, and its "
+    "--json report holds no password",
+    "[e2e][registry][credentials]") {
   IsolatedHome isolated;
   AuthRegistry source("alice", kAlicePassword);
   Workspace w;
@@ -178,9 +179,10 @@ TEST_CASE("a wrong password exits 4 naming the host, and no password is printed"
   }
 }
 
-TEST_CASE("export with --src-creds USER and --password-stdin takes the password from the first "
-          "line of standard input",
-          "[e2e][registry][credentials]") {
+TEST_CASE(
+    "export with --src-creds USER and --password-stdin takes the password from the first "
+    "line of standard input",
+    "[e2e][registry][credentials]") {
   IsolatedHome isolated;
   AuthRegistry source("alice", kAlicePassword);
   Workspace w;
@@ -218,9 +220,8 @@ TEST_CASE("import --to docker:// takes --dest-creds USER with the password on --
   Workspace w;
   std::string bundle = LocalBundle(w);
   WriteFile(w.dir / "stdin", kBobPassword + "\n");
-  RunResult r =
-      ImportInto(w, bundle, destination, {"--dest-creds", "bob", "--password-stdin"},
-                 w.dir / "stdin");
+  RunResult r = ImportInto(w, bundle, destination, {"--dest-creds", "bob", "--password-stdin"},
+                           w.dir / "stdin");
   Require(r);
   RequireNotPrinted(r, {kBobPassword});
   nlohmann::json report = ParseJson(r.out);
@@ -236,8 +237,7 @@ TEST_CASE("import refuses --password-stdin when standard input is the bundle",
   std::string bundle = LocalBundle(w);
   for (const char* stdin_name : {"-", "/dev/stdin"}) {
     RunResult r = Sluice({"import", stdin_name, "--trust", w.keys.public_key, "--to",
-                          "docker://127.0.0.1:9/mirror", "--dest-creds", "bob",
-                          "--password-stdin"},
+                          "docker://127.0.0.1:9/mirror", "--dest-creds", "bob", "--password-stdin"},
                          bundle);
     INFO(r.Describe());
     CHECK(r.exit_code == 2);
@@ -245,9 +245,10 @@ TEST_CASE("import refuses --password-stdin when standard input is the bundle",
   }
 }
 
-TEST_CASE("export with --src-creds USER, no terminal and no --password-stdin fails at once "
-          "with exit 2, saying to use --password-stdin",
-          "[e2e][registry][credentials]") {
+TEST_CASE(
+    "export with --src-creds USER, no terminal and no --password-stdin fails at once "
+    "with exit 2, saying to use --password-stdin",
+    "[e2e][registry][credentials]") {
   IsolatedHome isolated;
   AuthRegistry source("alice", kAlicePassword);
   Workspace w;
@@ -264,25 +265,25 @@ TEST_CASE("export with --src-creds USER, no terminal and no --password-stdin fai
   CHECK_FALSE(Exists(w.ledger));
 }
 
-TEST_CASE("export with --src-creds USER on a terminal asks for the password with echo off, and "
-          "succeeds",
-          "[e2e][registry][credentials]") {
+TEST_CASE(
+    "export with --src-creds USER on a terminal asks for the password with echo off, and "
+    "succeeds",
+    "[e2e][registry][credentials]") {
   IsolatedHome isolated;
   AuthRegistry source("alice", kAlicePassword);
   Workspace w;
   std::string bundle = w.dir / "b.sluice";
-  std::string export_line =
-      ShellQuote(std::vector<std::string>{SLUICE_BINARY, "export", source.image(), "--ledger",
-                                          w.ledger, "--sign-key", w.keys.private_key, "-o",
-                                          bundle, "-q", "--src-cert-dir", source.registry.ca_dir(),
-                                          "--src-creds", "alice"});
+  std::string export_line = ShellQuote(
+      std::vector<std::string>{SLUICE_BINARY, "export", source.image(), "--ledger", w.ledger,
+                               "--sign-key", w.keys.private_key, "-o", bundle, "-q",
+                               "--src-cert-dir", source.registry.ca_dir(), "--src-creds", "alice"});
   WriteFile(w.dir / "password", kAlicePassword + "\n");
   // script(1) runs sluice on a pseudo-terminal and copies its own stdin, a
   // FIFO, to it. The password goes in only once the prompt is out, so a
   // password echoed by the terminal would be in the transcript.
   std::string driver =
-      "set -e; cd " + ShellQuote(w.dir.path()) +
-      "; mkfifo keys; script -qfec " + ShellQuote(export_line) +
+      "set -e; cd " + ShellQuote(w.dir.path()) + "; mkfifo keys; script -qfec " +
+      ShellQuote(export_line) +
       " /dev/null < keys > transcript 2>&1 & exec 3> keys; "
       "for i in $(seq 600); do grep -q 'Password for alice on' transcript && break; "
       "sleep 0.1; done; cat password >&3; exec 3>&-; wait $!";
@@ -295,9 +296,10 @@ TEST_CASE("export with --src-creds USER on a terminal asks for the password with
   CHECK(Exists(bundle));
 }
 
-TEST_CASE("the auth files of --src-authfile and --dest-authfile each serve their own side over "
-          "--authfile, which serves both, and --src-creds and --dest-creds win over any auth file",
-          "[e2e][registry][credentials]") {
+TEST_CASE(
+    "the auth files of --src-authfile and --dest-authfile each serve their own side over "
+    "--authfile, which serves both, and --src-creds and --dest-creds win over any auth file",
+    "[e2e][registry][credentials]") {
   IsolatedHome isolated;
   AuthRegistry a("alice", kAlicePassword);
   AuthRegistry b("bob", kBobPassword);
@@ -328,15 +330,15 @@ TEST_CASE("the auth files of --src-authfile and --dest-authfile each serve their
 
   // A side's file with no entry for its registry: 4, naming the host and the
   // file, whatever --authfile holds.
-  RunResult from = ExportFrom(w, a, w.dir / "no.sluice", {"--src-authfile", b_json, "--authfile",
-                                                           a_json});
+  RunResult from =
+      ExportFrom(w, a, w.dir / "no.sluice", {"--src-authfile", b_json, "--authfile", a_json});
   INFO(from.Describe());
   CHECK(from.exit_code == 4);
   CHECK(Contains(from.ErrorLine(), a.host()));
   CHECK(Contains(from.ErrorLine(), "no credentials found in " + b_json));
   RequireNotPrinted(from, {kAlicePassword, kBobPassword});
-  RunResult into = import_into_b(side_files, "refused", {"--dest-authfile", a_json, "--authfile",
-                                                         b_json});
+  RunResult into =
+      import_into_b(side_files, "refused", {"--dest-authfile", a_json, "--authfile", b_json});
   INFO(into.Describe());
   CHECK(into.exit_code == 4);
   CHECK(Contains(into.ErrorLine(), b.host()));
@@ -371,7 +373,8 @@ TEST_CASE("the auth files of --src-authfile and --dest-authfile each serve their
   // --src-creds and --dest-creds win over wrong entries of an auth file.
   std::string creds = w.dir / "creds.sluice";
   Require(ExportFrom(w, a, creds, {"--authfile", wrong_json, "--src-creds", a.creds()}));
-  Require(import_into_b(creds, "creds", {"--dest-authfile", wrong_json, "--dest-creds", b.creds()}));
+  Require(
+      import_into_b(creds, "creds", {"--dest-authfile", wrong_json, "--dest-creds", b.creds()}));
   RunResult wrong = import_into_b(creds, "wrong", {"--dest-authfile", wrong_json});
   INFO(wrong.Describe());
   CHECK(wrong.exit_code == 4);
@@ -379,9 +382,10 @@ TEST_CASE("the auth files of --src-authfile and --dest-authfile each serve their
   RequireNotPrinted(wrong, {"Wr0ng", kBobPassword});
 }
 
-TEST_CASE("registry credential flags that do not go together are usage errors, printing no "
-          "password",
-          "[e2e][credentials]") {
+TEST_CASE(
+    "registry credential flags that do not go together are usage errors, printing no "
+    "password",
+    "[e2e][credentials]") {
   Workspace w;
   std::string bundle = w.dir / "b.sluice";
   struct Case {
@@ -394,8 +398,8 @@ TEST_CASE("registry credential flags that do not go together are usage errors, p
        "--password-stdin, and a password in --src-creds USER:PASSWORD too"},
       {{"--src-creds", ""}, "--src-creds is empty"},
       {{"--src-creds", ":Pa55-given"}, "--src-creds names no user"},
-      {{"--src-authfile", w.dir / "missing.json"}, "--src-authfile " + w.dir / "missing.json" +
-                                                       " does not exist"},
+      {{"--src-authfile", w.dir / "missing.json"},
+       "--src-authfile " + w.dir / "missing.json" + " does not exist"},
       {{"--authfile", w.dir / "missing.json"}, "--authfile " + w.dir / "missing.json"},
   };
   for (const Case& c : cases) {
@@ -410,8 +414,9 @@ TEST_CASE("registry credential flags that do not go together are usage errors, p
                            bundle, {"--src-creds", "alice:Pa55-given"});
   INFO(two.Describe());
   CHECK(two.exit_code == 2);
-  CHECK(Contains(two.ErrorLine(), "--src-creds is for one registry, and 127.0.0.1:9 and "
-                                  "127.0.0.2:9 are two"));
+  CHECK(Contains(two.ErrorLine(),
+                 "--src-creds is for one registry, and 127.0.0.1:9 and "
+                 "127.0.0.2:9 are two"));
   RequireNotPrinted(two, {"Pa55-given"});
   CHECK_FALSE(Exists(bundle));
 }
