@@ -45,7 +45,7 @@ Status ReadListFile(io::FileSystem* fs, const std::string& path, std::vector<Sou
 }
 
 Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const std::string& text,
-                                                const RegistryOptions& registry_options,
+                                                RegistryOptions& registry_options,
                                                 bool all_repositories) {
   SLUICE_ASSIGN_OR_RETURN(TransportRef ref, ParseTransportRef(text));
   switch (ref.transport) {
@@ -61,7 +61,8 @@ Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const std::s
                               : "names no repository; add --all to export every repository of " +
                                     reference.host));
       }
-      SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client, registry_options.ToClientOptions());
+      SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client,
+                              registry_options.ForHost(reference.host));
       return NewRegistrySource(reference, std::move(client));
     }
     case Transport::kOciArchive:
@@ -251,6 +252,9 @@ int RunExport(const Args& args) {
           "export", "SRC... [--list FILE] --ledger LEDGER --sign-key KEY -o BUNDLE", args,
           options, positional, &vm)) {
     return *exit;
+  }
+  if (Status s = registry_options.Check(/*stdin_is_input=*/false); !s.ok()) {
+    return ReportError(s);
   }
   io::FileSystem* fs = io::DefaultFileSystem();
   std::vector<SourceRef> sources_given;

@@ -25,7 +25,7 @@ namespace sluice::cli {
 namespace {
 
 Result<std::unique_ptr<ImageSink>> OpenSink(const std::string& text,
-                                            const RegistryOptions& registry_options) {
+                                            RegistryOptions& registry_options) {
   SLUICE_ASSIGN_OR_RETURN(TransportRef ref, ParseTransportRef(text));
   switch (ref.transport) {
     case Transport::kOciLayout:
@@ -39,7 +39,8 @@ Result<std::unique_ptr<ImageSink>> OpenSink(const std::string& text,
     case Transport::kDocker: {
       SLUICE_ASSIGN_OR_RETURN(Reference destination,
                               ParseDestination(ref.name));
-      SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client, registry_options.ToClientOptions());
+      SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client,
+                              registry_options.ForHost(destination.host));
       return NewRegistrySink(destination, std::move(client));
     }
     case Transport::kDockerArchive:
@@ -291,6 +292,9 @@ int RunImport(const Args& args) {
     return *exit;
   }
   if (auto exit = CheckParallelBlobs("import", parallel_blobs)) return *exit;
+  if (Status s = registry_options.Check(BundleIsStdin(bundle_path)); !s.ok()) {
+    return ReportError(s);
+  }
   const bool receipting = vm.count("receipt") > 0;
   if (receipting != (vm.count("receipt-key") > 0)) {
     std::cerr << "sluice import: --receipt and --receipt-key go together: give both, or neither\n"
