@@ -95,7 +95,8 @@ Status RegistryOptions::Check(bool stdin_is_input) {
   return Status::Ok();
 }
 
-Result<registry::ClientOptions> RegistryOptions::ForHost(const std::string& host) {
+Result<registry::ClientOptions> RegistryOptions::ForHost(const std::string& host,
+                                                         const std::string& auth_file) {
   registry::ClientOptions options;
   options.tls_verify = tls_verify_;
   options.cert_dir = cert_dir_;
@@ -103,7 +104,9 @@ Result<registry::ClientOptions> RegistryOptions::ForHost(const std::string& host
   options.creds_flag = Flag("creds");
   options.authfile_flag = Flag("authfile");
   options.timeout = std::chrono::seconds(timeout_seconds_);
-  if (!side_authfile_.empty()) {
+  if (!auth_file.empty()) {
+    options.auth_files = {auth_file};
+  } else if (!side_authfile_.empty()) {
     options.auth_files = {side_authfile_};
   } else if (!authfile_.empty()) {
     options.auth_files = {authfile_};

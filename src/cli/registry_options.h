@@ -9,8 +9,9 @@
 // Where credentials come from, first match wins:
 //   1. --src-creds USER:PASSWORD; or --src-creds USER with the password read
 //      from standard input (--password-stdin) or else the terminal;
-//   2. the auth file --src-authfile, else --authfile, else
-//      $REGISTRY_AUTH_FILE: that file only;
+//   2. the auth file a --config file names for its images (authfile:), else
+//      --src-authfile, else --authfile, else $REGISTRY_AUTH_FILE: that file
+//      only;
 //   3. else the default search of registry::DefaultAuthFiles().
 // No password read or given is ever printed.
 #pragma once
@@ -44,8 +45,11 @@ class RegistryOptions {
   // terminal, prompting with the user and host; with no terminal that is
   // kInvalidArgument saying to use --password-stdin. --*-creds belongs to one
   // registry: a call for a second host is kInvalidArgument, never the same
-  // password sent elsewhere.
-  Result<registry::ClientOptions> ForHost(const std::string& host);
+  // password sent elsewhere. `auth_file` (a mirror config's authfile, for
+  // the config's images): the one auth file searched, before --*-authfile
+  // and --authfile; --*-creds still wins over it.
+  Result<registry::ClientOptions> ForHost(const std::string& host,
+                                          const std::string& auth_file = "");
 
  private:
   // "src-creds", and "--src-creds" as messages spell it.
