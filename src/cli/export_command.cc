@@ -152,7 +152,8 @@ void PrintReport(const ExportReport& r, const std::vector<SourceRef>& refs,
       << " skipped as held by the far side (" << HumanBytes(r.skipped_bytes) << ")\n";
   if (r.absent_manifests > 0) {
     out << "  " << r.absent_manifests
-        << " index children of other platforms left out (--platform, a config's platforms:), listed as absent\n";
+        << " index children of other platforms left out (--platform, a config's platforms:), "
+           "listed as absent\n";
   }
   if (r.attached_refs > 0) {
     out << "  " << r.attached_refs

@@ -4,7 +4,8 @@ namespace sluice {
 
 Result<TagPattern> TagPattern::Parse(std::string_view pattern) {
   if (pattern.empty()) {
-    return Status::InvalidArgument("an empty tag pattern matches no tag; write one, e.g. 1\\.2\\..*");
+    return Status::InvalidArgument(
+        "an empty tag pattern matches no tag; write one, e.g. 1\\.2\\..*");
   }
   try {
     auto regex = std::make_shared<const std::regex>(pattern.begin(), pattern.end(),
