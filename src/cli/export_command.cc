@@ -174,9 +174,8 @@ void PrintReport(const ExportReport& r, const std::vector<SourceRef>& refs,
     for (const std::string& f : r.parity_files) out << "    " << Printable(f) << "\n";
   }
   if (!left_out.empty()) {
-    out << "  left out, as --keep-going asks (exit code " << kExitPartial << "): "
-        << left_out.size() << (left_out.size() == 1 ? " image or ref" : " images or refs")
-        << " that failed; nothing of them is in the bundle or the ledger:\n";
+    out << "  " << left_out.size() << " left out as failed (--keep-going, exit code "
+        << kExitPartial << "); none of it is in the bundle or the ledger:\n";
     for (const LeftOut& l : left_out) {
       out << "    " << Printable(DescribeSourceRef(*l.ref));
       if (!l.skipped->image.empty() && l.skipped->image != l.ref->text) {
