@@ -16,8 +16,8 @@ namespace {
 
 constexpr uint64_t kMaxConfigSize = 16u << 20;
 
-constexpr std::initializer_list<const char*> kTopKeys = {"version", "authfile", "images",
-                                                         "charts", "files"};
+constexpr std::initializer_list<const char*> kTopKeys = {"version", "authfile", "images", "charts",
+                                                         "files"};
 constexpr std::initializer_list<const char*> kImageKeys = {"name",    "tags",    "tagPattern",
                                                            "digests", "allTags", "platforms"};
 constexpr std::initializer_list<const char*> kPathKeys = {"path"};
@@ -64,8 +64,9 @@ class ConfigReader {
   Result<std::vector<SourceRef>> Read(const std::string& text) {
     std::vector<YAML::Node> documents = YAML::LoadAll(text);
     if (documents.empty() || documents[0].IsNull()) {
-      return Status::InvalidArgument(path_ + ": the config is empty; it lists images:, charts: "
-                                             "or files:");
+      return Status::InvalidArgument(path_ +
+                                     ": the config is empty; it lists images:, charts: "
+                                     "or files:");
     }
     if (documents.size() > 1) {
       return Error(documents[1], "a second YAML document: a config is one document (no ---)");
@@ -149,8 +150,8 @@ class ConfigReader {
       bool is_known = false;
       for (const char* k : known) is_known = is_known || name == k;
       if (!is_known) {
-        return Error(key, "unknown key '" + name + "' in " + what + " (it takes " +
-                              JoinKeys(known) + ")");
+        return Error(
+            key, "unknown key '" + name + "' in " + what + " (it takes " + JoinKeys(known) + ")");
       }
       if (!fields.try_emplace(name, Field{key, it->second}).second) {
         return Error(key, "key '" + name + "' is given twice in " + what);
@@ -226,8 +227,9 @@ class ConfigReader {
         Result<Reference> reference = ParseReference(name.ref.name);
         if (!reference.ok()) return Error(node, "'" + text + "': " + reference.status().message());
         if (reference->repository.empty()) {
-          return Error(node, "'" + text + "' names a whole registry; a config names "
-                                          "repositories (HOST/REPO)");
+          return Error(node, "'" + text +
+                                 "' names a whole registry; a config names "
+                                 "repositories (HOST/REPO)");
         }
         name.picks_image = !reference->tag.empty() || !reference->digest.empty();
         name.registry = std::move(reference).value();
@@ -240,8 +242,9 @@ class ConfigReader {
         name.picks_image = !name.ref.name.empty();
         break;
       case Transport::kRegistryStorage:
-        return Error(node, "'" + text + "': registry-storage: is an import destination, not a "
-                                        "source");
+        return Error(node, "'" + text +
+                               "': registry-storage: is an import destination, not a "
+                               "source");
     }
     return name;
   }
@@ -315,16 +318,18 @@ class ConfigReader {
     if (auto it = fields.find("allTags"); it != fields.end()) {
       SLUICE_ASSIGN_OR_RETURN(all_tags, Bool("allTags", it->second));
       if (all_tags && fields.size() > 1 + fields.count("name") + fields.count("platforms")) {
-        return Error(it->second.key, "allTags: true takes every tag already; leave out tags:, "
-                                     "digests: and tagPattern:, or allTags:");
+        return Error(it->second.key,
+                     "allTags: true takes every tag already; leave out tags:, "
+                     "digests: and tagPattern:, or allTags:");
       }
     }
     if (!all_tags && !fields.contains("tags") && !fields.contains("digests") &&
         !fields.contains("tagPattern")) {
       // A repository alone is every tag on the command line; here it must
       // be said, so that no one mirrors a whole repository by accident.
-      return Error(name_node, "'" + written + "' names no tag or digest: add tags:, digests:, "
-                                              "tagPattern: or allTags: true (every tag)");
+      return Error(name_node, "'" + written +
+                                  "' names no tag or digest: add tags:, digests:, "
+                                  "tagPattern: or allTags: true (every tag)");
     }
     if (all_tags) {
       Add(base, RefText(name, ""), name_node);
@@ -335,8 +340,9 @@ class ConfigReader {
       for (const YAML::Node& item : items) {
         const std::string& tag = item.Scalar();
         if (registry && !IsValidTag(tag)) {
-          return Error(item, "tags: '" + tag + "' is not a tag ([A-Za-z0-9_][A-Za-z0-9._-], at "
-                                               "most 128)");
+          return Error(item, "tags: '" + tag +
+                                 "' is not a tag ([A-Za-z0-9_][A-Za-z0-9._-], at "
+                                 "most 128)");
         }
         std::string text = RefText(name, tag);
         if (Result<TransportRef> ref = ParseTransportRef(text); !ref.ok()) {
@@ -347,8 +353,8 @@ class ConfigReader {
     }
     if (auto it = fields.find("digests"); it != fields.end()) {
       if (!registry) {
-        return Error(it->second.key, "digests: apply to docker:// images; '" + written +
-                                         "' is read by tag");
+        return Error(it->second.key,
+                     "digests: apply to docker:// images; '" + written + "' is read by tag");
       }
       SLUICE_ASSIGN_OR_RETURN(std::vector<YAML::Node> items, Strings("digests", it->second));
       for (const YAML::Node& item : items) {
@@ -359,9 +365,10 @@ class ConfigReader {
     }
     if (auto it = fields.find("tagPattern"); it != fields.end()) {
       if (!registry) {
-        return Error(it->second.key, "tagPattern: applies to docker:// repositories (it is "
-                                     "matched against the registry's tag list); '" +
-                                         written + "' is not one");
+        return Error(it->second.key,
+                     "tagPattern: applies to docker:// repositories (it is "
+                     "matched against the registry's tag list); '" +
+                         written + "' is not one");
       }
       SLUICE_ASSIGN_OR_RETURN(std::string text, String("tagPattern", it->second));
       Result<TagPattern> pattern = TagPattern::Parse(text);
@@ -406,8 +413,7 @@ class ConfigReader {
 
 }  // namespace
 
-Status ReadMirrorConfig(io::FileSystem* fs, const std::string& path,
-                        std::vector<SourceRef>* refs) {
+Status ReadMirrorConfig(io::FileSystem* fs, const std::string& path, std::vector<SourceRef>* refs) {
   SLUICE_ASSIGN_OR_RETURN(std::string text, io::ReadSmallFile(fs, path, kMaxConfigSize));
   ConfigReader reader(fs, path);
   // yaml-cpp reports by throwing; here, and only here, that becomes a

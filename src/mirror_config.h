@@ -60,7 +60,6 @@ namespace sluice {
 // Appends the refs the config file at `path` declares. kInvalidArgument for
 // anything the rules above refuse; kNotFound for a missing file or authfile.
 // The file may hold at most 16 MiB.
-Status ReadMirrorConfig(io::FileSystem* fs, const std::string& path,
-                        std::vector<SourceRef>* refs);
+Status ReadMirrorConfig(io::FileSystem* fs, const std::string& path, std::vector<SourceRef>* refs);
 
 }  // namespace sluice

@@ -8,13 +8,13 @@ Result<TagPattern> TagPattern::Parse(std::string_view pattern) {
         "an empty tag pattern matches no tag; write one, e.g. 1\\.2\\..*");
   }
   try {
-    auto regex = std::make_shared<const std::regex>(pattern.begin(), pattern.end(),
-                                                    std::regex::ECMAScript);
+    auto regex =
+        std::make_shared<const std::regex>(pattern.begin(), pattern.end(), std::regex::ECMAScript);
     return TagPattern(std::string(pattern), std::move(regex));
   } catch (const std::regex_error& e) {
-    return Status::InvalidArgument("tag pattern '" + std::string(pattern) +
-                                   "' is not a regular expression (ECMAScript syntax): " +
-                                   e.what());
+    return Status::InvalidArgument(
+        "tag pattern '" + std::string(pattern) +
+        "' is not a regular expression (ECMAScript syntax): " + e.what());
   }
 }
 

@@ -29,15 +29,16 @@ void Push(const TestRegistry& registry, const std::string& tag, const std::strin
           const std::string& format = "") {
   std::vector<std::string> args = {"skopeo", "--insecure-policy", "copy", "--all", "--quiet"};
   if (!format.empty()) args.insert(args.end(), {"--format", format});
-  Require(Run(Concat(Concat(args, registry.Flags("dest")),
-                     {"oci:" + SampleLayout() + ":" + tag,
-                      "docker://" + registry.host() + "/" + ref})));
+  Require(Run(
+      Concat(Concat(args, registry.Flags("dest")),
+             {"oci:" + SampleLayout() + ":" + tag, "docker://" + registry.host() + "/" + ref})));
 }
 
 // The digest of the manifest skopeo reads at docker://HOST/REF.
 std::string Digest(const TestRegistry& registry, const std::string& ref) {
-  RunResult r = Run(Concat({"skopeo", "inspect", "--raw"},
-                           Concat(registry.Flags(""), {"docker://" + registry.host() + "/" + ref})));
+  RunResult r =
+      Run(Concat({"skopeo", "inspect", "--raw"},
+                 Concat(registry.Flags(""), {"docker://" + registry.host() + "/" + ref})));
   Require(r);
   return Sha256Digest(r.out);
 }
@@ -85,25 +86,31 @@ TEST_CASE("export --config takes exactly the images of a tag list, a tag pattern
   TeamApp app;
   Workspace w;
   std::string edge = Digest(app.registry, "team/app:edge");
-  std::string config = WriteConfig(w, "images:\n"
-                                      "  - name: " + app.host + "/team/app\n"
-                                      "    tags: [\"1.0\"]\n"
-                                      "    tagPattern: '2\\.[0-9]+'\n"
-                                      "    digests: [" + edge + "]\n");
+  std::string config = WriteConfig(w,
+                                   "images:\n"
+                                   "  - name: " +
+                                       app.host +
+                                       "/team/app\n"
+                                       "    tags: [\"1.0\"]\n"
+                                       "    tagPattern: '2\\.[0-9]+'\n"
+                                       "    digests: [" +
+                                       edge + "]\n");
   RunResult r = w.Export({}, w.dir / "b.sluice",
                          Concat({"--config", config, "-q", "--json"}, app.registry.Flags("src")));
   Require(r);
   CHECK(ParseJson(r.out)["skipped"].empty());
   CHECK(BundleRefs(w.dir / "b.sluice") ==
-        std::set<std::string>{app.Ref("1.0"), app.Ref("2.0"), app.Ref("2.1"),
-                              "team/app@" + edge});
+        std::set<std::string>{app.Ref("1.0"), app.Ref("2.0"), app.Ref("2.1"), "team/app@" + edge});
   Require(w.Verify(w.dir / "b.sluice"));
 
   // A pattern that matches no tag is an error naming the tags there are.
   Workspace none;
-  std::string nothing = WriteConfig(none, "images:\n"
-                                          "  - name: " + app.host + "/team/app\n"
-                                          "    tagPattern: '3\\..*'\n");
+  std::string nothing = WriteConfig(none,
+                                    "images:\n"
+                                    "  - name: " +
+                                        app.host +
+                                        "/team/app\n"
+                                        "    tagPattern: '3\\..*'\n");
   RunResult n = none.Export({}, none.dir / "n.sluice",
                             Concat({"--config", nothing, "-q"}, app.registry.Flags("src")));
   INFO(n.Describe());
@@ -116,12 +123,11 @@ TEST_CASE("export --config takes exactly the images of a tag list, a tag pattern
 TEST_CASE("export --config combines with refs on the command line and with --list") {
   TeamApp app;
   Workspace w;
-  std::string config =
-      WriteConfig(w, "images:\n  - " + app.host + "/team/app:1.0\n");
+  std::string config = WriteConfig(w, "images:\n  - " + app.host + "/team/app:1.0\n");
   WriteFile(w.dir / "list.txt", "docker://" + app.host + "/team/app:2.0\n");
-  Require(w.Export({"docker://" + app.host + "/team/app:1.1"}, w.dir / "b.sluice",
-                   Concat({"--config", config, "--list", w.dir / "list.txt", "-q"},
-                          app.registry.Flags("src"))));
+  Require(w.Export(
+      {"docker://" + app.host + "/team/app:1.1"}, w.dir / "b.sluice",
+      Concat({"--config", config, "--list", w.dir / "list.txt", "-q"}, app.registry.Flags("src"))));
   CHECK(BundleRefs(w.dir / "b.sluice") ==
         std::set<std::string>{app.Ref("1.0"), app.Ref("1.1"), app.Ref("2.0")});
 }
@@ -146,10 +152,14 @@ TEST_CASE("export --config keeps the platforms an image asks for, and --platform
   std::string docker = Digest(registry, "multi/docker:1");
   REQUIRE(oci != docker);
   Workspace w;
-  std::string config = WriteConfig(w, "images:\n"
-                                      "  - name: " + registry.host() + "/multi/oci:1\n"
-                                      "    platforms: [linux/amd64]\n"
-                                      "  - " + registry.host() + "/multi/docker:1\n");
+  std::string config = WriteConfig(w,
+                                   "images:\n"
+                                   "  - name: " +
+                                       registry.host() +
+                                       "/multi/oci:1\n"
+                                       "    platforms: [linux/amd64]\n"
+                                       "  - " +
+                                       registry.host() + "/multi/docker:1\n");
   RunResult r = w.Export({}, w.dir / "b.sluice",
                          Concat({"--config", config, "--platform", "linux/arm64", "-q", "--json"},
                                 registry.Flags("src")));
@@ -166,13 +176,15 @@ TEST_CASE("export --config keeps the platforms an image asks for, and --platform
 TEST_CASE("export --keep-going leaves out a missing tag, exits 5, and the rest imports") {
   TeamApp app;
   Workspace w;
-  std::string config = WriteConfig(w, "images:\n"
-                                      "  - name: " + app.host + "/team/app\n"
-                                      "    tags: [\"1.0\", \"9.9\"]\n");
-  RunResult r =
-      w.Export({}, w.dir / "b.sluice",
-               Concat({"--config", config, "--keep-going", "-q", "--json"},
-                      app.registry.Flags("src")));
+  std::string config = WriteConfig(w,
+                                   "images:\n"
+                                   "  - name: " +
+                                       app.host +
+                                       "/team/app\n"
+                                       "    tags: [\"1.0\", \"9.9\"]\n");
+  RunResult r = w.Export(
+      {}, w.dir / "b.sluice",
+      Concat({"--config", config, "--keep-going", "-q", "--json"}, app.registry.Flags("src")));
   INFO(r.Describe());
   REQUIRE(r.exit_code == kExitPartial);
   nlohmann::json report = ParseJson(r.out);
@@ -204,9 +216,9 @@ TEST_CASE("export --keep-going leaves out a missing tag, exits 5, and the rest i
   // For people: the report names the ref left out, where it was given, and why.
   Workspace text;
   std::string again = WriteConfig(text, ReadFile(config));
-  RunResult t = text.Export({}, text.dir / "t.sluice",
-                            Concat({"--config", again, "--keep-going", "-q"},
-                                   app.registry.Flags("src")));
+  RunResult t =
+      text.Export({}, text.dir / "t.sluice",
+                  Concat({"--config", again, "--keep-going", "-q"}, app.registry.Flags("src")));
   INFO(t.Describe());
   CHECK(t.exit_code == kExitPartial);
   CHECK(t.out.find("1 left out as failed (--keep-going, exit code 5)") != std::string::npos);
@@ -218,9 +230,12 @@ TEST_CASE("export --keep-going leaves out a missing tag, exits 5, and the rest i
 TEST_CASE("export without --keep-going stops at a missing tag with no bundle and no ledger entry") {
   TeamApp app;
   Workspace w;
-  std::string config = WriteConfig(w, "images:\n"
-                                      "  - name: " + app.host + "/team/app\n"
-                                      "    tags: [\"1.0\", \"9.9\"]\n");
+  std::string config = WriteConfig(w,
+                                   "images:\n"
+                                   "  - name: " +
+                                       app.host +
+                                       "/team/app\n"
+                                       "    tags: [\"1.0\", \"9.9\"]\n");
   RunResult r = w.Export({}, w.dir / "b.sluice",
                          Concat({"--config", config, "-q"}, app.registry.Flags("src")));
   INFO(r.Describe());
@@ -239,8 +254,7 @@ TEST_CASE("export --keep-going with every ref failing writes nothing and exits w
 
   // A missing tag alone: not found, 1.
   Workspace missing;
-  RunResult m = missing.Export({"docker://" + app.host + "/team/app:9.9"},
-                               missing.dir / "m.sluice",
+  RunResult m = missing.Export({"docker://" + app.host + "/team/app:9.9"}, missing.dir / "m.sluice",
                                Concat({"--keep-going", "-q"}, app.registry.Flags("src")));
   INFO(m.Describe());
   CHECK(m.exit_code == 1);
@@ -250,9 +264,9 @@ TEST_CASE("export --keep-going with every ref failing writes nothing and exits w
 
   // A registry that cannot be reached alone: 4.
   Workspace unreachable;
-  RunResult u = unreachable.Export({"docker://" + gone_host + "/team/app:1.0"},
-                                   unreachable.dir / "u.sluice",
-                                   {"--keep-going", "-q", "--src-tls-verify=false"});
+  RunResult u =
+      unreachable.Export({"docker://" + gone_host + "/team/app:1.0"}, unreachable.dir / "u.sluice",
+                         {"--keep-going", "-q", "--src-tls-verify=false"});
   INFO(u.Describe());
   CHECK(u.exit_code == 4);
   CHECK_FALSE(Exists(unreachable.dir / "u.sluice"));
@@ -281,12 +295,14 @@ TEST_CASE("export --config reaches a registry that asks for a login with the con
   Workspace w;
   // base64("mirror:s3cret"), as docker login writes it; relative to the
   // config's directory, not the working directory.
-  WriteFile(w.dir / "auth.json", "{\"auths\": {\"" + registry.host() +
-                                     "\": {\"auth\": \"bWlycm9yOnMzY3JldA==\"}}}");
-  std::string with = WriteConfig(w, "authfile: auth.json\n"
-                                    "images: [" + registry.host() + "/team/app:1.0]\n");
-  RunResult r = w.Export({}, w.dir / "b.sluice",
-                         {"--config", with, "-q", "--src-tls-verify=false"});
+  WriteFile(w.dir / "auth.json",
+            "{\"auths\": {\"" + registry.host() + "\": {\"auth\": \"bWlycm9yOnMzY3JldA==\"}}}");
+  std::string with = WriteConfig(w,
+                                 "authfile: auth.json\n"
+                                 "images: [" +
+                                     registry.host() + "/team/app:1.0]\n");
+  RunResult r =
+      w.Export({}, w.dir / "b.sluice", {"--config", with, "-q", "--src-tls-verify=false"});
   Require(r);
   CHECK(BundleRefs(w.dir / "b.sluice").size() == 1);
 

@@ -52,7 +52,8 @@ images:
   - docker://quay.io/team/app:1.0
   - name: registry.example.com:5000/team/app
     tags: ["1.1", 1.2]
-    digests: [)" + std::string(kDigest) +
+    digests: [)" +
+               std::string(kDigest) +
                R"(]
     tagPattern: '1\.3\.[0-9]+'
     platforms: [linux/amd64, linux/arm64/v8]
@@ -88,24 +89,23 @@ files:
   INFO(refs.status().ToString());
   REQUIRE(refs.ok());
   const std::string dir = f.tmp.path();
-  CHECK(Texts(*refs) ==
-        std::vector<std::string>{
-            "docker://quay.io/team/app:1.0",
-            "docker://registry.example.com:5000/team/app:1.1",
-            "docker://registry.example.com:5000/team/app:1.2",
-            "docker://registry.example.com:5000/team/app@" + std::string(kDigest),
-            "docker://registry.example.com:5000/team/app",
-            "docker://docker.io/library/alpine",
-            "oci:" + dir + "/layouts/base:base:1",
-            "oci:" + dir + "/layouts/base:app:2",
-            "oci:/srv/layout",
-            "oci-archive:" + dir + "/saved.tar:app:1",
-            "docker-archive:" + dir + "/saved-docker.tar:busybox:latest",
-            "docker-archive:" + dir + "/saved-docker.tar:@1",
-            "helm:" + dir + "/charts/app-1.0.tgz",
-            "helm:/abs/chart.tgz",
-            "file:" + dir + "/files/install.sh",
-        });
+  CHECK(Texts(*refs) == std::vector<std::string>{
+                            "docker://quay.io/team/app:1.0",
+                            "docker://registry.example.com:5000/team/app:1.1",
+                            "docker://registry.example.com:5000/team/app:1.2",
+                            "docker://registry.example.com:5000/team/app@" + std::string(kDigest),
+                            "docker://registry.example.com:5000/team/app",
+                            "docker://docker.io/library/alpine",
+                            "oci:" + dir + "/layouts/base:base:1",
+                            "oci:" + dir + "/layouts/base:app:2",
+                            "oci:/srv/layout",
+                            "oci-archive:" + dir + "/saved.tar:app:1",
+                            "docker-archive:" + dir + "/saved-docker.tar:busybox:latest",
+                            "docker-archive:" + dir + "/saved-docker.tar:@1",
+                            "helm:" + dir + "/charts/app-1.0.tgz",
+                            "helm:/abs/chart.tgz",
+                            "file:" + dir + "/files/install.sh",
+                        });
   const std::vector<SourceRef>& r = *refs;
   // Origins: the entry, the tag, the digest, the pattern that made each.
   CHECK(r[0].origin == f.path + ":5:5");
@@ -140,8 +140,8 @@ TEST_CASE("a config appends to the refs already given, and a later config to tho
   refs.push_back(given);
   REQUIRE(ReadMirrorConfig(io::DefaultFileSystem(), one.path, &refs).ok());
   REQUIRE(ReadMirrorConfig(io::DefaultFileSystem(), two.path, &refs).ok());
-  CHECK(Texts(refs) == std::vector<std::string>{"oci:dir:t", "docker://quay.io/a/b:1",
-                                                "docker://quay.io/c/d:x"});
+  CHECK(Texts(refs) ==
+        std::vector<std::string>{"oci:dir:t", "docker://quay.io/a/b:1", "docker://quay.io/c/d:x"});
   CHECK(refs[1].origin == one.path + ":1:10");
 }
 
@@ -175,7 +175,8 @@ TEST_CASE("a config refuses each mistake naming FILE:LINE:COLUMN and the key") {
        "unknown key 'tag' in an image (it takes name, tags, tagPattern, digests, allTags, "
        "platforms)"},
       {"images:\n  - name: [quay.io/a/b]\n    tags: [x]\n", "2:11", "'name' must be a string"},
-      {"images:\n  - name: quay.io/a/b\n    tags: {x: 1}\n", "3:11", "'tags' must be a list, not a map"},
+      {"images:\n  - name: quay.io/a/b\n    tags: {x: 1}\n", "3:11",
+       "'tags' must be a list, not a map"},
       {"images:\n  - name: quay.io/a/b\n    tags:\n", "3:5", "'tags' must be a list, not nothing"},
       {"images:\n  - name: quay.io/a/b\n    tags: [x, [y]]\n", "3:15", "'tags' lists strings"},
       {"images:\n  - name: quay.io/a/b\n    tags: [x, 'bad tag']\n", "3:15",
@@ -199,9 +200,11 @@ TEST_CASE("a config refuses each mistake naming FILE:LINE:COLUMN and the key") {
       {"images:\n  - name: oci:dir\n    tagPattern: x\n", "3:5",
        "tagPattern: applies to docker:// repositories"},
       {"images:\n  - name: quay.io/a/b:1\n    platforms: [linux]\n", "3:17", "platforms: "},
-      {"images:\n  - name: quay.io/a/b:1\n    platforms: []\n", "3:16", "'platforms' is an empty list"},
+      {"images:\n  - name: quay.io/a/b:1\n    platforms: []\n", "3:16",
+       "'platforms' is an empty list"},
       {"images:\n  - quay.io\n", "2:5", "names a whole registry"},
-      {"images:\n  - registry-storage:/srv/r\n", "2:5", "registry-storage: is an import destination"},
+      {"images:\n  - registry-storage:/srv/r\n", "2:5",
+       "registry-storage: is an import destination"},
       {"images:\n  - 'oci:dir:bad tag'\n", "2:5", "not a valid OCI reference name"},
       {"images:\n  - https://quay.io/a/b:1\n", "2:5", "not a reference sluice knows"},
       {"images:\n  - name: oci:dir\n    tags: ['bad tag']\n", "3:12", "tags: "},
