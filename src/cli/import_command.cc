@@ -26,7 +26,7 @@ namespace sluice::cli {
 namespace {
 
 Result<std::unique_ptr<ImageSink>> OpenSink(const std::string& text,
-                                            const RegistryOptions& registry_options) {
+                                            RegistryOptions& registry_options) {
   SLUICE_ASSIGN_OR_RETURN(TransportRef ref, ParseTransportRef(text));
   switch (ref.transport) {
     case Transport::kOciLayout:
@@ -40,7 +40,8 @@ Result<std::unique_ptr<ImageSink>> OpenSink(const std::string& text,
     case Transport::kDocker: {
       SLUICE_ASSIGN_OR_RETURN(Reference destination,
                               ParseDestination(ref.name));
-      SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client, registry_options.ToClientOptions());
+      SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client,
+                              registry_options.ForHost(destination.host));
       return NewRegistrySink(destination, std::move(client));
     }
     case Transport::kDockerArchive:
@@ -341,6 +342,9 @@ int RunImport(const Args& args) {
               << "Try 'sluice import --help'.\n";
     return kExitUsage;
   }
+  if (Status s = registry_options.Check(BundleIsStdin(bundle_path)); !s.ok()) {
+    return ReportError(s);
+  }
   const bool receipting = vm.count("receipt") > 0;
   if (receipting != (vm.count("receipt-key") > 0)) {
     std::cerr << "sluice import: --receipt and --receipt-key go together: give both, or neither\n"
@@ -374,7 +378,6 @@ int RunImport(const Args& args) {
   // Volumes that are not yet their whole set (disc by disc): kept until
   // they are, then imported from where they are kept.
   std::unique_ptr<io::FileLock> staging_lock;
-  std::optional<StagedSet> staged;
   if (!input.ok() &&
       (input.status().kind() == ErrorKind::kNotFound ||
        input.status().kind() == ErrorKind::kCorruption) &&
@@ -407,7 +410,6 @@ int RunImport(const Args& args) {
                 << Printable(set->dir) << "; importing them\n";
     }
     input = OpenBundleInput(set->InputPath());
-    staged = std::move(set).value();
   }
   if (!input.ok()) return ReportError(input.status());
 

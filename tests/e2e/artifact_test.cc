@@ -402,3 +402,27 @@ TEST_CASE("helm: and file: are export sources only, and a bad --mapping-format i
 
 }  // namespace
 }  // namespace sluice::e2e
+
+namespace sluice::e2e {
+namespace {
+
+TEST_CASE("charts and files listed in an export --config travel as helm: and file: sources",
+          "[e2e][artifacts]") {
+  Ingredients in;
+  // Paths relative to the config file's directory.
+  WriteFile(in.w.dir / "mirror.yaml",
+            "charts:\n  - mychart-0.1.0.tgz\nfiles:\n  - path: values.yaml\n");
+  std::string bundle = in.w.dir / "bundle.sluice";
+  Require(in.w.Export({}, bundle, {"--config", in.w.dir / "mirror.yaml"}));
+  nlohmann::json inspected = InspectJson(bundle);
+  std::map<std::string, nlohmann::json> refs;
+  for (const auto& ref : inspected["refs"]) refs[RefName(ref)] = ref;
+  REQUIRE(refs.size() == 2);
+  CHECK(refs["charts/mychart:0.1.0"]["source"] == "helm:" + in.chart);
+  CHECK(refs["charts/mychart:0.1.0"]["artifact"]["kind"] == "helm-chart");
+  CHECK(refs["files/values.yaml:latest"]["source"] == "file:" + in.values);
+  CHECK(refs["files/values.yaml:latest"]["artifact"]["kind"] == "file");
+}
+
+}  // namespace
+}  // namespace sluice::e2e
