@@ -170,7 +170,7 @@ Result<Ledger> LoadLedger(io::FileSystem* fs, const std::string& path, std::stri
   return ledger;
 }
 
-Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>& sources,
+Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ExportSource>& sources,
                             const ExportOptions& options) {
   // Everything that can be refused is checked before a byte is written,
   // and what needs no source before any source is read.
@@ -260,6 +260,7 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   report.bundle_bytes = bundle_bytes;
   report.files = output->Files();
   report.parity_files = std::move(parity_files);
+  report.skipped = std::move(plan.skipped);
   report.bundle_on_stdout =
       !location && (options.output_path == "-" || io::IsStandardOutput(fs, options.output_path));
   return report;
