@@ -33,6 +33,7 @@ int RunInspect(const Args& args);
 int RunRepair(const Args& args);
 int RunInventory(const Args& args);
 int RunLedger(const Args& args);
+int RunPlan(const Args& args);
 
 const std::vector<Command>& Commands();
 

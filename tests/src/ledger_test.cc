@@ -13,6 +13,7 @@
 #include "io/atomic_file.h"
 #include "io/fault_injection_file_system.h"
 #include "io/memory_file_system.h"
+#include "ledger_file.h"
 #include "test_support.h"
 
 using namespace sluice;
