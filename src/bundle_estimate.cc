@@ -56,8 +56,8 @@ Status ReadHead(const BlobOrigin& origin, const format::BlobEntry& blob, uint64_
   out->resize(length);
   uint64_t have = 0;
   while (have < length) {
-    SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(io::MutableBytes(out->data() + have,
-                                                                     length - have)));
+    SLUICE_ASSIGN_OR_RETURN(size_t n,
+                            reader->Read(io::MutableBytes(out->data() + have, length - have)));
     if (n == 0) {
       return Status::Corruption("the source has " + std::to_string(have) +
                                 " bytes, fewer than the declared " + std::to_string(blob.size));
@@ -84,7 +84,8 @@ Status CompressSample(const std::vector<uint8_t>& head, const format::BlobEntry&
     SLUICE_RETURN_IF_ERROR(frame.status);
     sample->raw += n;
     sample->stored += frame.payload.size();
-    if (n == frame_size || at + n == blob.size) sample->frame_payloads.push_back(frame.payload.size());
+    if (n == frame_size || at + n == blob.size)
+      sample->frame_payloads.push_back(frame.payload.size());
   }
   return Status::Ok();
 }

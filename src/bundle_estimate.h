@@ -70,7 +70,6 @@ struct BundleEstimate {
 // the prefix and a frame; kCorruption when a source holds fewer bytes of a
 // blob than its descriptor says; a source's failure, naming the blob and
 // the image.
-Result<BundleEstimate> EstimateBundle(const ExportPlan& plan,
-                                      const BundleEstimateOptions& options);
+Result<BundleEstimate> EstimateBundle(const ExportPlan& plan, const BundleEstimateOptions& options);
 
 }  // namespace sluice

@@ -18,15 +18,14 @@ std::pair<std::string, std::string> NameOf(const Ledger::BundleImage& image) {
 }  // namespace
 
 size_t ImageChanges::Count(ImageChange::Kind kind) const {
-  return static_cast<size_t>(std::count_if(changes.begin(), changes.end(),
-                                           [kind](const ImageChange& c) { return c.kind == kind; }));
+  return static_cast<size_t>(std::count_if(
+      changes.begin(), changes.end(), [kind](const ImageChange& c) { return c.kind == kind; }));
 }
 
 ImageChanges CompareWithLastBundle(const std::vector<Ledger::BundleImage>& planned,
                                    const Ledger& ledger) {
   ImageChanges result;
-  const Ledger::BundleRecord* last =
-      ledger.bundles().empty() ? nullptr : &ledger.bundles().back();
+  const Ledger::BundleRecord* last = ledger.bundles().empty() ? nullptr : &ledger.bundles().back();
   if (last != nullptr) {
     result.since_sequence = last->sequence;
     result.since_created_unix = last->created_unix;

@@ -14,10 +14,10 @@ namespace sluice {
 
 struct ImageChange {
   enum class Kind {
-    kAdded,       // a name the last bundle did not carry
-    kRepointed,   // a name it carried, now for another digest
-    kUnchanged,   // a name it carried, for the same digest
-    kRemoved,     // a name it carried that the export does not
+    kAdded,      // a name the last bundle did not carry
+    kRepointed,  // a name it carried, now for another digest
+    kUnchanged,  // a name it carried, for the same digest
+    kRemoved,    // a name it carried that the export does not
   };
   Kind kind = Kind::kAdded;
   // As the export would carry it; for kRemoved, as the last bundle did.

@@ -62,7 +62,8 @@ Result<std::vector<Ledger::BundleImage>> ImagesFromJson(const io::JsonField& ima
     SLUICE_ASSIGN_OR_RETURN(image.tag, i.StringOr("tag", ""));
     SLUICE_ASSIGN_OR_RETURN(std::string digest, i.String("digest"));
     auto parsed = format::Digest::Parse(digest);
-    if (!parsed.ok()) return i.Invalid("has a digest that is not one: " + parsed.status().message());
+    if (!parsed.ok())
+      return i.Invalid("has a digest that is not one: " + parsed.status().message());
     image.digest = *parsed;
     out.push_back(std::move(image));
   }
@@ -131,8 +132,8 @@ json RecordToJson(const Ledger::BundleRecord& b) {
 Status ReadMetadata(const io::JsonField& root, const std::string& path, Contents* c) {
   SLUICE_ASSIGN_OR_RETURN(std::string id, root.String("ledger_id"));
   if (!ParseHex(id, c->id)) {
-    return Damaged(path,
-                   "ledger_id is not " + std::to_string(c->id.size() * 2) + " lower-case hex digits");
+    return Damaged(
+        path, "ledger_id is not " + std::to_string(c->id.size() * 2) + " lower-case hex digits");
   }
   SLUICE_ASSIGN_OR_RETURN(c->sequence, root.Uint("sequence"));
   SLUICE_ASSIGN_OR_RETURN(std::optional<io::JsonField> bundles, root.OptionalArray("bundles"));
@@ -285,12 +286,12 @@ Status CheckOrder(const std::vector<BlobRecord>& blobs, uint64_t first_record_of
                   uint32_t record_size, const std::string& path) {
   for (size_t i = 1; i < blobs.size(); ++i) {
     if (BlobRecord::DigestLess(blobs[i - 1], blobs[i])) continue;
-    return Damaged(path, "record " + std::to_string(i) + " (at byte " +
-                             std::to_string(first_record_offset + i * record_size) + ", " +
-                             format::Digest::FromRaw(blobs[i].digest).str() + ") " +
-                             (BlobRecord::SameDigest(blobs[i - 1], blobs[i]) ? "repeats"
-                                                                             : "sorts before") +
-                             " record " + std::to_string(i - 1));
+    return Damaged(
+        path, "record " + std::to_string(i) + " (at byte " +
+                  std::to_string(first_record_offset + i * record_size) + ", " +
+                  format::Digest::FromRaw(blobs[i].digest).str() + ") " +
+                  (BlobRecord::SameDigest(blobs[i - 1], blobs[i]) ? "repeats" : "sorts before") +
+                  " record " + std::to_string(i - 1));
   }
   return Status::Ok();
 }
@@ -312,8 +313,8 @@ Status RefuseOtherVersion(const io::PositionalReader& file, uint32_t version,
     SLUICE_RETURN_IF_ERROR(ReadExactly(file, size - kChecksumSize, stored, path));
     if (format::LoadU64(stored) == checksum.Digest()) {
       return Status::Unsupported("ledger " + path + " is of version " + std::to_string(version) +
-                                 "; this sluice reads versions 1 and " +
-                                 std::to_string(kVersion) + ": use a newer sluice");
+                                 "; this sluice reads versions 1 and " + std::to_string(kVersion) +
+                                 ": use a newer sluice");
     }
   }
   return Damaged(path, "header field version is " + std::to_string(version) +
@@ -353,8 +354,7 @@ Result<Contents> ReadJson(const io::PositionalReader& file, const std::string& p
   // A JSON object's keys are unique, and come sorted from the parser; sorted
   // here all the same, so the invariant does not rest on the JSON library.
   std::sort(c.blobs.begin(), c.blobs.end(), BlobRecord::DigestLess);
-  c.blobs.erase(std::unique(c.blobs.begin(), c.blobs.end(), BlobRecord::SameDigest),
-                c.blobs.end());
+  c.blobs.erase(std::unique(c.blobs.begin(), c.blobs.end(), BlobRecord::SameDigest), c.blobs.end());
   return c;
 }
 
@@ -387,9 +387,8 @@ Result<Contents> ReadBinary(const io::PositionalReader& file, const std::string&
   uint8_t stored[kChecksumSize];
   SLUICE_RETURN_IF_ERROR(ReadExactly(file, size - kChecksumSize, stored, path));
   if (format::LoadU64(stored) != checksum.Digest()) {
-    return Damaged(path, "checksum of bytes 0 to " + std::to_string(size - kChecksumSize) +
-                             " is " + format::ChecksumText(checksum.Digest()) +
-                             ", but the file says " +
+    return Damaged(path, "checksum of bytes 0 to " + std::to_string(size - kChecksumSize) + " is " +
+                             format::ChecksumText(checksum.Digest()) + ", but the file says " +
                              format::ChecksumText(format::LoadU64(stored)));
   }
   SLUICE_RETURN_IF_ERROR(CheckOrder(c.blobs, records_offset, h.record_size, path));

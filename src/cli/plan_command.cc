@@ -46,47 +46,46 @@ void PrintJson(const ExportPreview& p, const std::string& ledger_path) {
              {"images_recorded", c.comparable}};
   }
   const BundleEstimate& e = p.estimate;
-  ordered_json doc = {
-      {"ledger", ledger_path},
-      {"ledger_id", p.ledger_id},
-      {"ledger_exists", p.ledger_exists},
-      {"base_sequence", p.base_sequence},
-      {"sequence", p.sequence},
-      {"images", std::move(images)},
-      {"removed", std::move(removed)},
-      {"changes",
-       {{"since", std::move(since)},
-        {"comparable", c.comparable},
-        {"added", c.Count(ImageChange::Kind::kAdded)},
-        {"repointed", c.Count(ImageChange::Kind::kRepointed)},
-        {"unchanged", c.Count(ImageChange::Kind::kUnchanged)},
-        {"removed", c.Count(ImageChange::Kind::kRemoved)}}},
-      {"manifests", p.plan.catalog.manifests.size() - p.plan.absent_manifests},
-      {"manifest_bytes", p.plan.manifest_bytes},
-      {"absent_manifests", p.plan.absent_manifests},
-      {"attached_refs", p.plan.attached_refs},
-      {"new_blobs", p.plan.shipped_blobs},
-      {"new_bytes", p.plan.shipped_bytes},
-      {"held_blobs", p.plan.skipped_blobs},
-      {"held_bytes", p.plan.skipped_bytes},
-      {"resent_blobs", p.plan.resent_blobs},
-      {"resent_bytes", p.plan.resent_bytes},
-      {"estimate",
-       {{"raw_bytes", e.raw_bytes},
-        {"stored_bytes", e.stored_bytes},
-        {"bundle_bytes", e.bundle_bytes},
-        {"max_bundle_bytes", e.max_bundle_bytes},
-        {"volume_size", e.volume_size},
-        {"volumes", e.volumes},
-        {"max_volumes", e.max_volumes},
-        {"as_is_blobs", e.as_is_blobs},
-        {"as_is_bytes", e.as_is_bytes},
-        {"sampled_blobs", e.sampled_blobs},
-        {"sampled_bytes", e.sampled_bytes},
-        {"extrapolated_blobs", e.extrapolated_blobs},
-        {"extrapolated_bytes", e.extrapolated_bytes},
-        {"sample_bytes", e.sample_bytes}}},
-      {"written", false}};
+  ordered_json doc = {{"ledger", ledger_path},
+                      {"ledger_id", p.ledger_id},
+                      {"ledger_exists", p.ledger_exists},
+                      {"base_sequence", p.base_sequence},
+                      {"sequence", p.sequence},
+                      {"images", std::move(images)},
+                      {"removed", std::move(removed)},
+                      {"changes",
+                       {{"since", std::move(since)},
+                        {"comparable", c.comparable},
+                        {"added", c.Count(ImageChange::Kind::kAdded)},
+                        {"repointed", c.Count(ImageChange::Kind::kRepointed)},
+                        {"unchanged", c.Count(ImageChange::Kind::kUnchanged)},
+                        {"removed", c.Count(ImageChange::Kind::kRemoved)}}},
+                      {"manifests", p.plan.catalog.manifests.size() - p.plan.absent_manifests},
+                      {"manifest_bytes", p.plan.manifest_bytes},
+                      {"absent_manifests", p.plan.absent_manifests},
+                      {"attached_refs", p.plan.attached_refs},
+                      {"new_blobs", p.plan.shipped_blobs},
+                      {"new_bytes", p.plan.shipped_bytes},
+                      {"held_blobs", p.plan.skipped_blobs},
+                      {"held_bytes", p.plan.skipped_bytes},
+                      {"resent_blobs", p.plan.resent_blobs},
+                      {"resent_bytes", p.plan.resent_bytes},
+                      {"estimate",
+                       {{"raw_bytes", e.raw_bytes},
+                        {"stored_bytes", e.stored_bytes},
+                        {"bundle_bytes", e.bundle_bytes},
+                        {"max_bundle_bytes", e.max_bundle_bytes},
+                        {"volume_size", e.volume_size},
+                        {"volumes", e.volumes},
+                        {"max_volumes", e.max_volumes},
+                        {"as_is_blobs", e.as_is_blobs},
+                        {"as_is_bytes", e.as_is_bytes},
+                        {"sampled_blobs", e.sampled_blobs},
+                        {"sampled_bytes", e.sampled_bytes},
+                        {"extrapolated_blobs", e.extrapolated_blobs},
+                        {"extrapolated_bytes", e.extrapolated_bytes},
+                        {"sample_bytes", e.sample_bytes}}},
+                      {"written", false}};
   std::cout << doc.dump(2) << "\n";
 }
 
@@ -122,7 +121,8 @@ void PrintText(const ExportPreview& p, const std::string& ledger_path) {
   if (c.comparable) {
     for (const ImageChange& change : c.changes) {
       std::string note;
-      if (change.kind == ImageChange::Kind::kRepointed) note = " (was " + change.previous.str() + ")";
+      if (change.kind == ImageChange::Kind::kRepointed)
+        note = " (was " + change.previous.str() + ")";
       if (change.kind == ImageChange::Kind::kRemoved) note = " (not in this plan)";
       PrintImage(ImageChangeName(change.kind), change.image, note);
     }
@@ -141,9 +141,9 @@ void PrintText(const ExportPreview& p, const std::string& ledger_path) {
               << " of the images are signatures, attestations or referrers found with the others";
   }
   std::cout << "\n";
-  std::cout << "blobs: " << plan.shipped_blobs << " new, to ship (" << HumanBytes(plan.shipped_bytes)
-            << "); " << plan.skipped_blobs << " held by the far side, left out ("
-            << HumanBytes(plan.skipped_bytes) << ")\n";
+  std::cout << "blobs: " << plan.shipped_blobs << " new, to ship ("
+            << HumanBytes(plan.shipped_bytes) << "); " << plan.skipped_blobs
+            << " held by the far side, left out (" << HumanBytes(plan.skipped_bytes) << ")\n";
   if (plan.resent_blobs > 0) {
     std::cout << "  " << plan.resent_blobs << " of the new (" << HumanBytes(plan.resent_bytes)
               << ") were sent before: shipped again (--base delivered, --resend-last)\n";
@@ -152,18 +152,17 @@ void PrintText(const ExportPreview& p, const std::string& ledger_path) {
   std::cout << "size: " << HumanBytes(e.raw_bytes) << " of blobs before compression; the bundle "
             << "about " << HumanBytes(e.bundle_bytes) << ", at most "
             << HumanBytes(e.max_bundle_bytes) << "\n";
-  std::cout << "  estimated: " << e.as_is_blobs << " blobs (" << HumanBytes(e.as_is_bytes)
-            << ") compressed already (gzip or zstd layers by media type, or by their first "
-               "bytes) counted as they are; "
-            << e.sampled_blobs << " (" << HumanBytes(e.sampled_bytes)
-            << ") from zstd compressing their first " << HumanBytes(kSampleBytesPerBlob)
-            << " at most (" << HumanBytes(e.sample_bytes) << " read)";
+  std::cout << "  " << e.as_is_blobs << " blobs (" << HumanBytes(e.as_is_bytes)
+            << ") compressed already (gzip or zstd layers, by media type or first bytes): "
+               "counted as they are\n"
+            << "  " << e.sampled_blobs << " blobs (" << HumanBytes(e.sampled_bytes)
+            << ") estimated by zstd on their first " << HumanBytes(kSampleBytesPerBlob)
+            << " at most (" << HumanBytes(e.sample_bytes) << " read)\n";
   if (e.extrapolated_blobs > 0) {
-    std::cout << "; " << e.extrapolated_blobs << " (" << HumanBytes(e.extrapolated_bytes)
+    std::cout << "  " << e.extrapolated_blobs << " blobs (" << HumanBytes(e.extrapolated_bytes)
               << ") past the " << HumanBytes(kMaxSampleBytes)
-              << " sampled in all, at the samples' ratio";
+              << " sampled in all, at the samples' ratio\n";
   }
-  std::cout << "\n";
   if (e.volume_size != 0) {
     std::cout << "volumes: " << e.volumes << " of " << HumanBytes(e.volume_size)
               << " (--volume-size); at most " << e.max_volumes << "\n";
