@@ -133,7 +133,7 @@ TEST_CASE("plan after an export finds nothing new, every image unchanged, 0 byte
 }
 
 TEST_CASE(
-    "plan after a tag moved: one re-pointed, old -> new, only its new blobs, byte for byte; "
+    "plan after a tag moved: one re-pointed, old -> new, only its new blobs, byte for byte, "
     "the estimate is the bundle export writes, on as many volumes",
     "[e2e][plan]") {
   Workspace w;
