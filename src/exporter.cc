@@ -157,7 +157,7 @@ Result<Ledger> LoadLedger(io::FileSystem* fs, const std::string& path, std::stri
   return ledger;
 }
 
-Result<ExportPreview> PreviewExport(io::FileSystem* fs, const std::vector<ImageSource*>& sources,
+Result<ExportPreview> PreviewExport(io::FileSystem* fs, const std::vector<ExportSource>& sources,
                                     const ExportOptions& options) {
   // Read without its lock, and settled in memory only: a plan writes
   // nothing, not even a lock file, and does not stop an export that runs
@@ -180,7 +180,7 @@ Result<ExportPreview> PreviewExport(io::FileSystem* fs, const std::vector<ImageS
   return preview;
 }
 
-Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>& sources,
+Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ExportSource>& sources,
                             const ExportOptions& options) {
   // Everything that can be refused is checked before a byte is written,
   // and what needs no source before any source is read.
@@ -273,6 +273,7 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>&
   report.bundle_bytes = bundle_bytes;
   report.files = output->Files();
   report.parity_files = std::move(parity_files);
+  report.skipped = std::move(plan.skipped);
   report.bundle_on_stdout =
       !location && (options.output_path == "-" || io::IsStandardOutput(fs, options.output_path));
   return report;

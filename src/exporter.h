@@ -64,6 +64,9 @@ struct ExportReport {
   uint64_t bundle_bytes = 0;   // as written, every volume together
   std::vector<std::string> files;  // the bundle's file, or its volumes; none for a stream
   std::vector<std::string> parity_files;
+  // What PlanOptions::keep_going left out (plan.h): the bundle holds the
+  // rest, and the ledger records only what it holds.
+  std::vector<SkippedImage> skipped;
   // The bundle went to standard output (-o -, or -o /dev/stdout and the
   // like): a report printed there would be read as part of the bundle.
   bool bundle_on_stdout = false;
@@ -89,8 +92,10 @@ struct ExportPreview {
 // ledger neither changed nor locked (it is read as it is, an interrupted
 // export's pending record settled in memory only). Fails as Export would
 // for the same sources: a ref no import takes, a manifest that does not
-// match its digest, a source that cannot be read; and as EstimateBundle.
-Result<ExportPreview> PreviewExport(io::FileSystem* fs, const std::vector<ImageSource*>& sources,
+// match its digest, a source that cannot be read (or, under
+// PlanOptions::keep_going, leaves them out: ExportPlan::skipped); and as
+// EstimateBundle.
+Result<ExportPreview> PreviewExport(io::FileSystem* fs, const std::vector<ExportSource>& sources,
                                     const ExportOptions& options);
 
 // Settles the pending record of `ledger` in memory, as LoadLedger does (see
@@ -113,7 +118,12 @@ Result<Ledger> LoadLedger(io::FileSystem* fs, const std::string& path,
 // would refuse (plan.h). A stream whose reader goes away before the bundle
 // is written whole (`-o - | head`) fails with kBrokenPipe, saying how far it
 // got, and records nothing: a stream's bundle counts once written whole.
-Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ImageSource*>& sources,
+//
+// ExportOptions::plan.keep_going leaves out what cannot be planned (plan.h);
+// a blob that fails while the bundle is being written (its bytes do not
+// match its digest, its registry goes away) still fails the whole export,
+// as without it: the signed catalog at the bundle's head already lists it.
+Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ExportSource>& sources,
                             const ExportOptions& options);
 
 }  // namespace sluice

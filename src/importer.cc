@@ -384,6 +384,8 @@ class Import {
                                            root->bytes.size()));
       reported.destination = sink_->Describe(ref.repository, ref.tag, root->digest);
       reported.digest = root->digest.str();
+      reported.placement = sink_->Place(ref.repository);
+      reported.artifact = oci::RecognizeArtifact(root->bytes, root->media_type);
       report_->refs.push_back(std::move(reported));
     }
     return sink_->Commit();

@@ -21,11 +21,13 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "format/bundle_reader.h"
 #include "io/file.h"
+#include "oci/artifact.h"
 #include "sink/image_sink.h"
 #include "transfer/limits.h"
 
@@ -77,6 +79,14 @@ struct ImportReport {
     // index's digest, and the child's platform. `digest` is then the child's.
     std::string index{};
     std::string platform{};
+    // Where the image now is, split as Helm charts take an image apart
+    // (ImageSink::Place): registry ("" when not a registry) and repository.
+    Placement placement{};
+    // Set when the image is a Helm chart or a file carried as an artifact
+    // (oci/artifact.h): its kind, name, version and content layer.
+    std::optional<oci::Artifact> artifact{};
+    // import --files-to: the path the file artifact was written to.
+    std::string file{};
   };
   std::vector<Ref> refs;
   // Every config and layer blob of the bundle's catalog, sorted: once the

@@ -1,6 +1,9 @@
 #include "mapping.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "io/atomic_file.h"
 
@@ -22,6 +25,47 @@ std::string Pinned(const std::string& destination, const std::string& digest) {
 
 std::string MappingJsonPath(const std::string& text_path) { return text_path + ".json"; }
 
+std::string HelmValuesMapping(const ImportReport& report) {
+  // yaml-cpp's Emitter reports trouble through its state, never by throwing.
+  // Names and values double-quoted: a tag "1.10" or a digest must never be
+  // read back as a number.
+  YAML::Emitter out;
+  out << YAML::Comment("Written by sluice import: where each image of bundle " +
+                       std::to_string(report.bundle.sequence) + " now is, as Helm values");
+  out << YAML::BeginMap;
+  const std::pair<const char*, std::optional<oci::ArtifactKind>> sections[] = {
+      {"images", std::nullopt},
+      {"charts", oci::ArtifactKind::kHelmChart},
+      {"files", oci::ArtifactKind::kFile}};
+  for (const auto& [section, kind] : sections) {
+    std::set<std::string> seen;  // one entry per source
+    bool open = false;
+    for (const ImportReport::Ref& ref : report.refs) {
+      std::optional<oci::ArtifactKind> ref_kind;
+      if (ref.artifact) ref_kind = ref.artifact->kind;
+      std::string source = MappingSource(ref);
+      if (ref_kind != kind || !seen.insert(source).second) continue;
+      if (!open) {
+        out << YAML::Key << section << YAML::Value << YAML::BeginMap;
+        open = true;
+      }
+      out << YAML::Key << YAML::DoubleQuoted << source << YAML::Value << YAML::BeginMap;
+      const std::pair<const char*, const std::string*> fields[] = {
+          {"registry", &ref.placement.registry},
+          {"repository", &ref.placement.repository},
+          {"tag", &ref.tag},
+          {"digest", &ref.digest}};
+      for (const auto& [key, value] : fields) {
+        out << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << *value;
+      }
+      out << YAML::EndMap;
+    }
+    if (open) out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
 std::string MappingSource(const ImportReport::Ref& ref) {
   // What the exporter read: the index, even when its one kept child was
   // tagged in its place (ImportReport::Ref::index).
@@ -35,7 +79,7 @@ std::string MappingDestination(const ImportReport::Ref& ref) {
 }
 
 Status WriteMappingFiles(io::FileSystem* fs, const std::string& text_path,
-                         const ImportReport& report) {
+                         const ImportReport& report, MappingFormat format) {
   std::string text;
   nlohmann::ordered_json entries = nlohmann::ordered_json::array();
   for (const ImportReport::Ref& ref : report.refs) {
@@ -50,9 +94,20 @@ Status WriteMappingFiles(io::FileSystem* fs, const std::string& text_path,
       entry["index"] = ref.index;
       entry["platform"] = ref.platform;
     }
+    if (ref.artifact) {
+      entry["artifact"] = oci::ArtifactKindName(ref.artifact->kind);
+      entry["name"] = ref.artifact->name;
+      if (ref.artifact->kind == oci::ArtifactKind::kHelmChart) {
+        entry["version"] = ref.artifact->version;
+      }
+      if (!ref.file.empty()) entry["file"] = ref.file;
+    }
     entries.push_back(std::move(entry));
   }
-  std::string json = entries.dump(2) + "\n";
+  if (format == MappingFormat::kHelm) text = HelmValuesMapping(report);
+  // Names are the bundle's: bytes that are no UTF-8 are shown as U+FFFD.
+  std::string json =
+      entries.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   Result<io::PathKind> kind = io::KindOfPath(fs, text_path);
   if (kind.ok() && io::IsStream(*kind)) {
     // A FIFO or a device (/dev/stdout, /dev/null) is written into, never

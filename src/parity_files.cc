@@ -1,6 +1,7 @@
 #include "parity_files.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <optional>
 #include <memory>
@@ -103,10 +104,11 @@ bool ParseParityName(const std::string& name, std::string* stem, uint32_t* numbe
       digits.find_first_not_of("0123456789") != std::string::npos) {
     return false;
   }
-  const unsigned long n = std::stoul(digits);
+  uint32_t n = 0;
+  std::from_chars(digits.data(), digits.data() + digits.size(), n);  // 1-3 digits: fits
   if (n < 1 || n > 255) return false;
   if (stem) *stem = base.substr(0, dot);
-  *number = static_cast<uint32_t>(n);
+  *number = n;
   return true;
 }
 

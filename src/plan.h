@@ -53,6 +53,35 @@ struct PlanOptions {
   // or pinned by digest when only the referrers API names it. Both false:
   // nothing is looked up.
   AttachedKinds attached{};
+  // Go on past an image that cannot be planned (a source that cannot list
+  // its images, a manifest missing or not matching its digest, a registry
+  // that cannot be reached, a name no import would take): it is left out,
+  // with everything only it needed, and listed in ExportPlan::skipped. Two
+  // different images under one name still stop the export (that is the
+  // list's mistake, not the source's), and so does the failure of every
+  // image asked for.
+  bool keep_going = false;
+};
+
+// One source of an export, and which platforms of its images to keep.
+struct ExportSource {
+  // A source taking the export's PlanOptions::platforms.
+  ExportSource(ImageSource* source_in) : source(source_in) {}  // NOLINT: implicit by design
+  ExportSource(ImageSource* source_in, std::vector<oci::Platform> platforms_in)
+      : source(source_in), platforms(std::move(platforms_in)) {}
+
+  ImageSource* source = nullptr;
+  // Of this source's indexes, the children kept, as PlanOptions::platforms
+  // says; empty: PlanOptions::platforms. An image two sources name keeps
+  // what either asks for (every child, when either asks for all).
+  std::vector<oci::Platform> platforms;
+};
+
+// An image, or a whole source, left out under PlanOptions::keep_going.
+struct SkippedImage {
+  size_t source = 0;  // index in the sources given to PlanExport
+  std::string image;  // SourceImage::display; "" when the source could not list its images
+  Status reason;
 };
 
 // Whether an export planned with `options`, on a ledger at `ledger_sequence`,
@@ -79,16 +108,23 @@ struct ExportPlan {
   uint64_t absent_manifests = 0;
   // Refs added for manifests attached to the images (PlanOptions::attached).
   uint64_t attached_refs = 0;
+  // What PlanOptions::keep_going left out, in the order met.
+  std::vector<SkippedImage> skipped;
 };
 
 // Walks every image of every source (oci/graph.h). kInvalidArgument, before
 // any image is walked, for a ref whose name an import would refuse
 // (CheckRefName, reference/ref_name.h: the rule verify applies) or two
 // different images under one name. kCorruption if a manifest does not match
-// its digest or one digest is declared with two sizes. With
-// PlanOptions::platforms, kNotFound for an index none of whose children is
-// kept, naming the image and the platforms it has.
-Result<ExportPlan> PlanExport(const std::vector<ImageSource*>& sources, const Ledger& ledger,
+// its digest or one digest is declared with two sizes. With platforms (the
+// source's, or PlanOptions::platforms), kNotFound for an index none of whose
+// children is kept, naming the image and the platforms it has.
+//
+// With PlanOptions::keep_going, each of those failures of one image (or of
+// one source's listing) leaves that image (or source) out instead, as if it
+// had never been asked for: nothing it alone needed is in the plan. When
+// every image failed, the error is the first one's, saying so.
+Result<ExportPlan> PlanExport(const std::vector<ExportSource>& sources, const Ledger& ledger,
                               const PlanOptions& options = {});
 
 }  // namespace sluice

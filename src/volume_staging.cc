@@ -267,6 +267,8 @@ Result<StagedSet> StageVolumes(io::FileSystem* fs, const std::string& path,
                                         ", its name says " + std::to_string(file.number) +
                                         "; name it after its shard");
             }
+            set.parity_count = info.header.parity_count;
+            if (set.volume_count == 0) set.volume_count = info.header.data_count;
             return Status::Ok();
           }));
     } else {
@@ -283,11 +285,15 @@ Result<StagedSet> StageVolumes(io::FileSystem* fs, const std::string& path,
                                         ", its name says " + std::to_string(file.number) +
                                         "; name it after its volume record");
             }
+            set.volume_count = check.record.count;
             return Status::Ok();
           }));
     }
     set.taken.push_back(name);
-    SLUICE_RETURN_IF_ERROR(ReadHeld(fs, set.dir, &set));
+    // Held now: what the check read says the rest (no second look at the
+    // directory).
+    std::vector<uint32_t>& held = file.parity ? set.parity : set.volumes;
+    held.insert(std::upper_bound(held.begin(), held.end(), file.number), file.number);
   }
   return set;
 }

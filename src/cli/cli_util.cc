@@ -28,6 +28,7 @@ std::optional<int> ParseCommandLine(const char* command, const char* usage, cons
   if (options.find_nothrow("quiet", false) == nullptr) {
     options.add_options()("quiet,q", "no progress on stderr (this command shows none)");
   }
+  std::string problem;
   try {
     // No abbreviated long options: --insecure-skip-signature, like every
     // option, must be spelled out in full.
@@ -41,8 +42,16 @@ std::optional<int> ParseCommandLine(const char* command, const char* usage, cons
       return kExitOk;
     }
     po::notify(*vm);
+  } catch (const po::unknown_option& e) {
+    // Only the option's name: what follows '=' in a misspelt
+    // --src-creds=USER:PASSWORD is a password, never printed.
+    std::string name = e.get_option_name();
+    problem = "unrecognised option '" + name.substr(0, name.find('=')) + "'";
   } catch (const po::error& e) {
-    std::cerr << "sluice " << command << ": " << Printable(e.what()) << "\n"
+    problem = e.what();
+  }
+  if (!problem.empty()) {
+    std::cerr << "sluice " << command << ": " << Printable(problem) << "\n"
               << "usage: sluice " << command << " " << usage << "\n"
               << "Try 'sluice " << command << " --help'.\n";
     return kExitUsage;
@@ -115,6 +124,10 @@ bool StartsAsBundle(const io::PositionalReader& file) {
 }
 
 }  // namespace
+
+bool BundleIsStdin(const std::string& path) {
+  return path == "-" || path == "/dev/stdin" || path == "/dev/fd/0" || path == "/proc/self/fd/0";
+}
 
 Result<BundleInput> OpenBundleInput(const std::string& path, bool through_parity) {
   BundleInput input;

@@ -79,6 +79,10 @@ void NoteStreamParity(const BundleInput& input);
 // damaged or missing parts are rebuilt in memory, saying so on stderr.
 Result<BundleInput> OpenBundleInput(const std::string& path, bool through_parity = true);
 
+// Whether BUNDLE names standard input: "-", or /dev/stdin, /dev/fd/0,
+// /proc/self/fd/0 (which open it again).
+bool BundleIsStdin(const std::string& path);
+
 // The keys an importer trusts, from --trust files or directories, or none
 // with a loud warning when --insecure-skip-signature was spelled out.
 Result<format::TrustPolicy> LoadTrust(const std::vector<std::string>& trust_paths,

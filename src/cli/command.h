@@ -14,6 +14,7 @@ enum ExitCode : int {
   kExitUsage = 2,      // bad command line
   kExitBadData = 3,    // a bundle or source is corrupt, or its signature is bad or untrusted
   kExitRemote = 4,     // a registry could not be reached, or refused: network, TLS, auth
+  kExitPartial = 5,    // partly done: export --keep-going left out what failed, wrote the rest
   kExitInternal = 70,  // a bug in sluice: an exception escaped a command (sysexits EX_SOFTWARE)
 };
 

@@ -9,46 +9,30 @@
 #include "cli/registry_options.h"
 #include "exporter.h"
 #include "io/atomic_file.h"
+#include "mirror_config.h"
 #include "reference/reference.h"
-#include "source/registry_source.h"
-#include "source/archive_source.h"
-#include "source/oci_layout_source.h"
 #include "reference/transport_ref.h"
+#include "source/archive_source.h"
+#include "source/artifact_source.h"
+#include "source/oci_layout_source.h"
+#include "source/registry_source.h"
+#include "source_list.h"
 
 namespace po = boost::program_options;
 
 namespace sluice::cli {
 namespace {
 
-// One reference per line; blank lines and '#' comments ignored.
-// A source reference and where it was given: "" on the command line,
-// "FILE:LINE" in a --list file, so that an error names the line to fix.
-struct SourceRef {
-  std::string text;
-  std::string origin;
-};
-
-Status ReadListFile(io::FileSystem* fs, const std::string& path, std::vector<SourceRef>* refs) {
-  SLUICE_ASSIGN_OR_RETURN(std::string text, io::ReadSmallFile(fs, path, 16u << 20));
-  size_t start = 0;
-  for (size_t line_number = 1; start < text.size(); ++line_number) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    start = end + 1;
-    if (size_t hash = line.find('#'); hash != std::string::npos) line.resize(hash);
-    size_t first = line.find_first_not_of(" \t\r");
-    if (first == std::string::npos) continue;
-    size_t last = line.find_last_not_of(" \t\r");
-    refs->push_back({line.substr(first, last - first + 1), path + ":" + std::to_string(line_number)});
-  }
-  return Status::Ok();
-}
-
-Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const std::string& text,
-                                                const RegistryOptions& registry_options,
+Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const SourceRef& source,
+                                                RegistryOptions& registry_options,
                                                 bool all_repositories) {
+  const std::string& text = source.text;
   SLUICE_ASSIGN_OR_RETURN(TransportRef ref, ParseTransportRef(text));
+  // A config sets these for docker:// repositories only (mirror_config.h).
+  if (ref.transport != Transport::kDocker && (source.tag_pattern || !source.auth_file.empty())) {
+    return Status::InvalidArgument("'" + text + "': a tag pattern and an auth file apply to "
+                                   "docker:// sources only");
+  }
   switch (ref.transport) {
     case Transport::kOciLayout:
       return NewOciLayoutSource(fs, ref.path, ref.name);
@@ -62,13 +46,18 @@ Result<std::unique_ptr<ImageSource>> OpenSource(io::FileSystem* fs, const std::s
                               : "names no repository; add --all to export every repository of " +
                                     reference.host));
       }
-      SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client, registry_options.ToClientOptions());
-      return NewRegistrySource(reference, std::move(client));
+      SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client,
+                              registry_options.ForHost(reference.host, source.auth_file));
+      return NewRegistrySource(reference, std::move(client), source.tag_pattern);
     }
     case Transport::kOciArchive:
       return NewOciArchiveSource(fs, ref.path, ref.name);
     case Transport::kDockerArchive:
       return NewDockerArchiveSource(fs, ref.path, ref.name);
+    case Transport::kHelmChart:
+      return NewHelmChartSource(fs, ref.path);
+    case Transport::kFile:
+      return NewFileSource(fs, ref.path, ref.name);
     case Transport::kRegistryStorage:
       return Status::InvalidArgument("'" + text +
                                      "': registry-storage: is an import destination only");
@@ -113,8 +102,32 @@ std::optional<int> ParseRateLimit(const std::string& text, uint64_t* bytes_per_s
   return kExitUsage;
 }
 
-void PrintReport(const ExportReport& r, const std::string& output, bool json) {
+// What --keep-going left out, for the report: the ref as given, where it
+// was given, the image of it that failed (when the ref named several, or
+// none could be listed: ""), and why.
+struct LeftOut {
+  const SourceRef* ref;
+  const SkippedImage* skipped;
+};
+
+std::vector<LeftOut> LeftOutRefs(const ExportReport& r, const std::vector<SourceRef>& refs) {
+  std::vector<LeftOut> out;
+  for (const SkippedImage& s : r.skipped) out.push_back({&refs.at(s.source), &s});
+  return out;
+}
+
+void PrintReport(const ExportReport& r, const std::vector<SourceRef>& refs,
+                 const std::string& output, bool json) {
+  std::vector<LeftOut> left_out = LeftOutRefs(r, refs);
   if (json) {
+    nlohmann::ordered_json skipped = nlohmann::ordered_json::array();
+    for (const LeftOut& l : left_out) {
+      skipped.push_back({{"ref", l.ref->text},
+                         {"origin", l.ref->origin},
+                         {"image", l.skipped->image},
+                         {"error", ErrorKindName(l.skipped->reason.kind())},
+                         {"reason", l.skipped->reason.message()}});
+    }
     nlohmann::ordered_json doc = {{"bundle", output},
                                   {"bundle_id", r.bundle_id},
                                   {"base_sequence", r.base_sequence},
@@ -131,7 +144,8 @@ void PrintReport(const ExportReport& r, const std::string& output, bool json) {
                                   {"resent_bytes", r.resent_bytes},
                                   {"bundle_bytes", r.bundle_bytes},
                                   {"files", r.files},
-                                  {"parity_files", r.parity_files}};
+                                  {"parity_files", r.parity_files},
+                                  {"skipped", skipped}};
     std::cout << doc.dump(2) << "\n";
     return;
   }
@@ -144,7 +158,8 @@ void PrintReport(const ExportReport& r, const std::string& output, bool json) {
       << " skipped as held by the far side (" << HumanBytes(r.skipped_bytes) << ")\n";
   if (r.absent_manifests > 0) {
     out << "  " << r.absent_manifests
-        << " index children of other platforms left out (--platform), listed as absent\n";
+        << " index children of other platforms left out (--platform, a config's platforms:), "
+           "listed as absent\n";
   }
   if (r.attached_refs > 0) {
     out << "  " << r.attached_refs
@@ -164,6 +179,17 @@ void PrintReport(const ExportReport& r, const std::string& output, bool json) {
     out << "  " << r.parity_files.size() << " parity files (sluice repair rebuilds from them):\n";
     for (const std::string& f : r.parity_files) out << "    " << Printable(f) << "\n";
   }
+  if (!left_out.empty()) {
+    out << "  " << left_out.size() << " left out as failed (--keep-going, exit code "
+        << kExitPartial << "); none of it is in the bundle or the ledger:\n";
+    for (const LeftOut& l : left_out) {
+      out << "    " << Printable(DescribeSourceRef(*l.ref));
+      if (!l.skipped->image.empty() && l.skipped->image != l.ref->text) {
+        out << ": " << Printable(l.skipped->image);
+      }
+      out << ": " << Printable(l.skipped->reason.ToString()) << "\n";
+    }
+  }
 }
 
 }  // namespace
@@ -176,6 +202,8 @@ int RunExportCommand(const Args& args, ExportCommand command) {
   bool dry_run = false;
   std::vector<std::string> refs;
   std::vector<std::string> list_paths;
+  std::vector<std::string> config_paths;
+  bool keep_going = false;
   ExportOptions opts;
   bool json = false;
   bool quiet = false;
@@ -198,10 +226,23 @@ int RunExportCommand(const Args& args, ExportCommand command) {
   po::options_description options(plan_command ? kPlanOptionsCaption : "export options");
   options.add_options()
       ("source", po::value(&refs)->multitoken(), "images to export (also positional): oci:DIR[:TAG], docker://HOST/REPO[:TAG|@DIGEST], "
-       "docker://HOST/REPO (all tags), oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG|:@N]")
+       "docker://HOST/REPO (all tags), oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG|:@N]; "
+       "and files as OCI artifacts: helm:CHART.tgz (a packaged Helm chart, as helm push "
+       "stores it: charts/NAME:VERSION), file:FILE[:TAG] (any file: files/NAME:TAG, "
+       "default tag latest)")
       ("list", po::value(&list_paths)->composing(),
        "file with one source reference per line ('#' comments); repeatable, and an error "
        "names FILE:LINE")
+      ("config", po::value(&config_paths)->composing()->value_name("FILE"),
+       "YAML file declaring what to export: images with tag lists, tag patterns, digests, "
+       "platforms of their own, whole repositories (allTags: true), charts and files, and an "
+       "authfile for their registries (README: Config files); repeatable, combines with SRC "
+       "and --list, and an error names FILE:LINE:COLUMN and the key")
+      ("keep-going", po::bool_switch(&keep_going),
+       "leave out, and report, each image that fails before the bundle is written (cannot be "
+       "resolved, missing tag, unreachable registry, bad manifest) and write the bundle for the "
+       "rest, exiting with 5 (partly done); when every image fails, no bundle and the failure's "
+       "own exit code. A blob failing while the bundle is written still fails the whole export")
       ("all", po::bool_switch(&all_repositories),
        "with docker://HOST: every tag of every repository of the registry")
       ("ledger", po::value(&opts.ledger_path)->required(),
@@ -265,22 +306,34 @@ int RunExportCommand(const Args& args, ExportCommand command) {
   po::variables_map vm;
   if (auto exit = ParseCommandLine(plan_command ? "plan" : "export",
                                    plan_command ? kPlanUsage
-                                                : "SRC... [--list FILE] --ledger LEDGER "
-                                                  "--sign-key KEY -o BUNDLE [--dry-run]",
+                                                : "SRC... [--list FILE] [--config FILE] --ledger "
+                                                  "LEDGER --sign-key KEY -o BUNDLE [--dry-run]",
                                    args, options, positional, &vm)) {
     return *exit;
   }
   const bool planning = plan_command || dry_run;
+  if (Status s = registry_options.Check(/*stdin_is_input=*/false); !s.ok()) {
+    return ReportError(s);
+  }
   io::FileSystem* fs = io::DefaultFileSystem();
   std::vector<SourceRef> sources_given;
-  for (const std::string& text : refs) sources_given.push_back({text, ""});
+  for (const std::string& text : refs) {
+    SourceRef ref;
+    ref.text = text;
+    sources_given.push_back(std::move(ref));
+  }
   for (const std::string& path : list_paths) {
     if (Status s = ReadListFile(fs, path, &sources_given); !s.ok()) {
       return ReportError(s.WithContext("--list " + path));
     }
   }
+  for (const std::string& path : config_paths) {
+    if (Status s = ReadMirrorConfig(fs, path, &sources_given); !s.ok()) {
+      return ReportError(s.WithContext("--config"));
+    }
+  }
   if (sources_given.empty()) {
-    std::cerr << "sluice export: no source given (SRC... or --list FILE)\n";
+    std::cerr << "sluice export: no source given (SRC..., --list FILE or --config FILE)\n";
     return kExitUsage;
   }
   if (auto exit = CheckParallelBlobs("export", parallel_blobs)) return *exit;
@@ -290,6 +343,7 @@ int RunExportCommand(const Args& args, ExportCommand command) {
     if (!platform.ok()) return ReportError(platform.status().WithContext("--platform"));
     opts.plan.platforms.push_back(std::move(platform).value());
   }
+  opts.plan.keep_going = keep_going;
   opts.plan.attached.signatures = !no_signatures;
   opts.plan.attached.referrers = !no_referrers;
   opts.blobs_in_flight = static_cast<size_t>(parallel_blobs);
@@ -323,27 +377,29 @@ int RunExportCommand(const Args& args, ExportCommand command) {
     return ReportError(s);
   }
 
+  // A ref that cannot even be opened is malformed (its transport, its
+  // syntax): a mistake in the list, refused even with --keep-going.
   std::vector<std::unique_ptr<ImageSource>> sources;
-  std::vector<ImageSource*> source_ptrs;
+  std::vector<ExportSource> export_sources;
   for (const SourceRef& ref : sources_given) {
-    auto source = OpenSource(fs, ref.text, registry_options, all_repositories);
+    auto source = OpenSource(fs, ref, registry_options, all_repositories);
     if (!source.ok()) {
       return ReportError(ref.origin.empty() ? source.status()
                                             : source.status().WithContext(ref.origin));
     }
-    source_ptrs.push_back(source->get());
+    export_sources.emplace_back(source->get(), ref.platforms);
     sources.push_back(std::move(source).value());
   }
-  if (planning) return PlanAndReport(fs, source_ptrs, opts, json);
+  if (planning) return PlanAndReport(fs, export_sources, sources_given, opts, json);
   Progress progress("exporting", !quiet);
   opts.progress = [&](uint64_t d, uint64_t t, uint64_t bd, uint64_t bt) {
     progress.Update(d, t, bd, bt);
   };
-  auto report = Export(fs, source_ptrs, opts);
+  auto report = Export(fs, export_sources, opts);
   progress.Finish();
   if (!report.ok()) return ReportError(report.status());
-  PrintReport(*report, opts.output_path, json);
-  return kExitOk;
+  PrintReport(*report, sources_given, opts.output_path, json);
+  return report->skipped.empty() ? kExitOk : kExitPartial;
 }
 
 }  // namespace sluice::cli

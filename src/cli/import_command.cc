@@ -6,6 +6,7 @@
 #include "cli/cli_util.h"
 #include "cli/registry_options.h"
 #include "destination_state.h"
+#include "file_artifacts.h"
 #include "importer.h"
 #include "io/atomic_file.h"
 #include "mapping.h"
@@ -25,7 +26,7 @@ namespace sluice::cli {
 namespace {
 
 Result<std::unique_ptr<ImageSink>> OpenSink(const std::string& text,
-                                            const RegistryOptions& registry_options) {
+                                            RegistryOptions& registry_options) {
   SLUICE_ASSIGN_OR_RETURN(TransportRef ref, ParseTransportRef(text));
   switch (ref.transport) {
     case Transport::kOciLayout:
@@ -39,16 +40,19 @@ Result<std::unique_ptr<ImageSink>> OpenSink(const std::string& text,
     case Transport::kDocker: {
       SLUICE_ASSIGN_OR_RETURN(Reference destination,
                               ParseDestination(ref.name));
-      SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client, registry_options.ToClientOptions());
+      SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions client,
+                              registry_options.ForHost(destination.host));
       return NewRegistrySink(destination, std::move(client));
     }
     case Transport::kDockerArchive:
     case Transport::kOciArchive:
+    case Transport::kHelmChart:
+    case Transport::kFile:
       break;
   }
   return Status::InvalidArgument("--to " + text +
-                                 ": archives are export sources only; import into oci:DIR, "
-                                 "docker://HOST[/PREFIX] or registry-storage:DIR");
+                                 ": archives, charts and files are export sources only; import "
+                                 "into oci:DIR, docker://HOST[/PREFIX] or registry-storage:DIR");
 }
 
 // The destination's state file (destination_state.h): --state-file, else
@@ -125,6 +129,14 @@ void PrintReport(const ImportReport& r, const std::string& bundle_path,
         entry["index"] = ref.index;
         entry["platform"] = ref.platform;
       }
+      if (ref.artifact) {
+        entry["artifact"] = oci::ArtifactKindName(ref.artifact->kind);
+        entry["name"] = ref.artifact->name;
+        if (ref.artifact->kind == oci::ArtifactKind::kHelmChart) {
+          entry["version"] = ref.artifact->version;
+        }
+        if (!ref.file.empty()) entry["file"] = ref.file;
+      }
       refs.push_back(std::move(entry));
     }
     nlohmann::ordered_json kept = nlohmann::ordered_json::array();
@@ -161,6 +173,21 @@ void PrintReport(const ImportReport& r, const std::string& bundle_path,
                 << " without its left-out platforms: tagged its one kept manifest ("
                 << Printable(ref.platform) << ") instead\n";
     }
+    if (ref.artifact && ref.artifact->kind == oci::ArtifactKind::kHelmChart) {
+      std::cout << "    Helm chart " << Printable(ref.artifact->name) << " "
+                << Printable(ref.artifact->version);
+      if (!ref.placement.registry.empty()) {
+        std::cout << ": helm install RELEASE oci://" << Printable(ref.placement.registry) << "/"
+                  << Printable(ref.placement.repository) << " --version "
+                  << Printable(ref.artifact->version);
+      }
+      std::cout << "\n";
+    } else if (ref.artifact) {
+      std::cout << "    file " << Printable(ref.artifact->name)
+                << (ref.file.empty() ? std::string()
+                                     : ", also written to " + Printable(ref.file))
+                << "\n";
+    }
   }
   for (const auto& kept : r.tags_left_alone) {
     std::cout << "  left alone: " << Printable(kept.destination) << " keeps " << kept.kept
@@ -182,9 +209,10 @@ void PrintReport(const ImportReport& r, const std::string& bundle_path,
 // Writes the mapping files of an import that succeeded. The images are in
 // either way, so a mapping file that cannot be written is a warning, unless
 // it was asked for by name (not `defaulted`).
-int WriteMapping(const std::string& path, bool defaulted, const ImportReport& report) {
+int WriteMapping(const std::string& path, bool defaulted, const ImportReport& report,
+                 MappingFormat format) {
   if (path.empty()) return kExitOk;
-  Status s = WriteMappingFiles(io::DefaultFileSystem(), path, report);
+  Status s = WriteMappingFiles(io::DefaultFileSystem(), path, report, format);
   if (s.ok()) return kExitOk;
   if (!defaulted) {
     return ReportError(s.WithContext("the images are imported, but the mapping file failed"));
@@ -234,6 +262,8 @@ int RunImport(const Args& args) {
   bool json = false;
   bool quiet = false;
   std::string mapping_path = "sluice-mapping.txt";
+  std::string mapping_format = "text";
+  std::string files_to;
   int parallel_blobs = kDefaultBlobsInFlight;
   std::string state_file;
   std::string receipt_path, receipt_key_path;
@@ -255,7 +285,14 @@ int RunImport(const Args& args) {
        "do not check the signature (never do this with media from outside)")
       ("mapping", po::value(&mapping_path)->default_value(mapping_path),
        "write SOURCE=DESTINATION@DIGEST lines here, and the same as JSON in FILE.json; "
-       "'' for none")
+       "'' for none (with --mapping-format helm the default is sluice-mapping.yaml)")
+      ("mapping-format", po::value(&mapping_format)->value_name("text|helm")
+           ->default_value(mapping_format),
+       "helm: write the mapping file instead as a Helm values snippet (YAML): each source "
+       "image (and chart and file) split into registry, repository, tag and digest")
+      ("files-to", po::value(&files_to)->value_name("DIR"),
+       "also write every file the bundle carries as an artifact (export file:FILE) to "
+       "DIR/NAME, atomically, checked against its digest; created if missing")
       ("state-file", po::value(&state_file),
        "where the destination's state is kept (the ledger it takes bundles of, the newest "
        "bundle imported); default DIR/.sluice/state.json, and for a registry "
@@ -291,6 +328,23 @@ int RunImport(const Args& args) {
     return *exit;
   }
   if (auto exit = CheckParallelBlobs("import", parallel_blobs)) return *exit;
+  MappingFormat format = MappingFormat::kText;
+  if (mapping_format == "helm") {
+    format = MappingFormat::kHelm;
+    if (vm["mapping"].defaulted()) mapping_path = "sluice-mapping.yaml";
+  } else if (mapping_format != "text") {
+    std::cerr << "sluice import: --mapping-format takes 'text' or 'helm', not '"
+              << Printable(mapping_format) << "'\nTry 'sluice import --help'.\n";
+    return kExitUsage;
+  }
+  if (vm.count("files-to") && files_to.empty()) {
+    std::cerr << "sluice import: --files-to is empty; give a directory\n"
+              << "Try 'sluice import --help'.\n";
+    return kExitUsage;
+  }
+  if (Status s = registry_options.Check(BundleIsStdin(bundle_path)); !s.ok()) {
+    return ReportError(s);
+  }
   const bool receipting = vm.count("receipt") > 0;
   if (receipting != (vm.count("receipt-key") > 0)) {
     std::cerr << "sluice import: --receipt and --receipt-key go together: give both, or neither\n"
@@ -324,7 +378,6 @@ int RunImport(const Args& args) {
   // Volumes that are not yet their whole set (disc by disc): kept until
   // they are, then imported from where they are kept.
   std::unique_ptr<io::FileLock> staging_lock;
-  std::optional<StagedSet> staged;
   if (!input.ok() &&
       (input.status().kind() == ErrorKind::kNotFound ||
        input.status().kind() == ErrorKind::kCorruption) &&
@@ -357,7 +410,6 @@ int RunImport(const Args& args) {
                 << Printable(set->dir) << "; importing them\n";
     }
     input = OpenBundleInput(set->InputPath());
-    staged = std::move(set).value();
   }
   if (!input.ok()) return ReportError(input.status());
 
@@ -378,16 +430,25 @@ int RunImport(const Args& args) {
               << Printable(s.ToString()) << "); remove them by hand\n";
   }
   int exit = kExitOk;
+  if (!files_to.empty()) {
+    Status written = WriteFileArtifacts(fs, sink->get(), files_to, &*report);
+    if (!written.ok()) {
+      exit = ReportError(written.WithContext("the images are imported, but the files were not "
+                                             "all written (importing the bundle again writes "
+                                             "them)"));
+    }
+  }
   if (receipt_key) {
     Status written = WriteReceipt(*report, destination, receipt_path, *receipt_key);
     if (!written.ok()) {
-      exit = ReportError(written.WithContext(
+      int receipt_exit = ReportError(written.WithContext(
           "the images are imported, but the receipt was not (importing the bundle again "
           "changes nothing and writes it)"));
+      if (exit == kExitOk) exit = receipt_exit;
       receipt_path.clear();
     }
   }
-  int mapping_exit = WriteMapping(mapping_path, vm["mapping"].defaulted(), *report);
+  int mapping_exit = WriteMapping(mapping_path, vm["mapping"].defaulted(), *report, format);
   PrintReport(*report, bundle_path, destination, receipting ? receipt_path : "", json);
   return exit != kExitOk ? exit : mapping_exit;
 }

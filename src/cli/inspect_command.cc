@@ -1,10 +1,12 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
 #include "format/bundle_reader.h"
+#include "oci/artifact.h"
 #include "oci/manifest.h"
 #include "parity_files.h"
 
@@ -92,6 +94,14 @@ std::vector<Child> ChildrenOf(const format::ManifestEntry& m,
   return children;
 }
 
+// The Helm chart or file a ref carries as an artifact, if it is one.
+std::optional<oci::Artifact> ArtifactOf(
+    const format::RefEntry& r, const std::map<format::Digest, const format::ManifestEntry*>& all) {
+  auto it = all.find(r.manifest);
+  if (it == all.end() || it->second->absent) return std::nullopt;
+  return oci::RecognizeArtifact(it->second->bytes, it->second->media_type);
+}
+
 void PrintJson(const Inspected& in) {
   using nlohmann::ordered_json;
   const format::Catalog& catalog = *in.catalog;
@@ -120,11 +130,19 @@ void PrintJson(const Inspected& in) {
   }
   for (const auto& r : catalog.refs) {
     auto m = by_digest.find(r.manifest);
-    refs.push_back({{"repository", r.repository},
-                    {"tag", r.tag},
-                    {"source", r.source},
-                    {"digest", r.manifest.str()},
-                    {"media_type", m == by_digest.end() ? std::string() : m->second->media_type}});
+    ordered_json entry = {
+        {"repository", r.repository},
+        {"tag", r.tag},
+        {"source", r.source},
+        {"digest", r.manifest.str()},
+        {"media_type", m == by_digest.end() ? std::string() : m->second->media_type}};
+    if (std::optional<oci::Artifact> artifact = ArtifactOf(r, by_digest)) {
+      entry["artifact"] = {{"kind", oci::ArtifactKindName(artifact->kind)},
+                           {"name", artifact->name},
+                           {"version", artifact->version},
+                           {"size", artifact->content.size}};
+    }
+    refs.push_back(std::move(entry));
   }
   for (size_t i = 0; i < catalog.blobs.size(); ++i) {
     const auto& b = catalog.blobs[i];
@@ -165,15 +183,23 @@ void PrintText(const Inspected& in) {
             << "sequence   " << h.sequence << " (builds on " << h.base_sequence << ")\n"
             << "signer     " << in.signer
             << (in.verified ? " (verified)" : " (not checked: use --trust)") << "\n\nrefs:\n";
-  for (const auto& r : catalog.refs) {
-    std::cout << "  " << Printable(RefName(r)) << "  " << r.manifest.str()
-              << (r.source.empty() ? "" : "  from " + Printable(r.source)) << "\n";
-  }
   std::map<format::Digest, const format::ManifestEntry*> by_digest;
   size_t absent = 0;
   for (const auto& m : catalog.manifests) {
     by_digest[m.digest] = &m;
     absent += m.absent ? 1 : 0;
+  }
+  for (const auto& r : catalog.refs) {
+    std::cout << "  " << Printable(RefName(r)) << "  " << r.manifest.str()
+              << (r.source.empty() ? "" : "  from " + Printable(r.source)) << "\n";
+    if (std::optional<oci::Artifact> artifact = ArtifactOf(r, by_digest)) {
+      std::cout << "    "
+                << (artifact->kind == oci::ArtifactKind::kHelmChart
+                        ? "Helm chart " + Printable(artifact->name) + " " +
+                              Printable(artifact->version)
+                        : "file " + Printable(artifact->name))
+                << ", " << HumanBytes(artifact->content.size) << "\n";
+    }
   }
   std::cout << "\nmanifests: " << catalog.manifests.size() - absent;
   if (absent > 0) std::cout << " carried, " << absent << " absent (platforms left out)";

@@ -15,7 +15,7 @@ namespace sluice::cli {
 namespace {
 
 Result<Inventory> Take(const std::string& from, const TransportRef& ref, bool verify_blobs,
-                       const RegistryOptions& registry_options) {
+                       RegistryOptions& registry_options) {
   switch (ref.transport) {
     case Transport::kOciLayout:
       if (!ref.name.empty()) break;
@@ -27,7 +27,8 @@ Result<Inventory> Take(const std::string& from, const TransportRef& ref, bool ve
         SLUICE_RETURN_IF_ERROR(
             ValidateRepository(destination.repository).WithContext("--from " + from));
       }
-      SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions options, registry_options.ToClientOptions());
+      SLUICE_ASSIGN_OR_RETURN(registry::ClientOptions options,
+                              registry_options.ForHost(destination.host));
       SLUICE_ASSIGN_OR_RETURN(auto client, registry::RegistryClient::Create(destination.Endpoint(),
                                                                             std::move(options)));
       return TakeRegistryInventory(client.get(), destination.repository, from, verify_blobs);
@@ -71,6 +72,9 @@ int RunInventory(const Args& args) {
           "--from oci:DIR|docker://HOST[:PORT][/PREFIX] -o FILE [--sign-key KEY] [--verify-blobs]",
           args, options, {}, &vm)) {
     return *exit;
+  }
+  if (Status s = registry_options.Check(/*stdin_is_input=*/false); !s.ok()) {
+    return ReportError(s);
   }
   io::FileSystem* fs = io::DefaultFileSystem();
   auto ref = ParseTransportRef(from);

@@ -20,7 +20,23 @@ ordered_json ImageJson(const Ledger::BundleImage& image) {
           {"digest", image.digest.str()}};
 }
 
-void PrintJson(const ExportPreview& p, const std::string& ledger_path) {
+// What --keep-going would leave out, as export --json lists it.
+ordered_json SkippedJson(const std::vector<SkippedImage>& skipped,
+                         const std::vector<SourceRef>& refs) {
+  ordered_json out = ordered_json::array();
+  for (const SkippedImage& s : skipped) {
+    const SourceRef& ref = refs.at(s.source);
+    out.push_back({{"ref", ref.text},
+                   {"origin", ref.origin},
+                   {"image", s.image},
+                   {"error", ErrorKindName(s.reason.kind())},
+                   {"reason", s.reason.message()}});
+  }
+  return out;
+}
+
+void PrintJson(const ExportPreview& p, const std::vector<SourceRef>& refs,
+               const std::string& ledger_path) {
   const ImageChanges& c = p.changes;
   ordered_json images = ordered_json::array();
   ordered_json removed = ordered_json::array();
@@ -85,7 +101,8 @@ void PrintJson(const ExportPreview& p, const std::string& ledger_path) {
                         {"extrapolated_blobs", e.extrapolated_blobs},
                         {"extrapolated_bytes", e.extrapolated_bytes},
                         {"sample_bytes", e.sample_bytes}}},
-                      {"written", false}};
+                      {"skipped", SkippedJson(p.plan.skipped, refs)},
+      {"written", false}};
   std::cout << doc.dump(2) << "\n";
 }
 
@@ -98,7 +115,8 @@ void PrintImage(const char* status, const Ledger::BundleImage& image, const std:
             << image.digest.str() << note << "\n";
 }
 
-void PrintText(const ExportPreview& p, const std::string& ledger_path) {
+void PrintText(const ExportPreview& p, const std::vector<SourceRef>& refs,
+               const std::string& ledger_path) {
   const ImageChanges& c = p.changes;
   std::cout << "plan: bundle " << p.sequence << " of ledger " << Printable(ledger_path) << " (on "
             << "sequence " << p.base_sequence
@@ -167,22 +185,32 @@ void PrintText(const ExportPreview& p, const std::string& ledger_path) {
     std::cout << "volumes: " << e.volumes << " of " << HumanBytes(e.volume_size)
               << " (--volume-size); at most " << e.max_volumes << "\n";
   }
+  if (!p.plan.skipped.empty()) {
+    std::cout << "left out as failed (--keep-going, exit code " << kExitPartial
+              << "): " << p.plan.skipped.size() << "\n";
+    for (const SkippedImage& s : p.plan.skipped) {
+      const SourceRef& ref = refs.at(s.source);
+      std::cout << "  " << Printable(DescribeSourceRef(ref));
+      if (!s.image.empty() && s.image != ref.text) std::cout << ": " << Printable(s.image);
+      std::cout << ": " << Printable(s.reason.ToString()) << "\n";
+    }
+  }
 }
 
 }  // namespace
 
 int RunPlan(const Args& args) { return RunExportCommand(args, ExportCommand::kPlan); }
 
-int PlanAndReport(io::FileSystem* fs, const std::vector<ImageSource*>& sources,
-                  const ExportOptions& options, bool json) {
+int PlanAndReport(io::FileSystem* fs, const std::vector<ExportSource>& sources,
+                  const std::vector<SourceRef>& refs, const ExportOptions& options, bool json) {
   auto preview = PreviewExport(fs, sources, options);
   if (!preview.ok()) return ReportError(preview.status());
   if (json) {
-    PrintJson(*preview, options.ledger_path);
+    PrintJson(*preview, refs, options.ledger_path);
   } else {
-    PrintText(*preview, options.ledger_path);
+    PrintText(*preview, refs, options.ledger_path);
   }
-  return kExitOk;
+  return preview->plan.skipped.empty() ? kExitOk : kExitPartial;
 }
 
 }  // namespace sluice::cli

@@ -8,14 +8,16 @@
 #include "cli/command.h"
 #include "exporter.h"
 #include "io/file.h"
-#include "source/image_source.h"
+#include "plan.h"
+#include "source_list.h"
 
 namespace sluice::cli {
 
 enum class ExportCommand { kExport, kPlan };
 
 inline constexpr const char* kPlanUsage =
-    "SRC... [--list FILE] --ledger LEDGER [--volume-size SIZE] [--json] [export's options]";
+    "SRC... [--list FILE] [--config FILE] --ledger LEDGER [--volume-size SIZE] [--json]\n"
+    "       [export's options]";
 
 // What `sluice plan --help` says above its options.
 inline constexpr const char* kPlanOptionsCaption =
@@ -38,8 +40,10 @@ int RunExportCommand(const Args& args, ExportCommand command);
 
 // Works out what an export with `options` would write (PreviewExport,
 // exporter.h), writing nothing, and prints it: as JSON on stdout with
-// `json`. Returns the exit code.
-int PlanAndReport(io::FileSystem* fs, const std::vector<ImageSource*>& sources,
-                  const ExportOptions& options, bool json);
+// `json`. `refs` are the refs given, parallel to `sources`, naming what
+// --keep-going would leave out. Returns the exit code export would:
+// kExitPartial when --keep-going left something out.
+int PlanAndReport(io::FileSystem* fs, const std::vector<ExportSource>& sources,
+                  const std::vector<SourceRef>& refs, const ExportOptions& options, bool json);
 
 }  // namespace sluice::cli

@@ -41,9 +41,12 @@ bool SplitPathAndName(std::string_view rest, TransportRef* ref) {
 // registry reference, the file transports for a path; "" when unclear.
 std::string TransportHint(std::string_view text) {
   const std::string p(text);
-  if (text.ends_with(".tgz") || text.ends_with(".tar.gz")) {
-    return "; a packaged Helm chart travels as the OCI artifact helm pushes: helm push " + p +
-           " oci://REGISTRY/charts, then export docker://REGISTRY/charts/NAME:VERSION";
+  if (text.ends_with(".tgz")) {
+    return "; did you mean helm:" + p + " (a packaged Helm chart) or file:" + p + "?";
+  }
+  if (text.ends_with(".tar.gz")) {
+    return "; did you mean docker-archive:" + p + " (docker save), oci-archive:" + p +
+           ", helm:" + p + " (a packaged Helm chart) or file:" + p + "?";
   }
   if (text.ends_with(".tar")) {
     return "; did you mean docker-archive:" + p + " (docker save) or oci-archive:" + p + "?";
@@ -128,10 +131,30 @@ Result<TransportRef> ParseTransportRef(std::string_view text) {
     }
     return ref;  // the sink checks PREFIX against the registry grammar
   }
+  if (text.starts_with("helm:")) {
+    ref.transport = Transport::kHelmChart;
+    ref.path = std::string(text.substr(5));
+    if (ref.path.empty()) {
+      return Status::InvalidArgument("'" + ref.text +
+                                     "': helm: needs a packaged chart file (helm:FILE.tgz)");
+    }
+    return ref;
+  }
+  if (text.starts_with("file:")) {
+    ref.transport = Transport::kFile;
+    bool named = SplitPathAndName(text.substr(5), &ref);
+    if (ref.path.empty() || (named && !IsValidTag(ref.name))) {
+      return Status::InvalidArgument(
+          "'" + ref.text + "': file: needs a file and, after a colon, an optional tag " +
+          "([A-Za-z0-9_][A-Za-z0-9._-]*, at most 128 characters) (file:FILE[:TAG])");
+    }
+    return ref;
+  }
   return Status::InvalidArgument("'" + ref.text + "' is not a reference sluice knows" +
                                  TransportHint(text) +
                                  " (expected oci:DIR[:TAG], docker://HOST/REPO[:TAG], "
-                                 "oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG|:@N] or "
+                                 "oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG|:@N], "
+                                 "helm:CHART.tgz, file:FILE[:TAG] or "
                                  "registry-storage:DIR[:PREFIX])");
 }
 

@@ -12,10 +12,15 @@
 //                          a distribution registry's storage directory (its
 //                          rootdirectory); import destination only. Images
 //                          land below the repository PREFIX when given.
+//   helm:FILE              a packaged Helm chart (.tgz, `helm package`
+//                          output); export source only. The whole rest is
+//                          the file: a chart's tag is its version.
+//   file:FILE[:TAG]        any file, carried as an OCI artifact; export
+//                          source only. TAG defaults to "latest".
 //
 // As in containers/image, the path ends at the first colon after "oci:" (and
-// the archive and registry-storage transports), so a tag may itself contain
-// colons ("oci:dir:library/alpine:3.19").
+// the archive, registry-storage and file transports), so a tag may itself
+// contain colons ("oci:dir:library/alpine:3.19").
 #pragma once
 
 #include <string>
@@ -25,14 +30,24 @@
 
 namespace sluice {
 
-enum class Transport { kOciLayout, kDocker, kOciArchive, kDockerArchive, kRegistryStorage };
+enum class Transport {
+  kOciLayout,
+  kDocker,
+  kOciArchive,
+  kDockerArchive,
+  kRegistryStorage,
+  kHelmChart,
+  kFile,
+};
 
 struct TransportRef {
   Transport transport = Transport::kOciLayout;
-  std::string path;  // kOciLayout, kRegistryStorage: the directory; archives: the file
+  std::string path;  // kOciLayout, kRegistryStorage: the directory; archives, kHelmChart,
+                     // kFile: the file
   std::string name;  // kOciLayout, kOciArchive: the tag, may be empty; kDocker: everything
                      // after "docker://"; kDockerArchive: "NAME[:TAG]", "@N" or empty;
-                     // kRegistryStorage: the repository prefix, may be empty
+                     // kRegistryStorage: the repository prefix, may be empty; kFile:
+                     // the tag, may be empty (then "latest"); kHelmChart: empty
   std::string text;  // as written, for messages
 };
 

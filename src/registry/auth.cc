@@ -109,9 +109,20 @@ Result<io::JsonDocument> ParseAuthFile(std::string_view json, std::string_view s
   return doc;
 }
 
+// Whether `path` is docker's legacy ~/.dockercfg, whose root object is the
+// "auths" map of the newer files (docker, too, knows it by its name).
+bool IsLegacyAuthFile(std::string_view path) {
+  return path == ".dockercfg" || path.ends_with("/.dockercfg");
+}
+
 Result<std::optional<Credentials>> FindInline(const io::JsonDocument& doc, std::string_view source,
                                               std::string_view host, std::string_view repository) {
-  SLUICE_ASSIGN_OR_RETURN(std::optional<io::JsonField> auths, doc.root().OptionalObject("auths"));
+  std::optional<io::JsonField> auths;
+  if (IsLegacyAuthFile(source)) {
+    auths = doc.root();
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(auths, doc.root().OptionalObject("auths"));
+  }
   if (!auths) return std::optional<Credentials>();
 
   SLUICE_ASSIGN_OR_RETURN(auto members, auths->Members());
@@ -454,16 +465,25 @@ std::vector<std::string> DefaultAuthFiles() {
     const char* value = std::getenv(name);
     return value ? std::string(value) : std::string();
   };
+  // skopeo takes $REGISTRY_AUTH_FILE as its --authfile, and a file the user
+  // names is the only one containers/image searches.
+  if (std::string f = env("REGISTRY_AUTH_FILE"); !f.empty()) return {f};
   std::vector<std::string> files;
-  if (std::string f = env("REGISTRY_AUTH_FILE"); !f.empty()) files.push_back(f);
   if (std::string d = env("XDG_RUNTIME_DIR"); !d.empty()) {
     files.push_back(d + "/containers/auth.json");
+  } else {
+    files.push_back("/run/containers/" + std::to_string(getuid()) + "/auth.json");
   }
   std::string home = env("HOME");
   std::string config = env("XDG_CONFIG_HOME");
   if (config.empty() && !home.empty()) config = home + "/.config";
   if (!config.empty()) files.push_back(config + "/containers/auth.json");
-  if (!home.empty()) files.push_back(home + "/.docker/config.json");
+  if (std::string d = env("DOCKER_CONFIG"); !d.empty()) {
+    files.push_back(d + "/config.json");
+  } else if (!home.empty()) {
+    files.push_back(home + "/.docker/config.json");
+  }
+  if (!home.empty()) files.push_back(home + "/.dockercfg");
   return files;
 }
 
@@ -505,7 +525,7 @@ Result<std::optional<Credentials>> RunCredentialHelper(std::string_view name,
     return Status::Unsupported(what +
                                " returned an identity token; identity tokens are not "
                                "supported: store a user name and password (or pass "
-                               "--src-creds or --dest-creds USER:PASS)");
+                               "--src-creds or --dest-creds USER[:PASSWORD])");
   }
   if (parsed->username.empty()) {
     return Status::Auth(what + " returned an empty Username");
@@ -524,11 +544,17 @@ Result<std::optional<Credentials>> LookupCredentials(io::FileSystem* fs,
       return text.status();
     }
     SLUICE_ASSIGN_OR_RETURN(io::JsonDocument doc, ParseAuthFile(*text, file));
-    SLUICE_ASSIGN_OR_RETURN(std::optional<HelperChoice> helper, CredHelperFor(doc, host));
+    const bool legacy = IsLegacyAuthFile(file);  // entries only: no helpers
+    std::optional<HelperChoice> helper;
+    if (!legacy) {
+      SLUICE_ASSIGN_OR_RETURN(helper, CredHelperFor(doc, host));
+    }
     if (!helper) {
       SLUICE_ASSIGN_OR_RETURN(auto creds, FindInline(doc, file, host, repository));
       if (creds) return creds;
-      SLUICE_ASSIGN_OR_RETURN(helper, CredsStoreFor(doc, host));
+      if (!legacy) {
+        SLUICE_ASSIGN_OR_RETURN(helper, CredsStoreFor(doc, host));
+      }
     }
     if (helper) {
       auto creds = RunCredentialHelper(helper->name, helper->server);

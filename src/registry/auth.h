@@ -22,7 +22,8 @@ struct Credentials {
   std::string password;
 };
 
-// "USER:PASS" as given to --src-creds; the password may contain ':'.
+// "USER:PASSWORD", as an auth file's "auth" decodes and as --src-creds gives
+// both; the password may contain ':'.
 Result<Credentials> ParseCredentials(std::string_view text);
 
 // One challenge of a WWW-Authenticate header (RFC 7235).
@@ -49,7 +50,9 @@ using format::Base64Encode;
 // specific key wins: "host/a/b", then "host/a", then "host". Docker's legacy
 // keys ("https://index.docker.io/v1/") are matched by their host part, and
 // docker.io also matches index.docker.io and registry-1.docker.io.
-// `source` names the file in errors (kInvalidArgument for bad JSON or base64).
+// `source` names the file in errors (kInvalidArgument for bad JSON or base64);
+// a file named .dockercfg is docker's legacy format, whose root object is
+// the "auths" map itself.
 // Credential helpers (credsStore, credHelpers) are not consulted here; see
 // LookupCredentials.
 Result<std::optional<Credentials>> FindCredentialsInAuthFile(std::string_view json,
@@ -74,13 +77,19 @@ Result<std::optional<Credentials>> RunCredentialHelper(std::string_view name,
                                                        std::string_view server,
                                                        int timeout_ms = 30000);
 
-// The auth files searched, in order, as containers/image does:
-// $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
-// ${XDG_CONFIG_HOME:-$HOME/.config}/containers/auth.json, $HOME/.docker/config.json.
+// The auth files searched when none is named (--authfile), as skopeo and
+// containers/image (containers-auth.json(5)) search them:
+//   - $REGISTRY_AUTH_FILE alone, when set: skopeo takes it as its --authfile,
+//     and a file the user names is the only one searched;
+//   - else, in order: $XDG_RUNTIME_DIR/containers/auth.json (or
+//     /run/containers/UID/auth.json when XDG_RUNTIME_DIR is unset),
+//     ${XDG_CONFIG_HOME:-$HOME/.config}/containers/auth.json,
+//     $DOCKER_CONFIG/config.json (or $HOME/.docker/config.json), and
+//     $HOME/.dockercfg (docker's legacy format).
 std::vector<std::string> DefaultAuthFiles();
 
 // Searches `files` in order; missing files are skipped. In each file, as
-// docker decides:
+// docker decides (a legacy .dockercfg has entries only, step 2):
 //   1. "credHelpers": {"HOST": "NAME"} naming the host: docker-credential-NAME
 //      is asked for the key as written there (e.g. "127.0.0.1:5000");
 //   2. else an inline "auths" entry (FindCredentialsInAuthFile);

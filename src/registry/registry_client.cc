@@ -33,6 +33,19 @@ std::string NextLink(const std::string& link) {
   return link.substr(open + 1, close - open - 1);
 }
 
+// Where credentials were looked for, for a refusal without any: " in A, B"
+// (the auth files that exist), " (no auth file found)", or "" when explicit
+// credentials or none at all were asked for.
+std::string SearchedAuthFiles(const ClientOptions& options) {
+  if (options.credentials || !options.use_auth_files) return std::string();
+  std::string found;
+  for (const std::string& file : options.auth_files) {
+    if (!options.fs->Stat(file).ok()) continue;
+    found += (found.empty() ? " in " : ", ") + file;
+  }
+  return found.empty() ? std::string(" (no auth file found)") : found;
+}
+
 }  // namespace
 
 std::string RegistryErrors(const std::string& body) {
@@ -236,9 +249,10 @@ Status RegistryClient::ErrorFor(const Response& response, const Call& call) {
           call.repository.empty() ? "the registry" : "repository " + call.repository;
       return Status::Auth(host_ + " refused access to " + target + " (" + detail + ")" +
                           (have ? std::string(": wrong user name or password?")
-                                : ": no credentials found; pass " + options_.creds_flag +
-                                      " USER:PASS or log in with podman, skopeo or docker "
-                                      "login"));
+                                : ": no credentials found" + SearchedAuthFiles(options_) +
+                                      "; pass " + options_.creds_flag + " USER[:PASSWORD] or " +
+                                      options_.authfile_flag +
+                                      " FILE, or log in with podman, skopeo or docker login"));
     }
     case 404:
       return Status::NotFound(call.what + " not found (" + detail + ")");

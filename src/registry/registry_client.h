@@ -73,8 +73,9 @@ struct ClientOptions {
   std::string cert_dir;                      // explicit certs.d-style directory
   std::vector<std::string> certs_d_roots;    // empty: DefaultCertsDirRoots()
   std::string cert_dir_flag = "--cert-dir";  // the option named in TLS errors
-  std::string creds_flag = "--creds";        // the option named in auth errors
-  std::optional<Credentials> credentials;    // explicit USER:PASS
+  std::string creds_flag = "--creds";        // the options named in auth errors
+  std::string authfile_flag = "--authfile";
+  std::optional<Credentials> credentials;    // explicit: no auth file is read
   std::vector<std::string> auth_files;       // empty: DefaultAuthFiles()
   bool use_auth_files = true;
   int max_retries = 4;

@@ -1,5 +1,7 @@
 // Where an import writes images to. One implementation per transport: OCI
 // layout (oci:DIR), registry (docker://), registry storage (registry-storage:DIR).
+// Each can also read back a blob it holds (import --files-to writes the
+// file artifacts out of the destination, whichever bundle shipped them).
 //
 // Order is the importer's promise: every blob of an image lands (its
 // writer's Commit has returned) before its manifests, child manifests before their index, and tags only in Commit(),
@@ -25,6 +27,16 @@ class BlobWriter {
   virtual Status Commit() = 0;
 };
 
+// Where an image of the bundle's `repository` lands, split as Helm charts
+// take an image reference apart: the registry ("registry.local:5000"; "" for
+// a destination that is no registry sluice knows the address of: an OCI
+// layout, a registry's storage directory) and the repository there
+// ("mirror/library/alpine"; for an OCI layout, the ref name's repository part).
+struct Placement {
+  std::string registry;
+  std::string repository;
+};
+
 class ImageSink {
  public:
   virtual ~ImageSink() = default;
@@ -42,6 +54,18 @@ class ImageSink {
   // ("registry.local/mirror/app@sha256:...").
   virtual std::string Describe(const std::string& repository, const std::string& tag,
                                const format::Digest& digest) = 0;
+
+  // Where images of `repository` land (see Placement). Default: the
+  // repository as it is, no registry.
+  virtual Placement Place(const std::string& repository) { return {"", repository}; }
+
+  // Streams the blob `digest` the destination holds in `repository`, for a
+  // caller that checks it against its digest as it reads. kNotFound when it
+  // is not there. Default: kUnsupported.
+  virtual Result<std::unique_ptr<io::SequentialReader>> OpenBlob(
+      const std::string& /*repository*/, const format::Digest& digest) {
+    return Status::Unsupported("this destination cannot read back blob " + digest.str());
+  }
 
   // True if the destination already holds the blob (or manifest) `digest`.
   virtual Result<bool> HasBlob(const std::string& repository, const format::Digest& digest) = 0;

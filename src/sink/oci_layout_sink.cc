@@ -33,6 +33,13 @@ class OciLayoutSink final : public ImageSink {
     return "oci:" + dir_ + ":" + JoinRefName(repository, tag);
   }
 
+  Placement Place(const std::string& repository) override { return {"", repository}; }
+
+  Result<std::unique_ptr<io::SequentialReader>> OpenBlob(const std::string&,
+                                                         const format::Digest& digest) override {
+    return fs_->NewSequentialReader(oci::BlobPath(dir_, digest));
+  }
+
   Result<bool> HasBlob(const std::string&, const format::Digest& digest) override {
     auto info = fs_->Stat(oci::BlobPath(dir_, digest));
     if (info.ok()) return !info->is_directory;

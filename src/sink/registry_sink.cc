@@ -56,6 +56,17 @@ class RegistrySink final : public ImageSink {
     return tag.empty() ? name + "@" + digest.str() : name + ":" + tag;
   }
 
+  Placement Place(const std::string& repository) override {
+    auto target = Target(repository);
+    return {client_->host(), target.ok() ? *target : repository};
+  }
+
+  Result<std::unique_ptr<io::SequentialReader>> OpenBlob(const std::string& repository,
+                                                         const format::Digest& digest) override {
+    SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository));
+    return client_->OpenBlob(target, digest);
+  }
+
   Result<bool> HasBlob(const std::string& repository, const format::Digest& digest) override {
     SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository));
     std::string from;

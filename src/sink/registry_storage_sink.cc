@@ -39,6 +39,17 @@ class RegistryStorageSink final : public ImageSink {
     return tag.empty() ? name + "@" + digest.str() : name + ":" + tag;
   }
 
+  // The registry that will serve DIR is not known here.
+  Placement Place(const std::string& repository) override {
+    auto target = Target(repository, "");
+    return {"", target.ok() ? *target : repository};
+  }
+
+  Result<std::unique_ptr<io::SequentialReader>> OpenBlob(const std::string&,
+                                                         const format::Digest& digest) override {
+    return fs_->NewSequentialReader(DataPath(digest));
+  }
+
   Result<bool> HasBlob(const std::string& repository, const format::Digest& digest) override {
     SLUICE_ASSIGN_OR_RETURN(std::string target, Target(repository, ""));
     std::string layer_link = LayerLinkPath(target, digest);

@@ -12,8 +12,9 @@ namespace {
 
 class RegistrySource final : public ImageSource {
  public:
-  RegistrySource(Reference reference, std::unique_ptr<registry::RegistryClient> client)
-      : reference_(std::move(reference)), client_(std::move(client)) {}
+  RegistrySource(Reference reference, std::unique_ptr<registry::RegistryClient> client,
+                 std::optional<TagPattern> tags)
+      : reference_(std::move(reference)), client_(std::move(client)), tags_(std::move(tags)) {}
 
   Result<std::vector<SourceImage>> ListImages() override {
     std::vector<std::string> repositories;
@@ -36,9 +37,31 @@ class RegistrySource final : public ImageSource {
       SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> tags, client_->ListTags(repository));
       std::sort(tags.begin(), tags.end());
       for (const std::string& tag : tags) {
+        if (tags_) {
+          SLUICE_ASSIGN_OR_RETURN(bool wanted, tags_->Matches(tag));
+          if (!wanted) {
+            if (unmatched_.size() < 10) unmatched_.push_back(tag);
+            continue;
+          }
+        }
         SLUICE_ASSIGN_OR_RETURN(SourceImage image, Resolve(repository, tag, format::Digest()));
         out.push_back(std::move(image));
       }
+    }
+    if (tags_ && out.empty()) {
+      // Most likely a pattern written for other tags than the registry has:
+      // say which it has, rather than ship nothing without a word.
+      std::string has;
+      for (const std::string& tag : unmatched_) has += (has.empty() ? "" : ", ") + tag;
+      std::string where = reference_.repository.empty()
+                              ? "any repository of " + client_->host()
+                              : Display(reference_.repository, "", format::Digest());
+      return Status::NotFound("no tag of " + where +
+                              " matches the pattern '" + tags_->text() + "' (whole tags)" +
+                              (has.empty() ? "; it has no tags" : "; it has " + has +
+                                                                      (unmatched_.size() == 10
+                                                                           ? ", ..."
+                                                                           : "")));
     }
     return out;
   }
@@ -141,6 +164,8 @@ class RegistrySource final : public ImageSource {
 
   Reference reference_;
   std::unique_ptr<registry::RegistryClient> client_;
+  std::optional<TagPattern> tags_;
+  std::vector<std::string> unmatched_;  // the first tags tags_ did not match, for the error
   std::mutex mu_;
   // Root manifests read while listing, so the walk does not fetch them twice.
   std::map<std::pair<std::string, format::Digest>, ManifestBytes> cache_;
@@ -149,10 +174,12 @@ class RegistrySource final : public ImageSource {
 }  // namespace
 
 Result<std::unique_ptr<ImageSource>> NewRegistrySource(const Reference& reference,
-                                                       registry::ClientOptions options) {
+                                                       registry::ClientOptions options,
+                                                       std::optional<TagPattern> tags) {
   SLUICE_ASSIGN_OR_RETURN(
       auto client, registry::RegistryClient::Create(reference.Endpoint(), std::move(options)));
-  return std::unique_ptr<ImageSource>(new RegistrySource(reference, std::move(client)));
+  return std::unique_ptr<ImageSource>(
+      new RegistrySource(reference, std::move(client), std::move(tags)));
 }
 
 }  // namespace sluice

@@ -10,15 +10,22 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "reference/reference.h"
+#include "reference/tag_pattern.h"
 #include "registry/registry_client.h"
 #include "source/image_source.h"
 
 namespace sluice {
 
-// Nothing is fetched until ListImages().
+// Nothing is fetched until ListImages(). `tags`: of a reference naming no
+// tag or digest (a repository, or a host), only the tags it matches are
+// taken, each tag name matched before its manifest is fetched; ListImages
+// is kNotFound, naming the pattern and some of the tags there are, when it
+// matches none.
 Result<std::unique_ptr<ImageSource>> NewRegistrySource(const Reference& reference,
-                                                       registry::ClientOptions options);
+                                                       registry::ClientOptions options,
+                                                       std::optional<TagPattern> tags = {});
 
 }  // namespace sluice

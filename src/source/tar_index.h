@@ -2,7 +2,8 @@
 // reads: gzip, zstd, xz, bzip2), built with one pass over its headers, so
 // that any entry can later be streamed without holding it in memory.
 //
-// Private to the archive sources (src/source/archive_source.cc).
+// Private to the sources that read tars: the archive sources
+// (src/source/archive_source.cc) and packaged Helm charts (helm_chart.cc).
 #pragma once
 
 #include <cstdint>

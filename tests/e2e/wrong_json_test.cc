@@ -2,11 +2,11 @@
 // string where an object belongs) is bad data: sluice exits 3 with one error
 // line naming the file and the field, and never aborts (exit 134).
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "../registry/registry_fixture.h"
 #include "e2e_support.h"
+#include "tests/support/environment.h"
 
 namespace sluice::e2e {
 namespace {
@@ -156,20 +156,6 @@ TEST_CASE("an inventory whose destination is a number is refused by ledger rebui
   RequireBadData(nested, {inventory, "blobs[0].size is a string, expected an unsigned integer"});
 }
 
-// Sets an environment variable for the sluice processes a test starts.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() { unsetenv(name_); }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-};
-
 TEST_CASE("an auth file with wrongly typed auths or auth is bad data naming the file and field",
           "[e2e][json][registry]") {
   registry::testing::RegistryOptions options;
@@ -178,7 +164,7 @@ TEST_CASE("an auth file with wrongly typed auths or auth is bad data naming the 
   registry::testing::TestRegistry registry(options);
   Workspace w;
   std::string auth_file = w.dir / "auth.json";
-  ScopedEnv env("REGISTRY_AUTH_FILE", auth_file);
+  testing::ScopedEnvironment env({{"REGISTRY_AUTH_FILE", auth_file}});
   std::string source = "docker://" + registry.host() + "/mirror/app:1";
   struct Case {
     std::string text;

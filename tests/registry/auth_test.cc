@@ -1,9 +1,13 @@
 #include "registry/auth.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <optional>
 
 #include "io/atomic_file.h"
 #include "io/memory_file_system.h"
+#include "tests/support/environment.h"
 
 namespace sluice::registry {
 namespace {
@@ -163,6 +167,57 @@ TEST_CASE("credential lookup takes the first auth file with an entry") {
   CHECK((*LookupCredentials(&fs, files, "a.io", "r"))->username == "first");
   CHECK((*LookupCredentials(&fs, files, "b.io", "r"))->username == "bee");
   CHECK_FALSE(LookupCredentials(&fs, files, "c.io", "r")->has_value());
+}
+
+TEST_CASE("docker's legacy .dockercfg is read by its name: entries at the root, no helpers") {
+  io::MemoryFileSystem fs;
+  REQUIRE(fs.CreateDirs("/home/u").ok());
+  // As docker before 1.7 wrote it: the index URL as key, entries at the root.
+  REQUIRE(io::WriteFileAtomically(
+              &fs, "/home/u/.dockercfg",
+              io::AsBytes(R"({"https://index.docker.io/v1/":)" + AuthEntry("hubuser:hub") +
+                          R"(,"a.io":)" + AuthEntry("old:a") + "}"))
+              .ok());
+  CHECK((*LookupCredentials(&fs, {"/home/u/.dockercfg"}, "docker.io", "library/x"))->username ==
+        "hubuser");
+  CHECK((*LookupCredentials(&fs, {"/home/u/.dockercfg"}, "a.io", "r"))->password == "a");
+  CHECK_FALSE(LookupCredentials(&fs, {"/home/u/.dockercfg"}, "b.io", "r")->has_value());
+  // The same text under another name is a config.json without "auths".
+  REQUIRE(io::WriteFileAtomically(&fs, "/home/u/config.json",
+                                  io::AsBytes(R"({"a.io":)" + AuthEntry("old:a") + "}"))
+              .ok());
+  CHECK_FALSE(LookupCredentials(&fs, {"/home/u/config.json"}, "a.io", "r")->has_value());
+}
+
+TEST_CASE("the default auth files are containers-auth.json's, in its order") {
+  using ::sluice::testing::ScopedEnvironment;
+  SECTION("with every variable set") {
+    ScopedEnvironment env({{"REGISTRY_AUTH_FILE", std::nullopt},
+                           {"XDG_RUNTIME_DIR", "/run/user/7"},
+                           {"XDG_CONFIG_HOME", "/cfg"},
+                           {"DOCKER_CONFIG", "/dockercfgdir"},
+                           {"HOME", "/home/u"}});
+    CHECK(DefaultAuthFiles() ==
+          std::vector<std::string>{"/run/user/7/containers/auth.json", "/cfg/containers/auth.json",
+                                   "/dockercfgdir/config.json", "/home/u/.dockercfg"});
+  }
+  SECTION("with only HOME: the per-user file under /run, then the files of HOME") {
+    ScopedEnvironment env({{"REGISTRY_AUTH_FILE", std::nullopt},
+                           {"XDG_RUNTIME_DIR", std::nullopt},
+                           {"XDG_CONFIG_HOME", std::nullopt},
+                           {"DOCKER_CONFIG", std::nullopt},
+                           {"HOME", "/home/u"}});
+    CHECK(DefaultAuthFiles() ==
+          std::vector<std::string>{"/run/containers/" + std::to_string(getuid()) + "/auth.json",
+                                   "/home/u/.config/containers/auth.json",
+                                   "/home/u/.docker/config.json", "/home/u/.dockercfg"});
+  }
+  SECTION("REGISTRY_AUTH_FILE, skopeo's default --authfile, is then the only one") {
+    ScopedEnvironment env({{"REGISTRY_AUTH_FILE", "/etc/sluice/auth.json"},
+                           {"XDG_RUNTIME_DIR", "/run/user/7"},
+                           {"HOME", "/home/u"}});
+    CHECK(DefaultAuthFiles() == std::vector<std::string>{"/etc/sluice/auth.json"});
+  }
 }
 
 }  // namespace

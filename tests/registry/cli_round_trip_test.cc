@@ -358,7 +358,7 @@ TEST_CASE("cli: registry failures name the host or reference and leave nothing b
     std::string error = failed_export({source}, {"--src-cert-dir", cert_dir_a}, 4);
     CAPTURE(error);
     CHECK(Contains(error, a.host()));
-    CHECK(Contains(error, "pass --src-creds USER:PASS"));
+    CHECK(Contains(error, "pass --src-creds USER[:PASSWORD]"));
   }
   SECTION("a source certificate nobody trusts") {
     // The registry's fault, not a bundle's: 4, not bad data (3).
@@ -392,7 +392,7 @@ TEST_CASE("cli: registry failures name the host or reference and leave nothing b
     RunResult anonymous = t.Import(bundle, to, {"--dest-cert-dir", cert_dir_b});
     INFO(anonymous.Describe());
     CHECK(anonymous.exit_code == 4);
-    CHECK(Contains(anonymous.ErrorLine(), "pass --dest-creds USER:PASS"));
+    CHECK(Contains(anonymous.ErrorLine(), "pass --dest-creds USER[:PASSWORD]"));
 
     RunResult untrusted = t.Import(bundle, to, {"--dest-creds", "bob:destination-secret"});
     INFO(untrusted.Describe());

@@ -370,7 +370,7 @@ TEST_CASE("archives export into a bundle that imports to what skopeo sees in the
   std::string out = a.tmp / "OUT";
   for (size_t i = 0; i < cases.size(); ++i) {
     INFO("bundle " << i);
-    std::vector<ImageSource*> ptrs;
+    std::vector<ExportSource> ptrs;
     for (auto& s : cases[i].sources) ptrs.push_back(s.get());
     ExportOptions options;
     options.ledger_path = a.tmp / ("ledger" + std::to_string(i));

@@ -116,3 +116,74 @@ TEST_CASE("a symlinked mapping is written through to its target, and the link st
         "src.local/x:1=reg.local/x:1@" + digest + "\n");
   CHECK(testing::Exists(link + ".json"));
 }
+
+TEST_CASE("a Helm values mapping (--mapping-format helm) has each ref split into registry, repository, tag, digest") {
+  testing::TempDir tmp;
+  ImportReport report;
+  report.bundle.sequence = 7;
+  std::string digest = "sha256:" + std::string(64, 'c');
+  ImportReport::Ref image{"docker.io/library/nginx:1.10", "reg.local:5000/m/library/nginx:1.10",
+                          digest, false, "library/nginx", "1.10"};
+  image.placement = {"reg.local:5000", "m/library/nginx"};
+  ImportReport::Ref pinned{"src.local/x@" + digest, "reg.local:5000/m/x@" + digest, digest,
+                           true, "x", ""};
+  pinned.placement = {"reg.local:5000", "m/x"};
+  ImportReport::Ref chart{"helm:c-1.0.0.tgz", "reg.local:5000/m/charts/c:1.0.0", digest, false,
+                          "charts/c", "1.0.0"};
+  chart.placement = {"reg.local:5000", "m/charts/c"};
+  chart.artifact = oci::Artifact{oci::ArtifactKind::kHelmChart, "c", "1.0.0", {}};
+  ImportReport::Ref file{"file:values.yaml", "reg.local:5000/m/files/values.yaml:latest", digest,
+                         false, "files/values.yaml", "latest"};
+  file.placement = {"reg.local:5000", "m/files/values.yaml"};
+  file.artifact = oci::Artifact{oci::ArtifactKind::kFile, "values.yaml", "", {}};
+  report.refs = {chart, image, file, pinned};
+
+  std::string expected =
+      "# Written by sluice import: where each image of bundle 7 now is, as Helm values\n"
+      "images:\n"
+      "  \"docker.io/library/nginx:1.10\":\n"
+      "    registry: \"reg.local:5000\"\n"
+      "    repository: \"m/library/nginx\"\n"
+      "    tag: \"1.10\"\n"
+      "    digest: \"" + digest + "\"\n"
+      "  \"src.local/x@" + digest + "\":\n"
+      "    registry: \"reg.local:5000\"\n"
+      "    repository: \"m/x\"\n"
+      "    tag: \"\"\n"
+      "    digest: \"" + digest + "\"\n"
+      "charts:\n"
+      "  \"helm:c-1.0.0.tgz\":\n"
+      "    registry: \"reg.local:5000\"\n"
+      "    repository: \"m/charts/c\"\n"
+      "    tag: \"1.0.0\"\n"
+      "    digest: \"" + digest + "\"\n"
+      "files:\n"
+      "  \"file:values.yaml\":\n"
+      "    registry: \"reg.local:5000\"\n"
+      "    repository: \"m/files/values.yaml\"\n"
+      "    tag: \"latest\"\n"
+      "    digest: \"" + digest + "\"\n";
+  CHECK(HelmValuesMapping(report) == expected);
+  REQUIRE(WriteMappingFiles(io::DefaultFileSystem(), tmp / "m.yaml", report, MappingFormat::kHelm)
+              .ok());
+  CHECK(testing::ReadFile(tmp / "m.yaml") == expected);
+  // The JSON twin is the same as for text, and names charts and files.
+  auto json = nlohmann::json::parse(testing::ReadFile(tmp / "m.yaml.json"));
+  REQUIRE(json.size() == 4);
+  CHECK(json[0]["artifact"] == "helm-chart");
+  CHECK(json[0]["name"] == "c");
+  CHECK(json[0]["version"] == "1.0.0");
+  CHECK(json[2]["artifact"] == "file");
+  CHECK_FALSE(json[1].contains("artifact"));
+}
+
+TEST_CASE("a Helm mapping of an import with nothing in a section leaves the section out") {
+  ImportReport report;
+  report.refs.push_back({"src.local/x:1", "oci:/m:x:1", "sha256:" + std::string(64, 'c'), false,
+                         "x", "1"});
+  std::string yaml = HelmValuesMapping(report);
+  CHECK_THAT(yaml, Catch::Contains("images:"));
+  CHECK_THAT(yaml, Catch::Contains("registry: \"\""));
+  CHECK(yaml.find("charts:") == std::string::npos);
+  CHECK(yaml.find("files:") == std::string::npos);
+}

@@ -4,6 +4,7 @@
 #include "plan.h"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "catalog_check.h"
 #include "source/oci_layout_source.h"
@@ -218,4 +219,136 @@ TEST_CASE("the catalog check takes an absent child but not one no carried index 
   Status m = CheckCatalogGraph(missing);
   CHECK(m.IsCorruption());
   CHECK(m.message().find(f.arm64.manifest.str()) != std::string::npos);
+}
+
+namespace {
+
+// multi:1 (TwoPlatforms' index: amd64 over `base`, arm64 over `top`) and
+// solo:1, an image over `base` and a layer of its own, in one layout. With
+// `break_arm64`, the arm64 manifest is gone from the layout, so multi:1
+// fails halfway through its walk, after its amd64 half was planned.
+struct IndexAndSolo : TwoPlatforms {
+  BuiltBlob own = builder.AddBlob(RandomBytes(2000, 3), kTarGzip);
+  BuiltImage solo = builder.AddImage({base, own});
+
+  explicit IndexAndSolo(bool break_arm64) {
+    builder.Tag("solo:1", solo.manifest, solo.manifest_size, kManifestType);
+    if (break_arm64) {
+      std::filesystem::remove(tmp / ("src/blobs/sha256/" + std::string(arm64.manifest.hex())));
+    }
+  }
+
+  std::unique_ptr<ImageSource> Source(const std::string& tag = "") const {
+    return NewOciLayoutSource(io::DefaultFileSystem(), tmp / "src", tag);
+  }
+};
+
+std::set<format::Digest> Blobs(const ExportPlan& plan) {
+  std::set<format::Digest> blobs;
+  for (const format::BlobEntry& b : plan.catalog.blobs) blobs.insert(b.digest);
+  return blobs;
+}
+
+std::set<format::Digest> Manifests(const ExportPlan& plan) {
+  std::set<format::Digest> manifests;
+  for (const format::ManifestEntry& m : plan.catalog.manifests) manifests.insert(m.digest);
+  return manifests;
+}
+
+}  // namespace
+
+TEST_CASE("keep_going leaves out an image that fails halfway, and everything only it needed") {
+  IndexAndSolo broken(/*break_arm64=*/true);
+  auto source = broken.Source();
+  Ledger ledger = Ledger::Create();
+
+  // Without keep_going the export fails, naming what is missing.
+  auto stopped = PlanExport({source.get()}, ledger, {});
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.status().IsNotFound());
+  CHECK(stopped.status().message().find(broken.arm64.manifest.str()) != std::string::npos);
+
+  PlanOptions options;
+  options.keep_going = true;
+  auto plan = PlanExport({source.get()}, ledger, options);
+  INFO(plan.status().ToString());
+  REQUIRE(plan.ok());
+  REQUIRE(plan->skipped.size() == 1);
+  CHECK(plan->skipped[0].source == 0);
+  CHECK(plan->skipped[0].image.find("multi:1") != std::string::npos);
+  CHECK(plan->skipped[0].reason.IsNotFound());
+  // Exactly solo:1, as if multi:1 had never been asked for: its amd64 half
+  // (manifest and config) is gone again, the layer solo shares stays.
+  REQUIRE(plan->catalog.refs.size() == 1);
+  CHECK(plan->catalog.refs[0].repository == "solo");
+  CHECK(plan->catalog.refs[0].tag == "1");
+  CHECK(Blobs(*plan) == std::set<format::Digest>{broken.base.digest, broken.own.digest,
+                                                 broken.solo.config.digest});
+  CHECK(Manifests(*plan) == std::set<format::Digest>{broken.solo.manifest});
+  CHECK(plan->origins.size() == plan->catalog.blobs.size());
+  CHECK(plan->shipped_blobs == 3);
+  CHECK(plan->shipped_bytes == broken.base.size + broken.own.size + broken.solo.config.size);
+  CHECK(plan->manifest_bytes == broken.solo.manifest_size);
+  CHECK(CheckCatalogGraph(plan->catalog).ok());
+
+  // The same plan as of solo:1 alone.
+  IndexAndSolo whole(/*break_arm64=*/false);
+  auto solo_only = PlanExport({whole.Source("solo:1").get()}, ledger, {});
+  REQUIRE(solo_only.ok());
+  CHECK(solo_only->shipped_bytes == plan->shipped_bytes);
+}
+
+TEST_CASE("keep_going leaves out a source that cannot list its images, and fails if all fail") {
+  IndexAndSolo images(/*break_arm64=*/true);
+  auto good = images.Source("solo:1");
+  auto missing_tag = images.Source("nope:1");
+  auto broken = images.Source("multi:1");
+  PlanOptions options;
+  options.keep_going = true;
+  auto plan = PlanExport({missing_tag.get(), good.get()}, Ledger::Create(), options);
+  REQUIRE(plan.ok());
+  REQUIRE(plan->skipped.size() == 1);
+  CHECK(plan->skipped[0].source == 0);
+  CHECK(plan->skipped[0].image.empty());
+  CHECK(plan->skipped[0].reason.IsNotFound());
+  CHECK(plan->catalog.refs.size() == 1);
+
+  auto none = PlanExport({missing_tag.get(), broken.get()}, Ledger::Create(), options);
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.status().IsNotFound());
+  CHECK(none.status().message().find("nothing to export: every image asked for failed (2)") !=
+        std::string::npos);
+  CHECK(none.status().message().find("nope:1") != std::string::npos);
+  CHECK(none.status().message().find(images.arm64.manifest.str()) != std::string::npos);
+}
+
+TEST_CASE("a source's own platforms replace the export's, and one image named twice keeps both") {
+  TwoPlatforms f;
+  auto a = NewOciLayoutSource(io::DefaultFileSystem(), f.tmp / "src", "multi:1");
+  auto b = NewOciLayoutSource(io::DefaultFileSystem(), f.tmp / "src", "multi:1");
+  const oci::Platform amd64{"linux", "amd64", ""};
+  const oci::Platform arm64{"linux", "arm64", ""};
+  PlanOptions options;
+  options.platforms = {arm64};
+
+  auto own = PlanExport({ExportSource(a.get(), {amd64})}, Ledger::Create(), options);
+  REQUIRE(own.ok());
+  CHECK(Blobs(*own) == std::set<format::Digest>{f.base.digest, f.amd64.config.digest});
+  CHECK(own->absent_manifests == 1);
+
+  auto defaulted = PlanExport({a.get()}, Ledger::Create(), options);
+  REQUIRE(defaulted.ok());
+  CHECK(Blobs(*defaulted) == std::set<format::Digest>{f.top.digest, f.arm64.config.digest});
+
+  auto both = PlanExport({ExportSource(a.get(), {amd64}), ExportSource(b.get(), {arm64})},
+                         Ledger::Create(), {});
+  REQUIRE(both.ok());
+  CHECK(both->absent_manifests == 0);
+  CHECK(Blobs(*both).size() == 4);
+  CHECK(both->catalog.refs.size() == 1);
+
+  // Every child, when either source asks for every child.
+  auto all = PlanExport({ExportSource(a.get(), {amd64}), b.get()}, Ledger::Create(), {});
+  REQUIRE(all.ok());
+  CHECK(all->absent_manifests == 0);
 }

@@ -115,6 +115,36 @@ TEST_CASE("registry-storage: ref splits the directory at the first colon, prefix
   }
 }
 
+TEST_CASE("helm: takes the whole rest as the chart file") {
+  auto ref = ParseTransportRef("helm:/charts/my:chart-1.0.0.tgz");
+  REQUIRE(ref.ok());
+  CHECK(ref->transport == Transport::kHelmChart);
+  CHECK(ref->path == "/charts/my:chart-1.0.0.tgz");
+  CHECK(ref->name.empty());
+  auto refused = ParseTransportRef("helm:");
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.status().message(), Catch::Contains("helm:FILE.tgz"));
+}
+
+TEST_CASE("file: splits the file at the first colon and takes an optional tag") {
+  auto tagged = ParseTransportRef("file:/etc/values.yaml:prod-1");
+  REQUIRE(tagged.ok());
+  CHECK(tagged->transport == Transport::kFile);
+  CHECK(tagged->path == "/etc/values.yaml");
+  CHECK(tagged->name == "prod-1");
+  auto bare = ParseTransportRef("file:LICENSE");
+  REQUIRE(bare.ok());
+  CHECK(bare->path == "LICENSE");
+  CHECK(bare->name.empty());
+  for (const char* bad : {"file:", "file::t", "file:x:", "file:x:bad/tag", "file:x:.dot"}) {
+    INFO(bad);
+    auto refused = ParseTransportRef(bad);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().kind() == sluice::ErrorKind::kInvalidArgument);
+    CHECK_THAT(refused.status().message(), Catch::Contains("file:FILE[:TAG]"));
+  }
+}
+
 TEST_CASE("a reference without a transport is refused with the transport it probably meant") {
   const std::pair<const char*, const char*> cases[] = {
       {"docker.io/library/alpine:3.19", "did you mean docker://docker.io/library/alpine:3.19?"},
@@ -122,7 +152,8 @@ TEST_CASE("a reference without a transport is refused with the transport it prob
       {"./layout", "did you mean oci:./layout (an OCI layout directory)?"},
       {"/srv/images", "did you mean oci:/srv/images (an OCI layout directory)?"},
       {"app.tar", "did you mean docker-archive:app.tar (docker save) or oci-archive:app.tar?"},
-      {"coder-2.3.0.tgz", "helm push coder-2.3.0.tgz oci://REGISTRY/charts"},
+      {"coder-2.3.0.tgz", "did you mean helm:coder-2.3.0.tgz (a packaged Helm chart) or "
+                          "file:coder-2.3.0.tgz?"},
   };
   for (const auto& [text, hint] : cases) {
     INFO(text);

@@ -20,7 +20,7 @@ Result<ExportReport> LibraryTransfer::ExportTags(const std::string& layout,
                                                  io::FileSystem* through) const {
   io::FileSystem* files = through != nullptr ? through : fs;
   std::vector<std::unique_ptr<ImageSource>> sources;
-  std::vector<ImageSource*> ptrs;
+  std::vector<ExportSource> ptrs;
   for (const std::string& tag : tags) {
     sources.push_back(NewOciLayoutSource(files, layout, tag));
     ptrs.push_back(sources.back().get());
