@@ -102,7 +102,7 @@ void PrintJson(const ExportPreview& p, const std::vector<SourceRef>& refs,
                         {"extrapolated_bytes", e.extrapolated_bytes},
                         {"sample_bytes", e.sample_bytes}}},
                       {"skipped", SkippedJson(p.plan.skipped, refs)},
-      {"written", false}};
+                      {"written", false}};
   std::cout << doc.dump(2) << "\n";
 }
 

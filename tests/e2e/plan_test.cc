@@ -230,6 +230,40 @@ TEST_CASE("plan refuses what export refuses, with its exit codes", "[e2e][plan]"
 }
 
 TEST_CASE(
+    "plan takes export's --config, and with --keep-going lists what export would leave "
+    "out and exits 5 as it would, writing nothing",
+    "[e2e][plan]") {
+  Workspace w;
+  Images images(w.dir / "src");
+  const std::string config = w.dir / "mirror.yaml";
+  WriteFile(config, "images:\n  - name: oci:src\n    tags: [\"app:1\", \"gone:1\"]\n");
+  const std::vector<std::string> before = ListTree(w.dir.path());
+
+  // Without --keep-going, the missing tag stops the plan as it stops export.
+  RunResult stopped = Sluice({"plan", "--config", config, "--ledger", w.ledger});
+  INFO(stopped.Describe());
+  CHECK(stopped.exit_code == 1);
+  CHECK(stopped.err.find("gone:1") != std::string::npos);
+
+  RunResult r =
+      Sluice({"plan", "--config", config, "--ledger", w.ledger, "--keep-going", "--json"});
+  INFO(r.Describe());
+  CHECK(r.exit_code == 5);
+  nlohmann::json plan = ParseJson(r.out);
+  REQUIRE(plan.at("images").size() == 1);
+  CHECK(plan.at("images")[0].at("digest") == images.app.manifest.str());
+  CHECK(plan.at("new_bytes") == BlobBytes(images.app));
+  REQUIRE(plan.at("skipped").size() == 1);
+  CHECK(plan.at("skipped")[0].at("ref").get<std::string>().find("gone:1") != std::string::npos);
+  CHECK(plan.at("skipped")[0].at("origin").get<std::string>().find("mirror.yaml:") !=
+        std::string::npos);
+  RunResult text = Sluice({"plan", "--config", config, "--ledger", w.ledger, "--keep-going"});
+  CHECK(text.exit_code == 5);
+  CHECK(text.out.find("left out as failed (--keep-going, exit code 5): 1") != std::string::npos);
+  CHECK(ListTree(w.dir.path()) == before);
+}
+
+TEST_CASE(
     "plan reads a docker-registry as export does: all new, then nothing, then the moved "
     "tag's new blobs",
     "[e2e][plan][registry]") {
