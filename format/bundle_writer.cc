@@ -3,17 +3,30 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "format/bundle_format.h"
+#include "format/bundle_size.h"
 #include "format/catalog_codec.h"
 #include "format/frame_codec.h"
 #include "format/frame_encoder.h"
 
 namespace sluice::format {
+
+Compression ChooseCompression(io::ByteView head) {
+  auto starts_with = [&](std::initializer_list<uint8_t> magic) {
+    return head.size() >= magic.size() && std::equal(magic.begin(), magic.end(), head.begin());
+  };
+  if (starts_with({0x1f, 0x8b}) || starts_with({0x28, 0xb5, 0x2f, 0xfd}) ||
+      starts_with({0xfd, '7', 'z', 'X', 'Z', 0x00}) || starts_with({'B', 'Z', 'h'})) {
+    return Compression::kNone;
+  }
+  return Compression::kZstd;
+}
 
 struct BundleWriter::Impl {
   io::SequentialWriter* out = nullptr;  // the current volume
@@ -90,16 +103,11 @@ struct BundleWriter::Impl {
     const BlobLocation& part = locations.back();
     // A new part needs an entry; the current one has it already.
     const size_t entries = locations.size();
-    const uint64_t end = offset + frame_bytes + kTrailerHeaderSize +
-                         kTrailerEntrySize * entries + kFooterSize;
-    if (end <= options.volume_size) return Status::Ok();
+    if (offset + frame_bytes + VolumeTailSize(entries) <= options.volume_size) return Status::Ok();
     if (std::none_of(locations.begin(), locations.end(),
                      [](const BlobLocation& l) { return l.frame_count > 0; })) {
-      return Fail(Status::InvalidArgument(
-          "volume size " + std::to_string(options.volume_size) +
-          " bytes is too small: every volume holds the header, catalog and signature (" +
-          std::to_string(prefix.size() + kVolumeRecordSize) + " bytes here), at least one frame (" +
-          std::to_string(frame_bytes) + " bytes) and a trailer; use a larger --volume-size"));
+      return Fail(VolumeTooSmall(options.volume_size, prefix.size() + kVolumeRecordSize,
+                                 frame_bytes));
     }
     BlobLocation next;
     next.blob_index = part.blob_index;
@@ -116,13 +124,9 @@ struct BundleWriter::Impl {
     SLUICE_RETURN_IF_ERROR(StartVolume(static_cast<uint32_t>(volumes.size() + 1)));
     next.offset = offset;
     locations.push_back(next);
-    if (offset + frame_bytes + kTrailerHeaderSize + kTrailerEntrySize + kFooterSize >
-        options.volume_size) {
-      return Fail(Status::InvalidArgument(
-          "volume size " + std::to_string(options.volume_size) +
-          " bytes is too small: every volume holds the header, catalog and signature (" +
-          std::to_string(prefix.size() + kVolumeRecordSize) + " bytes here), at least one frame (" +
-          std::to_string(frame_bytes) + " bytes) and a trailer; use a larger --volume-size"));
+    if (offset + frame_bytes + VolumeTailSize(1) > options.volume_size) {
+      return Fail(VolumeTooSmall(options.volume_size, prefix.size() + kVolumeRecordSize,
+                                 frame_bytes));
     }
     return Status::Ok();
   }

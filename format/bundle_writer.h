@@ -19,6 +19,13 @@ namespace sluice::format {
 
 enum class Compression { kNone, kZstd };
 
+// How to store a blob that begins with `head` (its first bytes, 6 or more
+// when it has them): as it is when they are the magic of gzip, zstd, xz or
+// bzip2, as zstd gains nothing on such data but costs CPU; else kZstd.
+// Media types cannot be trusted for this (skopeo labels the plain tars of a
+// docker-archive ".tar.gzip"), so the bytes decide.
+Compression ChooseCompression(io::ByteView head);
+
 // Where the volumes of a bundle cut into volumes go (SPEC.md section 6).
 class VolumeSink {
  public:

@@ -31,6 +31,22 @@ void EncodeFrame(void* zstd_cctx, bool compress, EncodedFrame* frame) {
   frame->header_bytes = EncodeFrameHeader(h, frame->payload);
 }
 
+FrameEncoder::FrameEncoder(int zstd_level) : cctx_(ZSTD_createCCtx()) {
+  if (cctx_ != nullptr) {
+    ZSTD_CCtx_setParameter(static_cast<ZSTD_CCtx*>(cctx_), ZSTD_c_compressionLevel, zstd_level);
+  }
+}
+
+FrameEncoder::~FrameEncoder() { ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_)); }
+
+void FrameEncoder::Encode(EncodedFrame* frame) {
+  if (cctx_ == nullptr) {
+    frame->status = Status::InvalidArgument("zstd compression failed: out of memory");
+    return;
+  }
+  EncodeFrame(cctx_, /*compress=*/true, frame);
+}
+
 FrameEncoderPool::FrameEncoderPool(size_t threads, size_t max_pending, int zstd_level)
     : max_pending_(std::max(max_pending, threads)) {
   for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
@@ -92,8 +108,7 @@ void FrameEncoderPool::Recycle(std::unique_ptr<EncodedFrame> frame) {
 }
 
 void FrameEncoderPool::Work(int zstd_level) {
-  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
-  if (cctx) ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, zstd_level);
+  FrameEncoder encoder(zstd_level);
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     std::shared_ptr<Job> job;
@@ -113,11 +128,7 @@ void FrameEncoderPool::Work(int zstd_level) {
     }
     job->started = true;
     lock.unlock();
-    if (cctx) {
-      EncodeFrame(cctx.get(), /*compress=*/true, job->frame.get());
-    } else {
-      job->frame->status = Status::InvalidArgument("zstd compression failed: out of memory");
-    }
+    encoder.Encode(job->frame.get());
     lock.lock();
     job->done = true;
     job_done_.notify_all();

@@ -40,6 +40,25 @@ struct EncodedFrame {
 // header bytes. Used on the writer's thread and by the pool alike.
 void EncodeFrame(void* zstd_cctx, bool compress, EncodedFrame* frame);
 
+// Compresses frames on the caller's thread, one at a time, at one zstd
+// level, as the pool's threads do: for a frame's stored size without a
+// writer (an export's plan estimates its bundle so). Not thread-safe: one
+// per thread.
+class FrameEncoder {
+ public:
+  explicit FrameEncoder(int zstd_level);
+  ~FrameEncoder();
+  FrameEncoder(const FrameEncoder&) = delete;
+  FrameEncoder& operator=(const FrameEncoder&) = delete;
+
+  // EncodeFrame with compression; frame->status says when zstd could not
+  // be set up (out of memory).
+  void Encode(EncodedFrame* frame);
+
+ private:
+  void* cctx_;  // ZSTD_CCtx
+};
+
 class FrameEncoderPool {
  public:
   // threads >= 1; max_pending >= threads.

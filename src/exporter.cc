@@ -4,12 +4,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <initializer_list>
 #include <vector>
 
+#include "bundle_estimate.h"
 #include "bundle_output.h"
 #include "format/blob_check.h"
 #include "format/bundle_format.h"
+#include "image_changes.h"
 #include "io/atomic_file.h"
 #include "ledger.h"
 #include "plan.h"
@@ -38,20 +39,6 @@ uint64_t PlannedBundleSize(const ExportPlan& plan, uint32_t frame_size) {
   return size;
 }
 
-// Already-compressed data gains nothing from zstd but costs CPU. Media types
-// cannot be trusted for this (skopeo labels the plain tars of a
-// docker-archive ".tar.gzip"), so look at the bytes: gzip, zstd, xz, bzip2.
-format::Compression ChooseCompression(io::ByteView head) {
-  auto starts_with = [&](std::initializer_list<uint8_t> magic) {
-    return head.size() >= magic.size() && std::equal(magic.begin(), magic.end(), head.begin());
-  };
-  if (starts_with({0x1f, 0x8b}) || starts_with({0x28, 0xb5, 0x2f, 0xfd}) ||
-      starts_with({0xfd, '7', 'z', 'X', 'Z', 0x00}) || starts_with({'B', 'Z', 'h'})) {
-    return format::Compression::kNone;
-  }
-  return format::Compression::kZstd;
-}
-
 Status CopyBlob(io::SequentialReader* reader, const format::BlobEntry& blob, size_t index,
                 format::BundleWriter* writer, std::vector<uint8_t>* buffer,
                 ProgressCounter* progress) {
@@ -61,7 +48,7 @@ Status CopyBlob(io::SequentialReader* reader, const format::BlobEntry& blob, siz
     SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(*buffer));
     io::ByteView chunk(buffer->data(), n);
     if (!begun) {
-      SLUICE_RETURN_IF_ERROR(writer->BeginBlob(index, ChooseCompression(chunk)));
+      SLUICE_RETURN_IF_ERROR(writer->BeginBlob(index, format::ChooseCompression(chunk)));
       begun = true;
     }
     if (n == 0) break;
@@ -155,19 +142,46 @@ Status ExplainBrokenPipe(Status s, BundleOutput* output) {
 
 }  // namespace
 
+bool SettlePending(io::FileSystem* fs, Ledger* ledger) {
+  if (!ledger->pending()) return false;
+  const Ledger::PendingBundle& pending = *ledger->pending();
+  if (OutputHoldsBundle(fs, pending.output, pending.record.bundle_id)) {
+    ledger->CommitPending();
+  } else {
+    ledger->DropPending();
+  }
+  return true;
+}
+
 Result<Ledger> LoadLedger(io::FileSystem* fs, const std::string& path, std::string_view who) {
   // Settling writes the ledger: only under its lock, or an export running
   // meanwhile would see its pending record dropped under it.
   SLUICE_ASSIGN_OR_RETURN(Ledger ledger, Ledger::LoadLocked(fs, path, who));
-  if (!ledger.pending()) return ledger;
-  const Ledger::PendingBundle& pending = *ledger.pending();
-  if (OutputHoldsBundle(fs, pending.output, pending.record.bundle_id)) {
-    ledger.CommitPending();
-  } else {
-    ledger.DropPending();
-  }
-  SLUICE_RETURN_IF_ERROR(ledger.Save(fs, path));
+  if (SettlePending(fs, &ledger)) SLUICE_RETURN_IF_ERROR(ledger.Save(fs, path));
   return ledger;
+}
+
+Result<ExportPreview> PreviewExport(io::FileSystem* fs, const std::vector<ExportSource>& sources,
+                                    const ExportOptions& options) {
+  // Read without its lock, and settled in memory only: a plan writes
+  // nothing, not even a lock file, and does not stop an export that runs
+  // meanwhile (it then shows what the ledger held before that one).
+  ExportPreview preview;
+  preview.ledger_exists = fs->Exists(options.ledger_path);
+  SLUICE_ASSIGN_OR_RETURN(Ledger ledger, Ledger::Load(fs, options.ledger_path));
+  SettlePending(fs, &ledger);
+  SLUICE_ASSIGN_OR_RETURN(preview.plan, PlanExport(sources, ledger, options.plan));
+  preview.ledger_id = format::HexEncode(ledger.id());
+  preview.base_sequence = ledger.sequence();
+  preview.sequence = ledger.sequence() + 1;
+  preview.images = Ledger::ImagesOf(preview.plan.catalog);
+  preview.changes = CompareWithLastBundle(preview.images, ledger);
+  SLUICE_ASSIGN_OR_RETURN(preview.estimate,
+                          EstimateBundle(preview.plan, {options.writer.frame_size,
+                                                        options.writer.zstd_level,
+                                                        options.volume_size,
+                                                        options.blobs_in_flight}));
+  return preview;
 }
 
 Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ExportSource>& sources,
@@ -210,10 +224,13 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ExportSource>&
   // that settles may start in another directory.
   std::optional<std::string> location = output->Location();
   if (location) {
-    ledger.SetPending({{header.sequence, format::HexEncode(header.bundle_id), header.created_unix,
-                        shipped.size()},
-                       *location,
-                       shipped});
+    Ledger::BundleRecord record;
+    record.sequence = header.sequence;
+    record.bundle_id = format::HexEncode(header.bundle_id);
+    record.created_unix = header.created_unix;
+    record.blobs = shipped.size();
+    record.images = Ledger::ImagesOf(plan.catalog);
+    ledger.SetPending({std::move(record), *location, shipped});
     SLUICE_RETURN_IF_ERROR(ledger.Save(fs, options.ledger_path));
   }
   if (Status published = output->Publish(); !published.ok()) {
@@ -225,7 +242,7 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ExportSource>&
   }
 
   // The bundle is durable: now, and only now, the ledger may count it.
-  ledger.RecordBundle(header, shipped);
+  ledger.RecordBundle(header, shipped, Ledger::ImagesOf(plan.catalog));
   SLUICE_RETURN_IF_ERROR(ledger.Save(fs, options.ledger_path));
 
   // Parity is an addition beside a complete bundle: a failure here leaves

@@ -12,7 +12,9 @@
 #include <string_view>
 #include <vector>
 
+#include "bundle_estimate.h"
 #include "format/bundle_writer.h"
+#include "image_changes.h"
 #include "io/file.h"
 #include "ledger.h"
 #include "plan.h"
@@ -70,6 +72,36 @@ struct ExportReport {
   // like): a report printed there would be read as part of the bundle.
   bool bundle_on_stdout = false;
 };
+
+// What the next export would write, worked out without writing anything
+// (`sluice plan`, `export --dry-run`): an export that stops before the
+// bundle writer.
+struct ExportPreview {
+  std::string ledger_id;       // hex; a fresh one's when the ledger does not exist
+  bool ledger_exists = false;  // false: a fresh ledger, so everything is new
+  uint64_t base_sequence = 0;  // the ledger's sequence now
+  uint64_t sequence = 0;       // the bundle's
+  ExportPlan plan;             // what it would carry and ship (plan.h)
+  std::vector<Ledger::BundleImage> images;  // its refs, in catalog order
+  ImageChanges changes;        // against the ledger's last bundle
+  BundleEstimate estimate;     // its size, and volumes of options.volume_size
+};
+
+// Plans as Export does, from the same options (ledger, sources, PlanOptions,
+// frame size, level, volume size), and estimates the bundle
+// (bundle_estimate.h), writing nothing: no bundle, no temp file, and the
+// ledger neither changed nor locked (it is read as it is, an interrupted
+// export's pending record settled in memory only). Fails as Export would
+// for the same sources: a ref no import takes, a manifest that does not
+// match its digest, a source that cannot be read (or, under
+// PlanOptions::keep_going, leaves them out: ExportPlan::skipped); and as
+// EstimateBundle.
+Result<ExportPreview> PreviewExport(io::FileSystem* fs, const std::vector<ExportSource>& sources,
+                                    const ExportOptions& options);
+
+// Settles the pending record of `ledger` in memory, as LoadLedger does (see
+// ledger.h): true when there was one, and the ledger changed.
+bool SettlePending(io::FileSystem* fs, Ledger* ledger);
 
 // Loads the ledger at `path` (a fresh one if there is none) under its lock
 // (Ledger::LoadLocked: kBusy at once when another run holds it; `who` is

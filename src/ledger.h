@@ -25,54 +25,8 @@
 // holds it. A symlinked ledger is read, locked and written where the link
 // points, so every link to a shared ledger sees one ledger.
 //
-// On disk (version 2) it is one binary file, little-endian throughout, so
-// that a ledger of a million blobs loads, takes a bundle and saves in well
-// under a second: the blobs are fixed-size records, sorted, read into a
-// vector with no parsing and searched by bisection.
-//
-//   offset  size  field
-//   0       8     magic "SLUICELG"
-//   8       4     version, 2
-//   12      4     header_size: 40; a reader skips bytes it does not know
-//                 (up to 4096) and refuses fewer than 40
-//   16      4     record_size: 48; a reader ignores the tail of a larger
-//                 record (fields added later) and refuses a smaller one
-//   20      4     reserved, 0 (refused otherwise, so it can take a meaning)
-//   24      8     record_count
-//   32      8     metadata_size
-//   header_size   metadata_size bytes of JSON: {"ledger_id": "<32 hex>",
-//                 "sequence": N, "bundles": [{"sequence", "bundle_id",
-//                 "created_unix", "blobs", "confirmed_unix",
-//                 "receipt_unix"}...], "pending": {the bundle's record,
-//                 "output", "shipped": ["sha256:..."...]}}; "pending" is
-//                 optional, and a reader that ignores it errs on the safe
-//                 side: it ships those blobs again. A bundle's
-//                 "confirmed_unix" (when `ledger confirm` took its receipt)
-//                 and "receipt_unix" (when the far side made the receipt)
-//                 are written once it is confirmed, and absent before. A
-//                 reader that does not know them (before receipts) drops
-//                 them when it saves: only that note of the history is
-//                 lost, as every record keeps its delivered_sequence.
-//                 Other members are ignored (and not kept)
-//   then          record_count records of record_size bytes, in strictly
-//                 increasing order of digest (so no digest twice):
-//                   0   32  the blob's sha256, raw
-//                   32  8   sent_sequence: the bundle that shipped it
-//                   40  8   delivered_sequence: the bundle whose receipt
-//                           confirmed it (the earliest, when several
-//                           did), 0 for none yet
-//   last 8 bytes  XXH3-64 (seed 0) of every byte before it
-//
-// Every version from 2 on ends with that checksum, so a reader tells a
-// damaged file (kCorruption) from one of a newer version (kUnsupported)
-// before believing the version field. A writer writes the fields it knows
-// only: fields a newer sluice added to records are lost when an older one
-// saves the ledger, and must be designed so that losing them is safe.
-//
-// Version 1, still read (a file whose first byte other than white space is
-// '{'), was a JSON document ("format": "sluice-ledger", "version": 1) with
-// the blobs as an object of digest -> sent sequence. Save always writes
-// version 2.
+// On disk it is one file, of the format described, read and written in
+// ledger_file.h.
 #pragma once
 
 #include <array>
@@ -86,39 +40,10 @@
 #include "format/catalog.h"
 #include "io/file.h"
 
-namespace sluice::io {
-class JsonField;
-}  // namespace sluice::io
-
 namespace sluice {
 
-// The numbers of the version 2 file above, shared by its reader, its writer
-// and the tests that forge files. Each is part of the on-disk format.
 namespace ledger_file {
-inline constexpr std::string_view kMagic = "SLUICELG";
-inline constexpr uint32_t kVersion = 2;
-inline constexpr uint32_t kHeaderSize = 40;  // what version 2 writes
-inline constexpr uint32_t kMaxHeaderSize = 4096;
-inline constexpr uint32_t kRecordSize = 48;  // what version 2 writes
-inline constexpr uint32_t kMaxRecordSize = 4096;
-inline constexpr size_t kChecksumSize = 8;
-// Offsets in the header and in a record.
-inline constexpr size_t kVersionOffset = 8;
-inline constexpr size_t kHeaderSizeOffset = 12;
-inline constexpr size_t kRecordSizeOffset = 16;
-inline constexpr size_t kReservedOffset = 20;
-inline constexpr size_t kRecordCountOffset = 24;
-inline constexpr size_t kMetadataSizeOffset = 32;
-inline constexpr size_t kSentSequenceOffset = 32;
-inline constexpr size_t kDeliveredSequenceOffset = 40;
-// A million blobs take 48 MB; a file larger than this is not a ledger, and
-// nothing is allocated for it.
-inline constexpr uint64_t kMaxFileSize = 4ull << 30;
-// The metadata is small but for a pending record, whose list of shipped
-// digests is as long as the bundle's (70 bytes a blob).
-inline constexpr uint64_t kMaxMetadataSize = 1ull << 30;
-// Version 1 (JSON): ~80 bytes a blob.
-inline constexpr uint64_t kMaxJsonFileSize = 1ull << 30;
+struct Contents;
 }  // namespace ledger_file
 
 class Ledger {
@@ -153,13 +78,21 @@ class Ledger {
   bool Contains(const format::Digest& digest) const { return Find(digest) != nullptr; }
   size_t blob_count() const { return blobs_.size(); }
 
-  // One blob recorded as held by the far side (a record of the file above).
+  // One blob recorded as held by the far side (a record of the file).
   struct BlobRecord {
     std::array<uint8_t, 32> digest{};  // the sha256, raw
     uint64_t sent_sequence = 0;        // the bundle that shipped it
     uint64_t delivered_sequence = 0;   // the receipt that confirmed it; 0: none yet
     bool operator==(const BlobRecord&) const = default;
+    // The order of blobs() and of the file.
+    static bool DigestLess(const BlobRecord& a, const BlobRecord& b) { return a.digest < b.digest; }
+    static bool SameDigest(const BlobRecord& a, const BlobRecord& b) { return a.digest == b.digest; }
   };
+  // The capacity a vector of `count` records is given: some room for the
+  // blobs of the next bundles, so that recording one (a handful of blobs,
+  // most of the time) does not copy the whole vector and, for the moment of
+  // the copy, hold it twice.
+  static size_t CapacityFor(size_t count) { return count + count / 64 + 1024; }
   // Every blob recorded, in strictly increasing order of digest.
   const std::vector<BlobRecord>& blobs() const { return blobs_; }
   // The sequence of the bundle that shipped `digest`; nullopt when the
@@ -170,11 +103,26 @@ class Ledger {
   // Blobs a receipt confirmed (delivered_sequence not 0).
   size_t delivered_count() const;
 
+  // One image a bundle carried: a ref of its catalog, and what the export
+  // was given for it.
+  struct BundleImage {
+    std::string ref;         // as given: the source's name for it ("oci:/srv/images:app:1.0")
+    std::string repository;  // the name it is imported as; may be empty
+    std::string tag;         // empty when pinned by digest
+    format::Digest digest;   // its root manifest or index
+    bool operator==(const BundleImage&) const = default;
+  };
+  // The images of a bundle's catalog, in its order.
+  static std::vector<BundleImage> ImagesOf(const format::Catalog& catalog);
+
   // Records a complete bundle: its sequence becomes the ledger's, and its
   // shipped blobs are remembered (a blob already recorded keeps the sequence
-  // that first shipped it). `sequence` must be sequence() + 1. Costs the
-  // bundle's blobs, not the ledger's: the new ones are merged in place.
-  void RecordBundle(const format::BundleHeader& header, const std::vector<format::Digest>& shipped);
+  // that first shipped it), and so are the images it carried. `sequence`
+  // must be sequence() + 1. Costs the bundle's blobs, not the ledger's: the
+  // new ones are merged in place.
+  // Without `images`, the record says they were not recorded.
+  void RecordBundle(const format::BundleHeader& header, const std::vector<format::Digest>& shipped,
+                    std::optional<std::vector<BundleImage>> images = std::nullopt);
 
   // Replaces what the ledger believes the far side holds with `held` (from
   // an inventory of the far side). The id, sequence and bundle history stay;
@@ -191,8 +139,16 @@ class Ledger {
     // that receipt (the first receipt taken); 0 while it is not confirmed.
     uint64_t confirmed_unix = 0;
     uint64_t receipt_unix = 0;
+    // The images it carried; nullopt when not recorded: by a sluice before
+    // they were, or for a bundle older than the last kBundlesWithImages.
+    std::optional<std::vector<BundleImage>> images{};
     bool confirmed() const { return confirmed_unix != 0; }
   };
+  // How many of the last bundles keep their images: enough to tell what
+  // changed since any recent bundle, without a history that grows by every
+  // image of every bundle ever shipped (the ledger is read and written
+  // whole by every export).
+  static constexpr size_t kBundlesWithImages = 64;
   const std::vector<BundleRecord>& bundles() const { return bundles_; }
   // The record of bundle `sequence` in the history; null when there is none.
   const BundleRecord* FindBundle(uint64_t sequence) const;
@@ -232,14 +188,11 @@ class Ledger {
   void DropPending() { pending_.reset(); }
 
  private:
-  // The two versions of the file (see above); `path` is for messages.
-  static Result<Ledger> LoadJson(const io::PositionalReader& file, const std::string& path);
-  static Result<Ledger> LoadBinary(const io::PositionalReader& file, const std::string& path);
-  // Takes the id, sequence, bundles and pending record from the JSON both
-  // versions share.
-  Status ReadMetadata(const io::JsonField& root, const std::string& path);
-  std::string MetadataJson() const;
-  Status WriteBinary(io::FileSystem* fs, const std::string& path) const;
+  Ledger() = default;
+  // A ledger of what its file held (ledger_file.h).
+  explicit Ledger(ledger_file::Contents&& contents);
+  // Keeps the images of the last kBundlesWithImages bundles only.
+  void ForgetOldImages();
   const BlobRecord* Find(const format::Digest& digest) const;
   BlobRecord* FindMutable(const format::Digest& digest);
   // Records `digests` as shipped by bundle `sequence`, as RecordBundle says.

@@ -39,6 +39,7 @@ int RunInspect(const Args& args);
 int RunRepair(const Args& args);
 int RunInventory(const Args& args);
 int RunLedger(const Args& args);
+int RunPlan(const Args& args);
 int RunCompletion(const Args& args);
 
 const std::vector<Command>& LedgerActions();

@@ -5,6 +5,7 @@
 
 #include "byte_size.h"
 #include "cli/cli_util.h"
+#include "cli/plan_command.h"
 #include "cli/registry_options.h"
 #include "exporter.h"
 #include "io/atomic_file.h"
@@ -193,7 +194,12 @@ void PrintReport(const ExportReport& r, const std::vector<SourceRef>& refs,
 
 }  // namespace
 
-int RunExport(const Args& args) {
+int RunExport(const Args& args) { return RunExportCommand(args, ExportCommand::kExport); }
+
+int RunExportCommand(const Args& args, ExportCommand command) {
+  // `sluice plan` is this command line, planned and not written (plan_command.cc).
+  const bool plan_command = command == ExportCommand::kPlan;
+  bool dry_run = false;
   std::vector<std::string> refs;
   std::vector<std::string> list_paths;
   std::vector<std::string> config_paths;
@@ -211,7 +217,13 @@ int RunExport(const Args& args) {
   std::string base = "sent";
   int64_t resend_last = 0;  // signed, so that -1 is refused rather than wrapped
   RegistryOptions registry_options("src");
-  po::options_description options("export options");
+  auto sign_key = po::value(&opts.sign_key_path);
+  auto output = po::value(&opts.output_path);
+  if (!plan_command) {
+    sign_key->required();
+    output->required();
+  }
+  po::options_description options(plan_command ? kPlanOptionsCaption : "export options");
   options.add_options()
       ("source", po::value(&refs)->multitoken(), "images to export (also positional): oci:DIR[:TAG], docker://HOST/REPO[:TAG|@DIGEST], "
        "docker://HOST/REPO (all tags), oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG|:@N]; "
@@ -235,9 +247,9 @@ int RunExport(const Args& args) {
        "with docker://HOST: every tag of every repository of the registry")
       ("ledger", po::value(&opts.ledger_path)->required(),
        "ledger of what the far side holds; created if missing, updated after success")
-      ("sign-key", po::value(&opts.sign_key_path)->required(),
+      ("sign-key", sign_key,
        "Ed25519 private key (PEM, unencrypted, mode 600)")
-      ("output,o", po::value(&opts.output_path)->required(), "bundle file to write, or - for stdout")
+      ("output,o", output, "bundle file to write, or - for stdout")
       ("platform", po::value(&platforms)->value_name("OS/ARCH[/VARIANT]"),
        "repeatable: of every image index, ship only the children for these platforms "
        "(e.g. linux/amd64, linux/arm64/v8; no variant matches any variant) and those that "
@@ -285,15 +297,21 @@ int RunExport(const Args& args) {
   bool allow_insecure_key = false;
   AddInsecureKeyOption(options, &allow_insecure_key);
   registry_options.AddTo(options);
+  if (!plan_command) {
+    options.add_options()("dry-run", po::bool_switch(&dry_run),
+                          "write nothing: print what the bundle would hold, as 'sluice plan'");
+  }
   po::positional_options_description positional;
   positional.add("source", -1);
   po::variables_map vm;
-  if (auto exit = ParseCommandLine(
-          "export",
-          "SRC... [--list FILE] [--config FILE] --ledger LEDGER --sign-key KEY -o BUNDLE", args,
-          options, positional, &vm)) {
+  if (auto exit = ParseCommandLine(plan_command ? "plan" : "export",
+                                   plan_command ? kPlanUsage
+                                                : "SRC... [--list FILE] [--config FILE] --ledger "
+                                                  "LEDGER --sign-key KEY -o BUNDLE [--dry-run]",
+                                   args, options, positional, &vm)) {
     return *exit;
   }
+  const bool planning = plan_command || dry_run;
   if (Status s = registry_options.Check(/*stdin_is_input=*/false); !s.ok()) {
     return ReportError(s);
   }
@@ -348,12 +366,14 @@ int RunExport(const Args& args) {
     return kExitUsage;
   }
   opts.parity_count = static_cast<uint32_t>(parity);
-  if (opts.output_path == "-" && json) {
+  if (!planning && opts.output_path == "-" && json) {
     std::cerr << "sluice export: --json and -o - both want stdout\n";
     return kExitUsage;
   }
   // Before any source is opened: a key others can read is refused at once.
-  if (Status s = CheckSigningKeyFile(opts.sign_key_path, allow_insecure_key); !s.ok()) {
+  if (Status s = planning ? Status::Ok()
+                          : CheckSigningKeyFile(opts.sign_key_path, allow_insecure_key);
+      !s.ok()) {
     return ReportError(s);
   }
 
@@ -370,6 +390,7 @@ int RunExport(const Args& args) {
     export_sources.emplace_back(source->get(), ref.platforms);
     sources.push_back(std::move(source).value());
   }
+  if (planning) return PlanAndReport(fs, export_sources, sources_given, opts, json);
   ProgressDisplay progress(quiet);
   opts.progress = progress.counter();
   auto report = Export(fs, export_sources, opts);

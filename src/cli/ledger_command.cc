@@ -68,6 +68,18 @@ int Show(const Args& args) {
         bundle["confirmed_at"] = IsoTimeUtc(b.confirmed_unix);
         bundle["receipt_unix"] = b.receipt_unix;
       }
+      // null: not recorded (an earlier sluice, or an old bundle; ledger_file.h).
+      nlohmann::ordered_json images = nullptr;
+      if (b.images) {
+        images = nlohmann::ordered_json::array();
+        for (const Ledger::BundleImage& i : *b.images) {
+          images.push_back({{"ref", i.ref},
+                            {"repository", i.repository},
+                            {"tag", i.tag},
+                            {"digest", i.digest.str()}});
+        }
+      }
+      bundle["images"] = std::move(images);
       bundles.push_back(std::move(bundle));
     }
     std::cout << nlohmann::ordered_json{{"ledger", path},
@@ -94,6 +106,14 @@ int Show(const Args& args) {
     std::cout << "    " << b.sequence << "  " << Printable(b.bundle_id) << "  created "
               << IsoTimeUtc(b.created_unix) << "  " << b.blobs << " blobs shipped  "
               << ConfirmationText(b) << "\n";
+    if (!b.images) {
+      std::cout << "        images not recorded (before sluice recorded them, or older than the "
+                << Ledger::kBundlesWithImages << " last bundles)\n";
+      continue;
+    }
+    for (const Ledger::BundleImage& i : *b.images) {
+      std::cout << "        " << Printable(i.ref) << " -> " << i.digest.str() << "\n";
+    }
   }
   return kExitOk;
 }
@@ -251,8 +271,8 @@ int Rebuild(const Args& args) {
 const std::vector<Command>& LedgerActions() {
   static const std::vector<Command> kActions = {
       {"show",
-       "what the ledger records: id, sequence, blobs sent and delivered, bundles and whether a "
-       "receipt confirmed each",
+       "what the ledger records: id, sequence, blobs sent and delivered, bundles (created when, "
+       "in UTC; the images each carried) and whether a receipt confirmed each",
        Show},
       {"confirm",
        "mark the blobs a receipt of the far side lists as delivered (for 'export --base "

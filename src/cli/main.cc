@@ -17,6 +17,7 @@ namespace sluice::cli {
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
       {"keygen", "create an Ed25519 signing key pair", RunKeygen},
+      {"plan", "show what the next export would write, writing nothing", RunPlan},
       {"export", "write the images a ledger has not shipped yet into a signed bundle", RunExport},
       {"verify", "check a bundle's signature and every byte", RunVerify},
       {"import", "verify a bundle and write its images to a destination", RunImport},

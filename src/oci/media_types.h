@@ -48,4 +48,14 @@ inline bool IsForeignLayerMediaType(std::string_view mt) {
          mt.starts_with("application/vnd.oci.image.layer.nondistributable.");
 }
 
+// Layers whose media type says their bytes are gzip or zstd compressed:
+// OCI "+gzip" and "+zstd", Docker ".tar.gzip" and ".tar.zstd" (foreign and
+// nondistributable ones too). A label only: the bundle writer looks at the
+// bytes (format::ChooseCompression), and a docker-archive's plain tars are
+// labelled ".tar.gzip".
+inline bool IsCompressedLayerMediaType(std::string_view mt) {
+  return mt.ends_with("+gzip") || mt.ends_with("+zstd") || mt.ends_with(".tar.gzip") ||
+         mt.ends_with(".tar.zstd");
+}
+
 }  // namespace sluice::oci

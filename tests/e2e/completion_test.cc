@@ -75,6 +75,7 @@ TEST_CASE("completion completes file names for file arguments and option values"
 
 TEST_CASE("completion offers every option that each command's --help lists", "[e2e][completion]") {
   const std::vector<std::vector<std::string>> commands = {{"keygen"},
+                                                          {"plan"},
                                                           {"export"},
                                                           {"verify"},
                                                           {"import"},

@@ -16,6 +16,7 @@ using ::sluice::testing::ShellQuote;
 const std::vector<std::vector<std::string>> kHelps = {
     {"--help"},
     {"keygen", "--help"},
+    {"plan", "--help"},
     {"export", "--help"},
     {"verify", "--help"},
     {"import", "--help"},

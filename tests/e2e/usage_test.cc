@@ -6,8 +6,8 @@
 namespace sluice::e2e {
 namespace {
 
-const char* const kCommands[] = {"keygen",    "export", "verify", "import",    "inspect",
-                                 "inventory", "ledger", "repair", "completion"};
+const char* const kCommands[] = {"keygen",    "plan",   "export", "verify",    "import",
+                                 "inspect",   "inventory", "ledger", "repair", "completion"};
 
 TEST_CASE("sluice --help lists every command", "[e2e][usage]") {
   RunResult r = Sluice({"--help"});
@@ -133,6 +133,7 @@ TEST_CASE("every command takes -q and --quiet", "[e2e][usage]") {
   const std::string inventory = ws.dir / "inventory.json";
   const std::vector<std::vector<std::string>> runs = {
       {"keygen", "-q", "--private", ws.dir / "q.key", "--public", ws.dir / "q.pub"},
+      {"plan", "oci:" + SampleLayout() + ":app:1.0", "--ledger", ws.ledger, "-q"},
       {"export", "oci:" + SampleLayout() + ":app:1.0", "--ledger", ws.ledger, "--sign-key",
        ws.keys.private_key, "-o", bundle, "--quiet"},
       {"verify", bundle, "--trust", ws.keys.public_key, "-q"},

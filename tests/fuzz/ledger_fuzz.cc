@@ -4,7 +4,7 @@
 //
 // Beyond "no crash, no leak, no UB, no exception" it checks that a ledger
 // that loads saves and loads back to the same id, sequence, blobs (with
-// their records), bundles and pending record.
+// their records), bundles (with the images they carried) and pending record.
 //
 // A version 2 file ends with a checksum of everything before it, which a
 // mutation almost never keeps right: the input is also loaded with its last
@@ -19,6 +19,7 @@
 #include "io/atomic_file.h"
 #include "io/memory_file_system.h"
 #include "ledger.h"
+#include "ledger_file.h"
 
 using namespace sluice;
 using fuzz::Check;
@@ -39,6 +40,7 @@ void CheckRoundTrip(io::ByteView bytes) {
   for (size_t i = 0; i < ledger->bundles().size(); ++i) {
     Check(again->bundles()[i].sequence == ledger->bundles()[i].sequence);
     Check(again->bundles()[i].bundle_id == ledger->bundles()[i].bundle_id);
+    Check(again->bundles()[i].images == ledger->bundles()[i].images);
   }
   Check(again->pending().has_value() == ledger->pending().has_value());
   if (ledger->pending()) {

@@ -400,6 +400,53 @@ TEST_CASE("a pending bundle that reached its output path is recorded when the le
   CHECK(reloaded->blob_count() == recorded->blob_count());
 }
 
+// A plan (exporter.h PreviewExport) settles the same way, in memory only:
+// it plans on the ledger the next export will see, and writes nothing.
+TEST_CASE("a plan settles an interrupted export's pending bundle in memory, leaving the file as it was") {
+  Fixture f;
+  REQUIRE(f.ExportRefs({"app:1.0"}, f.tmp / "1.sluice").ok());
+  const std::string before = ReadFile(f.ledger);
+  auto second = f.ExportRefs({"app:1.1"}, f.tmp / "2.sluice");
+  REQUIRE(second.ok());
+  auto recorded = Ledger::Load(f.fs, f.ledger);
+  REQUIRE(recorded.ok());
+  testing::WriteFile(f.tmp / "old.json", before);
+  auto old = Ledger::Load(f.fs, f.tmp / "old.json");
+  REQUIRE(old.ok());
+  Ledger pending_ledger = std::move(old).value();
+  Ledger::BundleRecord last = recorded->bundles().back();
+  REQUIRE(last.images.has_value());
+  std::vector<format::Digest> shipped;
+  for (const std::string& d : f.Shipped(f.tmp / "2.sluice")) shipped.push_back(*format::Digest::Parse(d));
+  uint64_t expected_sequence = 2;
+  SECTION("the bundle is at its output path: counted") {}
+  SECTION("nothing is there: dropped") {
+    last.bundle_id = std::string(32, 'a');
+    expected_sequence = 1;
+  }
+  pending_ledger.SetPending({last, f.tmp / "2.sluice", shipped});
+  REQUIRE(pending_ledger.Save(f.fs, f.ledger).ok());
+  const std::string pending_bytes = ReadFile(f.ledger);
+
+  auto source = NewOciLayoutSource(f.fs, f.layout, "app:1.1");
+  ExportOptions options;
+  options.ledger_path = f.ledger;
+  auto preview = PreviewExport(f.fs, {source.get()}, options);
+  REQUIRE(preview.ok());
+  CHECK(preview->base_sequence == expected_sequence);
+  CHECK(preview->sequence == expected_sequence + 1);
+  CHECK(preview->changes.since_sequence == expected_sequence);
+  if (expected_sequence == 2) {
+    CHECK(preview->changes.Count(ImageChange::Kind::kUnchanged) == 1);
+    CHECK(preview->plan.shipped_blobs == 0);
+  } else {
+    CHECK(preview->changes.Count(ImageChange::Kind::kAdded) == 1);
+    CHECK(preview->changes.Count(ImageChange::Kind::kRemoved) == 1);
+    CHECK(preview->plan.shipped_blobs == shipped.size());
+  }
+  CHECK(ReadFile(f.ledger) == pending_bytes);
+}
+
 TEST_CASE("a pending bundle that never reached its output path is dropped when the ledger loads") {
   Fixture f;
   REQUIRE(f.ExportRefs({"app:1.0"}, f.tmp / "1.sluice").ok());

@@ -13,6 +13,7 @@
 #include "io/atomic_file.h"
 #include "io/fault_injection_file_system.h"
 #include "io/memory_file_system.h"
+#include "ledger_file.h"
 #include "test_support.h"
 
 using namespace sluice;
@@ -64,6 +65,7 @@ void CheckSameLedger(const Ledger& a, const Ledger& b) {
     CHECK(a.bundles()[i].blobs == b.bundles()[i].blobs);
     CHECK(a.bundles()[i].confirmed_unix == b.bundles()[i].confirmed_unix);
     CHECK(a.bundles()[i].receipt_unix == b.bundles()[i].receipt_unix);
+    CHECK(a.bundles()[i].images == b.bundles()[i].images);
   }
   REQUIRE(a.pending().has_value() == b.pending().has_value());
   if (a.pending()) {
@@ -71,6 +73,7 @@ void CheckSameLedger(const Ledger& a, const Ledger& b) {
     CHECK(a.pending()->record.bundle_id == b.pending()->record.bundle_id);
     CHECK(a.pending()->output == b.pending()->output);
     CHECK(a.pending()->shipped == b.pending()->shipped);
+    CHECK(a.pending()->record.images == b.pending()->record.images);
   }
 }
 
@@ -605,4 +608,152 @@ TEST_CASE("a bundle record's confirmation of the wrong type is corruption naming
   forged.metadata = R"({"ledger_id":"00112233445566778899aabbccddeeff","sequence":1,)"
                     R"("bundles":[{"sequence":1,"bundle_id":"ab","confirmed_unix":"soon"}]})";
   CheckCorruption(LoadBytes(forged.Bytes()), "bundles[0].confirmed_unix");
+}
+
+namespace {
+
+// The images of a bundle: what `sluice plan` compares with, and `ledger show`
+// lists (ledger_file.h, "images").
+std::vector<Ledger::BundleImage> Images(const std::string& tag_prefix, size_t n) {
+  std::vector<Ledger::BundleImage> images;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string tag = tag_prefix + std::to_string(i);
+    images.push_back({"oci:/srv/images:app:" + tag, "app", tag, format::Sha256::Of(tag)});
+  }
+  return images;
+}
+
+}  // namespace
+
+TEST_CASE("a bundle's images, and a pending bundle's, survive a save and a load") {
+  io::MemoryFileSystem fs;
+  Ledger ledger = Ledger::Create();
+  ledger.RecordBundle(Bundle(1), {format::Sha256::Of("layer")}, Images("1.", 3));
+  // Pinned by digest: no tag.
+  ledger.RecordBundle(Bundle(2), {},
+                      std::vector<Ledger::BundleImage>{
+                          {"registry.example/team/app@" + format::Sha256::Of("x").str(),
+                           "team/app", "", format::Sha256::Of("x")}});
+  Ledger::PendingBundle pending{{3, std::string(32, 'c'), 1700000003, 1}, "/srv/out/3.sluice",
+                                {format::Sha256::Of("layer 3")}};
+  pending.record.images = Images("3.", 2);
+  ledger.SetPending(pending);
+  REQUIRE(ledger.Save(&fs, "/l.ledger").ok());
+
+  auto loaded = Ledger::Load(&fs, "/l.ledger");
+  REQUIRE(loaded.ok());
+  CheckSameLedger(*loaded, ledger);
+  REQUIRE(loaded->FindBundle(1)->images.has_value());
+  CHECK(*loaded->FindBundle(1)->images == Images("1.", 3));
+  REQUIRE(loaded->FindBundle(2)->images.has_value());
+  CHECK(loaded->FindBundle(2)->images->at(0).tag.empty());
+  CHECK(loaded->FindBundle(2)->images->at(0).repository == "team/app");
+
+  // Once published, the pending bundle's images are its record's.
+  loaded->CommitPending();
+  REQUIRE(loaded->FindBundle(3) != nullptr);
+  REQUIRE(loaded->FindBundle(3)->images.has_value());
+  CHECK(*loaded->FindBundle(3)->images == Images("3.", 2));
+}
+
+TEST_CASE("a bundle recorded without its images says they were not recorded, not that it had none") {
+  io::MemoryFileSystem fs;
+  Ledger ledger = Ledger::Create();
+  ledger.RecordBundle(Bundle(1), {});
+  ledger.RecordBundle(Bundle(2), {}, std::vector<Ledger::BundleImage>{});
+  REQUIRE(ledger.Save(&fs, "/l.ledger").ok());
+  auto loaded = Ledger::Load(&fs, "/l.ledger");
+  REQUIRE(loaded.ok());
+  CHECK_FALSE(loaded->FindBundle(1)->images.has_value());
+  REQUIRE(loaded->FindBundle(2)->images.has_value());
+  CHECK(loaded->FindBundle(2)->images->empty());
+  const std::string bytes = Saved(ledger);
+  // One "images" member: bundle 2's.
+  CHECK(bytes.find(R"("images")") == bytes.rfind(R"("images")"));
+}
+
+TEST_CASE("the images of a ledger's last bundles are kept, older bundles' are dropped") {
+  Ledger ledger = Ledger::Create();
+  const uint64_t bundles = Ledger::kBundlesWithImages + 5;
+  for (uint64_t s = 1; s <= bundles; ++s) {
+    ledger.RecordBundle(Bundle(s), {}, Images(std::to_string(s) + ".", 1));
+  }
+  for (uint64_t s = 1; s <= bundles; ++s) {
+    INFO("bundle " << s);
+    CHECK(ledger.FindBundle(s)->images.has_value() == (s > 5));
+  }
+  // Through a pending record too.
+  ledger.SetPending({{bundles + 1, std::string(32, 'c'), 1700000003, 0}, "/srv/out", {}});
+  ledger.CommitPending();
+  CHECK_FALSE(ledger.FindBundle(6)->images.has_value());
+  CHECK(ledger.FindBundle(7)->images.has_value());
+  CHECK(ledger.bundles().size() == bundles + 1);
+}
+
+TEST_CASE("a ledger with images is still a version 2 file, which an earlier reader takes") {
+  Ledger ledger = Ledger::Create();
+  ledger.RecordBundle(Bundle(1), {format::Sha256::Of("layer")}, Images("1.", 1));
+  const std::string bytes = Saved(ledger);
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  CHECK(format::LoadU32(p + lf::kVersionOffset) == 2);
+  CHECK(format::LoadU32(p + lf::kHeaderSizeOffset) == lf::kHeaderSize);
+  CHECK(format::LoadU32(p + lf::kRecordSizeOffset) == lf::kRecordSize);
+  // The images are a member of the bundle's record in the metadata, which a
+  // reader before them ignores (ledger_file.h).
+  const uint64_t metadata_size = format::LoadU64(p + lf::kMetadataSizeOffset);
+  const std::string metadata = bytes.substr(lf::kHeaderSize, metadata_size);
+  CHECK(metadata.find(R"("images":[{"digest":")" + format::Sha256::Of("1.0").str() +
+                      R"(","ref":"oci:/srv/images:app:1.0","repository":"app","tag":"1.0"}])") !=
+        std::string::npos);
+}
+
+TEST_CASE("a ledger written before bundles recorded their images loads, and keeps them unrecorded") {
+  // Written by `sluice export` (twice, of the sample images) before this
+  // change; its bytes are committed as they are.
+  const std::string golden = std::string(SLUICE_SRC_TEST_DIR) + "/golden/ledger_v2_no_images.ledger";
+  io::FileSystem* fs = io::DefaultFileSystem();
+  auto loaded = Ledger::Load(fs, golden);
+  REQUIRE(loaded.ok());
+  CHECK(format::HexEncode(loaded->id()) == "7ad75d02fff508b5bb16087a9fc12447");
+  CHECK(loaded->sequence() == 2);
+  CHECK(loaded->blob_count() == 7);
+  REQUIRE(loaded->bundles().size() == 2);
+  CHECK(loaded->bundles()[0].bundle_id == "0dad679260cf2098e6b80025d8839257");
+  CHECK(loaded->bundles()[0].blobs == 4);
+  CHECK(loaded->bundles()[0].created_unix == 1796296690);
+  CHECK(loaded->bundles()[1].bundle_id == "44d86c109f799ea2014145d53aeb3e0e");
+  CHECK(loaded->bundles()[1].blobs == 3);
+  for (const Ledger::BundleRecord& b : loaded->bundles()) CHECK_FALSE(b.images.has_value());
+  CHECK_FALSE(loaded->pending().has_value());
+
+  // The next bundle records its images; the old ones stay unrecorded.
+  TempDir tmp;
+  format::BundleHeader header = Bundle(3);
+  loaded->RecordBundle(header, {format::Sha256::Of("new layer")}, Images("3.", 2));
+  REQUIRE(loaded->Save(fs, tmp / "l.ledger").ok());
+  auto again = Ledger::Load(fs, tmp / "l.ledger");
+  REQUIRE(again.ok());
+  CheckSameLedger(*again, *loaded);
+  CHECK_FALSE(again->FindBundle(1)->images.has_value());
+  CHECK_FALSE(again->FindBundle(2)->images.has_value());
+  REQUIRE(again->FindBundle(3)->images.has_value());
+  CHECK(again->FindBundle(3)->images->size() == 2);
+}
+
+TEST_CASE("a bundle's images of the wrong shape are corruption naming the field") {
+  const std::string prefix = R"({"ledger_id":"00112233445566778899aabbccddeeff","sequence":1,)"
+                             R"("bundles":[{"sequence":1,"bundle_id":"ab","images":)";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"("app:1")", "bundles[0].images"},
+      {R"([7])", "bundles[0].images[0]"},
+      {R"([{"ref":"x","tag":1,"digest":"sha256:00"}])", "bundles[0].images[0].tag"},
+      {R"([{"ref":"x"}])", "bundles[0].images[0].digest"},
+      {R"([{"ref":"x","digest":"sha256:00"}])", "bundles[0].images[0]"},
+  };
+  for (const auto& [images, mention] : cases) {
+    INFO(images);
+    Forged forged;
+    forged.metadata = prefix + images + "}]}";
+    CheckCorruption(LoadBytes(forged.Bytes()), mention);
+  }
 }

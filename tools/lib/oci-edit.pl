@@ -1,6 +1,7 @@
 #!/usr/bin/perl
-# Small edits of an OCI image layout that umoci 0.4 cannot make, used only by
-# tools/make-sample-images (perl and JSON::PP come with build-essential):
+# Small edits of an OCI image layout that umoci 0.4 cannot make, used by
+# tools/make-sample-images and tools/month (perl and JSON::PP come with
+# build-essential):
 #
 #   oci-edit.pl append-tar-layer DIR TAG TARFILE CREATED COMMENT
 #       Appends TARFILE as an *uncompressed* layer
@@ -8,6 +9,11 @@
 #   oci-edit.pl make-index DIR TAG CHILD_TAG...
 #       Writes an image index over the CHILD_TAG images (platform taken from
 #       their configs), tags it TAG, and drops the CHILD_TAG tags.
+#   oci-edit.pl cosign-sign DIR TAG
+#       Adds a cosign-shaped signature of the manifest tagged TAG (a
+#       simplesigning payload layer; its signature annotation is a
+#       placeholder, not a real signature), tagged sha256-<hex>.sig as cosign
+#       tags it. Used by tools/month to show signatures travelling.
 #
 # Every blob is written under blobs/sha256/<hex of its bytes>; index.json is
 # replaced atomically.
@@ -108,12 +114,41 @@ sub make_index {
   print "$descriptor->{digest}\n";
 }
 
+sub cosign_sign {
+  my ($dir, $tag) = @_;
+  my $index = read_index($dir);
+  my $subject = $index->{manifests}[find_tag($index, $tag)]{digest};
+  my $payload = $json->encode({
+    critical => {
+      identity => { 'docker-reference' => "sample/$tag" },
+      image => { 'docker-manifest-digest' => $subject },
+      type => 'cosign container image signature',
+    },
+    optional => undef,
+  });
+  my $layer = put_blob($dir, 'application/vnd.dev.cosign.simplesigning.v1+json', $payload);
+  $layer->{annotations} = { 'dev.cosignproject.cosign/signature' => 'MEUCIQDplaceholder' };
+  my $config = put_blob($dir, $kConfigType, $json->encode({
+    architecture => '', os => '', config => {}, rootfs => { type => 'layers', diff_ids => [$layer->{digest}] },
+  }));
+  my $manifest = { schemaVersion => 2, mediaType => $kManifestType, config => $config, layers => [$layer] };
+  my $descriptor = put_blob($dir, $kManifestType, $json->encode($manifest));
+  (my $hex = $subject) =~ s/^sha256://;
+  $descriptor->{annotations} = { $kRefName => "sha256-$hex.sig" };
+  push @{ $index->{manifests} }, $descriptor;
+  write_index($dir, $index);
+  print "sha256-$hex.sig\n";
+}
+
 my $command = shift @ARGV // '';
 if ($command eq 'append-tar-layer' && @ARGV == 5) {
   append_tar_layer(@ARGV);
 } elsif ($command eq 'make-index' && @ARGV >= 3) {
   make_index(@ARGV);
+} elsif ($command eq 'cosign-sign' && @ARGV == 2) {
+  cosign_sign(@ARGV);
 } else {
   die "usage: oci-edit.pl append-tar-layer DIR TAG TARFILE CREATED COMMENT\n" .
-      "       oci-edit.pl make-index DIR TAG CHILD_TAG...\n";
+      "       oci-edit.pl make-index DIR TAG CHILD_TAG...\n" .
+      "       oci-edit.pl cosign-sign DIR TAG\n";
 }
