@@ -262,9 +262,7 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ExportSource>&
   report.bundle_id = format::HexEncode(header.bundle_id);
   report.base_sequence = header.base_sequence;
   report.sequence = header.sequence;
-  for (const format::RefEntry& ref : plan.catalog.refs) {
-    report.refs.push_back(JoinRefName(ref.repository, ref.tag) + "@" + ref.manifest.str());
-  }
+  report.refs = Ledger::ImagesOf(plan.catalog);
   report.manifests = plan.catalog.manifests.size() - plan.absent_manifests;
   report.absent_manifests = plan.absent_manifests;
   report.attached_refs = plan.attached_refs;

@@ -52,7 +52,7 @@ struct ExportReport {
   std::string bundle_id;  // hex
   uint64_t base_sequence = 0;
   uint64_t sequence = 0;
-  std::vector<std::string> refs;  // "repository:tag@digest" (repository may be empty)
+  std::vector<Ledger::BundleImage> refs;  // the catalog's refs, in its order
   uint64_t manifests = 0;         // carried
   uint64_t absent_manifests = 0;  // index children left out (PlanOptions::platforms)
   uint64_t attached_refs = 0;     // signatures and referrers found (PlanOptions::attached)

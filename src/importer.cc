@@ -44,7 +44,9 @@ Result<std::unique_ptr<format::BundleReader>> OpenChecked(
   summary->base_sequence = catalog.header.base_sequence;
   summary->sequence = catalog.header.sequence;
   summary->refs = catalog.refs.size();
-  summary->manifests = catalog.manifests.size();
+  for (const format::ManifestEntry& m : catalog.manifests) {
+    (m.absent ? summary->absent_manifests : summary->manifests) += 1;
+  }
   for (const format::BlobEntry& blob : catalog.blobs) {
     if (blob.shipped) {
       summary->shipped_blobs += 1;

@@ -42,7 +42,8 @@ struct BundleSummary {
   uint64_t base_sequence = 0;
   uint64_t sequence = 0;
   uint64_t refs = 0;
-  uint64_t manifests = 0;
+  uint64_t manifests = 0;         // carried, and so checked
+  uint64_t absent_manifests = 0;  // index children left out (export --platform)
   uint64_t shipped_blobs = 0;
   uint64_t shipped_bytes = 0;  // raw
   uint64_t assumed_blobs = 0;  // not shipped: expected at the destination

@@ -1,7 +1,9 @@
 #include "cli/cli_util.h"
+#include "cli/json_output.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <cstring>
@@ -96,6 +98,8 @@ std::optional<int> ParseCommandLine(const char* command, const char* usage, cons
       return kExitOk;
     }
     po::notify(*vm);
+    // --json: a failure from here on is a JSON document on stdout too.
+    if (vm->count("json") && (*vm)["json"].as<bool>()) ReportErrorsAsJson(command);
   } catch (const po::unknown_option& e) {
     // Only the option's name: what follows '=' in a misspelt
     // --src-creds=USER:PASSWORD is a password, never printed.
@@ -105,6 +109,10 @@ std::optional<int> ParseCommandLine(const char* command, const char* usage, cons
     problem = e.what();
   }
   if (!problem.empty()) {
+    if (std::find(args.begin(), args.end(), "--json") != args.end()) {
+      ReportErrorsAsJson(command);
+      PrintJsonErrorIfAsked(Status::InvalidArgument(problem), kExitUsage);
+    }
     std::cerr << "sluice " << command << ": " << Printable(problem) << "\n"
               << WrapText(std::string("usage: sluice ") + command + " " + usage,
                           OutputWidth(STDERR_FILENO), kUsageIndent)
@@ -135,6 +143,7 @@ int ReportError(const Status& status) {
   // One line whatever the message holds: names from bundles, registries'
   // answers and paths reach messages, and none may forge a line of its own.
   std::cerr << "sluice: error: " << Printable(status.ToString()) << "\n";
+  PrintJsonErrorIfAsked(status, ExitCodeFor(status));
   return ExitCodeFor(status);
 }
 

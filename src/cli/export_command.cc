@@ -5,11 +5,13 @@
 
 #include "byte_size.h"
 #include "cli/cli_util.h"
+#include "cli/json_output.h"
 #include "cli/plan_command.h"
 #include "cli/registry_options.h"
 #include "exporter.h"
 #include "io/atomic_file.h"
 #include "mirror_config.h"
+#include "reference/ref_name.h"
 #include "reference/reference.h"
 #include "reference/transport_ref.h"
 #include "source/archive_source.h"
@@ -128,11 +130,18 @@ void PrintReport(const ExportReport& r, const std::vector<SourceRef>& refs,
                          {"error", ErrorKindName(l.skipped->reason.kind())},
                          {"reason", l.skipped->reason.message()}});
     }
-    nlohmann::ordered_json doc = {{"bundle", output},
+    nlohmann::ordered_json images = nlohmann::ordered_json::array();
+    for (const Ledger::BundleImage& image : r.refs) {
+      images.push_back(RefJson(image.ref, image.repository, image.tag, image.digest.str()));
+    }
+    // Something left out (--keep-going, exit 5) is not a success.
+    nlohmann::ordered_json doc = JsonDocument("export");
+    doc["ok"] = left_out.empty();
+    doc.update(nlohmann::ordered_json{{"bundle", output},
                                   {"bundle_id", r.bundle_id},
                                   {"base_sequence", r.base_sequence},
                                   {"sequence", r.sequence},
-                                  {"refs", r.refs},
+                                  {"refs", std::move(images)},
                                   {"manifests", r.manifests},
                                   {"absent_manifests", r.absent_manifests},
                                   {"attached_refs", r.attached_refs},
@@ -145,14 +154,17 @@ void PrintReport(const ExportReport& r, const std::vector<SourceRef>& refs,
                                   {"bundle_bytes", r.bundle_bytes},
                                   {"files", r.files},
                                   {"parity_files", r.parity_files},
-                                  {"skipped", skipped}};
-    std::cout << doc.dump(2) << "\n";
+                                  {"skipped", skipped}});
+    PrintJson(doc);
     return;
   }
   std::ostream& out = output == "-" || r.bundle_on_stdout ? std::cerr : std::cout;
   out << "exported bundle " << r.sequence << " (on ledger sequence " << r.base_sequence
       << ") to " << output << "\n";
-  for (const std::string& ref : r.refs) out << "  " << Printable(ref) << "\n";
+  for (const Ledger::BundleImage& ref : r.refs) {
+    out << "  " << Printable(JoinRefName(ref.repository, ref.tag)) << "@" << ref.digest.str()
+        << "\n";
+  }
   out << "  " << r.manifests << " manifests, " << r.shipped_blobs << " blobs shipped ("
       << HumanBytes(r.shipped_bytes) << "), " << r.skipped_blobs
       << " skipped as held by the far side (" << HumanBytes(r.skipped_bytes) << ")\n";

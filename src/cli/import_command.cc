@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
+#include "cli/json_output.h"
 #include "cli/registry_options.h"
 #include "destination_state.h"
 #include "file_artifacts.h"
@@ -123,18 +124,18 @@ void PrintReport(const ImportReport& r, const std::string& bundle_path,
   if (json) {
     nlohmann::ordered_json refs = nlohmann::ordered_json::array();
     for (const auto& ref : r.refs) {
-      nlohmann::ordered_json entry = {
-          {"source", ref.source}, {"destination", ref.destination}, {"digest", ref.digest}};
+      nlohmann::ordered_json entry = RefJson(ref.source, ref.repository, ref.tag, ref.digest);
+      entry["destination"] = ref.destination;
       if (!ref.index.empty()) {
         entry["index"] = ref.index;
         entry["platform"] = ref.platform;
       }
       if (ref.artifact) {
-        entry["artifact"] = oci::ArtifactKindName(ref.artifact->kind);
-        entry["name"] = ref.artifact->name;
-        if (ref.artifact->kind == oci::ArtifactKind::kHelmChart) {
-          entry["version"] = ref.artifact->version;
-        }
+        // As inspect --json shows it.
+        entry["artifact"] = {{"kind", oci::ArtifactKindName(ref.artifact->kind)},
+                             {"name", ref.artifact->name},
+                             {"version", ref.artifact->version},
+                             {"size", ref.artifact->content.size}};
         if (!ref.file.empty()) entry["file"] = ref.file;
       }
       refs.push_back(std::move(entry));
@@ -143,7 +144,7 @@ void PrintReport(const ImportReport& r, const std::string& bundle_path,
     for (const auto& k : r.tags_left_alone) {
       kept.push_back({{"destination", k.destination}, {"kept", k.kept}, {"refused", k.refused}});
     }
-    std::cout << nlohmann::ordered_json{{"bundle", bundle_path},
+    PrintJson("import", nlohmann::ordered_json{{"bundle", bundle_path},
                                         {"bundle_id", r.bundle.bundle_id},
                                         {"sequence", r.bundle.sequence},
                                         {"signer", r.bundle.signer},
@@ -156,9 +157,7 @@ void PrintReport(const ImportReport& r, const std::string& bundle_path,
                                         {"tags_left_alone", kept},
                                         {"repaired", r.repaired},
                                         {"rebound_from", r.rebound_from},
-                                        {"receipt", receipt}}
-                     .dump(2)
-              << "\n";
+                                        {"receipt", receipt}});
     return;
   }
   std::cout << "imported bundle " << r.bundle.sequence << " into " << Printable(destination) << ": "
@@ -225,7 +224,7 @@ int WriteMapping(const std::string& path, bool defaulted, const ImportReport& re
 // What an import of volumes that do not yet make up their set did.
 void PrintStaged(const StagedSet& set, const std::string& bundle_path, bool json) {
   if (json) {
-    std::cout << nlohmann::ordered_json{{"bundle", bundle_path},
+    PrintJson("import", nlohmann::ordered_json{{"bundle", bundle_path},
                                         {"bundle_id", set.bundle_id},
                                         {"complete", false},
                                         {"staged_in", set.dir},
@@ -234,9 +233,7 @@ void PrintStaged(const StagedSet& set, const std::string& bundle_path, bool json
                                         {"volume_count", set.volume_count},
                                         {"volumes_held", set.volumes},
                                         {"parity_held", set.parity},
-                                        {"still_needed", set.Missing()}}
-                     .dump(2)
-              << "\n";
+                                        {"still_needed", set.Missing()}});
     return;
   }
   std::cout << "staged ";
@@ -389,12 +386,10 @@ int RunImport(const Args& args) {
     if (!set.ok()) return ReportError(set.status());
     if (set->imported) {
       if (json) {
-        std::cout << nlohmann::ordered_json{{"bundle", bundle_path},
+        PrintJson("import", nlohmann::ordered_json{{"bundle", bundle_path},
                                             {"bundle_id", set->bundle_id},
                                             {"complete", true},
-                                            {"already_imported", true}}
-                         .dump(2)
-                  << "\n";
+                                            {"already_imported", true}});
       } else {
         std::cout << "bundle " << set->bundle_id << " is imported into " << Printable(destination)
                   << " already (from volumes given before); nothing to do\n";

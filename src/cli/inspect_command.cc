@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
+#include "cli/json_output.h"
 #include "format/bundle_reader.h"
 #include "oci/artifact.h"
 #include "oci/manifest.h"
@@ -102,7 +103,7 @@ std::optional<oci::Artifact> ArtifactOf(
   return oci::RecognizeArtifact(it->second->bytes, it->second->media_type);
 }
 
-void PrintJson(const Inspected& in) {
+void PrintInspectedJson(const Inspected& in) {
   using nlohmann::ordered_json;
   const format::Catalog& catalog = *in.catalog;
   const format::BundleHeader& h = catalog.header;
@@ -130,12 +131,8 @@ void PrintJson(const Inspected& in) {
   }
   for (const auto& r : catalog.refs) {
     auto m = by_digest.find(r.manifest);
-    ordered_json entry = {
-        {"repository", r.repository},
-        {"tag", r.tag},
-        {"source", r.source},
-        {"digest", r.manifest.str()},
-        {"media_type", m == by_digest.end() ? std::string() : m->second->media_type}};
+    ordered_json entry = RefJson(r.source, r.repository, r.tag, r.manifest.str());
+    entry["media_type"] = m == by_digest.end() ? std::string() : m->second->media_type;
     if (std::optional<oci::Artifact> artifact = ArtifactOf(r, by_digest)) {
       entry["artifact"] = {{"kind", oci::ArtifactKindName(artifact->kind)},
                            {"name", artifact->name},
@@ -152,7 +149,7 @@ void PrintJson(const Inspected& in) {
                      {"shipped", b.shipped},
                      {"stored_size", in.Stored(i)}});
   }
-  ordered_json doc = {{"bundle_id", format::HexEncode(h.bundle_id)},
+  PrintJson("inspect", ordered_json{{"bundle_id", format::HexEncode(h.bundle_id)},
                       {"ledger_id", format::HexEncode(h.ledger_id)},
                       {"base_sequence", h.base_sequence},
                       {"sequence", h.sequence},
@@ -168,8 +165,7 @@ void PrintJson(const Inspected& in) {
                       {"volumes", in.volumes},
                       {"parity_files", in.parity_files},
                       {"parity_bytes", in.parity_bytes},
-                      {"parity_overhead_percent", ParityOverhead(in)}};
-  std::cout << doc.dump(2) << "\n";
+                      {"parity_overhead_percent", ParityOverhead(in)}});
 }
 
 // Every name, source and media type is the bundle's claim, unchecked until
@@ -275,7 +271,7 @@ int RunInspect(const Args& args) {
     inspected.stored_bytes += inspected.Stored(i);
   }
   if (json) {
-    PrintJson(inspected);
+    PrintInspectedJson(inspected);
   } else {
     PrintText(inspected);
   }

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "cli/cli_util.h"
+#include "cli/json_output.h"
 #include "cli/help_text.h"
 #include "exporter.h"
 #include "inventory.h"
@@ -73,25 +74,20 @@ int Show(const Args& args) {
       if (b.images) {
         images = nlohmann::ordered_json::array();
         for (const Ledger::BundleImage& i : *b.images) {
-          images.push_back({{"ref", i.ref},
-                            {"repository", i.repository},
-                            {"tag", i.tag},
-                            {"digest", i.digest.str()}});
+          images.push_back(RefJson(i.ref, i.repository, i.tag, i.digest.str()));
         }
       }
       bundle["images"] = std::move(images);
       bundles.push_back(std::move(bundle));
     }
-    std::cout << nlohmann::ordered_json{{"ledger", path},
+    PrintJson("ledger", nlohmann::ordered_json{{"ledger", path},
                                         {"ledger_id", format::HexEncode(ledger->id())},
                                         {"sequence", ledger->sequence()},
                                         {"blobs", ledger->blob_count()},
                                         {"delivered_blobs", delivered},
                                         {"unconfirmed_blobs", ledger->blob_count() - delivered},
                                         {"confirmed_bundles", confirmed_bundles},
-                                        {"bundles", std::move(bundles)}}
-                     .dump(2)
-              << "\n";
+                                        {"bundles", std::move(bundles)}});
     return kExitOk;
   }
   std::cout << "ledger " << Printable(path) << "\n"
@@ -182,7 +178,7 @@ int Confirm(const Args& args) {
     if (Status s = ledger->Save(fs, path); !s.ok()) return ReportError(s);
   }
   if (json) {
-    std::cout << nlohmann::ordered_json{{"ledger", path},
+    PrintJson("ledger", nlohmann::ordered_json{{"ledger", path},
                                         {"receipt", receipt_path},
                                         {"ledger_id", ledger_id},
                                         {"bundle_id", receipt.bundle_id},
@@ -194,9 +190,7 @@ int Confirm(const Args& args) {
                                         {"delivered_now", delivery.marked},
                                         {"delivered_before", delivery.already},
                                         {"not_in_ledger", delivery.not_held},
-                                        {"bundle_in_history", in_history}}
-                     .dump(2)
-              << "\n";
+                                        {"bundle_in_history", in_history}});
     return kExitOk;
   }
   const std::string bundle_text = "bundle " + std::to_string(receipt.sequence) + " (" +

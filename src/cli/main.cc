@@ -9,6 +9,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/json_output.h"
 #include "cli/help_text.h"
 #include "format/bundle_format.h"
 
@@ -83,7 +84,9 @@ int main(int argc, char** argv) {
     // should throw. Should something still do so, say it in one line and
     // exit with a code of its own, instead of std::terminate's abort (134).
     try {
-      return c.run(Args(argv + 2, argv + argc));
+      const int exit_code = c.run(Args(argv + 2, argv + argc));
+      PrintJsonErrorIfNonePrinted(exit_code);
+      return exit_code;
     } catch (const std::exception& e) {
       std::cerr << "sluice: internal error: " << Printable(e.what()) << "\n";
     } catch (...) {

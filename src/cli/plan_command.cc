@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/cli_util.h"
+#include "cli/json_output.h"
 #include "unix_time.h"
 
 namespace sluice::cli {
@@ -14,10 +15,7 @@ namespace {
 using nlohmann::ordered_json;
 
 ordered_json ImageJson(const Ledger::BundleImage& image) {
-  return {{"ref", image.ref},
-          {"repository", image.repository},
-          {"tag", image.tag},
-          {"digest", image.digest.str()}};
+  return RefJson(image.ref, image.repository, image.tag, image.digest.str());
 }
 
 // What --keep-going would leave out, as export --json lists it.
@@ -35,7 +33,7 @@ ordered_json SkippedJson(const std::vector<SkippedImage>& skipped,
   return out;
 }
 
-void PrintJson(const ExportPreview& p, const std::vector<SourceRef>& refs,
+void PrintPlanJson(const ExportPreview& p, const std::vector<SourceRef>& refs,
                const std::string& ledger_path) {
   const ImageChanges& c = p.changes;
   ordered_json images = ordered_json::array();
@@ -62,7 +60,10 @@ void PrintJson(const ExportPreview& p, const std::vector<SourceRef>& refs,
              {"images_recorded", c.comparable}};
   }
   const BundleEstimate& e = p.estimate;
-  ordered_json doc = {{"ledger", ledger_path},
+  // export --dry-run prints the same document: it is a plan.
+  ordered_json doc = JsonDocument("plan");
+  doc["ok"] = p.plan.skipped.empty();
+  doc.update(ordered_json{{"ledger", ledger_path},
                       {"ledger_id", p.ledger_id},
                       {"ledger_exists", p.ledger_exists},
                       {"base_sequence", p.base_sequence},
@@ -102,8 +103,8 @@ void PrintJson(const ExportPreview& p, const std::vector<SourceRef>& refs,
                         {"extrapolated_bytes", e.extrapolated_bytes},
                         {"sample_bytes", e.sample_bytes}}},
                       {"skipped", SkippedJson(p.plan.skipped, refs)},
-                      {"written", false}};
-  std::cout << doc.dump(2) << "\n";
+                      {"written", false}});
+  PrintJson(doc);
 }
 
 // "  re-pointed  oci:/srv/images:app:1.1 -> sha256:... (was sha256:...)"
@@ -206,7 +207,7 @@ int PlanAndReport(io::FileSystem* fs, const std::vector<ExportSource>& sources,
   auto preview = PreviewExport(fs, sources, options);
   if (!preview.ok()) return ReportError(preview.status());
   if (json) {
-    PrintJson(*preview, refs, options.ledger_path);
+    PrintPlanJson(*preview, refs, options.ledger_path);
   } else {
     PrintText(*preview, refs, options.ledger_path);
   }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
+#include "cli/json_output.h"
 #include "parity_files.h"
 
 namespace po = boost::program_options;
@@ -32,23 +33,15 @@ int RunRepair(const Args& args) {
   auto report = RepairBundle(io::DefaultFileSystem(), bundle_path, progress.counter());
   progress.Finish();
   if (!report.ok()) {
-    if (json) {
-      std::cout << nlohmann::ordered_json{{"bundle", bundle_path}, {"ok", false},
-                                          {"error", report.status().ToString()}}
-                       .dump(2)
-                << "\n";
-    }
     return ReportError(report.status());
   }
   if (json) {
-    std::cout << nlohmann::ordered_json{{"bundle", bundle_path},
+    PrintJson("repair", nlohmann::ordered_json{{"bundle", bundle_path},
                                         {"ok", true},
                                         {"was_intact", report->was_intact},
                                         {"parity_files", report->parity_files},
                                         {"rebuilt", report->rebuilt},
-                                        {"details", report->details}}
-                     .dump(2)
-              << "\n";
+                                        {"details", report->details}});
     return kExitOk;
   }
   if (report->was_intact) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
+#include "cli/json_output.h"
 #include "format/bundle_reader.h"
 #include "importer.h"
 #include "io/atomic_file.h"
@@ -20,19 +21,13 @@ int VerifyOneVolume(const std::string& path, const format::TrustPolicy& trust, b
   if (!file.ok()) return ReportError(file.status());
   auto check = format::VerifyVolume(**file, trust);
   if (!check.ok()) {
-    if (json) {
-      std::cout << nlohmann::ordered_json{{"bundle", path}, {"ok", false},
-                                          {"error", check.status().ToString()}}
-                       .dump(2)
-                << "\n";
-    }
     return ReportError(check.status().WithContext("volume " + path));
   }
   const format::VolumeCheck& c = *check;
   const std::string signer = "sha256:" + format::HexEncode(c.signature.key_fingerprint);
   const uint64_t spanning = c.parts.size() - c.whole_blobs;
   if (json) {
-    std::cout << nlohmann::ordered_json{{"bundle", path},
+    PrintJson("verify", nlohmann::ordered_json{{"bundle", path},
                                         {"ok", true},
                                         {"bundle_id", format::HexEncode(c.catalog.header.bundle_id)},
                                         {"signer", signer},
@@ -41,9 +36,7 @@ int VerifyOneVolume(const std::string& path, const format::TrustPolicy& trust, b
                                         {"volumes", c.record.count},
                                         {"frames", c.frames},
                                         {"whole_blobs", c.whole_blobs},
-                                        {"blob_parts", spanning}}
-                     .dump(2)
-              << "\n";
+                                        {"blob_parts", spanning}});
     return kExitOk;
   }
   std::cout << Printable(path) << ": OK, volume " << c.record.number << " of " << c.record.count
@@ -110,18 +103,12 @@ int RunVerify(const Args& args) {
       VerifyBundle(input->stream.get(), *trust, progress.counter(), input->file.get());
   progress.Finish();
   if (!summary.ok()) {
-    if (json) {
-      std::cout << nlohmann::ordered_json{{"bundle", bundle_path}, {"ok", false},
-                                          {"error", summary.status().ToString()}}
-                       .dump(2)
-                << "\n";
-    }
     return ReportError(summary.status());
   }
   NoteStreamParity(*input);
   const BundleSummary& s = *summary;
   if (json) {
-    std::cout << nlohmann::ordered_json{{"bundle", bundle_path},
+    PrintJson("verify", nlohmann::ordered_json{{"bundle", bundle_path},
                                         {"ok", true},
                                         {"bundle_id", s.bundle_id},
                                         {"signer", s.signer},
@@ -130,19 +117,22 @@ int RunVerify(const Args& args) {
                                         {"sequence", s.sequence},
                                         {"refs", s.refs},
                                         {"manifests", s.manifests},
+                                        {"absent_manifests", s.absent_manifests},
                                         {"shipped_blobs", s.shipped_blobs},
                                         {"shipped_bytes", s.shipped_bytes},
                                         {"assumed_blobs", s.assumed_blobs},
                                         {"parity_stream", input->stream_parity
                                                               ? input->stream_parity->Summary()
-                                                              : ""}}
-                     .dump(2)
-              << "\n";
+                                                              : ""}});
   } else {
     std::cout << Printable(bundle_path) << ": OK, bundle " << s.sequence << " (on ledger sequence "
               << s.base_sequence << "), signed by " << Printable(s.signer)
               << (s.signature_verified ? "" : " (signature NOT checked)") << "\n  " << s.refs
-              << " refs, " << s.manifests << " manifests, " << s.shipped_blobs << " blobs ("
+              << " refs, " << s.manifests << " manifests"
+              << (s.absent_manifests > 0
+                      ? " (" + std::to_string(s.absent_manifests) + " more left out by platform)"
+                      : std::string())
+              << ", " << s.shipped_blobs << " blobs ("
               << HumanBytes(s.shipped_bytes) << ") verified, " << s.assumed_blobs
               << " assumed present at the destination\n";
     if (!input->volume_paths.empty()) {

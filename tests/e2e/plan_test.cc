@@ -66,7 +66,7 @@ nlohmann::json PlanJson(const std::vector<std::string>& args) {
 // The images of a plan, by ref as given: "change" and "digest".
 std::map<std::string, nlohmann::json> ImagesByRef(const nlohmann::json& plan) {
   std::map<std::string, nlohmann::json> out;
-  for (const auto& i : plan.at("images")) out[i.at("ref").get<std::string>()] = i;
+  for (const auto& i : plan.at("images")) out[i.at("source").get<std::string>()] = i;
   return out;
 }
 
@@ -192,7 +192,7 @@ TEST_CASE("plan lists an image of the last bundle it no longer carries as remove
   INFO(plan.dump(2));
   CHECK(plan.at("changes").at("removed") == 1);
   REQUIRE(plan.at("removed").size() == 1);
-  CHECK(plan.at("removed")[0].at("ref") == "oci:" + images.layout + ":app:1");
+  CHECK(plan.at("removed")[0].at("source") == "oci:" + images.layout + ":app:1");
   CHECK(plan.at("removed")[0].at("digest") == images.app.manifest.str());
   CHECK(plan.at("images").size() == 1);
 }
@@ -290,7 +290,7 @@ TEST_CASE(
   nlohmann::json first = plan();
   INFO(first.dump(2));
   REQUIRE(first.at("images").size() == 1);
-  CHECK(first.at("images")[0].at("ref") == registry.host() + "/team/app:1");
+  CHECK(first.at("images")[0].at("source") == registry.host() + "/team/app:1");
   CHECK(first.at("images")[0].at("repository") == "team/app");
   CHECK(first.at("images")[0].at("tag") == "1");
   CHECK(first.at("images")[0].at("digest") == one);
@@ -358,7 +358,7 @@ TEST_CASE("ledger show lists each bundle's date in ISO 8601 UTC and the images i
   }
   const nlohmann::json& carried = shown.at("bundles")[0].at("images");
   REQUIRE(carried.size() == 1);
-  CHECK(carried[0].at("ref") == "oci:" + images.layout + ":app:1");
+  CHECK(carried[0].at("source") == "oci:" + images.layout + ":app:1");
   CHECK(carried[0].at("repository") == "app");
   CHECK(carried[0].at("tag") == "1");
   CHECK(carried[0].at("digest") == images.app.manifest.str());
