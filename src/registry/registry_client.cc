@@ -338,6 +338,11 @@ Result<std::optional<Manifest>> RegistryClient::GetReferrers(const std::string& 
   call.what = "referrers of " + host_ + "/" + repository + "@" + digest.str();
   SLUICE_ASSIGN_OR_RETURN(Response response, SendBuffered(call, oci::kMaxManifestSize));
   if (response.status == 404) return std::optional<Manifest>();
+  if (response.status == 401 || response.status == 403) {
+    // ErrorFor's auth message names the host and repository only: say whose
+    // referrers were refused.
+    return ErrorFor(response, call).WithContext(call.what);
+  }
   if (response.status != 200) return ErrorFor(response, call);
   Manifest out;
   out.bytes = std::move(response.body);

@@ -9,19 +9,28 @@ transfer is cut in half, and blobs whose transfer breaks mid-body:
 Listings that misbehave: /v2/loop/tags/list and /v2/_catalog link from their
 second page back to the first; /v2/endless/tags/list links to a new page
 forever. /v2/r/manifests/huge is one byte larger than a manifest may be.
+The OCI 1.1 referrers API: /v2/art holds image art:1.0 and an SBOM artifact
+whose subject it is, named only by /v2/art/referrers/<image digest> (an
+image index of artifactType-bearing descriptors; any other digest gets an
+empty one), never by the fallback tag sha256-<hex>; /v2/broken/referrers/*
+answers 500, /v2/denied/referrers/* 401 whatever the token. /testreferrers
+gives {"image", "referrer"} digests.
 /testblobs lists {name: digest}; /testblobs/NAME serves the bytes; /stats
-holds token requests per scope, "ranges": {name: [Range header or ""]} and
-"pages": {listing path: requests}.
+holds token requests per scope, "ranges": {name: [Range header or ""]},
+"pages": {listing path: requests} and "referrers": {path: requests}.
 
 Usage: fake_registry.py PORT_FILE   (binds 127.0.0.1:0, writes the port there)
 """
 import base64
+import gzip
+import io
 import hashlib
 import json
 import os
 import re
 import socket
 import sys
+import tarfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -41,6 +50,57 @@ def blob_bytes(name, size=300000):
     return out[:size]
 
 
+def make_referred_image():
+    """art:1.0 (one gzip layer) and an SBOM artifact whose subject it is, as
+    {digest: (media type, bytes)} for manifests and blobs."""
+    manifest_type = "application/vnd.oci.image.manifest.v1+json"
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        data = b"served beside a referrer\n"
+        info = tarfile.TarInfo("hello.txt")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    layer = gzip.compress(tar.getvalue(), mtime=0)
+    config = json.dumps({"architecture": "amd64", "os": "linux",
+                         "rootfs": {"type": "layers",
+                                    "diff_ids": [sha(tar.getvalue())]}}).encode()
+    image = json.dumps({
+        "schemaVersion": 2, "mediaType": manifest_type,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": sha(config), "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": sha(layer), "size": len(layer)}]}).encode()
+    empty = b"{}"
+    sbom = b'{"spdxVersion":"SPDX-2.3","name":"art"}'
+    referrer = json.dumps({
+        "schemaVersion": 2, "mediaType": manifest_type,
+        "artifactType": "application/spdx+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                   "digest": sha(empty), "size": len(empty)},
+        "layers": [{"mediaType": "application/spdx+json",
+                    "digest": sha(sbom), "size": len(sbom)}],
+        "subject": {"mediaType": manifest_type, "digest": sha(image),
+                    "size": len(image)}}).encode()
+    manifests = {sha(m): (manifest_type, m) for m in (image, referrer)}
+    blobs = {sha(b): b for b in (layer, config, empty, sbom)}
+    # The API's answer: an image index of descriptors carrying artifactType.
+    index = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": manifest_type, "digest": sha(referrer),
+                       "size": len(referrer), "artifactType": "application/spdx+json"}]}
+                       ).encode()
+    return sha(image), sha(referrer), manifests, blobs, index
+
+
+def sha(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+ART_IMAGE, ART_REFERRER, ART_MANIFESTS, ART_BLOBS, ART_INDEX = make_referred_image()
+EMPTY_INDEX = json.dumps({"schemaVersion": 2,
+                          "mediaType": "application/vnd.oci.image.index.v1+json",
+                          "manifests": []}).encode()
+
 BROKEN = {name: blob_bytes(name) for name in ("resume", "norange", "dead")}
 
 lock = threading.Lock()
@@ -48,10 +108,7 @@ token_requests = {}  # scope -> count
 flaky_left = {"n": 1}
 ranges = {}  # broken blob name -> Range headers received, in order
 pages = {}  # listing path -> requests
-
-
-def sha(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+referrers = {}  # referrers API path -> requests
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -123,6 +180,37 @@ class Handler(BaseHTTPRequestHandler):
             headers["Link"] = '<%s>; rel="next"' % url.path
         return self.send(200, json.dumps({field: names}).encode(), headers)
 
+    def send_referrers(self, path):
+        with lock:
+            referrers[path] = referrers.get(path, 0) + 1
+        index_type = {"Content-Type": "application/vnd.oci.image.index.v1+json"}
+        if path.startswith("/v2/art/referrers/"):
+            digest = path[len("/v2/art/referrers/"):]
+            return self.send(200, ART_INDEX if digest == ART_IMAGE else EMPTY_INDEX, index_type)
+        if path.startswith("/v2/broken/referrers/"):
+            return self.send(500, b'{"errors":[{"code":"UNKNOWN","message":"referrers broke"}]}')
+        if path.startswith("/v2/denied/referrers/"):
+            # Refused even with a token: retrying with a fresh one does not help.
+            port = self.server.server_address[1]
+            challenge = 'Bearer realm="http://127.0.0.1:%d/token",service="fake"' % port
+            return self.send(401, b'{"errors":[{"code":"DENIED","message":"no"}]}',
+                             {"WWW-Authenticate": challenge})
+        # Elsewhere: a registry without the API.
+        return self.send(404, b"404 page not found\n")
+
+    def send_art(self, rest):
+        if rest.startswith("manifests/"):
+            ref = rest[len("manifests/"):]
+            digest = ART_IMAGE if ref == "1.0" else ref
+            if digest in ART_MANIFESTS:
+                media_type, body = ART_MANIFESTS[digest]
+                return self.send(200, body, {"Content-Type": media_type,
+                                             "Docker-Content-Digest": digest})
+        if rest.startswith("blobs/") and rest[len("blobs/"):] in ART_BLOBS:
+            return self.send(200, ART_BLOBS[rest[len("blobs/"):]],
+                             {"Content-Type": "application/octet-stream"})
+        return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}')
+
     def do_HEAD(self):
         self.do_GET()
 
@@ -132,9 +220,13 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/stats":
             with lock:
                 return self.send(
-                    200, json.dumps(dict(token_requests, ranges=ranges, pages=pages)).encode())
+                    200, json.dumps(dict(token_requests, ranges=ranges, pages=pages,
+                                         referrers=referrers)).encode())
         if url.path == "/testblobs":
             return self.send(200, json.dumps({n: sha(b) for n, b in BROKEN.items()}).encode())
+        if url.path == "/testreferrers":
+            return self.send(200, json.dumps({"image": ART_IMAGE,
+                                              "referrer": ART_REFERRER}).encode())
         if url.path.startswith("/testblobs/"):
             return self.send(200, BROKEN[url.path[len("/testblobs/"):]])
         if url.path == "/token":
@@ -175,6 +267,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, json.dumps({"name": "r", "tags": page}).encode(), headers)
         if url.path in ("/v2/loop/tags/list", "/v2/_catalog", "/v2/endless/tags/list"):
             return self.send_listing(url)
+        if "/referrers/" in url.path:
+            return self.send_referrers(url.path)
+        if url.path.startswith("/v2/art/"):
+            return self.send_art(url.path[len("/v2/art/"):])
         mt = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
         if url.path == "/v2/r/manifests/huge":
             return self.send(200, b" " * (MAX_MANIFEST + 1), mt)

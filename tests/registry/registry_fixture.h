@@ -99,7 +99,8 @@ class CredentialHelpers {
 
 // fake_registry.py (python3): Bearer tokens, tags pagination, a blob redirect
 // to another host name, a lying digest header, a transient 503, a manifest
-// cut short once, blobs whose transfer breaks mid-body (see its docstring).
+// cut short once, blobs whose transfer breaks mid-body, an OCI 1.1 referrers
+// API (see its docstring).
 class FakeRegistry {
  public:
   FakeRegistry();
