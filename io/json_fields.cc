@@ -256,4 +256,12 @@ Result<JsonDocument> ParseJson(std::string_view text, std::string document, int 
   return JsonDocument(std::move(state));
 }
 
+std::string DumpJson(const nlohmann::json& doc, int indent) {
+  return doc.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string DumpJson(const nlohmann::ordered_json& doc, int indent) {
+  return doc.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 }  // namespace sluice::io

@@ -124,4 +124,11 @@ Result<JsonDocument> ParseJson(std::string_view text, std::string document,
 // parsing (strings skipped); for checks before a parse.
 int JsonNestingDepth(std::string_view text);
 
+// The text of a JSON document sluice writes (ledger, inventory, receipt,
+// index.json, destination state): nlohmann's dump(), except that a string
+// holding bytes that are not UTF-8 (a path, a source's name) is written with
+// U+FFFD in their place instead of throwing. indent < 0: one line.
+std::string DumpJson(const nlohmann::json& doc, int indent = -1);
+std::string DumpJson(const nlohmann::ordered_json& doc, int indent = -1);
+
 }  // namespace sluice::io

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
+#include "io/json_fields.h"
 #include "json_document.h"
 #include "sink/image_sink.h"
 
@@ -39,7 +40,7 @@ Status DestinationStateFile::Save(const DestinationState& state) const {
                                 {"version", kFormatVersion},
                                 {"ledger_id", state.ledger_id},
                                 {"sequence", state.sequence}};
-  std::string text = doc.dump(1) + "\n";
+  std::string text = io::DumpJson(doc, 1) + "\n";
   return io::WriteFileAtomically(fs_, path_, io::AsBytes(text))
       .WithContext("writing destination state " + path_);
 }

@@ -262,16 +262,9 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ExportSource>&
   report.bundle_id = format::HexEncode(header.bundle_id);
   report.base_sequence = header.base_sequence;
   report.sequence = header.sequence;
+  static_cast<PlanCounts&>(report) = plan;
   report.refs = Ledger::ImagesOf(plan.catalog);
   report.manifests = plan.catalog.manifests.size() - plan.absent_manifests;
-  report.absent_manifests = plan.absent_manifests;
-  report.attached_refs = plan.attached_refs;
-  report.shipped_blobs = plan.shipped_blobs;
-  report.shipped_bytes = plan.shipped_bytes;
-  report.skipped_blobs = plan.skipped_blobs;
-  report.skipped_bytes = plan.skipped_bytes;
-  report.resent_blobs = plan.resent_blobs;
-  report.resent_bytes = plan.resent_bytes;
   report.bundle_bytes = bundle_bytes;
   report.files = output->Files();
   report.parity_files = std::move(parity_files);

@@ -48,20 +48,14 @@ struct ExportOptions {
   ProgressCounter* progress = nullptr;
 };
 
-struct ExportReport {
+// The plan's counts (blobs and bytes shipped, held, resent; manifests left
+// out; attached refs), and what writing the bundle made of it.
+struct ExportReport : PlanCounts {
   std::string bundle_id;  // hex
   uint64_t base_sequence = 0;
   uint64_t sequence = 0;
   std::vector<Ledger::BundleImage> refs;  // the catalog's refs, in its order
-  uint64_t manifests = 0;         // carried
-  uint64_t absent_manifests = 0;  // index children left out (PlanOptions::platforms)
-  uint64_t attached_refs = 0;     // signatures and referrers found (PlanOptions::attached)
-  uint64_t shipped_blobs = 0;
-  uint64_t shipped_bytes = 0;  // raw
-  uint64_t skipped_blobs = 0;
-  uint64_t skipped_bytes = 0;
-  uint64_t resent_blobs = 0;   // of the shipped: sent before (ExportOptions::plan)
-  uint64_t resent_bytes = 0;
+  uint64_t manifests = 0;                 // carried
   uint64_t bundle_bytes = 0;   // as written, every volume together
   std::vector<std::string> files;  // the bundle's file, or its volumes; none for a stream
   std::vector<std::string> parity_files;

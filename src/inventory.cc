@@ -375,7 +375,7 @@ std::string SerializeInventory(const Inventory& inventory) {
                       {"blobs", std::move(blobs)},
                       {"tags", std::move(tags)},
                       {"damaged", inventory.damaged}};
-  return doc.dump(1) + "\n";
+  return io::DumpJson(doc, 1) + "\n";
 }
 
 Result<Inventory> ParseInventory(std::string_view text, const std::string& where) {

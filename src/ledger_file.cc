@@ -167,7 +167,7 @@ std::string MetadataJson(const Ledger& ledger) {
     pending["shipped"] = std::move(shipped);
     doc["pending"] = std::move(pending);
   }
-  return doc.dump();
+  return io::DumpJson(doc);
 }
 
 // Reads exactly out.size() bytes at `offset`. A file that ends sooner

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "io/atomic_file.h"
+#include "io/json_fields.h"
 
 namespace sluice {
 namespace {
@@ -106,8 +107,7 @@ Status WriteMappingFiles(io::FileSystem* fs, const std::string& text_path,
   }
   if (format == MappingFormat::kHelm) text = HelmValuesMapping(report);
   // Names are the bundle's: bytes that are no UTF-8 are shown as U+FFFD.
-  std::string json =
-      entries.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  std::string json = io::DumpJson(entries, 2) + "\n";
   Result<io::PathKind> kind = io::KindOfPath(fs, text_path);
   if (kind.ok() && io::IsStream(*kind)) {
     // A FIFO or a device (/dev/stdout, /dev/null) is written into, never

@@ -77,16 +77,13 @@ class Planner {
   // by cutting back to its mark.
   struct Mark {
     size_t refs, manifests, blobs, absent;
-    uint64_t manifest_bytes, shipped_blobs, shipped_bytes, skipped_blobs, skipped_bytes,
-        resent_blobs, resent_bytes, attached_refs;
+    PlanCounts counts;
   };
 
   Mark Here() const {
     const ExportPlan& p = *plan_;
     return {p.catalog.refs.size(), p.catalog.manifests.size(), p.catalog.blobs.size(),
-            absent_.size(),        p.manifest_bytes,           p.shipped_blobs,
-            p.shipped_bytes,       p.skipped_blobs,            p.skipped_bytes,
-            p.resent_blobs,        p.resent_bytes,             p.attached_refs};
+            absent_.size(), p};
   }
 
   void CutBackTo(const Mark& mark) {
@@ -106,14 +103,7 @@ class Planner {
     p.catalog.blobs.resize(mark.blobs);
     p.origins.resize(mark.blobs);
     absent_.resize(mark.absent);
-    p.manifest_bytes = mark.manifest_bytes;
-    p.shipped_blobs = mark.shipped_blobs;
-    p.shipped_bytes = mark.shipped_bytes;
-    p.skipped_blobs = mark.skipped_blobs;
-    p.skipped_bytes = mark.skipped_bytes;
-    p.resent_blobs = mark.resent_blobs;
-    p.resent_bytes = mark.resent_bytes;
-    p.attached_refs = mark.attached_refs;
+    static_cast<PlanCounts&>(p) = mark.counts;
   }
 
  private:

@@ -90,11 +90,9 @@ struct SkippedImage {
 bool FarSideHolds(const Ledger::BlobRecord& record, uint64_t ledger_sequence,
                   const PlanOptions& options);
 
-struct ExportPlan {
-  // Refs, manifests (children before the indexes that list them) and blobs.
-  // The header is left for the exporter to fill.
-  format::Catalog catalog;
-  std::vector<BlobOrigin> origins;  // parallel to catalog.blobs
+// What a plan counts as images are added; the export's report carries the
+// same counts (ExportReport).
+struct PlanCounts {
   uint64_t shipped_blobs = 0;
   uint64_t shipped_bytes = 0;
   uint64_t skipped_blobs = 0;
@@ -108,6 +106,13 @@ struct ExportPlan {
   uint64_t absent_manifests = 0;
   // Refs added for manifests attached to the images (PlanOptions::attached).
   uint64_t attached_refs = 0;
+};
+
+struct ExportPlan : PlanCounts {
+  // Refs, manifests (children before the indexes that list them) and blobs.
+  // The header is left for the exporter to fill.
+  format::Catalog catalog;
+  std::vector<BlobOrigin> origins;  // parallel to catalog.blobs
   // What PlanOptions::keep_going left out, in the order met.
   std::vector<SkippedImage> skipped;
 };

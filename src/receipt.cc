@@ -141,7 +141,7 @@ Result<std::string> SignReceiptPayload(std::string_view payload, const format::P
                            {"payload", format::Base64Encode(payload)},
                            {"signer", key.public_key().FingerprintText()},
                            {"ed25519", format::HexEncode(signature)}};
-  return envelope.dump(1) + "\n";
+  return io::DumpJson(envelope, 1) + "\n";
 }
 
 Result<std::string> SignReceipt(const Receipt& receipt, const format::PrivateKey& key) {

@@ -122,6 +122,20 @@ std::optional<int> ParseCommandLine(const char* command, const char* usage, cons
   return std::nullopt;
 }
 
+int RunCommand(const Command& command, const Args& args) {
+  int exit_code = kExitInternal;
+  try {
+    exit_code = command.run(args);
+  } catch (const std::exception& e) {
+    std::cerr << "sluice: internal error: " << Printable(e.what()) << "\n";
+  } catch (...) {
+    std::cerr << "sluice: internal error: an unknown exception escaped '"
+              << Printable(command.name) << "'\n";
+  }
+  PrintJsonErrorIfNonePrinted(exit_code);
+  return exit_code;
+}
+
 int ExitCodeFor(const Status& status) {
   switch (status.kind()) {
     case ErrorKind::kOk:

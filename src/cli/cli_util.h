@@ -55,6 +55,14 @@ std::optional<int> ParseCommandLine(const char* command, const char* usage, cons
                                         positional,
                                     boost::program_options::variables_map* vm);
 
+// Runs `command` with `args` and returns its exit code. A backstop only:
+// errors are Status values and nothing in sluice should throw; should
+// something still do so, it is said in one line ("sluice: internal error:
+// …") with an exit code of its own (kExitInternal), instead of
+// std::terminate's abort (134). With --json, a failure that printed no
+// document gets one (json_output.h).
+int RunCommand(const Command& command, const Args& args);
+
 // Prints "sluice: error: …", one line (the message through Printable), and
 // returns the exit code for the error's kind.
 int ReportError(const Status& status);

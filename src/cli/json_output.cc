@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "io/json_fields.h"
 
 namespace sluice::cli {
 namespace {
@@ -21,8 +22,7 @@ nlohmann::ordered_json JsonDocument(const char* command) {
 
 void PrintJson(const nlohmann::ordered_json& doc) {
   // Bytes from bundles and registries need not be UTF-8: replaced, not thrown.
-  std::cout << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
-            << "\n";
+  std::cout << io::DumpJson(doc, 2) << "\n";
   document_printed = true;
 }
 

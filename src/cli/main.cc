@@ -9,7 +9,6 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
-#include "cli/json_output.h"
 #include "cli/help_text.h"
 #include "format/bundle_format.h"
 
@@ -80,20 +79,7 @@ int main(int argc, char** argv) {
   }
   for (const Command& c : Commands()) {
     if (name != c.name) continue;
-    // A backstop only: errors are Status values, and nothing in sluice
-    // should throw. Should something still do so, say it in one line and
-    // exit with a code of its own, instead of std::terminate's abort (134).
-    try {
-      const int exit_code = c.run(Args(argv + 2, argv + argc));
-      PrintJsonErrorIfNonePrinted(exit_code);
-      return exit_code;
-    } catch (const std::exception& e) {
-      std::cerr << "sluice: internal error: " << Printable(e.what()) << "\n";
-    } catch (...) {
-      std::cerr << "sluice: internal error: an unknown exception escaped '" << Printable(name)
-                << "'\n";
-    }
-    return kExitInternal;
+    return RunCommand(c, Args(argv + 2, argv + argc));
   }
   std::cerr << "sluice: unknown command '" << Printable(name) << "'\n";
   PrintUsage(std::cerr, STDERR_FILENO);

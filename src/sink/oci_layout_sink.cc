@@ -5,6 +5,7 @@
 #include <set>
 
 #include "io/atomic_file.h"
+#include "io/json_fields.h"
 #include "oci/layout.h"
 #include "oci/media_types.h"
 #include "reference/ref_name.h"
@@ -151,7 +152,7 @@ class OciLayoutSink final : public ImageSink {
     index["manifests"] = std::move(entries);
 
     if (index == original) return Status::Ok();  // nothing new: leave the bytes alone
-    std::string new_text = index.dump(2) + "\n";
+    std::string new_text = io::DumpJson(index, 2) + "\n";
     return io::WriteFileAtomically(fs_, index_path, io::AsBytes(new_text), {}, IngestDir(dir_))
         .WithContext("writing " + index_path);
   }

@@ -405,7 +405,7 @@ class DockerArchiveSource final : public ArchiveSourceBase {
                                                   {"size", config_bytes.size()},
                                                   {"digest", config_digest.str()}}},
                           {"layers", std::move(layers)}};
-    std::string bytes = manifest.dump();
+    std::string bytes = io::DumpJson(manifest);
     format::Digest digest = format::Sha256::Of(bytes);
     entry_of_blob_.emplace(config_digest, config_entry->name);
     for (const auto& [diff_id, entry] : known) entry_of_blob_.emplace(diff_id, entry.first);
