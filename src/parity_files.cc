@@ -359,7 +359,10 @@ Result<RepairReport> RepairBundle(io::FileSystem* fs, const std::string& path,
     report.rebuilt.push_back(target);
     return Status::Ok();
   };
-  for (const auto& [n, unused] : damaged) {
+  for (const auto& entry : damaged) {
+    // A copy, not a structured binding: clang 14 (the sanitized build)
+    // cannot capture one in a lambda.
+    const auto n = entry.first;
     SLUICE_RETURN_IF_ERROR(write(volume_paths[n], [&](io::SequentialWriter* out) {
       return set->RebuildVolume(n, out);
     }));
