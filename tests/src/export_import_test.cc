@@ -364,60 +364,70 @@ TEST_CASE("compression follows the bytes, not the media type") {
 // bundle pending, the bundle's rename, ledger with the bundle recorded. These
 // put the ledger and the output path in each state a crash between the steps
 // can leave, and check that LoadLedger settles the ledger to match the output.
-TEST_CASE("a pending bundle that reached its output path is recorded when the ledger loads") {
-  Fixture f;
+// Two exports (app:1.0 to 1.sluice, app:1.1 to 2.sluice), and the ledger
+// as it was before the second: what a crash after 2.sluice's rename and
+// before the last ledger save leaves, once the second bundle is set pending.
+struct SecondExport {
+  ExportReport second;
+  Ledger recorded;           // the ledger the uninterrupted export left
+  Ledger before;             // the ledger before the second export
+  Ledger::BundleRecord last;  // the second bundle's record
+  std::vector<format::Digest> shipped;
+};
+
+SecondExport ExportTwiceKeepingTheFirstLedger(Fixture& f) {
   REQUIRE(f.ExportRefs({"app:1.0"}, f.tmp / "1.sluice").ok());
-  const std::string before = ReadFile(f.ledger);
+  testing::WriteFile(f.tmp / "old.json", ReadFile(f.ledger));
   auto second = f.ExportRefs({"app:1.1"}, f.tmp / "2.sluice");
   REQUIRE(second.ok());
   auto recorded = Ledger::Load(f.fs, f.ledger);
   REQUIRE(recorded.ok());
+  auto before = Ledger::Load(f.fs, f.tmp / "old.json");
+  REQUIRE(before.ok());
+  std::vector<format::Digest> shipped;
+  for (const std::string& d : f.Shipped(f.tmp / "2.sluice")) {
+    shipped.push_back(*format::Digest::Parse(d));
+  }
+  Ledger::BundleRecord last = recorded->bundles().back();
+  return {std::move(second).value(), std::move(recorded).value(), std::move(before).value(),
+          std::move(last), std::move(shipped)};
+}
+
+TEST_CASE("a pending bundle that reached its output path is recorded when the ledger loads") {
+  Fixture f;
+  SecondExport run = ExportTwiceKeepingTheFirstLedger(f);
+  const std::vector<format::Digest>& shipped = run.shipped;
 
   // Killed after the rename, before the last ledger save: the old ledger with
   // the bundle pending.
-  testing::WriteFile(f.tmp / "old.json", before);
-  auto old = Ledger::Load(f.fs, f.tmp / "old.json");
-  REQUIRE(old.ok());
-  Ledger pending_ledger = std::move(old).value();
-  std::vector<format::Digest> shipped;
-  for (const std::string& d : f.Shipped(f.tmp / "2.sluice")) shipped.push_back(*format::Digest::Parse(d));
-  const Ledger::BundleRecord& last = recorded->bundles().back();
-  pending_ledger.SetPending({last, f.tmp / "2.sluice", shipped});
+  Ledger pending_ledger = std::move(run.before);
+  pending_ledger.SetPending({run.last, f.tmp / "2.sluice", shipped});
   REQUIRE(pending_ledger.Save(f.fs, f.ledger).ok());
   CHECK(ReadFile(f.ledger).find("\"pending\"") != std::string::npos);
 
   auto settled = LoadLedger(f.fs, f.ledger);
   REQUIRE(settled.ok());
   CHECK_FALSE(settled->pending());
-  CHECK(settled->sequence() == second->sequence);
-  CHECK(settled->bundles().back().bundle_id == second->bundle_id);
+  CHECK(settled->sequence() == run.second.sequence);
+  CHECK(settled->bundles().back().bundle_id == run.second.bundle_id);
   for (const format::Digest& d : shipped) CHECK(settled->Contains(d));
   // Settled on disk too, and the same as an export that was never interrupted.
   auto reloaded = Ledger::Load(f.fs, f.ledger);
   REQUIRE(reloaded.ok());
   CHECK_FALSE(reloaded->pending());
-  CHECK(reloaded->sequence() == recorded->sequence());
-  CHECK(reloaded->blob_count() == recorded->blob_count());
+  CHECK(reloaded->sequence() == run.recorded.sequence());
+  CHECK(reloaded->blob_count() == run.recorded.blob_count());
 }
 
 // A plan (exporter.h PreviewExport) settles the same way, in memory only:
 // it plans on the ledger the next export will see, and writes nothing.
 TEST_CASE("a plan settles an interrupted export's pending bundle in memory, leaving the file as it was") {
   Fixture f;
-  REQUIRE(f.ExportRefs({"app:1.0"}, f.tmp / "1.sluice").ok());
-  const std::string before = ReadFile(f.ledger);
-  auto second = f.ExportRefs({"app:1.1"}, f.tmp / "2.sluice");
-  REQUIRE(second.ok());
-  auto recorded = Ledger::Load(f.fs, f.ledger);
-  REQUIRE(recorded.ok());
-  testing::WriteFile(f.tmp / "old.json", before);
-  auto old = Ledger::Load(f.fs, f.tmp / "old.json");
-  REQUIRE(old.ok());
-  Ledger pending_ledger = std::move(old).value();
-  Ledger::BundleRecord last = recorded->bundles().back();
+  SecondExport run = ExportTwiceKeepingTheFirstLedger(f);
+  Ledger pending_ledger = std::move(run.before);
+  Ledger::BundleRecord last = run.last;
   REQUIRE(last.images.has_value());
-  std::vector<format::Digest> shipped;
-  for (const std::string& d : f.Shipped(f.tmp / "2.sluice")) shipped.push_back(*format::Digest::Parse(d));
+  const std::vector<format::Digest>& shipped = run.shipped;
   uint64_t expected_sequence = 2;
   SECTION("the bundle is at its output path: counted") {}
   SECTION("nothing is there: dropped") {
