@@ -5,10 +5,8 @@
 #include <mutex>
 #include <optional>
 #include <set>
-#include <thread>
 #include <vector>
 
-#include "catalog_check.h"
 #include "destination_state.h"
 #include "format/blob_check.h"
 #include "oci/graph.h"
@@ -20,42 +18,11 @@
 namespace sluice {
 namespace {
 
-constexpr size_t kCopyBufferSize = 1u << 20;
 
 // What the report (and the mapping file) calls the image's origin: the
 // exporter's own reference when the bundle records one.
 std::string RefSource(const format::RefEntry& ref) {
   return ref.source.empty() ? JoinRefName(ref.repository, ref.tag) : ref.source;
-}
-
-// Opens the bundle and checks everything that can be checked before blob data.
-Result<std::unique_ptr<format::BundleReader>> OpenChecked(
-    io::SequentialReader* in, const format::TrustPolicy& trust, BundleSummary* summary,
-    const format::BundleReaderOptions& options = {}) {
-  auto reader = format::BundleReader::Open(in, trust, options);
-  if (!reader.ok()) return reader.status().WithContext(in->name());
-  const format::Catalog& catalog = (*reader)->catalog();
-  SLUICE_RETURN_IF_ERROR(CheckCatalogGraph(catalog).WithContext(in->name()));
-
-  summary->bundle_id = format::HexEncode(catalog.header.bundle_id);
-  summary->ledger_id = format::HexEncode(catalog.header.ledger_id);
-  summary->signer = "sha256:" + format::HexEncode((*reader)->signature().key_fingerprint);
-  summary->signature_verified = (*reader)->signature().verified;
-  summary->base_sequence = catalog.header.base_sequence;
-  summary->sequence = catalog.header.sequence;
-  summary->refs = catalog.refs.size();
-  for (const format::ManifestEntry& m : catalog.manifests) {
-    (m.absent ? summary->absent_manifests : summary->manifests) += 1;
-  }
-  for (const format::BlobEntry& blob : catalog.blobs) {
-    if (blob.shipped) {
-      summary->shipped_blobs += 1;
-      summary->shipped_bytes += blob.size;
-    } else {
-      summary->assumed_blobs += 1;
-    }
-  }
-  return reader;
 }
 
 // The repositories each manifest and blob belongs to, in the order refs name
@@ -102,125 +69,7 @@ Result<RepositoryMap> RepositoriesOfEachDigest(const format::Catalog& catalog) {
   return owners;
 }
 
-// Reads `reader` to its end; with `check`, hashes what it reads (a blob the
-// bundle reader leaves to its consumer to hash). Counts the bytes in
-// `progress`, and the blob once it ends well.
-template <typename Reader>
-Status Drain(Reader* reader, std::vector<uint8_t>* buffer, ProgressCounter* progress,
-             format::BlobCheck* check = nullptr) {
-  while (true) {
-    SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(*buffer));
-    if (n == 0) break;
-    if (check) SLUICE_RETURN_IF_ERROR(check->Update(io::ByteView(buffer->data(), n)));
-    if (progress != nullptr) progress->AddBytes(n);
-  }
-  if (check) SLUICE_RETURN_IF_ERROR(check->Finish());
-  if (progress != nullptr) progress->AddItem();
-  return Status::Ok();
-}
-
-// Copies `reader` to its end into `writer` and commits it (the sink checks
-// the sha256 as it writes, and publishes the blob only when it matches).
-// Counts as Drain does.
-template <typename Reader>
-Status Copy(Reader* reader, BlobWriter* writer, std::vector<uint8_t>* buffer,
-            ProgressCounter* progress) {
-  while (true) {
-    SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Read(*buffer));
-    if (n == 0) break;
-    SLUICE_RETURN_IF_ERROR(writer->Append(io::ByteView(buffer->data(), n)));
-    if (progress != nullptr) progress->AddBytes(n);
-  }
-  SLUICE_RETURN_IF_ERROR(writer->Commit());
-  if (progress != nullptr) progress->AddItem();
-  return Status::Ok();
-}
-
-// A phase of `progress` over the shipped blobs of `summary`, ended when
-// this goes out of scope (after success or failure alike).
-class BlobPhase {
- public:
-  BlobPhase(ProgressCounter* progress, const char* name, const BundleSummary& summary)
-      : progress_(progress) {
-    if (progress_) {
-      progress_->BeginPhase(name, "blobs", summary.shipped_blobs, summary.shipped_bytes);
-    }
-  }
-  ~BlobPhase() {
-    if (progress_) progress_->EndPhase();
-  }
-  BlobPhase(const BlobPhase&) = delete;
-  BlobPhase& operator=(const BlobPhase&) = delete;
-
- private:
-  ProgressCounter* progress_;
-};
-
-// The shipped blobs of a bundle file, located and ordered for reading
-// several at once: the largest first, so that the last to finish is small.
-struct BlobsAt {
-  std::vector<format::BlobLocation> locations;
-  std::vector<uint64_t> first_frames;  // frames before each blob's, for messages
-  std::vector<size_t> order;           // positions in `locations`
-
-  static Result<BlobsAt> Locate(const io::PositionalReader& file, const format::Catalog& catalog) {
-    BlobsAt blobs;
-    SLUICE_ASSIGN_OR_RETURN(blobs.locations, format::LocateShippedBlobs(file, catalog));
-    uint64_t frames = 0;
-    for (size_t i = 0; i < blobs.locations.size(); ++i) {
-      blobs.first_frames.push_back(frames);
-      frames += blobs.locations[i].frame_count;
-      blobs.order.push_back(i);
-    }
-    std::stable_sort(blobs.order.begin(), blobs.order.end(), [&](size_t a, size_t b) {
-      return blobs.locations[a].stored_size > blobs.locations[b].stored_size;
-    });
-    return blobs;
-  }
-
-  std::unique_ptr<io::SequentialReader> Open(const io::PositionalReader* file,
-                                             const format::Catalog* catalog, size_t position,
-                                             bool check_digest) const {
-    return format::OpenBlobAt(file, catalog, locations[position], first_frames[position],
-                              check_digest);
-  }
-};
-
-// Checks every shipped blob of a bundle file, one per core at once.
-Status VerifyBlobsAt(const io::PositionalReader& file, const format::Catalog& catalog,
-                     ProgressCounter* progress) {
-  auto located = BlobsAt::Locate(file, catalog);
-  if (!located.ok()) return located.status().WithContext(file.name());
-  const BlobsAt& blobs = *located;
-  size_t threads = std::max(1u, std::thread::hardware_concurrency());
-  return ForEachInParallel(blobs.order, threads, [&](size_t position) -> Status {
-    std::vector<uint8_t> buffer(kCopyBufferSize);
-    auto reader = blobs.Open(&file, &catalog, position, /*check_digest=*/true);
-    return Drain(reader.get(), &buffer, progress).WithContext(file.name());
-  });
-}
-
 }  // namespace
-
-Result<BundleSummary> VerifyBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
-                                   ProgressCounter* progress,
-                                   const io::PositionalReader* bundle_file) {
-  BundleSummary summary;
-  SLUICE_ASSIGN_OR_RETURN(auto reader, OpenChecked(in, trust, &summary));
-  BlobPhase phase(progress, "verifying", summary);
-  if (bundle_file != nullptr) {
-    SLUICE_RETURN_IF_ERROR(VerifyBlobsAt(*bundle_file, reader->catalog(), progress));
-    return summary;
-  }
-  std::vector<uint8_t> buffer(kCopyBufferSize);
-  while (true) {
-    SLUICE_ASSIGN_OR_RETURN(std::optional<size_t> index, reader->NextBlob());
-    if (!index) break;
-    SLUICE_RETURN_IF_ERROR(Drain(reader.get(), &buffer, progress));
-  }
-  SLUICE_RETURN_IF_ERROR(reader->Finish());
-  return summary;
-}
 
 namespace {
 

@@ -1,5 +1,6 @@
-// `sluice verify` and `sluice import`: one forward pass over a bundle, from a
-// file or a pipe, never unpacked to a staging directory.
+// `sluice import`: one forward pass over a bundle, from a file or a pipe,
+// never unpacked to a staging directory (VerifyBundle, bundle_check.h, is
+// `sluice verify`'s pass).
 //
 // Import order, so nothing is ever half-visible at the destination:
 //   1. signature and catalog checked; catalog graph checked;
@@ -25,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "bundle_check.h"
 #include "format/bundle_reader.h"
 #include "io/file.h"
 #include "oci/artifact.h"
@@ -33,21 +35,6 @@
 #include "transfer/limits.h"
 
 namespace sluice {
-
-struct BundleSummary {
-  std::string bundle_id;  // hex
-  std::string ledger_id;  // hex: the exporter's ledger
-  std::string signer;     // "sha256:…" fingerprint of the signing key
-  bool signature_verified = false;
-  uint64_t base_sequence = 0;
-  uint64_t sequence = 0;
-  uint64_t refs = 0;
-  uint64_t manifests = 0;         // carried, and so checked
-  uint64_t absent_manifests = 0;  // index children left out (export --platform)
-  uint64_t shipped_blobs = 0;
-  uint64_t shipped_bytes = 0;  // raw
-  uint64_t assumed_blobs = 0;  // not shipped: expected at the destination
-};
 
 struct ImportReport {
   BundleSummary bundle;
@@ -121,14 +108,6 @@ struct ImportOptions {
   // hashed once, by the sink that writes it.
   const io::PositionalReader* bundle_file = nullptr;
 };
-
-// Reads and checks everything; writes nothing. With `bundle_file` (the same
-// bytes as `in`, as a file), blobs are checked several at once, one per core.
-// `progress` counts the shipped blobs' bytes as they are checked (phase
-// "verifying").
-Result<BundleSummary> VerifyBundle(io::SequentialReader* in, const format::TrustPolicy& trust,
-                                   ProgressCounter* progress = nullptr,
-                                   const io::PositionalReader* bundle_file = nullptr);
 
 // `destination` is used in messages and the report ("oci:DIR"). A bundle
 // of another ledger than the destination's is refused (kUntrusted) before
