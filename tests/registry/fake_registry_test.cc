@@ -30,15 +30,8 @@ std::unique_ptr<RegistryClient> Client(const FakeRegistry& fake, const std::stri
   return RegistryClient::Create(fake.host(), Options(creds)).value();
 }
 
-// The body of an unauthenticated GET of the fake's test endpoints.
 std::string Get(const FakeRegistry& fake, const std::string& path) {
-  HttpSession session(TlsSettings{}, "test");
-  HttpRequest request;
-  request.url = "http://" + fake.host() + path;
-  auto stream = session.Open(request);
-  REQUIRE(stream.ok());
-  REQUIRE((*stream)->status() == 200);
-  return (*stream)->ReadAll(1 << 20).value();
+  return fake.GetTestEndpoint(path);
 }
 
 nlohmann::json Stats(const FakeRegistry& fake) {

@@ -34,13 +34,7 @@ std::unique_ptr<RegistryClient> Client(const FakeRegistry& fake) {
 
 // An unauthenticated GET of one of the fake's test endpoints, parsed.
 nlohmann::json GetJson(const FakeRegistry& fake, const std::string& path) {
-  HttpSession session(TlsSettings{}, "test");
-  HttpRequest request;
-  request.url = "http://" + fake.host() + path;
-  auto stream = session.Open(request);
-  REQUIRE(stream.ok());
-  REQUIRE((*stream)->status() == 200);
-  return nlohmann::json::parse((*stream)->ReadAll(1 << 20).value());
+  return nlohmann::json::parse(fake.GetTestEndpoint(path));
 }
 
 struct Art {

@@ -250,6 +250,18 @@ FakeRegistry::~FakeRegistry() {
   waitpid(pid_, &status, 0);
 }
 
+std::string FakeRegistry::GetTestEndpoint(const std::string& path) const {
+  HttpSession session(TlsSettings{}, "test");
+  HttpRequest request;
+  request.url = "http://" + host() + path;
+  auto stream = session.Open(request);
+  REQUIRE(stream.ok());
+  REQUIRE((*stream)->status() == 200);
+  auto body = (*stream)->ReadAll(1 << 20);
+  REQUIRE(body.ok());
+  return std::move(body).value();
+}
+
 ClientOptions Insecure() {
   ClientOptions o;
   o.tls_verify = false;

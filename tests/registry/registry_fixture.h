@@ -108,6 +108,9 @@ class FakeRegistry {
   FakeRegistry(const FakeRegistry&) = delete;
   FakeRegistry& operator=(const FakeRegistry&) = delete;
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  // The body of an unauthenticated GET of one of the fake's test endpoints
+  // (/stats, /testblobs, /testreferrers); REQUIREs a 200.
+  std::string GetTestEndpoint(const std::string& path) const;
 
  private:
   TempDir dir_;
