@@ -7,7 +7,8 @@
 // Memory stays bounded: at most kMaxLive candidates hold zlib state at once.
 // The others wait, in order of how common their producer is, and are tried
 // against the content seen so far (kept while it is under kScreenContent)
-// when a place frees up. A candidate not tried by then is not tried at all.
+// when a place frees up, until one has clearly outrun the others. A candidate
+// not tried by the time the content passes kScreenContent is not tried.
 #include <zlib.h>
 
 #include <algorithm>
@@ -22,11 +23,17 @@ namespace sluice::delta {
 namespace {
 
 constexpr size_t kMaxLive = 6;
+constexpr size_t kStartsPerPiece = 8;
 constexpr size_t kScreenContent = 2 << 20;
 // A candidate right about the blob lags its deflate bytes by about one deflate
 // block and leads them by a few bytes (a block end inflate has not read yet).
 constexpr uint64_t kMaxLag = 8 << 20;
 constexpr size_t kMaxLead = 64 << 10;
+// Wrong candidates die within the first deflate blocks. One that has matched
+// twice as far as any dropped one, and at least kProven, is taken for the
+// producer: no more are started, unless it dies while the content so far is
+// still kept.
+constexpr uint64_t kProven = 16 << 10;
 
 using Encoder = GzipRecipe::Encoder;
 
@@ -191,7 +198,15 @@ class Search : public MemberVisitor {
   }
 
   Status FillPlaces() {
-    while (screening_ && live_.size() < kMaxLive && next_ < candidates_.size()) {
+    for (const auto& trial : live_) {
+      if (trial->matched >= std::max(kProven, 2 * farthest_)) return Status::Ok();
+    }
+    // Starts are spread over the content (a few per piece, more while none
+    // is live) so that a right candidate can outrun the rest before all of
+    // them are tried.
+    for (size_t starts = 0; (starts < kStartsPerPiece || live_.empty()) && screening_ && live_.size() < kMaxLive &&
+                            next_ < candidates_.size();
+         ++starts) {
       auto trial = Start(next_++);
       if (trial != nullptr) live_.push_back(std::move(trial));
     }
