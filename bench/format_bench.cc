@@ -167,7 +167,7 @@ int Run(int argc, char** argv) {
   for (const Blob& b : blobs) {
     total += b.data.size();
     if (b.compressible) compressible += b.data.size();
-    BlobEntry e{Sha256::Of(b.data), b.data.size(), "application/octet-stream", true};
+    BlobEntry e{Sha256::Of(b.data), b.data.size(), "application/octet-stream", true, std::nullopt};
     manifest += "\"" + e.digest.str() + "\",";
     catalog.blobs.push_back(e);
   }

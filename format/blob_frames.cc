@@ -59,7 +59,8 @@ void BlobFrames::Start(io::SequentialReader* in, size_t index, uint64_t offset,
 
 void BlobFrames::StartPart(io::SequentialReader* in, const BlobLocation& part,
                            uint64_t frame_number, bool check_digest) {
-  const bool whole = part.raw_offset == 0 && part.raw_size == catalog_.blobs[part.blob_index].size;
+  const bool whole =
+      part.raw_offset == 0 && part.raw_size == catalog_.blobs[part.blob_index].carried_size();
   Start(in, part.blob_index, part.offset, frame_number, whole && check_digest);
   raw_received_ = part.raw_offset;
   location_.raw_offset = part.raw_offset;
@@ -155,12 +156,14 @@ Status BlobFrames::VerifyBlob() {
   const BlobEntry& entry = catalog_.blobs[blob_];
   Digest found = hasher_->Finish();
   hasher_.reset();
-  if (found != entry.digest) {
+  if (found != entry.carried_digest()) {
     verified_ = false;
     return Status::Corruption("blob " + std::to_string(blob_) + " " + entry.digest.str() +
                               " (frames at offsets " + std::to_string(location_.offset) + ".." +
-                              std::to_string(location_.offset + location_.stored_size) +
-                              "): content hashes to " + found.str());
+                              std::to_string(location_.offset + location_.stored_size) + "): " +
+                              (entry.delta ? "its delta hashes to " + found.str() + ", expected " +
+                                                 entry.delta->digest.str()
+                                           : "content hashes to " + found.str()));
   }
   return Status::Ok();
 }
@@ -173,7 +176,7 @@ Result<FrameHeader> BlobFrames::DecodeNextFrameHeader(const std::array<uint8_t, 
   if (std::equal(kTrailerMagic.begin(), kTrailerMagic.end(), hb.begin())) {
     return FrameCorruption(frame_offset, "found the trailer, but the blob has only " +
                                              std::to_string(raw_received_) + " of its " +
-                                             std::to_string(entry.size) +
+                                             std::to_string(entry.carried_size()) +
                                              " bytes (frames are missing)");
   }
   auto decoded = DecodeFrameHeader(hb);
@@ -209,28 +212,29 @@ std::string BlobFrames::DescribeOtherBlob(uint32_t index) const {
 // frame is flagged last.
 Status BlobFrames::CheckFrameRange(const FrameHeader& h, uint64_t frame_offset) const {
   const BlobEntry& entry = catalog_.blobs[blob_];
+  const uint64_t size = entry.carried_size();  // the blob's, or its delta's
   auto corrupt = [&](const std::string& msg) { return FrameCorruption(frame_offset, msg); };
   if (h.raw_offset != raw_received_) {
     return corrupt("raw_offset " + std::to_string(h.raw_offset) + ", expected " +
                    std::to_string(raw_received_) + " (a duplicated, missing or misplaced frame)");
   }
   // raw_offset may come from an unsigned trailer (StartPart): no wrap-around.
-  if (h.raw_size > entry.size || h.raw_offset > entry.size - h.raw_size) {
+  if (h.raw_size > size || h.raw_offset > size - h.raw_size) {
     return corrupt("raw bytes from " + std::to_string(h.raw_offset) + " (" +
                    std::to_string(h.raw_size) + " of them) run past the blob's declared size " +
-                   std::to_string(entry.size));
+                   std::to_string(entry.carried_size()));
   }
   uint64_t end = h.raw_offset + h.raw_size;
-  if (end > entry.size) {
+  if (end > size) {
     return corrupt("raw bytes [" + std::to_string(h.raw_offset) + ", " + std::to_string(end) +
-                   ") run past the blob's declared size " + std::to_string(entry.size));
+                   ") run past the blob's declared size " + std::to_string(entry.carried_size()));
   }
-  if (h.last() && end != entry.size) {
+  if (h.last() && end != size) {
     return corrupt("flagged last but ends at raw offset " + std::to_string(end) +
-                   " of a blob of " + std::to_string(entry.size) + " bytes");
+                   " of a blob of " + std::to_string(entry.carried_size()) + " bytes");
   }
-  if (!h.last() && end == entry.size) {
-    return corrupt("reaches the blob's end (" + std::to_string(entry.size) +
+  if (!h.last() && end == size) {
+    return corrupt("reaches the blob's end (" + std::to_string(entry.carried_size()) +
                    " bytes) but is not flagged last");
   }
   if (!h.last() && h.raw_size == 0) return corrupt("empty frame that is not the last");

@@ -266,14 +266,15 @@ Result<std::vector<BlobLocation>> LocateShippedBlobs(const io::PositionalReader&
   for (size_t i = 0; i < catalog.blobs.size(); ++i) {
     if (!catalog.blobs[i].shipped) continue;
     if (next < locations.size() && locations[next].blob_index == i &&
-        (locations[next].raw_offset != 0 || locations[next].raw_size != catalog.blobs[i].size)) {
+        (locations[next].raw_offset != 0 ||
+         locations[next].raw_size != catalog.blobs[i].carried_size())) {
       return Status::Corruption("trailer: entry " + std::to_string(next) + " holds raw bytes [" +
                                 std::to_string(locations[next].raw_offset) + ", " +
                                 std::to_string(locations[next].raw_offset +
                                                locations[next].raw_size) +
                                 ") of blob " + std::to_string(i) + " " +
-                                catalog.blobs[i].digest.str() + ", which has " +
-                                std::to_string(catalog.blobs[i].size) + " bytes");
+                                catalog.blobs[i].digest.str() + ", which carries " +
+                                std::to_string(catalog.blobs[i].carried_size()) + " bytes");
     }
     if (next == locations.size() || locations[next].blob_index != i) {
       return Status::Corruption(
@@ -340,7 +341,7 @@ Result<VolumeCheck> VerifyVolume(const io::PositionalReader& file, const TrustPo
     // Only the volume's first part may start inside a blob (it continues one
     // from the volume before) and only its last may stop short (it goes on
     // in the next): a part elsewhere would escape the sha256 check.
-    const uint64_t size = check.catalog.blobs[part.blob_index].size;
+    const uint64_t size = check.catalog.blobs[part.blob_index].carried_size();
     if (part.raw_size > size || part.raw_offset > size - part.raw_size ||
         (part.raw_offset != 0 && (i != 0 || check.record.number == 1)) ||
         (part.raw_offset + part.raw_size != size &&
@@ -358,7 +359,8 @@ Result<VolumeCheck> VerifyVolume(const io::PositionalReader& file, const TrustPo
     }
     frame += part.frame_count;
     check.frames += part.frame_count;
-    if (part.raw_offset == 0 && part.raw_size == check.catalog.blobs[part.blob_index].size) {
+    if (part.raw_offset == 0 &&
+        part.raw_size == check.catalog.blobs[part.blob_index].carried_size()) {
       ++check.whole_blobs;
     }
   }

@@ -26,8 +26,10 @@ inline constexpr size_t kMaxHeaderSize = 4096;
 inline constexpr size_t kHeaderPrefixSize = 24;
 inline constexpr size_t kHeaderFieldsEnd = 88;  // extension area starts here
 
-// Feature bits (SPEC.md section 13). Version 3 defines none.
-inline constexpr uint32_t kKnownRequiredFeatures = 0;
+// Feature bits (SPEC.md section 13). Bit 0, required: some blobs are
+// shipped as deltas (SPEC.md section 4, "Delta blobs").
+inline constexpr uint32_t kRequiredFeatureDelta = 1u << 0;
+inline constexpr uint32_t kKnownRequiredFeatures = kRequiredFeatureDelta;
 inline constexpr uint32_t kKnownOptionalFeatures = 0;
 
 // Catalog (SPEC.md section 4).
@@ -36,6 +38,16 @@ inline constexpr uint64_t kMaxCatalogSize = 256ull << 20;
 inline constexpr uint32_t kMaxStringSize = 4096;  // repository, tag, source, media type, digest
 inline constexpr uint32_t kMaxManifestSize = 16u << 20;
 inline constexpr uint8_t kBlobFlagShipped = 0x01;
+inline constexpr uint8_t kBlobFlagDelta = 0x02;  // requires kBlobFlagShipped
+// Delta blobs: the one delta codec (zstd with the base content as its
+// reference prefix), and the bounds that keep a reader's memory and output
+// known before it starts.
+inline constexpr uint8_t kDeltaCodecZstdPrefix = 1;
+inline constexpr uint64_t kMaxDeltaContentSize = 1ull << 31;
+inline constexpr uint32_t kMaxDeltaWindowLog = 31;
+inline constexpr uint32_t kMinPigzBlockSize = 32u << 10;
+inline constexpr uint32_t kMaxPigzBlockSize = 512u << 20;
+inline constexpr uint32_t kMaxGzipHeaderSize = 4096;
 inline constexpr uint8_t kManifestFlagAbsent = 0x01;
 inline constexpr size_t kDigestStringSize = 71;  // "sha256:" + 64 hex digits
 // Every record starts with its u32 record_size: the bytes that follow it.

@@ -279,6 +279,12 @@ Result<std::unique_ptr<BundleReader>> BundleReader::Open(io::SequentialReader* i
   r.prefix_digest = prefix_hash.FinishRaw();
   const std::string catalog_bytes = Concatenate(&chunks, fields.catalog_size);
   SLUICE_RETURN_IF_ERROR(ParseCatalog(io::AsBytes(catalog_bytes), catalog_offset, &r.catalog));
+  if (uint32_t missing = RequiredFeatures(r.catalog) & ~fields.required_features; missing != 0) {
+    return Status::Corruption("catalog at offset " + std::to_string(catalog_offset) +
+                              ": ships blobs as deltas, but the header does not require feature "
+                              "bit 0 (required_features " +
+                              std::to_string(fields.required_features) + ")");
+  }
   SLUICE_ASSIGN_OR_RETURN(r.volume, r.ReadVolumeRecord());
   if (r.volume.number != 1 && !options.any_volume) {
     return Status::InvalidArgument(

@@ -8,7 +8,7 @@ namespace sluice::format {
 
 Result<uint64_t> VolumePrefixSize(const Catalog& catalog) {
   SLUICE_ASSIGN_OR_RETURN(std::string catalog_bytes, EncodeCatalog(catalog));
-  return EncodeHeader(catalog.header, catalog_bytes.size()).size() + catalog_bytes.size() +
+  return EncodeHeader(catalog.header, catalog_bytes.size(), RequiredFeatures(catalog)).size() + catalog_bytes.size() +
          kSignatureSize + kVolumeRecordSize;
 }
 

@@ -217,7 +217,7 @@ Result<std::unique_ptr<BundleWriter>> BundleWriter::Start(io::SequentialWriter* 
                                    " is not between 1 and " + std::to_string(kMaxFrameRawSize));
   }
   SLUICE_ASSIGN_OR_RETURN(std::string catalog_bytes, EncodeCatalog(catalog));
-  std::string header = EncodeHeader(catalog.header, catalog_bytes.size());
+  std::string header = EncodeHeader(catalog.header, catalog_bytes.size(), RequiredFeatures(catalog));
 
   Sha256 signed_hash;
   signed_hash.Update(io::AsBytes(header));
@@ -285,9 +285,9 @@ Status BundleWriter::Append(io::ByteView data) {
   if (!w.broken.ok()) return w.broken;
   if (!w.blob) return Status::InvalidArgument("bundle writer: Append without BeginBlob");
   const BlobEntry& entry = w.catalog.blobs[*w.blob];
-  if (data.size() > entry.size - w.raw_total) {
+  if (data.size() > entry.carried_size() - w.raw_total) {
     return w.Fail(Status::Corruption("blob " + entry.digest.str() + ": more than the declared " +
-                                     std::to_string(entry.size) + " bytes"));
+                                     std::to_string(entry.carried_size()) + " bytes"));
   }
   w.raw_total += data.size();
   if (w.hasher) w.hasher->Update(data);
@@ -309,18 +309,19 @@ Status BundleWriter::EndBlob() {
   if (!w.broken.ok()) return w.broken;
   if (!w.blob) return Status::InvalidArgument("bundle writer: EndBlob without BeginBlob");
   const BlobEntry& entry = w.catalog.blobs[*w.blob];
-  if (w.raw_total != entry.size) {
+  if (w.raw_total != entry.carried_size()) {
     return w.Fail(Status::Corruption("blob " + entry.digest.str() + ": expected " +
-                                     std::to_string(entry.size) + " bytes, found " +
+                                     std::to_string(entry.carried_size()) + " bytes, found " +
                                      std::to_string(w.raw_total)));
   }
   if (w.hasher) {
     Digest found = w.hasher->Finish();
     w.hasher.reset();
-    if (found != entry.digest) {
+    if (found != entry.carried_digest()) {
       // Checked before the last frame is written, so the output never holds a
       // complete blob whose bytes contradict the signed catalog.
-      return w.Fail(Status::Corruption("blob " + entry.digest.str() + ": content hashes to " +
+      return w.Fail(Status::Corruption("blob " + entry.digest.str() +
+                                       (entry.delta ? ": delta hashes to " : ": content hashes to ") +
                                        found.str()));
     }
   }

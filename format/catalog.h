@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,12 +52,57 @@ struct ManifestEntry {
   bool operator==(const ManifestEntry&) const = default;
 };
 
+// How the rebuilt content of a delta blob is turned into the blob's exact
+// bytes (SPEC.md section 4, "Delta blobs").
+struct ContentEncoding {
+  enum class Kind : uint8_t {
+    kNone = 0,       // the content is the blob
+    kGzipZlib = 1,   // one gzip member, deflated as one zlib stream
+    kGzipPigz = 2,   // one gzip member, deflated block by block as pigz does
+    kGzipPigzSingleThread = 3,  // as pigz -p 1 does: one stream across blocks
+    kGzipPigzIndependent = 4,   // as pigz -i does: blocks without dictionary
+  };
+  Kind kind = Kind::kNone;
+  uint8_t level = 0;       // deflate level 1..9
+  uint8_t mem_level = 0;   // zlib memLevel 1..9
+  uint8_t strategy = 0;    // zlib strategy 0..4
+  uint32_t block_size = 0; // pigz: content bytes per block
+  std::string gzip_header; // the gzip member header, verbatim
+
+  bool operator==(const ContentEncoding&) const = default;
+};
+
+// A shipped blob carried as the difference from a blob the far side already
+// holds: its frames carry the delta, and the reader rebuilds the blob from
+// the base and the delta, then checks it against the blob's digest.
+struct BlobDelta {
+  enum class BaseDecoding : uint8_t {
+    kNone = 0,  // the base blob's bytes are the base content
+    kGunzip = 1,  // the base blob is one gzip member, decoded
+  };
+  Digest base;                  // the blob the far side holds
+  BaseDecoding base_decoding = BaseDecoding::kNone;
+  uint8_t codec = 1;            // kDeltaCodecZstdPrefix, the only one so far
+  uint64_t content_size = 0;    // bytes of the rebuilt content, before encoding
+  uint64_t size = 0;            // bytes of the delta: what the frames carry
+  Digest digest;                // SHA-256 of the delta
+  ContentEncoding encoding;
+
+  bool operator==(const BlobDelta&) const = default;
+};
+
 // A config or layer blob the bundle's manifests reference.
 struct BlobEntry {
   Digest digest;
   uint64_t size = 0;
   std::string media_type;
   bool shipped = false;  // false: the exporter's ledger says the far side has it
+  std::optional<BlobDelta> delta;  // shipped as a delta (shipped is then true)
+
+  // What the blob's frames carry, and what their bytes must hash to: the
+  // blob itself, or its delta.
+  uint64_t carried_size() const { return delta ? delta->size : size; }
+  const Digest& carried_digest() const { return delta ? delta->digest : digest; }
 
   bool operator==(const BlobEntry&) const = default;
 };

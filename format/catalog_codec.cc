@@ -144,7 +144,131 @@ void PutRecord(std::string* out, Fields fields) {
            static_cast<uint32_t>(out->size() - size_at - kRecordSizeField));
 }
 
+void PutBlobDelta(std::string* out, const BlobDelta& d) {
+  PutString(out, d.base.str());
+  PutU8(out, static_cast<uint8_t>(d.base_decoding));
+  PutU8(out, d.codec);
+  PutU64(out, d.content_size);
+  PutU64(out, d.size);
+  PutString(out, d.digest.str());
+  PutU8(out, static_cast<uint8_t>(d.encoding.kind));
+  PutU8(out, d.encoding.level);
+  PutU8(out, d.encoding.mem_level);
+  PutU8(out, d.encoding.strategy);
+  PutU32(out, d.encoding.block_size);
+  PutString(out, d.encoding.gzip_header);
+}
+
+// Reads the delta fields of a Blob record; what they must hold is checked
+// with the rest of the catalog (ValidateBlobDelta).
+Status ParseBlobDelta(CatalogParser& in, const std::string& what, BlobDelta* d) {
+  uint8_t base_decoding = 0;
+  uint8_t kind = 0;
+  SLUICE_RETURN_IF_ERROR(in.DigestField(&d->base, what + " base digest"));
+  SLUICE_RETURN_IF_ERROR(in.U8(&base_decoding, what + " base decoding"));
+  SLUICE_RETURN_IF_ERROR(in.U8(&d->codec, what + " delta codec"));
+  SLUICE_RETURN_IF_ERROR(in.U64(&d->content_size, what + " content size"));
+  SLUICE_RETURN_IF_ERROR(in.U64(&d->size, what + " delta size"));
+  SLUICE_RETURN_IF_ERROR(in.DigestField(&d->digest, what + " delta digest"));
+  SLUICE_RETURN_IF_ERROR(in.U8(&kind, what + " encoding"));
+  SLUICE_RETURN_IF_ERROR(in.U8(&d->encoding.level, what + " level"));
+  SLUICE_RETURN_IF_ERROR(in.U8(&d->encoding.mem_level, what + " mem_level"));
+  SLUICE_RETURN_IF_ERROR(in.U8(&d->encoding.strategy, what + " strategy"));
+  SLUICE_RETURN_IF_ERROR(in.U32(&d->encoding.block_size, what + " block size"));
+  SLUICE_RETURN_IF_ERROR(
+      in.Bytes(&d->encoding.gzip_header, kMaxGzipHeaderSize, what + " gzip header"));
+  d->base_decoding = static_cast<BlobDelta::BaseDecoding>(base_decoding);
+  d->encoding.kind = static_cast<ContentEncoding::Kind>(kind);
+  return Status::Ok();
+}
+
+// Whether `header` is exactly one RFC 1952 member header: magic, deflate,
+// no reserved flag, and the optional fields its flags announce, ending
+// where the bytes end.
+bool IsGzipHeader(std::string_view header) {
+  constexpr uint8_t kText = 0x01, kHeaderCrc = 0x02, kExtra = 0x04, kName = 0x08,
+                    kComment = 0x10;
+  if (header.size() < 10 || static_cast<uint8_t>(header[0]) != 0x1f ||
+      static_cast<uint8_t>(header[1]) != 0x8b || header[2] != 8) {
+    return false;
+  }
+  const uint8_t flags = static_cast<uint8_t>(header[3]);
+  if (flags & ~(kText | kHeaderCrc | kExtra | kName | kComment)) return false;
+  size_t pos = 10;
+  if (flags & kExtra) {
+    if (header.size() < pos + 2) return false;
+    pos += 2 + (static_cast<uint8_t>(header[pos]) | (static_cast<uint8_t>(header[pos + 1]) << 8));
+  }
+  for (uint8_t field : {kName, kComment}) {
+    if (!(flags & field)) continue;
+    size_t end = header.find('\0', pos);
+    if (end == std::string_view::npos) return false;
+    pos = end + 1;
+  }
+  if (flags & kHeaderCrc) pos += 2;
+  return pos == header.size();
+}
+
+// What SPEC.md section 4 requires of a delta blob's fields, beyond their
+// parsing. Returns the problem, or an empty string.
+std::string DeltaProblem(const BlobEntry& b) {
+  const BlobDelta& d = *b.delta;
+  const ContentEncoding& e = d.encoding;
+  if (!b.shipped) return "is a delta but not shipped";
+  if (d.base == b.digest) return "is a delta against itself";
+  if (static_cast<uint8_t>(d.base_decoding) > 1) {
+    return "has unknown base decoding " + std::to_string(static_cast<int>(d.base_decoding));
+  }
+  if (d.codec != kDeltaCodecZstdPrefix) {
+    return "has unknown delta codec " + std::to_string(d.codec);
+  }
+  if (d.content_size > kMaxDeltaContentSize) {
+    return "rebuilds " + std::to_string(d.content_size) + " bytes of content, over the limit of " +
+           std::to_string(kMaxDeltaContentSize);
+  }
+  if (d.digest.empty()) return "has no delta digest";
+  switch (e.kind) {
+    case ContentEncoding::Kind::kNone:
+      if (e.level != 0 || e.mem_level != 0 || e.strategy != 0 || e.block_size != 0 ||
+          !e.gzip_header.empty()) {
+        return "has encoding parameters for no encoding";
+      }
+      if (d.content_size != b.size) {
+        return "rebuilds " + std::to_string(d.content_size) + " bytes as a blob of " +
+               std::to_string(b.size) + " with no encoding";
+      }
+      return "";
+    case ContentEncoding::Kind::kGzipZlib:
+    case ContentEncoding::Kind::kGzipPigz:
+    case ContentEncoding::Kind::kGzipPigzSingleThread:
+    case ContentEncoding::Kind::kGzipPigzIndependent:
+      break;
+    default:
+      return "has unknown encoding " + std::to_string(static_cast<int>(e.kind));
+  }
+  if (e.level < 1 || e.level > 9 || e.mem_level < 1 || e.mem_level > 9 || e.strategy > 4) {
+    return "has deflate parameters out of range (level " + std::to_string(e.level) +
+           ", mem_level " + std::to_string(e.mem_level) + ", strategy " +
+           std::to_string(e.strategy) + ")";
+  }
+  const bool pigz = e.kind != ContentEncoding::Kind::kGzipZlib;
+  if (pigz ? (e.block_size < kMinPigzBlockSize || e.block_size > kMaxPigzBlockSize ||
+              e.block_size % 1024 != 0)
+           : e.block_size != 0) {
+    return "has block size " + std::to_string(e.block_size) + ", not allowed for its encoding";
+  }
+  if (!IsGzipHeader(e.gzip_header)) return "has a gzip header that is not one RFC 1952 header";
+  return "";
+}
+
 }  // namespace
+
+uint32_t RequiredFeatures(const Catalog& catalog) {
+  for (const BlobEntry& b : catalog.blobs) {
+    if (b.delta) return kRequiredFeatureDelta;
+  }
+  return 0;
+}
 
 Status MakeStatus(ErrorKind kind, std::string message) {
   switch (kind) {
@@ -178,12 +302,13 @@ Status MakeStatus(ErrorKind kind, std::string message) {
   return Status::Corruption(std::move(message));
 }
 
-std::string EncodeHeader(const BundleHeader& header, uint64_t catalog_size) {
+std::string EncodeHeader(const BundleHeader& header, uint64_t catalog_size,
+                         uint32_t required_features) {
   std::string out;
   out.reserve(kHeaderSize);
   out.append(reinterpret_cast<const char*>(kHeaderMagic.data()), kHeaderMagic.size());
   PutU32(&out, kFormatVersion);
-  PutU32(&out, 0);  // required_features
+  PutU32(&out, required_features);
   PutU32(&out, 0);  // optional_features
   PutU32(&out, kHeaderSize);
   out.append(reinterpret_cast<const char*>(header.bundle_id.data()), header.bundle_id.size());
@@ -321,6 +446,11 @@ Status ValidateCatalogAt(const Catalog& catalog, ErrorKind kind, const std::stri
     }
     if (!digests.emplace(m.digest.str(), !m.absent).second) return fail(where + " is listed twice");
   }
+  std::vector<size_t> deltas;  // indexes of the delta blobs
+  std::unordered_set<std::string_view> shipped;
+  for (const BlobEntry& b : catalog.blobs) {
+    if (b.shipped) shipped.insert(b.digest.str());
+  }
   for (size_t i = 0; i < catalog.blobs.size(); ++i) {
     const BlobEntry& b = catalog.blobs[i];
     std::string where = "blob " + std::to_string(i);
@@ -329,6 +459,21 @@ Status ValidateCatalogAt(const Catalog& catalog, ErrorKind kind, const std::stri
     SLUICE_RETURN_IF_ERROR(check_string(b.media_type, where + " media type"));
     if (!digests.emplace(b.digest.str(), false).second) {
       return fail(where + " is listed twice among manifests and blobs");
+    }
+    if (b.delta) {
+      if (std::string problem = DeltaProblem(b); !problem.empty()) {
+        return fail(where + " " + problem);
+      }
+      deltas.push_back(i);
+    }
+  }
+  // A delta's base is a blob the far side already holds: never one this
+  // bundle ships.
+  for (size_t i : deltas) {
+    const BlobEntry& b = catalog.blobs[i];
+    if (shipped.count(b.delta->base.str())) {
+      return fail("blob " + std::to_string(i) + " " + b.digest.str() + " is a delta against " +
+                  b.delta->base.str() + ", which this bundle ships");
     }
   }
   // A tag names one image; refs without a tag (pinned by digest) are told
@@ -388,7 +533,9 @@ Result<std::string> EncodeCatalog(const Catalog& catalog) {
       PutString(&out, b.digest.str());
       PutU64(&out, b.size);
       PutString(&out, b.media_type);
-      PutU8(&out, b.shipped ? kBlobFlagShipped : 0);
+      PutU8(&out, static_cast<uint8_t>((b.shipped ? kBlobFlagShipped : 0) |
+                                       (b.delta ? kBlobFlagDelta : 0)));
+      if (b.delta) PutBlobDelta(&out, *b.delta);
     });
   }
   if (out.size() + 8 > kMaxCatalogSize) {
@@ -473,11 +620,14 @@ Status ParseCatalog(io::ByteView bytes, uint64_t offset, Catalog* out) {
     uint64_t at = in.offset();
     uint8_t flags = 0;
     SLUICE_RETURN_IF_ERROR(in.U8(&flags, what + " flags"));
-    if (flags & ~kBlobFlagShipped) {
+    if (flags & ~(kBlobFlagShipped | kBlobFlagDelta)) {
       return in.Error(what + " " + b.digest.str() + " has unknown flags " + std::to_string(flags),
                       at);
     }
     b.shipped = (flags & kBlobFlagShipped) != 0;
+    if (flags & kBlobFlagDelta) {
+      SLUICE_RETURN_IF_ERROR(ParseBlobDelta(in, what + " " + b.digest.str(), &b.delta.emplace()));
+    }
     in.EndRecord();
   }
   if (in.remaining() != 0) {

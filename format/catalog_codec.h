@@ -25,8 +25,13 @@ struct HeaderFields {
 };
 
 // The kHeaderSize-byte header (format version kFormatVersion), checksum
-// included.
-std::string EncodeHeader(const BundleHeader& header, uint64_t catalog_size);
+// included. `required_features` is RequiredFeatures() of the catalog.
+std::string EncodeHeader(const BundleHeader& header, uint64_t catalog_size,
+                         uint32_t required_features);
+
+// The required feature bits a catalog's records call for: kRequiredFeatureDelta
+// when a blob is shipped as a delta.
+uint32_t RequiredFeatures(const Catalog& catalog);
 
 // Checks the magic and header_size in the first kHeaderPrefixSize bytes of a
 // bundle and returns header_size. kCorruption otherwise.

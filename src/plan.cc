@@ -224,7 +224,7 @@ class Planner {
     std::optional<Ledger::BlobRecord> record = ledger_.Record(d.digest);
     bool shipped = !record || !FarSideHolds(*record, ledger_.sequence(), options_);
     blobs_.emplace(d.digest, plan_->catalog.blobs.size());
-    plan_->catalog.blobs.push_back({d.digest, d.size, d.media_type, shipped});
+    plan_->catalog.blobs.push_back({d.digest, d.size, d.media_type, shipped, std::nullopt});
     plan_->origins.push_back({source, image.repository, image.display});
     (shipped ? plan_->shipped_blobs : plan_->skipped_blobs) += 1;
     (shipped ? plan_->shipped_bytes : plan_->skipped_bytes) += d.size;

@@ -4,23 +4,9 @@
 
 #include "delta/deflate_replay.h"
 #include "delta/gzip_member.h"
+#include "format/endian.h"
 
 namespace sluice::delta {
-namespace {
-
-constexpr uint8_t kRecipeVersion = 1;
-constexpr size_t kRecipeFixed = 13;  // version .. header length
-
-void PutLe32(std::string& out, uint32_t value) {
-  for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>((value >> shift) & 0xff));
-}
-
-uint32_t GetLe32(std::string_view in) {
-  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
-  return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
-}
-
-}  // namespace
 
 std::string DescribeRecipe(const GzipRecipe& recipe) {
   const std::string block = " block " + std::to_string(recipe.block_size / 1024) + " KiB";
@@ -70,8 +56,8 @@ Status GzipEncoder::Write(io::ByteView content) {
 Status GzipEncoder::Finish() {
   SLUICE_RETURN_IF_ERROR(state_->deflate->Finish(state_->out));
   std::string trailer;
-  PutLe32(trailer, state_->crc);
-  PutLe32(trailer, state_->size);
+  format::PutU32(&trailer, state_->crc);
+  format::PutU32(&trailer, state_->size);
   return state_->out(io::AsBytes(trailer));
 }
 
@@ -113,44 +99,32 @@ Status Gunzip(io::SequentialReader& blob, const ByteConsumer& content) {
   }
 }
 
-std::string EncodeRecipe(const GzipRecipe& recipe) {
-  std::string out;
-  out.push_back(static_cast<char>(kRecipeVersion));
-  out.push_back(static_cast<char>(recipe.encoder));
-  out.push_back(static_cast<char>(recipe.level));
-  out.push_back(static_cast<char>(recipe.mem_level));
-  out.push_back(static_cast<char>(recipe.strategy));
-  PutLe32(out, recipe.block_size);
-  PutLe32(out, static_cast<uint32_t>(recipe.header.size()));
-  out += recipe.header;
-  return out;
+format::ContentEncoding ToContentEncoding(const GzipRecipe& recipe) {
+  format::ContentEncoding encoding;
+  // The encoder numbers are the format's encoding numbers (SPEC.md section 4).
+  encoding.kind = static_cast<format::ContentEncoding::Kind>(recipe.encoder);
+  encoding.level = recipe.level;
+  encoding.mem_level = recipe.mem_level;
+  encoding.strategy = recipe.strategy;
+  encoding.block_size = recipe.block_size;
+  encoding.gzip_header = recipe.header;
+  return encoding;
 }
 
-Result<GzipRecipe> DecodeRecipe(std::string_view bytes) {
-  auto bad = [](const std::string& what) { return Status::Corruption("gzip recipe: " + what); };
-  if (bytes.size() < kRecipeFixed) {
-    return bad(std::to_string(bytes.size()) + " bytes, shorter than its fixed " + std::to_string(kRecipeFixed));
-  }
-  if (static_cast<uint8_t>(bytes[0]) != kRecipeVersion) {
-    return bad("version " + std::to_string(static_cast<uint8_t>(bytes[0])) + ", this build reads 1");
-  }
+Result<GzipRecipe> FromContentEncoding(const format::ContentEncoding& encoding) {
   GzipRecipe recipe;
-  recipe.encoder = static_cast<GzipRecipe::Encoder>(bytes[1]);
-  recipe.level = static_cast<uint8_t>(bytes[2]);
-  recipe.mem_level = static_cast<uint8_t>(bytes[3]);
-  recipe.strategy = static_cast<uint8_t>(bytes[4]);
-  recipe.block_size = GetLe32(bytes.substr(5));
-  const uint32_t header_length = GetLe32(bytes.substr(9));
-  if (bytes.size() - kRecipeFixed != header_length) {
-    return bad("header length " + std::to_string(header_length) + " but " +
-               std::to_string(bytes.size() - kRecipeFixed) + " bytes follow");
+  recipe.encoder = static_cast<GzipRecipe::Encoder>(encoding.kind);
+  recipe.level = encoding.level;
+  recipe.mem_level = encoding.mem_level;
+  recipe.strategy = encoding.strategy;
+  recipe.block_size = encoding.block_size;
+  recipe.header = encoding.gzip_header;
+  if (Status values = CheckRecipeValues(recipe); !values.ok()) {
+    return Status::Corruption(values.message());
   }
-  recipe.header = std::string(bytes.substr(kRecipeFixed));
-  if (Status values = CheckRecipeValues(recipe); !values.ok()) return bad(values.message());
   auto length = GzipHeaderLength(recipe.header);
-  if (!length.ok()) return bad("header: " + length.status().message());
-  if (!length->has_value() || **length != recipe.header.size()) {
-    return bad("header is not exactly one gzip member header");
+  if (!length.ok() || !length->has_value() || **length != recipe.header.size()) {
+    return Status::Corruption("gzip recipe: header is not exactly one gzip member header");
   }
   return recipe;
 }

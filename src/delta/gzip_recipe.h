@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "format/catalog.h"
 #include "io/file.h"
 #include "io/status.h"
 
@@ -89,12 +90,11 @@ class GzipEncoder {
 // bytes that are not a member after one) is kCorruption naming the offset.
 Status Gunzip(io::SequentialReader& blob, const ByteConsumer& content);
 
-// The recipe as a small versioned byte string, for a bundle's blob record:
-//   u8 version (1), u8 encoder, u8 level, u8 mem_level, u8 strategy,
-//   u32 LE block_size, u32 LE header length, header bytes.
-std::string EncodeRecipe(const GzipRecipe& recipe);
-// kCorruption for a wrong version or length, values out of range, or a
-// header that is not one valid RFC 1952 member header.
-Result<GzipRecipe> DecodeRecipe(std::string_view bytes);
+// The recipe as a bundle's Blob record carries it (SPEC.md section 4,
+// "Encodings"), and back. FromContentEncoding refuses an encoding that is not
+// gzip, values out of range, or a header that is not exactly one valid RFC
+// 1952 member header (its CRC16 included), as kCorruption.
+format::ContentEncoding ToContentEncoding(const GzipRecipe& recipe);
+Result<GzipRecipe> FromContentEncoding(const format::ContentEncoding& encoding);
 
 }  // namespace sluice::delta

@@ -35,7 +35,7 @@ void WriteHostileBundle(const std::string& path) {
   catalog.header.sequence = 1;
   const std::string config = R"({"architecture":"amd64","os":"linux"})";
   const format::Digest config_digest = format::Sha256::Of(config);
-  catalog.blobs.push_back({config_digest, config.size(), kHostileMediaType, true});
+  catalog.blobs.push_back({config_digest, config.size(), kHostileMediaType, true, std::nullopt});
   const std::string manifest =
       nlohmann::ordered_json{{"schemaVersion", 2},
                              {"mediaType", "application/vnd.oci.image.manifest.v1+json"},

@@ -329,7 +329,7 @@ TEST_CASE("catalog validation compares digests and names a number of times linea
 }
 
 TEST_CASE("catalog decoder rejects unknown blob flags") {
-  Status s = Decode(GoodPrefix().U32(1).Blob(kBlobDigest, 5, "", 0x03).Seal());
+  Status s = Decode(GoodPrefix().U32(1).Blob(kBlobDigest, 5, "", 0x04).Seal());
   CHECK(s.kind() == ErrorKind::kCorruption);
   CHECK(s.message().find("flags") != std::string::npos);
 }
@@ -353,7 +353,7 @@ TEST_CASE("catalog decoder rejects a catalog cut short") {
 }
 
 TEST_CASE("header decoder checks the checksum before the version") {
-  std::string h = EncodeHeader(BundleHeader{}, 20);
+  std::string h = EncodeHeader(BundleHeader{}, 20, 0);
   REQUIRE(DecodeHeader(io::AsBytes(h)).ok());
   h[8] = 4;  // version 4, stale checksum: damage
   CHECK(DecodeHeader(io::AsBytes(h)).status().kind() == ErrorKind::kCorruption);
@@ -364,7 +364,7 @@ TEST_CASE("header decoder checks the checksum before the version") {
 }
 
 TEST_CASE("header decoder writes version 3 and refuses versions 1 and 2 as unsupported") {
-  std::string h = EncodeHeader(BundleHeader{}, 20);
+  std::string h = EncodeHeader(BundleHeader{}, 20, 0);
   CHECK(h[8] == 3);
   // 1 was never released; 2's records carry no length and it has no volumes.
   const int old = GENERATE(1, 2);
@@ -378,13 +378,13 @@ TEST_CASE("header decoder writes version 3 and refuses versions 1 and 2 as unsup
 
 TEST_CASE("header decoder rejects a catalog size out of bounds") {
   for (uint64_t size : {uint64_t{0}, uint64_t{19}, kMaxCatalogSize + 1, ~uint64_t{0}}) {
-    std::string h = EncodeHeader(BundleHeader{}, size);
+    std::string h = EncodeHeader(BundleHeader{}, size, 0);
     CHECK(DecodeHeader(io::AsBytes(h)).status().kind() == ErrorKind::kCorruption);
   }
 }
 
 TEST_CASE("header prefix decoder rejects bad magic and bad header sizes") {
-  std::string h = EncodeHeader(BundleHeader{}, 20);
+  std::string h = EncodeHeader(BundleHeader{}, 20, 0);
   std::string text_mode = h;
   text_mode[0] = 0x09;  // high bit stripped
   CHECK(DecodeHeaderPrefix(io::AsBytes(text_mode)).status().kind() == ErrorKind::kCorruption);

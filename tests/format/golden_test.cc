@@ -38,8 +38,8 @@ Catalog TinyCatalog() {
   m.media_type = "application/vnd.oci.image.manifest.v1+json";
   c.manifests.push_back(m);
   c.refs.push_back({"library/hello", "1.0", m.digest, "docker.io/library/hello:1.0"});
-  c.blobs.push_back({Sha256::Of("{}"), 2, "application/vnd.oci.empty.v1+json", false});
-  c.blobs.push_back({Sha256::Of("hello"), 5, "application/vnd.oci.image.layer.v1.tar", true});
+  c.blobs.push_back({Sha256::Of("{}"), 2, "application/vnd.oci.empty.v1+json", false, {}});
+  c.blobs.push_back({Sha256::Of("hello"), 5, "application/vnd.oci.image.layer.v1.tar", true, {}});
   return c;
 }
 

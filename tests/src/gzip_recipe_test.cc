@@ -268,34 +268,36 @@ TEST_CASE("a recipe with the wrong level re-encodes to different bytes") {
   CHECK(format::Sha256::Of(*again) != format::Sha256::Of(ReadFile(blob_path)));
 }
 
-TEST_CASE("recipe bytes round trip, and every truncation or bad value is corruption") {
+TEST_CASE("a recipe round trips through the format's content encoding, which refuses bad values") {
   GzipRecipe recipe;
   recipe.encoder = GzipRecipe::Encoder::kPigz;
   recipe.level = 9;
   recipe.block_size = 128 << 10;
   // FNAME "a.tar", as gzip and pigz write it for a named file.
   recipe.header = std::string("\x1f\x8b\x08\x08\x00\x00\x00\x00\x02\x03" "a.tar", 15) + std::string(1, '\0');
-  const std::string bytes = EncodeRecipe(recipe);
-  auto decoded = DecodeRecipe(bytes);
+  const format::ContentEncoding encoding = ToContentEncoding(recipe);
+  CHECK(encoding.kind == format::ContentEncoding::Kind::kGzipPigz);
+  auto decoded = FromContentEncoding(encoding);
   REQUIRE(decoded.ok());
   CHECK(*decoded == recipe);
 
-  for (size_t keep = 0; keep < bytes.size(); ++keep) {
-    INFO(keep);
-    CHECK(DecodeRecipe(bytes.substr(0, keep)).status().kind() == ErrorKind::kCorruption);
-  }
-  struct Bad {
-    size_t at;
-    char value;
+  auto refused = [&](auto change) {
+    format::ContentEncoding bad = encoding;
+    change(bad);
+    return FromContentEncoding(bad).status().kind() == ErrorKind::kCorruption;
   };
-  for (Bad bad : {Bad{0, 2}, Bad{1, 0}, Bad{1, 5}, Bad{2, 0}, Bad{2, 10}, Bad{3, 0}, Bad{3, 10}, Bad{4, 5},
-                  Bad{5, 1} /* block not whole KiB */, Bad{13, 0x50} /* magic */, Bad{16, 0x20} /* flags */}) {
-    std::string changed = bytes;
-    changed[bad.at] = bad.value;
-    INFO(bad.at);
-    CHECK(DecodeRecipe(changed).status().kind() == ErrorKind::kCorruption);
+  CHECK(refused([](auto& e) { e.kind = format::ContentEncoding::Kind::kNone; }));
+  CHECK(refused([](auto& e) { e.level = 0; }));
+  CHECK(refused([](auto& e) { e.level = 10; }));
+  CHECK(refused([](auto& e) { e.mem_level = 10; }));
+  CHECK(refused([](auto& e) { e.strategy = 5; }));
+  CHECK(refused([](auto& e) { e.block_size += 1; }));
+  CHECK(refused([](auto& e) { e.gzip_header[0] = 0x50; }));
+  CHECK(refused([](auto& e) { e.gzip_header += "x"; }));
+  for (size_t keep = 0; keep < encoding.gzip_header.size(); ++keep) {
+    INFO(keep);
+    CHECK(refused([&](auto& e) { e.gzip_header.resize(keep); }));
   }
-  CHECK(DecodeRecipe(bytes + "x").status().kind() == ErrorKind::kCorruption);
 }
 
 }  // namespace sluice::delta

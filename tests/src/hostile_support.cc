@@ -64,7 +64,7 @@ format::Digest HostileBundle::AddImage(const std::vector<std::string>& layers,
   using nlohmann::ordered_json;
   auto add_blob = [&](const std::string& bytes, const char* media_type) {
     format::Digest digest = format::Sha256::Of(bytes);
-    catalog.blobs.push_back({digest, bytes.size(), media_type, true});
+    catalog.blobs.push_back({digest, bytes.size(), media_type, true, std::nullopt});
     data[digest] = bytes;
     return ordered_json{{"mediaType", media_type}, {"digest", digest.str()}, {"size", bytes.size()}};
   };
