@@ -12,6 +12,7 @@
 #include "format/bundle_format.h"
 #include "image_changes.h"
 #include "io/atomic_file.h"
+#include "layer_deltas.h"
 #include "ledger.h"
 #include "plan.h"
 #include "reference/ref_name.h"
@@ -33,8 +34,8 @@ uint64_t PlannedBundleSize(const ExportPlan& plan, uint32_t frame_size) {
   for (const format::BlobEntry& blob : plan.catalog.blobs) {
     size += 256;  // catalog and trailer entry
     if (!blob.shipped) continue;
-    uint64_t frames = blob.size / frame_size + 1;
-    size += blob.size + frames * format::kFrameHeaderSize;
+    uint64_t frames = blob.carried_size() / frame_size + 1;
+    size += blob.carried_size() + frames * format::kFrameHeaderSize;
   }
   return size;
 }
@@ -53,9 +54,9 @@ Status CopyBlob(io::SequentialReader* reader, const format::BlobEntry& blob, siz
     }
     if (n == 0) break;
     total += n;
-    if (total > blob.size) {
-      return Status::Corruption("source has more than the declared " + std::to_string(blob.size) +
-                                " bytes");
+    if (total > blob.carried_size()) {
+      return Status::Corruption("source has more than the declared " +
+                                std::to_string(blob.carried_size()) + " bytes");
     }
     SLUICE_RETURN_IF_ERROR(writer->Append(chunk));
     // Counted once written (a rate-limited output takes them at its pace),
@@ -83,7 +84,8 @@ struct WrittenBundle {
 };
 
 Result<WrittenBundle> WriteBundle(BundleOutput* output, ExportPlan* plan,
-                             const format::PrivateKey& key, const ExportOptions& options) {
+                                  const LayerDeltas* deltas, const format::PrivateKey& key,
+                                  const ExportOptions& options) {
   io::SequentialWriter* out = output->writer();
   format::BundleWriterOptions writer_options = options.writer;
   writer_options.check_digests = false;  // the readers below check them
@@ -103,7 +105,9 @@ Result<WrittenBundle> WriteBundle(BundleOutput* output, ExportPlan* plan,
     // Each blob is hashed on the thread that reads it, so hashing overlaps
     // with compressing and writing the bundle (the writer checks sizes only).
     reads.push_back({blobs[i].digest.str(),
-                     [&origin, &blob = blobs[i]]() -> Result<std::unique_ptr<io::SequentialReader>> {
+                     [&origin, &blob = blobs[i], deltas,
+                      i]() -> Result<std::unique_ptr<io::SequentialReader>> {
+                       if (blob.delta) return deltas->OpenDelta(i);
                        SLUICE_ASSIGN_OR_RETURN(
                            auto reader,
                            origin.source->OpenBlob(origin.repository, blob.digest, blob.size));
@@ -198,6 +202,13 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ExportSource>&
                                            {options.bytes_per_second, options.volume_size,
                                             options.parity_count}));
   SLUICE_ASSIGN_OR_RETURN(ExportPlan plan, PlanExport(sources, ledger, options.plan));
+  std::unique_ptr<LayerDeltas> deltas;
+  if (options.delta) {
+    LayerDeltaOptions delta_options = *options.delta;
+    delta_options.plan = options.plan;
+    SLUICE_ASSIGN_OR_RETURN(deltas,
+                            LayerDeltas::Make(fs, &plan, ledger, delta_options, options.progress));
+  }
 
   format::BundleHeader& header = plan.catalog.header;
   RAND_bytes(header.bundle_id.data(), static_cast<int>(header.bundle_id.size()));
@@ -214,7 +225,7 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ExportSource>&
     if (blob.shipped) shipped.push_back(blob.digest);
   }
   SLUICE_RETURN_IF_ERROR(output->Prepare(PlannedBundleSize(plan, options.writer.frame_size)));
-  Result<WrittenBundle> written = WriteBundle(output.get(), &plan, key, options);
+  Result<WrittenBundle> written = WriteBundle(output.get(), &plan, deltas.get(), key, options);
   SLUICE_RETURN_IF_ERROR(ExplainBrokenPipe(written.status(), output.get()));
   const uint64_t bundle_bytes = written->bytes;
 
@@ -269,6 +280,7 @@ Result<ExportReport> Export(io::FileSystem* fs, const std::vector<ExportSource>&
   report.files = output->Files();
   report.parity_files = std::move(parity_files);
   report.skipped = std::move(plan.skipped);
+  if (deltas) report.deltas = deltas->layers();
   report.bundle_on_stdout =
       !location && (options.output_path == "-" || io::IsStandardOutput(fs, options.output_path));
   return report;

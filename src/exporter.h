@@ -8,6 +8,7 @@
 // a ledger whose pending record LoadLedger settles to count it.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "format/bundle_writer.h"
 #include "image_changes.h"
 #include "io/file.h"
+#include "layer_deltas.h"
 #include "ledger.h"
 #include "plan.h"
 #include "progress.h"
@@ -46,6 +48,10 @@ struct ExportOptions {
   // Counts the shipped blobs' bytes as they go into the bundle (phase
   // "exporting"); null: not counted.
   ProgressCounter* progress = nullptr;
+  // Ship layers whose previous version the far side holds as deltas
+  // (layer_deltas.h); nullopt: every layer whole. Its `plan` is taken from
+  // `plan` above.
+  std::optional<LayerDeltaOptions> delta;
 };
 
 // The plan's counts (blobs and bytes shipped, held, resent; manifests left
@@ -62,6 +68,9 @@ struct ExportReport : PlanCounts {
   // What PlanOptions::keep_going left out (plan.h): the bundle holds the
   // rest, and the ledger records only what it holds.
   std::vector<SkippedImage> skipped;
+  // Each shipped layer that had a previous version: shipped as a delta, or
+  // whole and why (ExportOptions::delta).
+  std::vector<LayerDelta> deltas;
   // The bundle went to standard output (-o -, or -o /dev/stdout and the
   // like): a report printed there would be read as part of the bundle.
   bool bundle_on_stdout = false;

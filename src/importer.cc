@@ -7,6 +7,7 @@
 #include <set>
 #include <vector>
 
+#include "delta_rebuild.h"
 #include "destination_state.h"
 #include "format/blob_check.h"
 #include "oci/graph.h"
@@ -109,6 +110,15 @@ class Import {
         missing.push_back(blob.digest.str());
       } else {
         needed_bytes += blob.size;
+        // A delta is rebuilt from its base, which must be here already.
+        if (blob.delta) {
+          SLUICE_ASSIGN_OR_RETURN(bool base, sink_->HasBlob(repository, blob.delta->base));
+          if (!base) {
+            SLUICE_ASSIGN_OR_RETURN(base, sink_->FindBlob(repository, blob.delta->base));
+          }
+          if (!base) missing.push_back(blob.delta->base.str() + " (the base of delta blob " +
+                                       blob.digest.str() + ")");
+        }
       }
     }
     if (!missing.empty()) return MissingBlobs(missing);
@@ -167,8 +177,8 @@ class Import {
         SLUICE_RETURN_IF_ERROR(
             Drain(reader.get(), &buffer, progress, &check).WithContext(file.name()));
       } else {
-        SLUICE_ASSIGN_OR_RETURN(auto writer, sink_->NewBlob(repos_.at(blob.digest).front(),
-                                                            blob.digest, blob.size));
+        SLUICE_ASSIGN_OR_RETURN(auto writer,
+                                NewBlobWriter(repos_.at(blob.digest).front(), blob));
         SLUICE_RETURN_IF_ERROR(
             Copy(reader.get(), writer.get(), &buffer, progress).WithContext(file.name()));
         std::lock_guard<std::mutex> lock(report_mu);
@@ -363,7 +373,7 @@ class Import {
     SLUICE_ASSIGN_OR_RETURN(
         auto writer, writers->Start("blob " + blob.digest.str(),
                                     [this, repository = repos_[blob.digest].front(), &blob] {
-                                      return sink_->NewBlob(repository, blob.digest, blob.size);
+                                      return NewBlobWriter(repository, blob);
                                     }));
     SLUICE_RETURN_IF_ERROR(Copy(reader_, writer.get(), buffer, progress));
     report_->blobs_written += 1;
@@ -371,8 +381,19 @@ class Import {
     return Status::Ok();
   }
 
+  // The check of what the bundle carries for `blob`: the blob, or its delta.
   static format::BlobCheck CheckOf(const format::BlobEntry& blob) {
-    return {blob.digest, blob.size, "blob " + blob.digest.str()};
+    return {blob.carried_digest(), blob.carried_size(),
+            (blob.delta ? "the delta of blob " : "blob ") + blob.digest.str()};
+  }
+
+  // The sink's writer of `blob`; for a blob the bundle carries as a delta,
+  // one that takes the delta and hands the sink the rebuilt blob.
+  Result<std::unique_ptr<BlobWriter>> NewBlobWriter(const std::string& repository,
+                                                    const format::BlobEntry& blob) {
+    SLUICE_ASSIGN_OR_RETURN(auto writer, sink_->NewBlob(repository, blob.digest, blob.size));
+    if (!blob.delta) return writer;
+    return StartDeltaRebuild(io::DefaultFileSystem(), sink_, repository, blob, std::move(writer));
   }
 
   Status MissingBlobs(const std::vector<std::string>& missing) const {

@@ -118,6 +118,54 @@ std::vector<LeftOut> LeftOutRefs(const ExportReport& r, const std::vector<Source
   return out;
 }
 
+// Each layer that had a previous version: a delta (its base, bytes saved),
+// or whole and why.
+void PrintDeltas(std::ostream& out, const std::vector<LayerDelta>& deltas) {
+  if (deltas.empty()) return;
+  uint64_t layer_bytes = 0, delta_bytes = 0;
+  size_t count = 0;
+  for (const LayerDelta& d : deltas) {
+    if (!d.delta) continue;
+    ++count;
+    layer_bytes += d.layer_bytes;
+    delta_bytes += d.delta_bytes;
+  }
+  out << "  " << count << " of " << deltas.size()
+      << " layers with a previous version shipped as deltas";
+  if (count > 0) {
+    out << ": " << HumanBytes(delta_bytes) << " instead of " << HumanBytes(layer_bytes);
+  }
+  out << "\n";
+  for (const LayerDelta& d : deltas) {
+    out << "    " << d.layer.str().substr(0, 19) << " ";
+    if (d.delta) {
+      out << "delta " << HumanBytes(d.delta_bytes) << " of " << HumanBytes(d.layer_bytes)
+          << " against " << d.base.str().substr(0, 19) << ", " << Printable(d.encoding) << "\n";
+    } else {
+      out << "whole (" << HumanBytes(d.layer_bytes) << "): " << Printable(d.why_not) << "\n";
+    }
+  }
+}
+
+nlohmann::ordered_json DeltasJson(const std::vector<LayerDelta>& deltas) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const LayerDelta& d : deltas) {
+    nlohmann::ordered_json one{{"layer", d.layer.str()},
+                               {"image", d.image},
+                               {"base", d.base.empty() ? "" : d.base.str()},
+                               {"layer_bytes", d.layer_bytes},
+                               {"delta", d.delta}};
+    if (d.delta) {
+      one["delta_bytes"] = d.delta_bytes;
+      one["encoding"] = d.encoding;
+    } else {
+      one["why_not"] = d.why_not;
+    }
+    out.push_back(std::move(one));
+  }
+  return out;
+}
+
 void PrintReport(const ExportReport& r, const std::vector<SourceRef>& refs,
                  const std::string& output, bool json) {
   std::vector<LeftOut> left_out = LeftOutRefs(r, refs);
@@ -154,6 +202,7 @@ void PrintReport(const ExportReport& r, const std::vector<SourceRef>& refs,
                                   {"bundle_bytes", r.bundle_bytes},
                                   {"files", r.files},
                                   {"parity_files", r.parity_files},
+                                  {"deltas", DeltasJson(r.deltas)},
                                   {"skipped", skipped}});
     PrintJson(doc);
     return;
@@ -182,6 +231,7 @@ void PrintReport(const ExportReport& r, const std::vector<SourceRef>& refs,
     out << "  " << r.resent_blobs << " of the shipped blobs (" << HumanBytes(r.resent_bytes)
         << ") were sent before: shipped again (--base delivered, --resend-last)\n";
   }
+  PrintDeltas(out, r.deltas);
   out << "  bundle size " << HumanBytes(r.bundle_bytes) << "\n";
   if (r.files.size() > 1) {
     out << "  in " << r.files.size() << " volumes:\n";
@@ -216,6 +266,8 @@ int RunExportCommand(const Args& args, ExportCommand command) {
   std::vector<std::string> list_paths;
   std::vector<std::string> config_paths;
   bool keep_going = false;
+  bool no_delta = false;
+  std::string delta_scratch;
   ExportOptions opts;
   bool json = false;
   bool quiet = false;
@@ -282,6 +334,15 @@ int RunExportCommand(const Args& args, ExportCommand command) {
        "ship again the blobs first shipped by the last K bundles of the ledger, whatever "
        "--base says: a rolling window, so that each blob travels in K + 1 bundles, for links "
        "that carry no receipts back")
+      ("no-delta", po::bool_switch(&no_delta),
+       "ship every layer whole; by default a layer whose previous version (the same image "
+       "name in an earlier bundle of the ledger, the layer at the same position) the far side "
+       "holds ships as a delta of the two tars plus the recipe that rebuilds its exact gzip "
+       "bytes, when one is found (zlib and pigz layers; others ship whole, and the report "
+       "says why)")
+      ("delta-scratch", po::value(&delta_scratch)->value_name("DIR"),
+       "where to decode layers while deltas are made (default $TMPDIR, else /tmp); needs "
+       "room for the largest layer's tar twice over")
       ("rate-limit", po::value(&rate_limit)->value_name("RATE"),
        "write the bundle at most RATE bytes per second, on average (e.g. 500K, 10M, 1.5G: "
        "powers of 1024)")
@@ -356,6 +417,10 @@ int RunExportCommand(const Args& args, ExportCommand command) {
     opts.plan.platforms.push_back(std::move(platform).value());
   }
   opts.plan.keep_going = keep_going;
+  if (!no_delta) {
+    opts.delta.emplace();
+    opts.delta->scratch_parent = delta_scratch;
+  }
   opts.plan.attached.signatures = !no_signatures;
   opts.plan.attached.referrers = !no_referrers;
   opts.blobs_in_flight = static_cast<size_t>(parallel_blobs);

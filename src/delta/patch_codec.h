@@ -1,5 +1,5 @@
 // The sub-layer delta codec: a new layer's uncompressed tar (the content)
-// encoded against an old one the far side holds (the base, delta_base.h).
+// encoded against an old one the far side holds (the base: the old tar, mapped read-only, io/mapped_file.h).
 //
 // A delta is one zstd frame made with the base as a reference prefix
 // ("patch-from": ZSTD_CCtx_refPrefix / ZSTD_DCtx_refPrefix), long-distance
@@ -27,11 +27,16 @@
 #include <functional>
 #include <memory>
 
-#include "delta/delta_base.h"
+#include "format/bundle_format.h"
 #include "io/file.h"
+#include "io/mapped_file.h"
 #include "io/status.h"
 
 namespace sluice::delta {
+
+// The base content (an old layer's tar), mapped read-only from a file the
+// caller wrote: page cache, not heap.
+using DeltaBase = io::MappedFile;
 
 // Receives bytes as a coder produces them; an error stops the coder, which
 // returns that error from the call that produced the bytes.
@@ -40,7 +45,7 @@ using ByteConsumer = std::function<Status(io::ByteView)>;
 // The largest base + content a delta may span: zstd's largest window on a
 // 64-bit machine (ZSTD_WINDOWLOG_MAX, 2^31 bytes). A bigger pair cannot be
 // reached by one window; such layers ship whole.
-constexpr int kMaxDeltaWindowLog = 31;
+constexpr int kMaxDeltaWindowLog = static_cast<int>(format::kMaxDeltaWindowLog);
 constexpr uint64_t kMaxDeltaSpan = uint64_t{1} << kMaxDeltaWindowLog;
 
 // The window a delta of `span` = base + content bytes uses: the smallest power

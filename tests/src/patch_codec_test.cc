@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "delta/delta_base.h"
+#include "io/mapped_file.h"
 #include "tests/support/files.h"
 #include "tests/support/temp_dir.h"
 

@@ -1,0 +1,432 @@
+#include "layer_deltas.h"
+
+#include <array>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "delta/gzip_recipe.h"
+#include "delta/patch_codec.h"
+#include "format/blob_check.h"
+#include "format/bundle_format.h"
+#include "oci/manifest.h"
+
+namespace sluice {
+namespace {
+
+constexpr size_t kChunkSize = 1u << 20;
+
+// How a blob's bytes are compressed, by their first bytes: the media type
+// is only a label (a docker-archive's plain tars are labelled ".tar.gzip").
+enum class Compression { kGzip, kZstd, kNone };
+
+Result<Compression> Sniff(io::FileSystem* fs, const std::string& path) {
+  SLUICE_ASSIGN_OR_RETURN(auto in, fs->NewSequentialReader(path));
+  std::array<uint8_t, 4> magic{};
+  SLUICE_ASSIGN_OR_RETURN(size_t n, in->Read(magic));
+  if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) return Compression::kGzip;
+  if (n == 4 && magic == std::array<uint8_t, 4>{0x28, 0xb5, 0x2f, 0xfd}) return Compression::kZstd;
+  return Compression::kNone;
+}
+
+// A file being written, as the consumer the delta coders feed, hashing and
+// counting what passes.
+class HashedFile {
+ public:
+  static Result<HashedFile> Create(io::FileSystem* fs, const std::string& path) {
+    SLUICE_ASSIGN_OR_RETURN(auto out, fs->NewWriter(path));
+    return HashedFile(std::move(out));
+  }
+  Status Append(io::ByteView data) {
+    hash_->Update(data);
+    bytes_ += data.size();
+    return out_->Append(data);
+  }
+  delta::ByteConsumer Consumer() {
+    return [this](io::ByteView data) { return Append(data); };
+  }
+  // Closes the file (no fsync: scratch) and returns the sha256 of its bytes.
+  Result<format::Digest> Close() {
+    SLUICE_RETURN_IF_ERROR(out_->Close());
+    return hash_->Finish();
+  }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  explicit HashedFile(std::unique_ptr<io::SequentialWriter> out)
+      : out_(std::move(out)), hash_(std::make_unique<format::Sha256>()) {}
+
+  std::unique_ptr<io::SequentialWriter> out_;
+  std::unique_ptr<format::Sha256> hash_;
+  uint64_t bytes_ = 0;
+};
+
+// Feeds the file at `path` to `consumer`, a chunk at a time.
+Status FeedFile(io::FileSystem* fs, const std::string& path, const delta::ByteConsumer& consumer) {
+  SLUICE_ASSIGN_OR_RETURN(auto in, fs->NewSequentialReader(path));
+  std::vector<uint8_t> buffer(kChunkSize);
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(size_t n, in->Read(buffer));
+    if (n == 0) return Status::Ok();
+    SLUICE_RETURN_IF_ERROR(consumer(io::ByteView(buffer.data(), n)));
+  }
+}
+
+// The blob `digest` of `origin`'s source, checked against its digest and
+// size, into the file at `path`.
+Status SaveBlob(io::FileSystem* fs, const BlobOrigin& origin, const format::Digest& digest,
+                uint64_t size, const std::string& path) {
+  SLUICE_ASSIGN_OR_RETURN(auto raw, origin.source->OpenBlob(origin.repository, digest, size));
+  auto in = format::NewVerifyingReader(std::move(raw), digest, size);
+  SLUICE_ASSIGN_OR_RETURN(auto out, fs->NewWriter(path));
+  std::vector<uint8_t> buffer(kChunkSize);
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(size_t n, in->Read(buffer));
+    if (n == 0) break;
+    SLUICE_RETURN_IF_ERROR(out->Append(io::ByteView(buffer.data(), n)));
+  }
+  return out->Close();
+}
+
+bool SamePlatform(const std::optional<oci::Platform>& a, const std::optional<oci::Platform>& b) {
+  if (!a || !b) return !a && !b;
+  return a->os == b->os && a->architecture == b->architecture && a->variant == b->variant;
+}
+
+// One layer that has a previous version: what the search found.
+struct Candidate {
+  size_t blob_index = 0;
+  size_t position = 0;  // in its image's layer list
+  std::optional<oci::Descriptor> base;
+  std::string image;
+};
+
+// Finds, for the plan's shipped layers, the layer at the same position in
+// the previous version of their image.
+class BaseSearch {
+ public:
+  BaseSearch(const ExportPlan& plan, const Ledger& ledger, const LayerDeltaOptions& options)
+      : plan_(plan), ledger_(ledger), options_(options) {
+    for (size_t i = 0; i < plan.catalog.blobs.size(); ++i) blobs_[plan.catalog.blobs[i].digest.str()] = i;
+    for (const format::ManifestEntry& m : plan.catalog.manifests) {
+      if (!m.absent) manifests_[m.digest.str()] = &m;
+    }
+  }
+
+  // Candidates in catalog order of the images; a layer is listed once.
+  std::vector<Candidate> Run(std::vector<LayerDelta>* refused) {
+    std::vector<Candidate> found;
+    std::unordered_set<size_t> seen;
+    for (const format::RefEntry& ref : plan_.catalog.refs) {
+      if (ref.tag.empty()) continue;  // pinned: no earlier version by name
+      std::optional<format::Digest> previous = PreviousVersion(ref);
+      if (!previous) continue;
+      const std::string image = ref.source.empty() ? ref.repository + ":" + ref.tag : ref.source;
+      auto pairs = Pair(ref.manifest, *previous);
+      if (!pairs.ok()) {
+        refused->push_back(Refusal(ref.manifest, image, "the previous version " + previous->str() +
+                                                            " could not be read: " +
+                                                            pairs.status().message()));
+        continue;
+      }
+      for (const auto& [now, before] : *pairs) {
+        for (size_t i = 0; i < now.layers.size(); ++i) {
+          auto at = blobs_.find(now.layers[i].digest.str());
+          if (at == blobs_.end() || !plan_.catalog.blobs[at->second].shipped) continue;
+          if (!seen.insert(at->second).second) continue;
+          Candidate c{at->second, i, std::nullopt, image};
+          if (i < before.layers.size()) c.base = before.layers[i];
+          found.push_back(std::move(c));
+        }
+      }
+    }
+    return found;
+  }
+
+ private:
+  // The digest the last bundle carrying ref's name carried under it, when
+  // it was another one.
+  std::optional<format::Digest> PreviousVersion(const format::RefEntry& ref) const {
+    const auto& bundles = ledger_.bundles();
+    for (auto it = bundles.rbegin(); it != bundles.rend(); ++it) {
+      if (!it->images) continue;
+      for (const Ledger::BundleImage& image : *it->images) {
+        if (image.repository != ref.repository || image.tag != ref.tag) continue;
+        if (image.digest == ref.manifest) return std::nullopt;
+        return image.digest;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // The source holding an image of the plan: the origin of any of its layers.
+  const BlobOrigin* OriginOf(const oci::Manifest& manifest) const {
+    for (const oci::Descriptor& layer : manifest.layers) {
+      auto at = blobs_.find(layer.digest.str());
+      if (at != blobs_.end()) return &plan_.origins[at->second];
+    }
+    return nullptr;
+  }
+
+  Result<oci::Manifest> Parse(const format::ManifestEntry& entry) const {
+    return oci::ParseManifest(entry.bytes, entry.media_type);
+  }
+
+  Result<oci::Manifest> FetchOld(const BlobOrigin& origin, const format::Digest& digest) const {
+    SLUICE_ASSIGN_OR_RETURN(ManifestBytes got, origin.source->FetchManifest(origin.repository, digest));
+    if (format::Sha256::Of(io::AsBytes(got.bytes)) != digest) {
+      return Status::Corruption("manifest " + digest.str() + " does not match its digest");
+    }
+    return oci::ParseManifest(got.bytes, got.media_type);
+  }
+
+  // The image manifests of the new version paired with the old version's:
+  // the roots, or each index child with the old child of its platform.
+  Result<std::vector<std::pair<oci::Manifest, oci::Manifest>>> Pair(
+      const format::Digest& now_digest, const format::Digest& before_digest) const {
+    std::vector<std::pair<oci::Manifest, oci::Manifest>> pairs;
+    auto now_entry = manifests_.find(now_digest.str());
+    if (now_entry == manifests_.end()) return pairs;
+    SLUICE_ASSIGN_OR_RETURN(oci::Manifest now, Parse(*now_entry->second));
+    if (now.kind == oci::ManifestKind::kImage) {
+      const BlobOrigin* origin = OriginOf(now);
+      if (origin == nullptr) return pairs;
+      SLUICE_ASSIGN_OR_RETURN(oci::Manifest before, FetchOld(*origin, before_digest));
+      if (before.kind == oci::ManifestKind::kImage) pairs.emplace_back(std::move(now), std::move(before));
+      return pairs;
+    }
+    std::optional<oci::Manifest> before_index;
+    for (const oci::Descriptor& child : now.manifests) {
+      auto entry = manifests_.find(child.digest.str());
+      if (entry == manifests_.end()) continue;  // absent: a platform not exported
+      SLUICE_ASSIGN_OR_RETURN(oci::Manifest child_now, Parse(*entry->second));
+      if (child_now.kind != oci::ManifestKind::kImage) continue;
+      const BlobOrigin* origin = OriginOf(child_now);
+      if (origin == nullptr) continue;
+      if (!before_index) {
+        SLUICE_ASSIGN_OR_RETURN(before_index, FetchOld(*origin, before_digest));
+        if (before_index->kind != oci::ManifestKind::kIndex) return pairs;
+      }
+      for (const oci::Descriptor& old_child : before_index->manifests) {
+        if (!SamePlatform(old_child.platform, child.platform)) continue;
+        SLUICE_ASSIGN_OR_RETURN(oci::Manifest child_before, FetchOld(*origin, old_child.digest));
+        if (child_before.kind == oci::ManifestKind::kImage) {
+          pairs.emplace_back(std::move(child_now), std::move(child_before));
+        }
+        break;
+      }
+    }
+    return pairs;
+  }
+
+  LayerDelta Refusal(const format::Digest& manifest, const std::string& image,
+                     std::string why) const {
+    LayerDelta d;
+    d.layer = manifest;
+    d.image = image;
+    d.why_not = std::move(why);
+    return d;
+  }
+
+  const ExportPlan& plan_;
+  const Ledger& ledger_;
+  const LayerDeltaOptions& options_;
+  std::unordered_map<std::string, size_t> blobs_;
+  std::unordered_map<std::string, const format::ManifestEntry*> manifests_;
+};
+
+// Makes the delta of one candidate, or says why not (`why_not`). Errors
+// only for what must stop the export: no room for scratch files.
+class DeltaMaker {
+ public:
+  DeltaMaker(io::FileSystem* fs, const io::ScratchDir& scratch, ExportPlan* plan,
+             double max_ratio)
+      : fs_(fs), scratch_(scratch), plan_(plan), max_ratio_(max_ratio) {}
+
+  // `base_size`: the size the previous manifest declares for d->base.
+  Status Make(LayerDelta* d, uint64_t base_size) {
+    Status made = TryMake(d, base_size);
+    Cleanup();
+    if (made.ok()) return made;
+    if (made.kind() == ErrorKind::kNoSpace) return made;
+    d->delta = false;
+    if (d->why_not.empty()) d->why_not = made.message();
+    (void)fs_->Remove(scratch_.File(DeltaFileName(d->layer)));
+    return Status::Ok();
+  }
+
+ private:
+  std::string Path(const char* name) const { return scratch_.File(name); }
+
+  void Cleanup() {
+    for (const char* name : {"base.blob", "base.tar", "layer.blob", "layer.tar"}) {
+      (void)fs_->Remove(Path(name));
+    }
+  }
+
+  Status TryMake(LayerDelta* d, uint64_t base_size) {
+    format::BlobEntry& blob = plan_->catalog.blobs[d->blob_index];
+    const BlobOrigin& origin = plan_->origins[d->blob_index];
+    // The base: its bytes as the far side holds them, then decoded.
+    SLUICE_RETURN_IF_ERROR(SaveBlob(fs_, origin, d->base, base_size, Path("base.blob")));
+    format::BlobDelta delta;
+    delta.base = d->base;
+    SLUICE_ASSIGN_OR_RETURN(Compression base_coding, Sniff(fs_, Path("base.blob")));
+    std::string base_tar = Path("base.blob");
+    if (base_coding == Compression::kZstd) return Refuse(d, "its base is zstd-compressed");
+    if (base_coding == Compression::kGzip) {
+      delta.base_decoding = format::BlobDelta::BaseDecoding::kGunzip;
+      base_tar = Path("base.tar");
+      SLUICE_ASSIGN_OR_RETURN(HashedFile tar, HashedFile::Create(fs_, base_tar));
+      SLUICE_ASSIGN_OR_RETURN(auto in, fs_->NewSequentialReader(Path("base.blob")));
+      SLUICE_RETURN_IF_ERROR(delta::Gunzip(*in, tar.Consumer()));
+      SLUICE_RETURN_IF_ERROR(tar.Close().status());
+    }
+
+    // The layer: its tar, and the recipe that makes the layer of it again.
+    SLUICE_RETURN_IF_ERROR(SaveBlob(fs_, origin, blob.digest, blob.size, Path("layer.blob")));
+    SLUICE_ASSIGN_OR_RETURN(Compression coding, Sniff(fs_, Path("layer.blob")));
+    std::string layer_tar = Path("layer.blob");
+    format::Digest content_digest;
+    if (coding == Compression::kZstd) {
+      return Refuse(d, "zstd-compressed: no recipe reproduces zstd's output yet");
+    }
+    if (coding == Compression::kGzip) {
+      layer_tar = Path("layer.tar");
+      SLUICE_ASSIGN_OR_RETURN(HashedFile tar, HashedFile::Create(fs_, layer_tar));
+      SLUICE_ASSIGN_OR_RETURN(auto in, fs_->NewSequentialReader(Path("layer.blob")));
+      auto recipe = delta::FindGzipRecipe(*in, tar.Consumer());
+      if (!recipe.ok()) {
+        if (recipe.status().kind() == ErrorKind::kNoSpace) return recipe.status();
+        return Refuse(d, recipe.status().message());
+      }
+      SLUICE_ASSIGN_OR_RETURN(content_digest, tar.Close());
+      delta.encoding = delta::ToContentEncoding(*recipe);
+      d->encoding = delta::DescribeRecipe(*recipe);
+    } else {
+      content_digest = blob.digest;  // the tar is the layer
+      d->encoding = "none (an uncompressed tar)";
+    }
+    SLUICE_ASSIGN_OR_RETURN(io::FileInfo content, fs_->Stat(layer_tar));
+    delta.content_size = content.size;
+
+    // The delta, then decoded again: only a delta that gives back the tar
+    // is shipped.
+    SLUICE_ASSIGN_OR_RETURN(delta::DeltaBase base, delta::DeltaBase::MapFile(base_tar));
+    const std::string delta_path = scratch_.File(DeltaFileName(blob.digest));
+    SLUICE_ASSIGN_OR_RETURN(HashedFile out, HashedFile::Create(fs_, delta_path));
+    auto encoder = delta::DeltaEncoder::Make(base, delta.content_size, {}, out.Consumer());
+    if (!encoder.ok()) return Refuse(d, encoder.status().message());
+    SLUICE_RETURN_IF_ERROR(FeedFile(fs_, layer_tar, [&](io::ByteView data) {
+      return (*encoder)->Write(data);
+    }));
+    SLUICE_RETURN_IF_ERROR((*encoder)->Finish());
+    SLUICE_ASSIGN_OR_RETURN(delta.digest, out.Close());
+    delta.size = out.bytes();
+    d->delta_bytes = delta.size;
+    if (static_cast<double>(delta.size) >= max_ratio_ * static_cast<double>(blob.size)) {
+      return Refuse(d, "its delta (" + std::to_string(delta.size) + " bytes) saves too little");
+    }
+    format::Sha256 decoded_hash;
+    SLUICE_ASSIGN_OR_RETURN(auto decoder,
+                            delta::DeltaDecoder::Make(base, delta.content_size, [&](io::ByteView b) {
+                              decoded_hash.Update(b);
+                              return Status::Ok();
+                            }));
+    SLUICE_RETURN_IF_ERROR(FeedFile(fs_, delta_path, [&](io::ByteView data) {
+      return decoder->Write(data);
+    }));
+    SLUICE_RETURN_IF_ERROR(decoder->Finish());
+    if (decoded_hash.Finish() != content_digest) {
+      return Refuse(d, "its delta did not decode to the layer's tar again");
+    }
+    blob.delta = std::move(delta);
+    d->delta = true;
+    return Status::Ok();
+  }
+
+  static Status Refuse(LayerDelta* d, std::string why) {
+    d->why_not = std::move(why);
+    return Status::Unsupported(d->why_not);
+  }
+
+ private:
+  io::FileSystem* fs_;
+  const io::ScratchDir& scratch_;
+  ExportPlan* plan_;
+  double max_ratio_;
+};
+
+}  // namespace
+
+std::string DeltaFileName(const format::Digest& digest) {
+  return "delta-" + digest.str().substr(7);
+}
+
+Result<std::unique_ptr<LayerDeltas>> LayerDeltas::Make(io::FileSystem* fs, ExportPlan* plan,
+                                                       const Ledger& ledger,
+                                                       const LayerDeltaOptions& options,
+                                                       ProgressCounter* progress) {
+  SLUICE_ASSIGN_OR_RETURN(io::ScratchDir scratch,
+                          io::ScratchDir::Create("sluice-delta", options.scratch_parent));
+  std::unique_ptr<LayerDeltas> deltas(new LayerDeltas(fs, std::move(scratch)));
+  deltas->catalog_ = &plan->catalog;
+
+  BaseSearch search(*plan, ledger, options);
+  std::vector<Candidate> candidates = search.Run(&deltas->layers_);
+  std::vector<LayerDelta> todo;
+  uint64_t todo_bytes = 0;
+  std::unordered_map<std::string, uint64_t> base_sizes;
+  for (const Candidate& c : candidates) {
+    const format::BlobEntry& blob = plan->catalog.blobs[c.blob_index];
+    LayerDelta d;
+    d.blob_index = c.blob_index;
+    d.layer = blob.digest;
+    d.image = c.image;
+    d.layer_bytes = blob.size;
+    if (!c.base) {
+      d.why_not = "the previous version has no layer " + std::to_string(c.position + 1);
+    } else {
+      d.base = c.base->digest;
+      std::optional<Ledger::BlobRecord> record = ledger.Record(c.base->digest);
+      if (!record || !FarSideHolds(*record, ledger.sequence(), options.plan)) {
+        d.why_not = "the far side does not hold its previous version " + c.base->digest.str();
+      } else if (blob.size < options.min_layer_size) {
+        d.why_not = "smaller than " + std::to_string(options.min_layer_size) + " bytes";
+      } else {
+        base_sizes[c.base->digest.str()] = c.base->size;
+        todo.push_back(d);
+        todo_bytes += blob.size;
+        continue;
+      }
+    }
+    deltas->layers_.push_back(std::move(d));
+  }
+
+  if (progress != nullptr && !todo.empty()) {
+    progress->BeginPhase("making deltas", "layers", todo.size(), todo_bytes);
+  }
+  DeltaMaker maker(fs, deltas->scratch_, plan, options.max_delta_ratio);
+  for (LayerDelta& d : todo) {
+    SLUICE_RETURN_IF_ERROR(maker.Make(&d, base_sizes[d.base.str()]));
+    if (progress != nullptr) {
+      progress->AddBytes(d.layer_bytes);
+      progress->AddItem();
+    }
+    deltas->layers_.push_back(std::move(d));
+  }
+  if (progress != nullptr && !todo.empty()) progress->EndPhase();
+  return deltas;
+}
+
+Result<std::unique_ptr<io::SequentialReader>> LayerDeltas::OpenDelta(size_t blob_index) const {
+  const format::BlobEntry& blob = catalog_->blobs[blob_index];
+  if (!blob.delta) {
+    return Status::InvalidArgument("blob " + blob.digest.str() + " is not shipped as a delta");
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto in, fs_->NewSequentialReader(scratch_.File(DeltaFileName(blob.digest))));
+  return format::NewVerifyingReader(std::move(in), blob.delta->digest, blob.delta->size,
+                                    "the delta of blob " + blob.digest.str());
+}
+
+}  // namespace sluice
