@@ -32,6 +32,11 @@ Result<std::unique_ptr<format::BundleReader>> OpenChecked(
     if (blob.shipped) {
       summary->shipped_blobs += 1;
       summary->shipped_bytes += blob.size;
+      if (blob.delta) {
+        summary->delta_blobs += 1;
+        summary->delta_bytes += blob.delta->size;
+        summary->delta_bases.push_back(blob.delta->base.str());
+      }
     } else {
       summary->assumed_blobs += 1;
     }

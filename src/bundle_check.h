@@ -30,6 +30,12 @@ struct BundleSummary {
   uint64_t shipped_blobs = 0;
   uint64_t shipped_bytes = 0;  // raw
   uint64_t assumed_blobs = 0;  // not shipped: expected at the destination
+  // Of the shipped: carried as deltas (format/SPEC.md section 4), whose
+  // delta bytes are verified here, and which an import rebuilds from a
+  // base the destination must hold (delta_bases lists them).
+  uint64_t delta_blobs = 0;
+  uint64_t delta_bytes = 0;
+  std::vector<std::string> delta_bases;
 };
 
 // Reads and checks everything; writes nothing. With `bundle_file` (the same

@@ -120,7 +120,8 @@ Result<BundleEstimate> EstimateBundle(const ExportPlan& plan,
   for (size_t i = 0; i < blobs.size(); ++i) {
     const format::BlobEntry& blob = blobs[i];
     if (!blob.shipped) continue;
-    if (oci::IsCompressedLayerMediaType(blob.media_type)) {
+    // A delta is zstd output already, its size exact.
+    if (blob.delta || oci::IsCompressedLayerMediaType(blob.media_type)) {
       kinds[i] = Kind::kAsIs;
     } else if (blob.size == 0 || budget > 0) {
       // An empty blob is one empty frame: nothing to read.
@@ -172,27 +173,28 @@ Result<BundleEstimate> EstimateBundle(const ExportPlan& plan,
     const format::BlobEntry& blob = blobs[i];
     if (kinds[i] == Kind::kNotShipped) continue;
     const Sample& sample = samples[i];
-    estimate.raw_bytes += blob.size;
+    const uint64_t size = blob.carried_size();  // what the frames carry
+    estimate.raw_bytes += size;
     switch (kinds[i]) {
       case Kind::kAsIs:
         estimate.as_is_blobs += 1;
-        estimate.as_is_bytes += blob.size;
+        estimate.as_is_bytes += size;
         break;
       case Kind::kSampled:
         estimate.sampled_blobs += 1;
-        estimate.sampled_bytes += blob.size;
+        estimate.sampled_bytes += size;
         estimate.sample_bytes += sample.raw;
         break;
       default:
         estimate.extrapolated_blobs += 1;
-        estimate.extrapolated_bytes += blob.size;
+        estimate.extrapolated_bytes += size;
         break;
     }
     expected.BeginBlob();
     largest.BeginBlob();
-    const uint64_t frames = blob.size == 0 ? 1 : (blob.size - 1) / frame_size + 1;
+    const uint64_t frames = size == 0 ? 1 : (size - 1) / frame_size + 1;
     for (uint64_t f = 0; f < frames; ++f) {
-      const uint64_t raw = std::min<uint64_t>(frame_size, blob.size - f * frame_size);
+      const uint64_t raw = std::min<uint64_t>(frame_size, size - f * frame_size);
       uint64_t payload = raw;
       if (kinds[i] == Kind::kSampled) {
         payload = f < sample.frame_payloads.size() ? sample.frame_payloads[f]

@@ -175,6 +175,15 @@ Result<ExportPreview> PreviewExport(io::FileSystem* fs, const std::vector<Export
   SLUICE_ASSIGN_OR_RETURN(Ledger ledger, Ledger::Load(fs, options.ledger_path));
   SettlePending(fs, &ledger);
   SLUICE_ASSIGN_OR_RETURN(preview.plan, PlanExport(sources, ledger, options.plan));
+  if (options.delta) {
+    // Made as the export would make them (in a scratch directory, removed
+    // at once), so that what the plan shows is what the export ships.
+    LayerDeltaOptions delta_options = *options.delta;
+    delta_options.plan = options.plan;
+    SLUICE_ASSIGN_OR_RETURN(auto deltas, LayerDeltas::Make(fs, &preview.plan, ledger, delta_options,
+                                                           options.progress));
+    preview.deltas = deltas->layers();
+  }
   preview.ledger_id = format::HexEncode(ledger.id());
   preview.base_sequence = ledger.sequence();
   preview.sequence = ledger.sequence() + 1;

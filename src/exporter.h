@@ -88,6 +88,7 @@ struct ExportPreview {
   std::vector<Ledger::BundleImage> images;  // its refs, in catalog order
   ImageChanges changes;        // against the ledger's last bundle
   BundleEstimate estimate;     // its size, and volumes of options.volume_size
+  std::vector<LayerDelta> deltas;  // as ExportReport::deltas
 };
 
 // Plans as Export does, from the same options (ledger, sources, PlanOptions,

@@ -6,6 +6,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/json_output.h"
+#include "delta/gzip_recipe.h"
 #include "format/bundle_reader.h"
 #include "oci/artifact.h"
 #include "oci/manifest.h"
@@ -143,11 +144,19 @@ void PrintInspectedJson(const Inspected& in) {
   }
   for (size_t i = 0; i < catalog.blobs.size(); ++i) {
     const auto& b = catalog.blobs[i];
-    blobs.push_back({{"digest", b.digest.str()},
-                     {"size", b.size},
-                     {"media_type", b.media_type},
-                     {"shipped", b.shipped},
-                     {"stored_size", in.Stored(i)}});
+    ordered_json blob{{"digest", b.digest.str()},
+                      {"size", b.size},
+                      {"media_type", b.media_type},
+                      {"shipped", b.shipped},
+                      {"stored_size", in.Stored(i)}};
+    if (b.delta) {
+      blob["delta"] = {{"base", b.delta->base.str()},
+                       {"delta_size", b.delta->size},
+                       {"delta_digest", b.delta->digest.str()},
+                       {"content_size", b.delta->content_size},
+                       {"encoding", delta::DescribeContentEncoding(b.delta->encoding)}};
+    }
+    blobs.push_back(std::move(blob));
   }
   PrintJson("inspect", ordered_json{{"bundle_id", format::HexEncode(h.bundle_id)},
                       {"ledger_id", format::HexEncode(h.ledger_id)},
@@ -216,6 +225,11 @@ void PrintText(const Inspected& in) {
               << (b.shipped ? "shipped, stored " + HumanBytes(in.Stored(i))
                             : std::string("assumed present"))
               << "  " << Printable(b.media_type) << "\n";
+    if (b.delta) {
+      std::cout << "    as a delta of " << HumanBytes(b.delta->size) << " against "
+                << b.delta->base.str() << ", rebuilt by "
+                << delta::DescribeContentEncoding(b.delta->encoding) << "\n";
+    }
   }
   std::cout << "\nshipped " << HumanBytes(in.raw_bytes) << " raw as " << HumanBytes(in.stored_bytes)
             << " stored; " << (in.volumes > 1 ? std::to_string(in.volumes) + " volumes, " : "file ")

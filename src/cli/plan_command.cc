@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/cli_util.h"
+#include "cli/delta_report.h"
 #include "cli/json_output.h"
 #include "unix_time.h"
 
@@ -102,6 +103,7 @@ void PrintPlanJson(const ExportPreview& p, const std::vector<SourceRef>& refs,
                         {"extrapolated_blobs", e.extrapolated_blobs},
                         {"extrapolated_bytes", e.extrapolated_bytes},
                         {"sample_bytes", e.sample_bytes}}},
+                      {"deltas", DeltasJson(p.deltas)},
                       {"skipped", SkippedJson(p.plan.skipped, refs)},
                       {"written", false}});
   PrintJson(doc);
@@ -167,6 +169,7 @@ void PrintText(const ExportPreview& p, const std::vector<SourceRef>& refs,
     std::cout << "  " << plan.resent_blobs << " of the new (" << HumanBytes(plan.resent_bytes)
               << ") were sent before: shipped again (--base delivered, --resend-last)\n";
   }
+  PrintDeltas(std::cout, p.deltas);
   const BundleEstimate& e = p.estimate;
   std::cout << "size: " << HumanBytes(e.raw_bytes) << " of blobs before compression; the bundle "
             << "about " << HumanBytes(e.bundle_bytes) << ", at most "

@@ -121,6 +121,9 @@ int RunVerify(const Args& args) {
                                         {"shipped_blobs", s.shipped_blobs},
                                         {"shipped_bytes", s.shipped_bytes},
                                         {"assumed_blobs", s.assumed_blobs},
+                                        {"delta_blobs", s.delta_blobs},
+                                        {"delta_bytes", s.delta_bytes},
+                                        {"delta_bases", s.delta_bases},
                                         {"parity_stream", input->stream_parity
                                                               ? input->stream_parity->Summary()
                                                               : ""}});
@@ -135,6 +138,12 @@ int RunVerify(const Args& args) {
               << ", " << s.shipped_blobs << " blobs ("
               << HumanBytes(s.shipped_bytes) << ") verified, " << s.assumed_blobs
               << " assumed present at the destination\n";
+    if (s.delta_blobs > 0) {
+      std::cout << "  " << s.delta_blobs << " of the blobs travel as deltas ("
+                << HumanBytes(s.delta_bytes)
+                << ", verified): import rebuilds them from their bases, which the destination "
+                   "must hold\n";
+    }
     if (!input->volume_paths.empty()) {
       std::cout << "  in " << input->volume_paths.size() << " volumes, from "
                 << Printable(input->volume_paths.front()) << "\n";

@@ -111,6 +111,13 @@ format::ContentEncoding ToContentEncoding(const GzipRecipe& recipe) {
   return encoding;
 }
 
+std::string DescribeContentEncoding(const format::ContentEncoding& encoding) {
+  if (encoding.kind == format::ContentEncoding::Kind::kNone) return "none (the tar is the blob)";
+  auto recipe = FromContentEncoding(encoding);
+  if (!recipe.ok()) return "unknown encoding " + std::to_string(static_cast<int>(encoding.kind));
+  return DescribeRecipe(*recipe);
+}
+
 Result<GzipRecipe> FromContentEncoding(const format::ContentEncoding& encoding) {
   GzipRecipe recipe;
   recipe.encoder = static_cast<GzipRecipe::Encoder>(encoding.kind);

@@ -95,6 +95,9 @@ Status Gunzip(io::SequentialReader& blob, const ByteConsumer& content);
 // gzip, values out of range, or a header that is not exactly one valid RFC
 // 1952 member header (its CRC16 included), as kCorruption.
 format::ContentEncoding ToContentEncoding(const GzipRecipe& recipe);
+// DescribeRecipe of a bundle's encoding; "none (the tar is the blob)" for
+// encoding none, "unknown encoding N" for one no recipe describes.
+std::string DescribeContentEncoding(const format::ContentEncoding& encoding);
 Result<GzipRecipe> FromContentEncoding(const format::ContentEncoding& encoding);
 
 }  // namespace sluice::delta
