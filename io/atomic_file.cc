@@ -254,10 +254,14 @@ Status AtomicFile::Finish() {
   return Status::Ok();
 }
 
-Status AtomicFile::Commit() {
+Status AtomicFile::Commit() { return Publish(/*sync_dir=*/true); }
+
+Status AtomicFile::CommitLeavingDirUnsynced() { return Publish(/*sync_dir=*/false); }
+
+Status AtomicFile::Publish(bool sync_dir) {
   if (done_)
     return Status::InvalidArgument("publish " + path_ + ": already committed or abandoned");
-  auto commit = [this]() -> Status {
+  auto commit = [this, sync_dir]() -> Status {
     SLUICE_RETURN_IF_ERROR(Finish());
     // rename(2) always replaces, so exclusivity is a check just before it.
     // A file created at the target between the check and the rename is
@@ -268,7 +272,7 @@ Status AtomicFile::Commit() {
       SLUICE_RETURN_IF_ERROR(CheckAbsent(fs_, path_));
     }
     SLUICE_RETURN_IF_ERROR(fs_->Rename(temp_path_, path_));
-    return fs_->SyncDir(Dirname(path_));
+    return sync_dir ? fs_->SyncDir(Dirname(path_)) : Status::Ok();
   };
   Status s = commit();
   if (!s.ok()) Abandon();  // after a successful rename this finds nothing to remove

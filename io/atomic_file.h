@@ -65,12 +65,19 @@ class AtomicFile {
   // `exclusive`, fails with kAlreadyExists instead of replacing a file that
   // appeared at the target meanwhile.
   Status Commit();
+  // Commit without the directory's fsync, for a caller that publishes many
+  // files into one directory and syncs it once (FileSystem::SyncDir) before
+  // anything that names them is written. The rename may then be undone by a
+  // crash before that sync, but never exposes a partial file: the data was
+  // synced before the rename.
+  Status CommitLeavingDirUnsynced();
   // Removes the temp file now (also done by the destructor).
   void Abandon();
 
  private:
   AtomicFile(FileSystem* fs, std::string path, std::string temp_path,
              std::unique_ptr<SequentialWriter> writer);
+  Status Publish(bool sync_dir);
 
   FileSystem* fs_;
   std::string path_;

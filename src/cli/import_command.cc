@@ -313,8 +313,8 @@ int RunImport(const Args& args) {
       ("json", po::bool_switch(&json), "print the report as JSON on stdout")
       ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
   AddParallelBlobsOption(options, &parallel_blobs,
-                         "blobs uploaded to a registry at once (local destinations are written "
-                         "one at a time)");
+                         "blobs written at once (an OCI layout: at most one per core plus "
+                         "one; registry storage: one at a time)");
   AddInsecureKeyOption(options, &allow_insecure_key);
   registry_options.AddTo(options);
   po::positional_options_description positional;

@@ -11,11 +11,12 @@ namespace {
 class BlobFileWriter final : public BlobWriter {
  public:
   BlobFileWriter(std::unique_ptr<io::AtomicFile> file, std::string path, format::Digest digest,
-                 uint64_t size, std::function<Status()> after_publish)
+                 uint64_t size, std::function<Status()> after_publish, DirSync dir_sync)
       : file_(std::move(file)),
         path_(std::move(path)),
         check_(digest, size, "blob " + digest.str()),
-        after_publish_(std::move(after_publish)) {}
+        after_publish_(std::move(after_publish)),
+        dir_sync_(dir_sync) {}
 
   Status Append(io::ByteView data) override {
     SLUICE_RETURN_IF_ERROR(check_.Update(data));
@@ -24,7 +25,9 @@ class BlobFileWriter final : public BlobWriter {
 
   Status Commit() override {
     SLUICE_RETURN_IF_ERROR(check_.Finish());
-    SLUICE_RETURN_IF_ERROR(file_->Commit().WithContext("publishing " + path_));
+    Status published = dir_sync_ == DirSync::kEach ? file_->Commit()
+                                                   : file_->CommitLeavingDirUnsynced();
+    SLUICE_RETURN_IF_ERROR(published.WithContext("publishing " + path_));
     return after_publish_ ? after_publish_() : Status::Ok();
   }
 
@@ -33,6 +36,7 @@ class BlobFileWriter final : public BlobWriter {
   std::string path_;
   format::BlobCheck check_;
   std::function<Status()> after_publish_;
+  const DirSync dir_sync_;
 };
 
 }  // namespace
@@ -40,10 +44,11 @@ class BlobFileWriter final : public BlobWriter {
 Result<std::unique_ptr<BlobWriter>> NewBlobFileWriter(io::FileSystem* fs, const std::string& path,
                                                       const std::string& ingest_dir,
                                                       const format::Digest& digest, uint64_t size,
-                                                      std::function<Status()> after_publish) {
+                                                      std::function<Status()> after_publish,
+                                                      DirSync dir_sync) {
   SLUICE_ASSIGN_OR_RETURN(auto file, io::AtomicFile::Create(fs, path, {}, ingest_dir));
   return std::unique_ptr<BlobWriter>(std::make_unique<BlobFileWriter>(
-      std::move(file), path, digest, size, std::move(after_publish)));
+      std::move(file), path, digest, size, std::move(after_publish), dir_sync));
 }
 
 std::string IngestDir(const std::string& root) { return io::JoinPath(SluiceDir(root), "ingest"); }

@@ -5,6 +5,12 @@
 // the declared size (as they arrive) and sha256 (at Commit), and only then is
 // the file fsynced and renamed into place. A sink that must do more once the
 // data is durable (link it into a repository) passes `after_publish`.
+//
+// With DirSync::kDeferred the rename is not followed by an fsync of the
+// blob's directory: a sink writing many blobs into one directory syncs it
+// once (FileSystem::SyncDir) after the last and before anything names them.
+// That fsync is what import to a local disk waited on most (one per blob, a
+// journal commit each).
 #pragma once
 
 #include <functional>
@@ -15,9 +21,12 @@
 
 namespace sluice {
 
+enum class DirSync { kEach, kDeferred };
+
 Result<std::unique_ptr<BlobWriter>> NewBlobFileWriter(
     io::FileSystem* fs, const std::string& path, const std::string& ingest_dir,
-    const format::Digest& digest, uint64_t size, std::function<Status()> after_publish = {});
+    const format::Digest& digest, uint64_t size, std::function<Status()> after_publish = {},
+    DirSync dir_sync = DirSync::kEach);
 
 // The directory below a sink's root (an OCI layout's DIR, a registry
 // storage's DIR) where its temp files are written: SluiceDir(root)/ingest,

@@ -112,8 +112,9 @@ class ImageSink {
   virtual Status Commit() = 0;
   // How many blobs may be written at once: NewBlob, and Append and Commit
   // on the writers it returns, are then called from that many threads. A
-  // registry gains from overlapping uploads; a local disk does not, and
-  // writing one blob at a time keeps its crash behaviour simple.
+  // registry gains from overlapping uploads; a local destination from
+  // hashing blobs on every core (each blob is still its own temp file,
+  // published whole or not at all).
   virtual size_t MaxBlobsInFlight() const { return 1; }
   // Bytes free for new blobs at the destination, or nullopt-like UINT64_MAX if unknown.
   virtual Result<uint64_t> FreeSpace() = 0;

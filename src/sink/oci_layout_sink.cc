@@ -1,8 +1,12 @@
 #include "sink/oci_layout_sink.h"
 
+#include <algorithm>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "io/atomic_file.h"
 #include "io/json_fields.h"
@@ -69,17 +73,29 @@ class OciLayoutSink final : public ImageSink {
     return std::optional<format::Digest>();
   }
 
+  // Renamed into blobs/sha256 without its directory's fsync: the one
+  // SyncBlobs does before the first manifest or tag covers them all.
   Result<std::unique_ptr<BlobWriter>> NewBlob(const std::string&, const format::Digest& digest,
                                               uint64_t size) override {
     SLUICE_RETURN_IF_ERROR(EnsureLayout());
-    return NewBlobFileWriter(fs_, oci::BlobPath(dir_, digest), IngestDir(dir_), digest, size);
+    return NewBlobFileWriter(
+        fs_, oci::BlobPath(dir_, digest), IngestDir(dir_), digest, size,
+        [this] {
+          blobs_unsynced_.store(true);
+          return Status::Ok();
+        },
+        DirSync::kDeferred);
   }
 
+  // Durable before it returns: an index written next may name it.
   Status PutManifest(const std::string& repository, const format::Digest& digest,
                      const std::string&, const std::string& bytes) override {
+    SLUICE_RETURN_IF_ERROR(SyncBlobs());
     SLUICE_ASSIGN_OR_RETURN(bool present, HasIntactBlob(repository, digest));
     if (present) return Status::Ok();
-    SLUICE_ASSIGN_OR_RETURN(auto writer, NewBlob(repository, digest, bytes.size()));
+    SLUICE_RETURN_IF_ERROR(EnsureLayout());
+    SLUICE_ASSIGN_OR_RETURN(auto writer, NewBlobFileWriter(fs_, oci::BlobPath(dir_, digest),
+                                                           IngestDir(dir_), digest, bytes.size()));
     SLUICE_RETURN_IF_ERROR(writer->Append(io::AsBytes(bytes)));
     return writer->Commit();
   }
@@ -100,6 +116,7 @@ class OciLayoutSink final : public ImageSink {
   }
 
   Status Commit() override {
+    SLUICE_RETURN_IF_ERROR(SyncBlobs());
     if (tags_.empty() && pinned_.empty()) return Status::Ok();
     SLUICE_RETURN_IF_ERROR(EnsureLayout());
     std::string index_path = io::JoinPath(dir_, oci::kIndexFile);
@@ -159,6 +176,14 @@ class OciLayoutSink final : public ImageSink {
 
   Result<uint64_t> FreeSpace() override { return fs_->FreeSpace(dir_); }
 
+  // Each blob is its own temp file, checked and fsynced before its rename,
+  // so blobs written at once cannot see each other half-done. One per core
+  // keeps every core hashing; one more keeps them busy while a blob waits
+  // for its fsync.
+  size_t MaxBlobsInFlight() const override {
+    return std::max(1u, std::thread::hardware_concurrency()) + 1;
+  }
+
  private:
   // Creates DIR, DIR/blobs/sha256, the ingest directory and DIR/oci-layout
   // on the first write, so an import refused before writing leaves no trace.
@@ -166,7 +191,19 @@ class OciLayoutSink final : public ImageSink {
   // only those no running process can still be writing (io::IsStaleTempName).
   // Temp files go to the ingest directory; blobs/sha256 and DIR are swept
   // too, for those of versions that wrote them beside their targets.
+  // Makes the renames of blobs written since the last call durable: one
+  // fsync of blobs/sha256, after the last blob and before anything names it.
+  Status SyncBlobs() {
+    if (!blobs_unsynced_.exchange(false)) return Status::Ok();
+    std::string blob_dir = io::JoinPath(dir_, "blobs/sha256");
+    Status synced = fs_->SyncDir(blob_dir).WithContext("making the blobs of oci:" + dir_ + " durable");
+    if (!synced.ok()) blobs_unsynced_.store(true);
+    return synced;
+  }
+
+  // Called by the threads writing blobs at once (MaxBlobsInFlight).
   Status EnsureLayout() {
+    std::lock_guard<std::mutex> lock(layout_mu_);
     if (layout_ready_) return Status::Ok();
     std::string blob_dir = io::JoinPath(dir_, "blobs/sha256");
     std::string ingest_dir = IngestDir(dir_);
@@ -186,7 +223,9 @@ class OciLayoutSink final : public ImageSink {
 
   io::FileSystem* fs_;
   std::string dir_;
-  bool layout_ready_ = false;
+  std::atomic<bool> blobs_unsynced_{false};  // renamed into blobs/sha256, not yet synced
+  std::mutex layout_mu_;
+  bool layout_ready_ = false;  // under layout_mu_
   std::map<std::string, ordered_json> tags_;    // ref name -> descriptor
   std::map<std::string, ordered_json> pinned_;  // digest -> descriptor, no ref name
 };

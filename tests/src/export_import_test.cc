@@ -507,6 +507,42 @@ TEST_CASE("an export whose bundle cannot be renamed into place leaves the ledger
   }
 }
 
+TEST_CASE("an import into a layout fsyncs blobs/sha256 once for all its blobs, before any "
+          "manifest") {
+  Fixture f;
+  std::string bundle = f.tmp / "b.sluice";
+  REQUIRE(f.ExportRefs({"app:1.0", "app:1.1"}, bundle).ok());
+  // base, middle, top, two configs; then two manifests.
+  io::FaultInjectionFileSystem counting(f.fs);
+  auto clean = f.ImportToLayout(bundle, f.tmp / "clean", &counting);
+  REQUIRE(clean.ok());
+  REQUIRE(clean->blobs_written == 5);
+  REQUIRE(clean->manifests_written == 2);
+  // oci-layout, the blobs once, each manifest, index.json: not one per blob.
+  CHECK(counting.Count(io::FaultInjectionFileSystem::Op::kSyncDir) == 1 + 1 + 2 + 1);
+
+  // The sync that covers the blobs fails: no manifest may be there, since a
+  // crash could take the blobs it names away.
+  io::FaultInjectionFileSystem faulty(f.fs);
+  faulty.FailNth(io::FaultInjectionFileSystem::Op::kSyncDir, 2);
+  std::string out = f.tmp / "out";
+  auto failed = f.ImportToLayout(bundle, out, &faulty);
+  REQUIRE_FALSE(failed.ok());
+  INFO(failed.status().ToString());
+  CHECK(failed.status().message().find("making the blobs of oci:" + out + " durable") !=
+        std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(out + "/index.json"));
+  for (const ImportReport::Ref& ref : clean->refs) {
+    auto digest = format::Digest::Parse(ref.digest);
+    REQUIRE(digest.ok());
+    CHECK_FALSE(std::filesystem::exists(BlobFile(out, *digest)));
+  }
+  // A rerun completes.
+  auto rerun = f.ImportToLayout(bundle, out);
+  REQUIRE(rerun.ok());
+  CHECK(ListTree(out + "/blobs") == ListTree(f.tmp / "clean/blobs"));
+}
+
 namespace {
 
 // Imports `bundle` into the layout `dir`, streamed or, with a bundle file,
