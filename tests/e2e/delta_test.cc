@@ -217,6 +217,8 @@ TEST_CASE("month 3 ships as a delta against month 2, which came as a delta itsel
   CHECK(d["delta"] == true);
   CHECK(d["base"] == p.month2.layer);
   CHECK(ReadFile(bundle3).size() * 100 <= month3.layer_size * 12);
+  WARN("month 3: layer " << month3.layer_size << " bytes, delta " << d["delta_bytes"]
+                         << " bytes, bundle " << ReadFile(bundle3).size() << " bytes");
   Require(p.w.Verify(bundle3));
   Require(p.w.Import(bundle3, p.dest));
   RequireLayoutHolds(p.dest, month3);
