@@ -61,6 +61,28 @@ class HashedFile {
   uint64_t bytes_ = 0;
 };
 
+// A scratch copy of a blob read under the blob's name: the reasons a layer
+// ships whole reach the report, where a scratch path (removed when the
+// export ends) would name nothing the user can look at.
+class BlobNamedReader final : public io::SequentialReader {
+ public:
+  BlobNamedReader(std::unique_ptr<io::SequentialReader> inner, std::string name)
+      : inner_(std::move(inner)), name_(std::move(name)) {}
+  Result<size_t> Read(io::MutableBytes buf) override { return inner_->Read(buf); }
+  const std::string& name() const override { return name_; }
+
+ private:
+  std::unique_ptr<io::SequentialReader> inner_;
+  std::string name_;
+};
+
+Result<std::unique_ptr<io::SequentialReader>> OpenAs(io::FileSystem* fs, const std::string& path,
+                                                     std::string name) {
+  SLUICE_ASSIGN_OR_RETURN(auto in, fs->NewSequentialReader(path));
+  return std::unique_ptr<io::SequentialReader>(
+      std::make_unique<BlobNamedReader>(std::move(in), std::move(name)));
+}
+
 // Feeds the file at `path` to `consumer`, a chunk at a time.
 Status FeedFile(io::FileSystem* fs, const std::string& path, const delta::ByteConsumer& consumer) {
   SLUICE_ASSIGN_OR_RETURN(auto in, fs->NewSequentialReader(path));
@@ -278,7 +300,7 @@ class DeltaMaker {
       delta.base_decoding = format::BlobDelta::BaseDecoding::kGunzip;
       base_tar = Path("base.tar");
       SLUICE_ASSIGN_OR_RETURN(HashedFile tar, HashedFile::Create(fs_, base_tar));
-      SLUICE_ASSIGN_OR_RETURN(auto in, fs_->NewSequentialReader(Path("base.blob")));
+      SLUICE_ASSIGN_OR_RETURN(auto in, OpenAs(fs_, Path("base.blob"), "base " + d->base.str()));
       SLUICE_RETURN_IF_ERROR(delta::Gunzip(*in, tar.Consumer()));
       SLUICE_RETURN_IF_ERROR(tar.Close().status());
     }
@@ -294,7 +316,8 @@ class DeltaMaker {
     if (coding == Compression::kGzip) {
       layer_tar = Path("layer.tar");
       SLUICE_ASSIGN_OR_RETURN(HashedFile tar, HashedFile::Create(fs_, layer_tar));
-      SLUICE_ASSIGN_OR_RETURN(auto in, fs_->NewSequentialReader(Path("layer.blob")));
+      SLUICE_ASSIGN_OR_RETURN(auto in,
+                              OpenAs(fs_, Path("layer.blob"), "layer " + blob.digest.str()));
       auto recipe = delta::FindGzipRecipe(*in, tar.Consumer());
       if (!recipe.ok()) {
         if (recipe.status().kind() == ErrorKind::kNoSpace) return recipe.status();
