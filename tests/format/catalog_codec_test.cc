@@ -396,7 +396,8 @@ TEST_CASE("catalog codec round-trips a delta blob of every encoding and base dec
   } else if (kind != Kind::kGzipZlib) {
     d.encoding.level = 6;
     d.encoding.mem_level = 8;
-    d.encoding.strategy = static_cast<uint8_t>(static_cast<uint8_t>(kind) - 1);  // 1..3: not always the default
+    // Strategies 1..3: not always the default.
+    d.encoding.strategy = static_cast<uint8_t>(static_cast<uint8_t>(kind) - 1);
     d.encoding.block_size = 128 << 10;
   }
   INFO("encoding " << static_cast<int>(kind) << ", base decoding "
@@ -503,7 +504,8 @@ TEST_CASE("catalog codec refuses every out-of-range delta field, naming the blob
        "has unknown encoding 255"},
       {"encoding 0 with a level", [&](BlobEntry& b) { none(b); b.delta->encoding.level = 9; },
        "has encoding parameters for no encoding"},
-      {"encoding 0 with a mem_level", [&](BlobEntry& b) { none(b); b.delta->encoding.mem_level = 8; },
+      {"encoding 0 with a mem_level",
+       [&](BlobEntry& b) { none(b); b.delta->encoding.mem_level = 8; },
        "has encoding parameters for no encoding"},
       {"encoding 0 with a strategy", [&](BlobEntry& b) { none(b); b.delta->encoding.strategy = 1; },
        "has encoding parameters for no encoding"},
@@ -521,7 +523,8 @@ TEST_CASE("catalog codec refuses every out-of-range delta field, naming the blob
       {"mem_level 0", [](BlobEntry& b) { b.delta->encoding.mem_level = 0; }, "mem_level 0,"},
       {"mem_level 10", [](BlobEntry& b) { b.delta->encoding.mem_level = 10; }, "mem_level 10,"},
       {"strategy 5", [](BlobEntry& b) { b.delta->encoding.strategy = 5; }, "strategy 5)"},
-      {"pigz block of 31 KiB", [&](BlobEntry& b) { pigz(b); b.delta->encoding.block_size = 31 << 10; },
+      {"pigz block of 31 KiB",
+       [&](BlobEntry& b) { pigz(b); b.delta->encoding.block_size = 31 << 10; },
        "has block size 31744, not allowed for its encoding"},
       {"pigz block of 0", [&](BlobEntry& b) { pigz(b); b.delta->encoding.block_size = 0; },
        "has block size 0, not allowed"},

@@ -7,7 +7,6 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "delta/delta_base.h"
 #include "delta/gzip_recipe.h"
 #include "delta/patch_codec.h"
 #include "format/bundle_format.h"
@@ -61,7 +60,8 @@ TEST_CASE("the golden delta bundle's blob is rebuilt from its base, exactly") {
   auto key = format::PrivateKey::FromPem(testing::ReadFile(GoldenPath("tiny.key.pem")));
   REQUIRE(key.ok());
   auto file = OpenOrDie(GoldenPath("delta.bundle"));
-  auto reader = format::BundleReader::Open(file.get(), format::TrustPolicy{{key->public_key()}, false});
+  auto reader =
+      format::BundleReader::Open(file.get(), format::TrustPolicy{{key->public_key()}, false});
   REQUIRE(reader.ok());
   const format::Catalog catalog = (*reader)->catalog();
   REQUIRE(catalog.blobs.size() == 2);
