@@ -232,8 +232,8 @@ std::string EncodeCatalogUnchecked(const Catalog& catalog) {
 }
 
 std::string SignedBundlePrefix(const BundleHeader& header, const std::string& catalog_bytes,
-                               const PrivateKey& key, uint32_t required_features) {
-  std::string b = EncodeHeader(header, catalog_bytes.size(), required_features) + catalog_bytes;
+                               const PrivateKey& key) {
+  std::string b = EncodeHeader(header, catalog_bytes.size(), /*required_features=*/0) + catalog_bytes;
   PutU32(&b, 1);  // algorithm: Ed25519
   b.append(kSignatureSize - 4, '\0');
   FixCatalogAndSign(&b, key);

@@ -73,7 +73,7 @@ std::string EncodeCatalogUnchecked(const Catalog& catalog);
 // Header, `catalog_bytes` and a signature block (algorithm Ed25519) by `key`
 // over both: everything of a bundle that BundleReader::Open reads.
 std::string SignedBundlePrefix(const BundleHeader& header, const std::string& catalog_bytes,
-                               const PrivateKey& key, uint32_t required_features = 0);
+                               const PrivateKey& key);
 
 struct ReadResult {
   Status status;  // of the first failing step of Open, NextBlob, Read, Finish
