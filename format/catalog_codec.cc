@@ -257,6 +257,11 @@ std::string DeltaProblem(const BlobEntry& b) {
            : e.block_size != 0) {
     return "has block size " + std::to_string(e.block_size) + ", not allowed for its encoding";
   }
+  // The decoder refuses a longer one as it reads it: never write one.
+  if (e.gzip_header.size() > kMaxGzipHeaderSize) {
+    return "has a gzip header of " + std::to_string(e.gzip_header.size()) +
+           " bytes, over the limit of " + std::to_string(kMaxGzipHeaderSize);
+  }
   if (!IsGzipHeader(e.gzip_header)) return "has a gzip header that is not one RFC 1952 header";
   return "";
 }

@@ -86,5 +86,41 @@ TEST_CASE("ReadBlobLocations of a bundle with nothing shipped is empty") {
   CHECK(locations->empty());
 }
 
+// A whole blob and a delta blob whose delta (4000 bytes) is much longer than
+// the blob it rebuilds (50 bytes): the locator must measure its frames
+// against delta_size.
+std::vector<BlobSpec> DeltaBlobs() {
+  return {{testing::RandomBytes(1500, 31), true},
+          testing::DeltaSpec(testing::RandomBytes(4000, 32), testing::RandomBytes(50, 33))};
+}
+
+TEST_CASE("LocateShippedBlobs measures a delta blob's trailer range against delta_size") {
+  const std::vector<BlobSpec> blobs = DeltaBlobs();
+  const Catalog catalog = MakeCatalog(blobs);
+  std::string bundle = testing::WriteBundle(catalog, blobs, {1024, 3});
+  {
+    testing::StringPositionalReader file(bundle);
+    auto located = LocateShippedBlobs(file, catalog);
+    REQUIRE(located.ok());
+    REQUIRE(located->size() == 2);
+    CHECK((*located)[1].blob_index == 1);
+    CHECK((*located)[1].raw_offset == 0);
+    CHECK((*located)[1].raw_size == 4000);
+    CHECK((*located)[1].frame_count == 4);
+    CHECK(testing::VerifyAt(bundle).ok());
+  }
+  // The trailer entry claiming the rebuilt blob's size, its checksum fixed:
+  // a locator that measured against the blob's own size would accept it.
+  const testing::Layout l = testing::ParseLayout(bundle);
+  const uint64_t entry1 = l.trailer_offset + kTrailerHeaderSize + kTrailerEntrySize;
+  testing::PutU64At(&bundle, entry1 + 32, 50);
+  testing::FixFooterChecksum(&bundle);
+  testing::StringPositionalReader file(bundle);
+  Status s = LocateShippedBlobs(file, catalog).status();
+  CHECK(s.kind() == ErrorKind::kCorruption);
+  CHECK(s.message() == "trailer: entry 1 holds raw bytes [0, 50) of blob 1 " +
+                           catalog.blobs[1].digest.str() + ", which carries 4000 bytes");
+}
+
 }  // namespace
 }  // namespace sluice::format

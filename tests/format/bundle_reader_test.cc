@@ -398,5 +398,89 @@ TEST_CASE("reader refuses a large unsigned catalog before parsing or validating 
   }
 }
 
+// --- Delta blobs (SPEC.md section 4, "Delta blobs") ---
+
+// A whole blob, a delta blob of several zstd frames and a blob not shipped.
+std::vector<BlobSpec> DeltaBlobs() {
+  return {{testing::RandomBytes(700, 21), true},
+          testing::DeltaSpec(testing::CompressibleBytes(5000, 22), testing::RandomBytes(300, 23),
+                             Compression::kZstd),
+          {"the far side has it", false}};
+}
+
+TEST_CASE("reader returns a delta blob's delta, whose frames carry delta_size bytes") {
+  const std::vector<BlobSpec> blobs = DeltaBlobs();
+  const Catalog catalog = MakeCatalog(blobs);
+  BundleWriterOptions options;
+  options.frame_size = 1024;
+  const std::string bundle = testing::WriteBundle(catalog, blobs, options);
+  CHECK(testing::GetU32At(bundle, 12) == kRequiredFeatureDelta);
+  testing::ReadResult r = ReadAll(bundle, TrustTestKey());
+  REQUIRE(r.status.ok());
+  CHECK(r.catalog == catalog);
+  REQUIRE(r.catalog.blobs[1].delta);
+  CHECK(r.blobs[0] == blobs[0].data);
+  CHECK(r.blobs[1] == blobs[1].data);  // the delta, not the blob it rebuilds
+  CHECK(r.blobs[1].size() == r.catalog.blobs[1].delta->size);
+  CHECK(Sha256::Of(r.blobs[1]) == r.catalog.blobs[1].delta->digest);
+  CHECK(r.catalog.blobs[1].size == 300);
+  // The frames of blob 1 run from raw offset 0 to delta_size, in order.
+  const testing::Layout l = testing::ParseLayout(bundle);
+  uint64_t raw = 0;
+  size_t frames = 0;
+  for (uint64_t at : l.frame_offsets) {
+    if (testing::GetU32At(bundle, at + 4) != 1) continue;
+    CHECK(testing::GetU64At(bundle, at + 8) == raw);
+    raw += testing::GetU32At(bundle, at + 16);
+    ++frames;
+  }
+  CHECK(frames == 5);
+  CHECK(raw == 5000);
+  REQUIRE(r.locations.size() == 2);
+  CHECK(r.locations[1].raw_size == 5000);
+  CHECK(testing::VerifyAt(bundle).ok());
+}
+
+TEST_CASE("reader refuses a delta blob whose frames do not hash to delta_digest") {
+  std::vector<BlobSpec> blobs = DeltaBlobs();
+  const Catalog catalog = MakeCatalog(blobs);
+  // Other bytes of the same size, written by a writer that leaves digests to
+  // its caller (as the exporter's does).
+  std::string other = blobs[1].data;
+  other[4321] ^= 0x20;
+  blobs[1].data = other;
+  BundleWriterOptions options;
+  options.check_digests = false;
+  const std::string bundle = testing::WriteBundle(catalog, blobs, options);
+  testing::ReadResult r = ReadAll(bundle, TrustTestKey());
+  INFO(r.status.ToString());
+  CHECK(r.status.kind() == ErrorKind::kCorruption);
+  CHECK(r.status.message().find("blob 1 " + catalog.blobs[1].digest.str()) != std::string::npos);
+  CHECK(r.status.message().find("its delta hashes to " + Sha256::Of(other).str() +
+                                ", expected " + catalog.blobs[1].delta->digest.str()) !=
+        std::string::npos);
+  Status at = testing::VerifyAt(bundle);
+  CHECK(at.kind() == ErrorKind::kCorruption);
+  CHECK(at.message().find("its delta hashes to") != std::string::npos);
+}
+
+TEST_CASE("reader refuses a delta bundle whose header does not require feature bit 0") {
+  const std::vector<BlobSpec> blobs = DeltaBlobs();
+  std::string bundle = testing::WriteBundle(MakeCatalog(blobs), blobs);
+  // Bit 0 set is what makes a reader that knows no feature refuse the
+  // bundle ("reader rejects an unknown required feature, naming the bit").
+  REQUIRE(testing::GetU32At(bundle, 12) == kRequiredFeatureDelta);
+  testing::PutU32At(&bundle, 12, 0);
+  testing::FixHeaderChecksum(&bundle);
+  testing::FixCatalogAndSign(&bundle);
+  Status s = testing::Verify(bundle);
+  CHECK(s.kind() == ErrorKind::kCorruption);
+  CHECK(s.message().find("ships blobs as deltas, but the header does not require feature bit 0") !=
+        std::string::npos);
+  // A bundle without deltas requires nothing.
+  const std::vector<BlobSpec> whole = {{"hello", true}};
+  CHECK(testing::GetU32At(testing::WriteBundle(MakeCatalog(whole), whole), 12) == 0);
+}
+
 }  // namespace
 }  // namespace sluice::format

@@ -45,6 +45,24 @@ std::string CompressibleBytes(size_t n, uint64_t seed) {
   return out;
 }
 
+std::string ZlibGzipHeader() { return std::string("\x1f\x8b\x08\0\0\0\0\0\x02\x03", 10); }
+
+BlobSpec DeltaSpec(std::string delta, std::string rebuilt, Compression compression) {
+  BlobSpec spec(std::move(delta), true, compression);
+  spec.rebuilt = std::move(rebuilt);
+  BlobDelta& d = spec.delta.emplace();
+  d.base = Sha256::Of("the base of " + spec.rebuilt);
+  d.base_decoding = BlobDelta::BaseDecoding::kGunzip;
+  d.codec = kDeltaCodecZstdPrefix;
+  d.content_size = 3 * spec.rebuilt.size() + 1;
+  d.encoding.kind = ContentEncoding::Kind::kGzipZlib;
+  d.encoding.level = 9;
+  d.encoding.mem_level = 8;
+  d.encoding.strategy = 0;
+  d.encoding.gzip_header = ZlibGzipHeader();
+  return spec;
+}
+
 Catalog MakeCatalog(const std::vector<BlobSpec>& blobs) {
   Catalog c;
   c.header.bundle_id = {1, 2, 3};
@@ -59,6 +77,14 @@ Catalog MakeCatalog(const std::vector<BlobSpec>& blobs) {
     b.size = blobs[i].data.size();
     b.media_type = "application/vnd.oci.image.layer.v1.tar";
     b.shipped = blobs[i].shipped;
+    if (blobs[i].delta) {
+      b.digest = Sha256::Of(blobs[i].rebuilt);
+      b.size = blobs[i].rebuilt.size();
+      b.media_type = "application/vnd.oci.image.layer.v1.tar+gzip";
+      b.delta = blobs[i].delta;
+      b.delta->size = blobs[i].data.size();
+      b.delta->digest = Sha256::Of(blobs[i].data);
+    }
     if (i > 0) manifest += ",";
     manifest += R"({"digest":")" + b.digest.str() + R"(","size":)" + std::to_string(b.size) + "}";
     c.blobs.push_back(b);
@@ -183,7 +209,22 @@ std::string EncodeCatalogUnchecked(const Catalog& catalog) {
     put_string(b.digest.str());
     PutU64(&record, b.size);
     put_string(b.media_type);
-    PutU8(&record, b.shipped ? 1 : 0);
+    PutU8(&record, static_cast<uint8_t>((b.shipped ? 1 : 0) | (b.delta ? 2 : 0)));
+    if (b.delta) {
+      const BlobDelta& d = *b.delta;
+      put_string(d.base.str());
+      PutU8(&record, static_cast<uint8_t>(d.base_decoding));
+      PutU8(&record, d.codec);
+      PutU64(&record, d.content_size);
+      PutU64(&record, d.size);
+      put_string(d.digest.str());
+      PutU8(&record, static_cast<uint8_t>(d.encoding.kind));
+      PutU8(&record, d.encoding.level);
+      PutU8(&record, d.encoding.mem_level);
+      PutU8(&record, d.encoding.strategy);
+      PutU32(&record, d.encoding.block_size);
+      put_string(d.encoding.gzip_header);
+    }
     end_record();
   }
   PutU64(&out, Xxh3(io::AsBytes(out)));

@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "format/bundle_reader.h"
@@ -29,10 +31,30 @@ using ::sluice::testing::RandomBytes;
 std::string CompressibleBytes(size_t n, uint64_t seed);
 
 struct BlobSpec {
-  std::string data;
+  BlobSpec(std::string data_in = {}, bool shipped_in = true,
+           Compression compression_in = Compression::kNone)
+      : data(std::move(data_in)), shipped(shipped_in), compression(compression_in) {}
+
+  std::string data;  // what the blob's frames carry: the blob, or its delta
   bool shipped = true;
   Compression compression = Compression::kNone;
+  // A delta blob (SPEC.md section 4, "Delta blobs"): the catalog lists
+  // `rebuilt` as the blob (its digest and size) with these delta fields,
+  // whose size and digest MakeCatalog sets to those of `data`.
+  std::optional<BlobDelta> delta;
+  std::string rebuilt;
 };
+
+// A shipped delta blob carrying `delta` in its frames and rebuilding to
+// `rebuilt`: a zstd delta (codec 1) against a gzip base the far side holds
+// (base_decoding 1), encoded again with zlib level 9 (encoding 1) and the
+// 10-byte gzip header zlib writes at that level. content_size is arbitrary
+// (the format cannot check it without the base).
+BlobSpec DeltaSpec(std::string delta, std::string rebuilt,
+                   Compression compression = Compression::kNone);
+// The gzip member header zlib's deflate writes at level 9: no flags, no
+// mtime, XFL 2, OS 3 (Unix).
+std::string ZlibGzipHeader();
 
 // One ref "test/repo:latest" to one manifest that lists every blob.
 Catalog MakeCatalog(const std::vector<BlobSpec>& blobs);

@@ -220,5 +220,43 @@ TEST_CASE("a writer told the caller checks digests still refuses a wrong size") 
   }
 }
 
+TEST_CASE("writer takes a delta blob's delta, checked against delta_size and delta_digest") {
+  const std::string delta = testing::CompressibleBytes(3000, 11);
+  const std::string rebuilt = testing::RandomBytes(200, 12);
+  std::vector<BlobSpec> blobs = {testing::DeltaSpec(delta, rebuilt, Compression::kZstd)};
+  Catalog catalog = MakeCatalog(blobs);
+  SECTION("the delta") {
+    StringWriter out;
+    auto w = StartOrDie(&out, catalog);
+    REQUIRE(w->BeginBlob(0, Compression::kZstd).ok());
+    REQUIRE(w->Append(io::AsBytes(delta)).ok());
+    CHECK(w->EndBlob().ok());
+    CHECK(w->Finish().ok());
+    CHECK(testing::GetU32At(out.contents(), 12) == kRequiredFeatureDelta);
+  }
+  SECTION("the rebuilt blob instead of its delta: the wrong size") {
+    StringWriter out;
+    auto w = StartOrDie(&out, catalog);
+    REQUIRE(w->BeginBlob(0, Compression::kNone).ok());
+    REQUIRE(w->Append(io::AsBytes(rebuilt)).ok());
+    Status s = w->EndBlob();
+    CHECK(s.kind() == ErrorKind::kCorruption);
+    CHECK(s.message().find("expected 3000 bytes, found 200") != std::string::npos);
+  }
+  SECTION("other bytes of the delta's size") {
+    std::string other = delta;
+    other[1234] ^= 1;
+    StringWriter out;
+    auto w = StartOrDie(&out, catalog);
+    REQUIRE(w->BeginBlob(0, Compression::kNone).ok());
+    REQUIRE(w->Append(io::AsBytes(other)).ok());
+    Status s = w->EndBlob();
+    CHECK(s.kind() == ErrorKind::kCorruption);
+    CHECK(s.message().find(catalog.blobs[0].digest.str() + ": delta hashes to " +
+                           Sha256::Of(other).str()) != std::string::npos);
+    CHECK(w->Finish().kind() == ErrorKind::kCorruption);
+  }
+}
+
 }  // namespace
 }  // namespace sluice::format

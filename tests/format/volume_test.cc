@@ -197,5 +197,69 @@ TEST_CASE("a whole-bundle locator refuses a volume of a set") {
   CHECK(located.status().kind() == ErrorKind::kUnsupported);
 }
 
+TEST_CASE("a delta blob spans volumes by its delta, checked whole once the set is read") {
+  // The delta (12 KiB in 1 KiB frames) spans two volumes of 8 KiB; the blob
+  // it rebuilds is 100 bytes, so every range is measured against delta_size.
+  const std::vector<BlobSpec> blobs = {
+      {testing::RandomBytes(2 * 1024, 41), true},
+      testing::DeltaSpec(testing::RandomBytes(12 * 1024, 42), testing::RandomBytes(100, 43))};
+  const Catalog catalog = testing::MakeCatalog(blobs);
+  const std::vector<std::string> volumes =
+      testing::WriteVolumes(catalog, blobs, kVolumeSize, SmallFrames());
+  REQUIRE(volumes.size() >= 2);
+
+  testing::ReadResult r = testing::ReadAll(Concatenate(volumes), testing::TrustTestKey());
+  REQUIRE(r.status.ok());
+  CHECK(r.blobs[1] == blobs[1].data);
+
+  std::string joined;
+  size_t volumes_with_delta = 0;
+  for (size_t i = 0; i < volumes.size(); ++i) {
+    INFO("volume " << i + 1);
+    testing::StringPositionalReader file(volumes[i]);
+    auto check = VerifyVolume(file, testing::TrustTestKey());
+    REQUIRE(check.ok());
+    std::map<uint32_t, std::string> parts;
+    REQUIRE(VerifyAlone(volumes[i], catalog, &parts).ok());
+    for (const BlobLocation& part : check->parts) {
+      if (part.blob_index != 1) continue;
+      ++volumes_with_delta;
+      CHECK(part.raw_offset == joined.size());
+      CHECK(part.raw_offset + part.raw_size <= 12 * 1024);
+      joined += parts[1];
+    }
+  }
+  CHECK(volumes_with_delta >= 2);
+  CHECK(joined == blobs[1].data);
+}
+
+TEST_CASE("a volume's trailer entry is measured against its delta blob's delta_size") {
+  const std::vector<BlobSpec> blobs = {
+      testing::DeltaSpec(testing::RandomBytes(12 * 1024, 44), testing::RandomBytes(100, 45))};
+  const Catalog catalog = testing::MakeCatalog(blobs);
+  std::vector<std::string> volumes =
+      testing::WriteVolumes(catalog, blobs, kVolumeSize, SmallFrames());
+  REQUIRE(volumes.size() >= 2);
+  // Volume 1's one part stops short inside the delta, as a last part may.
+  std::string& first = volumes[0];
+  const uint64_t footer = first.size() - 32;
+  const uint64_t entry0 = testing::GetU64At(first, footer) + kTrailerHeaderSize;
+  const uint64_t raw_size = testing::GetU64At(first, entry0 + 32);
+  REQUIRE(raw_size < 12 * 1024);
+  REQUIRE(raw_size > 100);
+  {
+    testing::StringPositionalReader file(first);
+    CHECK(VerifyVolume(file, testing::TrustTestKey()).ok());
+  }
+  // Claiming more than delta_size holds is refused before any frame is read.
+  testing::PutU64At(&first, entry0 + 32, 12 * 1024 + 1);
+  testing::FixFooterChecksum(&first);
+  testing::StringPositionalReader file(first);
+  Status s = VerifyVolume(file, testing::TrustTestKey()).status();
+  CHECK(s.kind() == ErrorKind::kCorruption);
+  CHECK(s.message().find("holds raw bytes [0, 12289) of blob 0 of 12288 bytes") !=
+        std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::format
