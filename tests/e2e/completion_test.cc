@@ -51,7 +51,8 @@ TEST_CASE("completion completes commands, options, choices and actions", "[e2e][
   CHECK(Complete({"sluice", "ex"}) == Replies{"export"});
   CHECK(Complete({"sluice", "i"}) == Replies{"import", "inspect", "inventory"});
   CHECK(Complete({"sluice", "export", "--pl"}) == Replies{"--platform"});
-  CHECK(Complete({"sluice", "export", "--no-"}) == Replies{"--no-signatures", "--no-referrers"});
+  CHECK(Complete({"sluice", "export", "--no-"}) ==
+        Replies{"--no-delta", "--no-signatures", "--no-referrers"});
   CHECK(Complete({"sluice", "export", "--base", ""}) == Replies{"sent", "delivered"});
   CHECK(Complete({"sluice", "ledger", ""}) == Replies{"show", "confirm", "rebuild", "--help"});
   CHECK(Complete({"sluice", "ledger", "confirm", "--tr"}) == Replies{"--trust"});
