@@ -166,6 +166,19 @@ Status DeflateReplay::Write(io::ByteView content, const ByteConsumer& out) {
   return Status::Ok();
 }
 
+Status DeflateReplay::ReplayBlock(io::ByteView dictionary, io::ByteView block, bool final,
+                                  const ByteConsumer& out) {
+  if (!dictionary.empty() && recipe_.encoder == GzipRecipe::Encoder::kPigz) {
+    const int code = deflateSetDictionary(stream_.get(), dictionary.data(),
+                                          static_cast<uInt>(dictionary.size()));
+    if (code != Z_OK) return ZlibFailure("deflateSetDictionary", code);
+  }
+  stream_->next_in = const_cast<Bytef*>(block.data());
+  stream_->avail_in = static_cast<uInt>(block.size());
+  SLUICE_RETURN_IF_ERROR(Run(Z_NO_FLUSH, out));
+  return final ? Finish(out) : EndPigzBlock(out);
+}
+
 Status DeflateReplay::Finish(const ByteConsumer& out) {
   stream_->next_in = nullptr;
   stream_->avail_in = 0;

@@ -35,6 +35,15 @@ class DeflateReplay {
   // Ends the stream (Z_FINISH). Call once, last.
   Status Finish(const ByteConsumer& out);
 
+  // pigz (threaded) and pigz -i only: compresses one whole block on this
+  // fresh replay, as the stream pigz starts for it: primed with
+  // `dictionary` (the 32 KiB of content before the block; empty for the
+  // first block and for -i), ended with pigz's block-end flushes, or with
+  // Z_FINISH when `final`. Blocks are independent this way, so several can be
+  // compressed at once and their outputs concatenated. Call once.
+  Status ReplayBlock(io::ByteView dictionary, io::ByteView block, bool final,
+                     const ByteConsumer& out);
+
  private:
   explicit DeflateReplay(const GzipRecipe& recipe);
   Status Init();

@@ -2,9 +2,14 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+#include <thread>
+#include <vector>
+
 #include "delta/deflate_replay.h"
 #include "delta/gzip_member.h"
 #include "format/endian.h"
+#include "transfer/parallel_for.h"
 
 namespace sluice::delta {
 
@@ -24,8 +29,85 @@ std::string DescribeRecipe(const GzipRecipe& recipe) {
   return "unknown encoder";
 }
 
+namespace {
+
+// pigz's threaded and -i modes start a fresh deflate stream for every block,
+// primed only with the 32 KiB of content before it, so blocks are compressed
+// several at once here, as pigz itself does, and written out in order. The
+// last block is held back until Finish: it alone ends with Z_FINISH.
+class PigzBlocks {
+ public:
+  explicit PigzBlocks(const GzipRecipe& recipe)
+      : recipe_(recipe),
+        threads_(std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4)),
+        // Blocks per batch: a few per thread, in at most 32 MiB.
+        batch_(std::clamp<size_t>((32u << 20) / recipe.block_size, 1, 4 * threads_)) {}
+
+  Status Write(io::ByteView content, const ByteConsumer& out) {
+    pending_.insert(pending_.end(), content.begin(), content.end());
+    const size_t batch_bytes = batch_ * recipe_.block_size;
+    while (pending_.size() > batch_bytes) SLUICE_RETURN_IF_ERROR(Compress(batch_, false, out));
+    return Status::Ok();
+  }
+
+  Status Finish(const ByteConsumer& out) {
+    const size_t blocks =
+        pending_.empty() ? 1 : (pending_.size() + recipe_.block_size - 1) / recipe_.block_size;
+    return Compress(blocks, true, out);
+  }
+
+ private:
+  // Compresses the first `blocks` blocks of pending_; with `final`, the
+  // last of them ends the stream.
+  Status Compress(size_t blocks, bool final, const ByteConsumer& out) {
+    const size_t block_size = recipe_.block_size;
+    std::vector<std::string> outputs(blocks);
+    std::vector<size_t> items(blocks);
+    for (size_t i = 0; i < blocks; ++i) items[i] = i;
+    const size_t end = std::min(pending_.size(), blocks * block_size);
+    SLUICE_RETURN_IF_ERROR(ForEachInParallel(items, threads_, [&](size_t i) -> Status {
+      const size_t from = i * block_size;
+      io::ByteView block(pending_.data() + from, std::min(block_size, end - from));
+      io::ByteView dictionary;
+      if (i > 0) {
+        dictionary = io::ByteView(pending_.data() + from - kDictionary, kDictionary);
+      } else if (!dictionary_.empty()) {
+        dictionary = io::ByteView(dictionary_);
+      }
+      SLUICE_ASSIGN_OR_RETURN(auto replay, DeflateReplay::Make(recipe_));
+      return replay->ReplayBlock(dictionary, block, final && i + 1 == blocks,
+                                 [&out = outputs[i]](io::ByteView bytes) {
+                                   out.append(reinterpret_cast<const char*>(bytes.data()),
+                                              bytes.size());
+                                   return Status::Ok();
+                                 });
+    }));
+    for (const std::string& bytes : outputs) SLUICE_RETURN_IF_ERROR(out(io::AsBytes(bytes)));
+    if (end >= kDictionary) {
+      dictionary_.assign(pending_.begin() + static_cast<ptrdiff_t>(end - kDictionary),
+                         pending_.begin() + static_cast<ptrdiff_t>(end));
+    }
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(end));
+    return Status::Ok();
+  }
+
+  static constexpr size_t kDictionary = 32768;  // pigz's DICT
+  GzipRecipe recipe_;
+  size_t threads_;
+  size_t batch_;
+  std::vector<uint8_t> pending_;     // content not compressed yet
+  std::vector<uint8_t> dictionary_;  // the 32 KiB of content before pending_
+};
+
+bool HasIndependentBlocks(GzipRecipe::Encoder encoder) {
+  return encoder == GzipRecipe::Encoder::kPigz || encoder == GzipRecipe::Encoder::kPigzIndependent;
+}
+
+}  // namespace
+
 struct GzipEncoder::State {
-  std::unique_ptr<DeflateReplay> deflate;
+  std::unique_ptr<DeflateReplay> deflate;  // one stream: zlib, pigz -p 1
+  std::unique_ptr<PigzBlocks> blocks;      // independent blocks: pigz, pigz -i
   ByteConsumer out;
   uint32_t crc = 0;
   uint32_t size = 0;
@@ -40,7 +122,12 @@ Result<std::unique_ptr<GzipEncoder>> GzipEncoder::Make(const GzipRecipe& recipe,
     return Status::InvalidArgument("gzip recipe: its header is not one gzip member header");
   }
   auto state = std::make_unique<State>();
-  SLUICE_ASSIGN_OR_RETURN(state->deflate, DeflateReplay::Make(recipe));
+  if (HasIndependentBlocks(recipe.encoder)) {
+    SLUICE_RETURN_IF_ERROR(CheckRecipeValues(recipe));
+    state->blocks = std::make_unique<PigzBlocks>(recipe);
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(state->deflate, DeflateReplay::Make(recipe));
+  }
   state->out = std::move(out);
   state->crc = crc32(0, Z_NULL, 0);
   SLUICE_RETURN_IF_ERROR(state->out(io::AsBytes(recipe.header)));
@@ -50,11 +137,13 @@ Result<std::unique_ptr<GzipEncoder>> GzipEncoder::Make(const GzipRecipe& recipe,
 Status GzipEncoder::Write(io::ByteView content) {
   state_->crc = crc32(state_->crc, content.data(), static_cast<uInt>(content.size()));
   state_->size += static_cast<uint32_t>(content.size());
+  if (state_->blocks) return state_->blocks->Write(content, state_->out);
   return state_->deflate->Write(content, state_->out);
 }
 
 Status GzipEncoder::Finish() {
-  SLUICE_RETURN_IF_ERROR(state_->deflate->Finish(state_->out));
+  SLUICE_RETURN_IF_ERROR(state_->blocks ? state_->blocks->Finish(state_->out)
+                                         : state_->deflate->Finish(state_->out));
   std::string trailer;
   format::PutU32(&trailer, state_->crc);
   format::PutU32(&trailer, state_->size);
