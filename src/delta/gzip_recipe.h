@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "format/catalog.h"
+#include "delta/byte_consumer.h"
 #include "io/file.h"
 #include "io/status.h"
 
@@ -49,8 +50,6 @@ struct GzipRecipe {
 // "zlib level 6 memLevel 8 strategy 0", "pigz level 9 block 128 KiB": for reports.
 std::string DescribeRecipe(const GzipRecipe& recipe);
 
-// Receives bytes; a non-OK status stops whoever feeds it, and is returned.
-using ByteConsumer = std::function<Status(io::ByteView)>;
 
 // Reads the gzip blob front to back once, in bounded memory (a few MiB,
 // whatever its size), and finds a recipe that reproduces it byte for byte.

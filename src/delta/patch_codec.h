@@ -28,6 +28,7 @@
 #include <memory>
 
 #include "format/bundle_format.h"
+#include "delta/byte_consumer.h"
 #include "io/file.h"
 #include "io/mapped_file.h"
 #include "io/status.h"
@@ -38,9 +39,6 @@ namespace sluice::delta {
 // caller wrote: page cache, not heap.
 using DeltaBase = io::MappedFile;
 
-// Receives bytes as a coder produces them; an error stops the coder, which
-// returns that error from the call that produced the bytes.
-using ByteConsumer = std::function<Status(io::ByteView)>;
 
 // The largest base + content a delta may span: zstd's largest window on a
 // 64-bit machine (ZSTD_WINDOWLOG_MAX, 2^31 bytes). A bigger pair cannot be
