@@ -195,7 +195,8 @@ TEST_CASE("export --no-delta ships the next month's layer whole") {
   nlohmann::json d = DeltaEntry(p.report2, p.month2.layer);
   CHECK((d.is_null() || d["delta"] == false));
   CHECK(ReadFile(p.bundle2).size() > p.month2.layer_size);
-  for (const auto& b : InspectJson(p.bundle2)["blobs"]) {
+  const nlohmann::json inspected = InspectJson(p.bundle2);  // alive while the loop reads it
+  for (const auto& b : inspected["blobs"]) {
     if (b["digest"] == p.month2.layer)
       CHECK(b["stored_size"].get<uint64_t>() >= p.month2.layer_size);
   }
