@@ -24,7 +24,9 @@ done
 dpkg-deb -x "$deb" "$work/root"
 [[ -x $work/root/usr/bin/sluice ]] || fail "$deb holds no usr/bin/sluice"
 [[ -s $work/root/usr/share/man/man1/sluice.1.gz ]] || fail "$deb holds no man page"
-zcat "$work/root/usr/share/man/man1/sluice.1.gz" | grep -q '^\.SS import$' ||
+# Not grep -q: it stops reading at the first match, and zcat, still writing
+# a page larger than the pipe holds, dies of SIGPIPE, which pipefail reports.
+zcat "$work/root/usr/share/man/man1/sluice.1.gz" | grep '^\.SS import$' >/dev/null ||
   fail "the man page has no section for import"
 completion=$work/root/usr/share/bash-completion/completions/sluice
 [[ -s $completion ]] || fail "$deb holds no bash completion"
