@@ -1,5 +1,6 @@
 #include "delta_rebuild.h"
 
+#include <semaphore>
 #include <utility>
 #include <vector>
 
@@ -13,11 +14,27 @@ namespace {
 
 constexpr size_t kChunkSize = 1u << 20;
 
+// One rebuild at a time in a process: each holds zstd's window (up to the
+// layer's tar) and a decoded base, so two large layers rebuilt at once by
+// a sink's parallel writers would hold both. A writer takes the slot when
+// it starts and gives it back when it goes, on whatever thread that is.
+std::counting_semaphore<1> rebuild_slot(1);
+
+class RebuildSlot {
+ public:
+  RebuildSlot() { rebuild_slot.acquire(); }
+  ~RebuildSlot() { rebuild_slot.release(); }
+  RebuildSlot(const RebuildSlot&) = delete;
+  RebuildSlot& operator=(const RebuildSlot&) = delete;
+};
+
 class DeltaRebuildWriter final : public BlobWriter {
  public:
-  DeltaRebuildWriter(const format::BlobEntry& blob, std::unique_ptr<BlobWriter> target,
-                     io::ScratchDir scratch, delta::DeltaBase base)
-      : blob_(blob),
+  DeltaRebuildWriter(std::unique_ptr<RebuildSlot> slot, const format::BlobEntry& blob,
+                     std::unique_ptr<BlobWriter> target, io::ScratchDir scratch,
+                     delta::DeltaBase base)
+      : slot_(std::move(slot)),
+        blob_(blob),
         target_(std::move(target)),
         scratch_(std::move(scratch)),
         base_(std::move(base)),
@@ -63,6 +80,7 @@ class DeltaRebuildWriter final : public BlobWriter {
                          blob_.delta->base.str());
   }
 
+  std::unique_ptr<RebuildSlot> slot_;  // released last, once all below is freed
   const format::BlobEntry& blob_;
   std::unique_ptr<BlobWriter> target_;
   io::ScratchDir scratch_;  // holds the decoded base while the mapping lives
@@ -137,13 +155,14 @@ Result<std::unique_ptr<BlobWriter>> StartDeltaRebuild(io::FileSystem* fs, ImageS
                                                       const format::BlobEntry& blob,
                                                       std::unique_ptr<BlobWriter> target,
                                                       const std::string& scratch_parent) {
+  auto slot = std::make_unique<RebuildSlot>();
   SLUICE_ASSIGN_OR_RETURN(io::ScratchDir scratch,
                           io::ScratchDir::Create("sluice-rebuild", scratch_parent));
   const std::string base_path = scratch.File("base");
   SLUICE_RETURN_IF_ERROR(SaveBase(fs, sink, repository, blob, base_path));
   SLUICE_ASSIGN_OR_RETURN(delta::DeltaBase base, delta::DeltaBase::MapFile(base_path));
-  auto writer = std::make_unique<DeltaRebuildWriter>(blob, std::move(target), std::move(scratch),
-                                                     std::move(base));
+  auto writer = std::make_unique<DeltaRebuildWriter>(std::move(slot), blob, std::move(target),
+                                                     std::move(scratch), std::move(base));
   SLUICE_RETURN_IF_ERROR(writer->Init());
   return std::unique_ptr<BlobWriter>(std::move(writer));
 }

@@ -19,6 +19,10 @@ namespace sluice {
 // against its digest and decodes it into a scratch directory under
 // `scratch_parent` ($TMPDIR, else /tmp, when empty).
 //
+// One rebuild runs at a time in a process (each holds up to a layer's tar
+// of zstd window and a decoded base); a second Start waits for the first
+// writer to go.
+//
 // Commit fails, and commits nothing, unless the rebuilt bytes have the
 // blob's size and sha256. Errors name the blob and its base: a base the
 // destination lacks is kNotFound, one that is damaged there kCorruption
