@@ -89,12 +89,12 @@ void ReadBundle(const uint8_t* data, size_t size, const format::TrustPolicy& tru
         break;
       }
       total += *n;
-      Check(total <= blob.size);
+      Check(total <= blob.carried_size());
       hasher.Update(io::ByteView(buf.data(), *n));
     }
     if (!ended) break;
-    Check(total == blob.size);
-    Check(hasher.Finish() == blob.digest);
+    Check(total == blob.carried_size());
+    Check(hasher.Finish() == blob.carried_digest());  // a delta blob: its delta
   }
   (void)(*reader)->Finish();
 }
