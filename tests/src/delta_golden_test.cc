@@ -57,32 +57,44 @@ std::unique_ptr<io::SequentialReader> OpenOrDie(const std::string& path) {
   return std::move(reader).value();
 }
 
-TEST_CASE("the golden delta bundle's blob is rebuilt from its base, exactly") {
-  // The bundle, read and verified with the golden key: the delta blob's
-  // frames carry the delta.
+// The golden bundle, read and verified with the golden key: its catalog, and
+// the bytes its one shipped blob's frames carry (the delta).
+struct GoldenDelta {
+  format::Catalog catalog;
+  std::string delta;
+};
+
+GoldenDelta ReadGolden() {
   auto key = format::PrivateKey::FromPem(testing::ReadFile(GoldenPath("tiny.key.pem")));
   REQUIRE(key.ok());
   auto file = OpenOrDie(GoldenPath("delta.bundle"));
   auto reader =
       format::BundleReader::Open(file.get(), format::TrustPolicy{{key->public_key()}, false});
   REQUIRE(reader.ok());
-  const format::Catalog catalog = (*reader)->catalog();
-  REQUIRE(catalog.blobs.size() == 2);
-  const format::BlobEntry& blob = catalog.blobs[1];
-  REQUIRE(blob.delta);
-  const format::BlobDelta& d = *blob.delta;
+  GoldenDelta golden{(*reader)->catalog(), {}};
   auto next = (*reader)->NextBlob();
   REQUIRE(next.ok());
   REQUIRE(*next == std::optional<size_t>(1));
-  std::string delta;
   std::string buf(4096, '\0');
   while (true) {
     auto n = (*reader)->Read(io::MutableBytes(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
     REQUIRE(n.ok());
     if (*n == 0) break;
-    delta.append(buf.data(), *n);
+    golden.delta.append(buf.data(), *n);
   }
   REQUIRE((*reader)->Finish().ok());
+  return golden;
+}
+
+TEST_CASE("the golden delta bundle's blob is rebuilt from its base, exactly") {
+  // The delta blob's frames carry the delta.
+  const GoldenDelta golden = ReadGolden();
+  const format::Catalog& catalog = golden.catalog;
+  const std::string& delta = golden.delta;
+  REQUIRE(catalog.blobs.size() == 2);
+  const format::BlobEntry& blob = catalog.blobs[1];
+  REQUIRE(blob.delta);
+  const format::BlobDelta& d = *blob.delta;
   CHECK(delta.size() == d.size);
   CHECK(format::Sha256::Of(delta) == d.digest);
 
@@ -175,20 +187,9 @@ TEST_CASE("import rebuilds the golden delta blob, and refuses it re-signed with 
   testing::TempDir dir;
   auto key = format::PrivateKey::FromPem(testing::ReadFile(GoldenPath("tiny.key.pem")));
   REQUIRE(key.ok());
-  auto file = OpenOrDie(GoldenPath("delta.bundle"));
-  auto reader =
-      format::BundleReader::Open(file.get(), format::TrustPolicy{{key->public_key()}, false});
-  REQUIRE(reader.ok());
-  format::Catalog catalog = (*reader)->catalog();
-  REQUIRE((*reader)->NextBlob().ok());
-  std::string delta;
-  std::string buf(4096, '\0');
-  while (true) {
-    auto n = (*reader)->Read(io::MutableBytes(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
-    REQUIRE(n.ok());
-    if (*n == 0) break;
-    delta.append(buf.data(), *n);
-  }
+  GoldenDelta golden = ReadGolden();
+  format::Catalog& catalog = golden.catalog;
+  const std::string& delta = golden.delta;
   // The golden manifest embeds its empty config ("data"), which the catalog
   // leaves out; an import checks that the catalog lists every blob its
   // manifests name, so the config is listed here, as held by the far side.
