@@ -1,6 +1,8 @@
 #include "layer_deltas.h"
 
+#include <algorithm>
 #include <array>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -10,6 +12,7 @@
 #include "format/blob_check.h"
 #include "format/bundle_format.h"
 #include "oci/manifest.h"
+#include "transfer/parallel_for.h"
 
 namespace sluice {
 namespace {
@@ -268,7 +271,7 @@ class DeltaMaker {
   // `base_size`: the size the previous manifest declares for d->base.
   Status Make(LayerDelta* d, uint64_t base_size) {
     Status made = TryMake(d, base_size);
-    Cleanup();
+    Cleanup(*d);
     if (made.ok()) return made;
     if (made.kind() == ErrorKind::kNoSpace) return made;
     d->delta = false;
@@ -278,11 +281,14 @@ class DeltaMaker {
   }
 
  private:
-  std::string Path(const char* name) const { return scratch_.File(name); }
+  // A scratch file of the layer `d` is about: layers are made side by side.
+  std::string Path(const LayerDelta& d, const char* name) const {
+    return scratch_.File(d.layer.str().substr(7, 16) + "-" + name);
+  }
 
-  void Cleanup() {
+  void Cleanup(const LayerDelta& d) {
     for (const char* name : {"base.blob", "base.tar", "layer.blob", "layer.tar"}) {
-      (void)fs_->Remove(Path(name));
+      (void)fs_->Remove(Path(d, name));
     }
   }
 
@@ -290,34 +296,34 @@ class DeltaMaker {
     format::BlobEntry& blob = plan_->catalog.blobs[d->blob_index];
     const BlobOrigin& origin = plan_->origins[d->blob_index];
     // The base: its bytes as the far side holds them, then decoded.
-    SLUICE_RETURN_IF_ERROR(SaveBlob(fs_, origin, d->base, base_size, Path("base.blob")));
+    SLUICE_RETURN_IF_ERROR(SaveBlob(fs_, origin, d->base, base_size, Path(*d, "base.blob")));
     format::BlobDelta delta;
     delta.base = d->base;
-    SLUICE_ASSIGN_OR_RETURN(Compression base_coding, Sniff(fs_, Path("base.blob")));
-    std::string base_tar = Path("base.blob");
+    SLUICE_ASSIGN_OR_RETURN(Compression base_coding, Sniff(fs_, Path(*d, "base.blob")));
+    std::string base_tar = Path(*d, "base.blob");
     if (base_coding == Compression::kZstd) return Refuse(d, "its base is zstd-compressed");
     if (base_coding == Compression::kGzip) {
       delta.base_decoding = format::BlobDelta::BaseDecoding::kGunzip;
-      base_tar = Path("base.tar");
+      base_tar = Path(*d, "base.tar");
       SLUICE_ASSIGN_OR_RETURN(HashedFile tar, HashedFile::Create(fs_, base_tar));
-      SLUICE_ASSIGN_OR_RETURN(auto in, OpenAs(fs_, Path("base.blob"), "base " + d->base.str()));
+      SLUICE_ASSIGN_OR_RETURN(auto in, OpenAs(fs_, Path(*d, "base.blob"), "base " + d->base.str()));
       SLUICE_RETURN_IF_ERROR(delta::Gunzip(*in, tar.Consumer()));
       SLUICE_RETURN_IF_ERROR(tar.Close().status());
     }
 
     // The layer: its tar, and the recipe that makes the layer of it again.
-    SLUICE_RETURN_IF_ERROR(SaveBlob(fs_, origin, blob.digest, blob.size, Path("layer.blob")));
-    SLUICE_ASSIGN_OR_RETURN(Compression coding, Sniff(fs_, Path("layer.blob")));
-    std::string layer_tar = Path("layer.blob");
+    SLUICE_RETURN_IF_ERROR(SaveBlob(fs_, origin, blob.digest, blob.size, Path(*d, "layer.blob")));
+    SLUICE_ASSIGN_OR_RETURN(Compression coding, Sniff(fs_, Path(*d, "layer.blob")));
+    std::string layer_tar = Path(*d, "layer.blob");
     format::Digest content_digest;
     if (coding == Compression::kZstd) {
       return Refuse(d, "zstd-compressed: no recipe reproduces zstd's output yet");
     }
     if (coding == Compression::kGzip) {
-      layer_tar = Path("layer.tar");
+      layer_tar = Path(*d, "layer.tar");
       SLUICE_ASSIGN_OR_RETURN(HashedFile tar, HashedFile::Create(fs_, layer_tar));
       SLUICE_ASSIGN_OR_RETURN(auto in,
-                              OpenAs(fs_, Path("layer.blob"), "layer " + blob.digest.str()));
+                              OpenAs(fs_, Path(*d, "layer.blob"), "layer " + blob.digest.str()));
       auto recipe = delta::FindGzipRecipe(*in, tar.Consumer());
       if (!recipe.ok()) {
         if (recipe.status().kind() == ErrorKind::kNoSpace) return recipe.status();
@@ -390,9 +396,7 @@ Result<std::unique_ptr<LayerDeltas>> LayerDeltas::Make(io::FileSystem* fs, Expor
                                                        const Ledger& ledger,
                                                        const LayerDeltaOptions& options,
                                                        ProgressCounter* progress) {
-  SLUICE_ASSIGN_OR_RETURN(io::ScratchDir scratch,
-                          io::ScratchDir::Create("sluice-delta", options.scratch_parent));
-  std::unique_ptr<LayerDeltas> deltas(new LayerDeltas(fs, std::move(scratch)));
+  std::unique_ptr<LayerDeltas> deltas(new LayerDeltas(fs));
   deltas->catalog_ = &plan->catalog;
 
   BaseSearch search(*plan, ledger, options);
@@ -426,19 +430,34 @@ Result<std::unique_ptr<LayerDeltas>> LayerDeltas::Make(io::FileSystem* fs, Expor
     deltas->layers_.push_back(std::move(d));
   }
 
-  if (progress != nullptr && !todo.empty()) {
+  if (todo.empty()) return deltas;
+  SLUICE_ASSIGN_OR_RETURN(deltas->scratch_,
+                          io::ScratchDir::Create("sluice-delta", options.scratch_parent));
+  if (progress != nullptr) {
     progress->BeginPhase("making deltas", "layers", todo.size(), todo_bytes);
   }
-  DeltaMaker maker(fs, deltas->scratch_, plan, options.max_delta_ratio);
-  for (LayerDelta& d : todo) {
-    SLUICE_RETURN_IF_ERROR(maker.Make(&d, base_sizes[d.base.str()]));
+  // Two layers at once, each on its own core: the recipe search and the
+  // delta of one layer run on one thread. Each holds zstd's window of its
+  // tar, so no more than two.
+  DeltaMaker maker(fs, *deltas->scratch_, plan, options.max_delta_ratio);
+  std::vector<size_t> items(todo.size());
+  size_t threads = std::min<size_t>(2, std::max<size_t>(1, std::thread::hardware_concurrency()));
+  for (size_t i = 0; i < todo.size(); ++i) {
+    items[i] = i;
+    threads = std::min(threads, plan->origins[todo[i].blob_index].source->MaxBlobsInFlight());
+  }
+  Status made = ForEachInParallel(items, threads, [&](size_t i) -> Status {
+    LayerDelta& d = todo[i];
+    SLUICE_RETURN_IF_ERROR(maker.Make(&d, base_sizes.at(d.base.str())));
     if (progress != nullptr) {
       progress->AddBytes(d.layer_bytes);
       progress->AddItem();
     }
-    deltas->layers_.push_back(std::move(d));
-  }
-  if (progress != nullptr && !todo.empty()) progress->EndPhase();
+    return Status::Ok();
+  });
+  SLUICE_RETURN_IF_ERROR(made);
+  for (LayerDelta& d : todo) deltas->layers_.push_back(std::move(d));
+  if (progress != nullptr) progress->EndPhase();
   return deltas;
 }
 
@@ -447,7 +466,8 @@ Result<std::unique_ptr<io::SequentialReader>> LayerDeltas::OpenDelta(size_t blob
   if (!blob.delta) {
     return Status::InvalidArgument("blob " + blob.digest.str() + " is not shipped as a delta");
   }
-  SLUICE_ASSIGN_OR_RETURN(auto in, fs_->NewSequentialReader(scratch_.File(DeltaFileName(blob.digest))));
+  SLUICE_ASSIGN_OR_RETURN(auto in,
+                          fs_->NewSequentialReader(scratch_->File(DeltaFileName(blob.digest))));
   return format::NewVerifyingReader(std::move(in), blob.delta->digest, blob.delta->size,
                                     "the delta of blob " + blob.digest.str());
 }

@@ -82,11 +82,12 @@ class LayerDeltas {
   const std::vector<LayerDelta>& layers() const { return layers_; }
 
  private:
-  LayerDeltas(io::FileSystem* fs, io::ScratchDir scratch)
-      : fs_(fs), scratch_(std::move(scratch)) {}
+  explicit LayerDeltas(io::FileSystem* fs) : fs_(fs) {}
 
   io::FileSystem* fs_;
-  io::ScratchDir scratch_;
+  // Made only when some layer is tried, so that an export with nothing to
+  // try (most) leaves nothing behind even when it is killed.
+  std::optional<io::ScratchDir> scratch_;
   const format::Catalog* catalog_ = nullptr;
   std::vector<LayerDelta> layers_;
 };
