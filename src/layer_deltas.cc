@@ -149,9 +149,11 @@ class BaseSearch {
       const std::string image = ref.source.empty() ? ref.repository + ":" + ref.tag : ref.source;
       auto pairs = Pair(ref.manifest, *previous);
       if (!pairs.ok()) {
-        refused->push_back(Refusal(ref.manifest, image, "the previous version " + previous->str() +
-                                                            " could not be read: " +
-                                                            pairs.status().message()));
+        const std::string why = "the previous version " + previous->str() +
+                                " could not be read: " + pairs.status().message();
+        for (size_t index : ShippedLayersOf(ref.manifest)) {
+          if (seen.insert(index).second) refused->push_back(Refusal(index, image, why));
+        }
         continue;
       }
       for (const auto& [now, before] : *pairs) {
@@ -244,10 +246,33 @@ class BaseSearch {
     return pairs;
   }
 
-  LayerDelta Refusal(const format::Digest& manifest, const std::string& image,
-                     std::string why) const {
+  // The catalog indexes of the shipped layers of the image `root` (an
+  // image manifest, or an index's carried children).
+  std::vector<size_t> ShippedLayersOf(const format::Digest& root) const {
+    std::vector<size_t> layers;
+    std::vector<format::Digest> manifests{root};
+    for (size_t m = 0; m < manifests.size(); ++m) {
+      auto entry = manifests_.find(manifests[m].str());
+      if (entry == manifests_.end()) continue;
+      auto parsed = Parse(*entry->second);
+      if (!parsed.ok()) continue;
+      for (const oci::Descriptor& child : parsed->manifests) manifests.push_back(child.digest);
+      for (const oci::Descriptor& layer : parsed->layers) {
+        auto at = blobs_.find(layer.digest.str());
+        if (at != blobs_.end() && plan_.catalog.blobs[at->second].shipped) {
+          layers.push_back(at->second);
+        }
+      }
+    }
+    return layers;
+  }
+
+  LayerDelta Refusal(size_t blob_index, const std::string& image, std::string why) const {
+    const format::BlobEntry& blob = plan_.catalog.blobs[blob_index];
     LayerDelta d;
-    d.layer = manifest;
+    d.blob_index = blob_index;
+    d.layer = blob.digest;
+    d.layer_bytes = blob.size;
     d.image = image;
     d.why_not = std::move(why);
     return d;
