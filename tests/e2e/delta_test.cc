@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <cstdint>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -187,6 +188,27 @@ TEST_CASE("a Go-made (pgzip) layer ships whole, not as a delta, the report namin
       ExportJson(w, "oci:" + std::string(w.dir / "go") + ":img:1", w.dir / "b2.sluice");
   RequireWholeWithReason(w, report, month2, w.dir / "b2.sluice", dest, {"Go", "pgzip"});
   CHECK(DeltaEntry(report, month2.layer)["base"] == month1.layer);
+}
+
+TEST_CASE("a layer whose image's previous manifest is gone from the source ships whole, saying so") {
+  Workspace w;
+  const std::string source = w.dir / "source";
+  const std::string dest = w.dir / "dest";
+  Month month1 = MakeMonth(source, "img:1", 1, "pigz --best --no-time");
+  Require(w.Export({"oci:" + source + ":img:1"}, w.dir / "m1.sluice", {"-q"}));
+  Require(w.Import(w.dir / "m1.sluice", dest));
+  Month month2 = MakeMonth(source, "img:1", 2, "pigz --best --no-time");
+  REQUIRE(std::filesystem::remove(BlobPath(source, month1.manifest)));
+  nlohmann::json report = ExportJson(w, "oci:" + source + ":img:1", w.dir / "m2.sluice");
+  INFO(report.dump(2));
+  nlohmann::json d = DeltaEntry(report, month2.layer);
+  REQUIRE(d.is_object());
+  CHECK(d["delta"] == false);
+  CHECK(d["layer_bytes"] == month2.layer_size);
+  CHECK(d["why_not"].get<std::string>().find("previous version " + month1.manifest) !=
+        std::string::npos);
+  Require(w.Import(w.dir / "m2.sluice", dest));
+  RequireLayoutHolds(dest, month2);
 }
 
 TEST_CASE("export --no-delta ships the next month's layer whole") {
