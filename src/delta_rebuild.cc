@@ -12,7 +12,6 @@
 namespace sluice {
 namespace {
 
-constexpr size_t kChunkSize = 1u << 20;
 
 // One rebuild at a time in a process: each holds zstd's window (up to the
 // layer's tar) and a decoded base, so two large layers rebuilt at once by
@@ -124,17 +123,7 @@ Status SaveBase(io::FileSystem* fs, ImageSink* sink, const std::string& reposito
                                 : Status::Ok());
     }
   } else {
-    std::vector<uint8_t> buffer(kChunkSize);
-    while (read.ok()) {
-      auto n = in->Read(buffer);
-      if (!n.ok()) {
-        read = n.status();
-      } else if (*n == 0) {
-        break;
-      } else {
-        read = write(io::ByteView(buffer.data(), *n));
-      }
-    }
+    read = delta::Pump(*in, write);
   }
   if (!read.ok()) {
     if (read.kind() == ErrorKind::kCorruption) {

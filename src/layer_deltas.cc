@@ -17,20 +17,11 @@
 namespace sluice {
 namespace {
 
-constexpr size_t kChunkSize = 1u << 20;
 
 // How a blob's bytes are compressed, by their first bytes: the media type
 // is only a label (a docker-archive's plain tars are labelled ".tar.gzip").
 enum class Compression { kGzip, kZstd, kNone };
 
-Result<Compression> Sniff(io::FileSystem* fs, const std::string& path) {
-  SLUICE_ASSIGN_OR_RETURN(auto in, fs->NewSequentialReader(path));
-  std::array<uint8_t, 4> magic{};
-  SLUICE_ASSIGN_OR_RETURN(size_t n, in->Read(magic));
-  if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) return Compression::kGzip;
-  if (n == 4 && magic == std::array<uint8_t, 4>{0x28, 0xb5, 0x2f, 0xfd}) return Compression::kZstd;
-  return Compression::kNone;
-}
 
 // A file being written, as the consumer the delta coders feed, hashing and
 // counting what passes.
@@ -64,53 +55,61 @@ class HashedFile {
   uint64_t bytes_ = 0;
 };
 
-// A scratch copy of a blob read under the blob's name: the reasons a layer
-// ships whole reach the report, where a scratch path (removed when the
-// export ends) would name nothing the user can look at.
-class BlobNamedReader final : public io::SequentialReader {
+// A source's blob, checked against its digest and size as it is read
+// (the check fails the read at its end), named for messages as the report
+// shows it ("layer sha256:..."), and with its first bytes looked at first
+// to tell how it is compressed.
+class SourceBlob final : public io::SequentialReader {
  public:
-  BlobNamedReader(std::unique_ptr<io::SequentialReader> inner, std::string name)
-      : inner_(std::move(inner)), name_(std::move(name)) {}
-  Result<size_t> Read(io::MutableBytes buf) override { return inner_->Read(buf); }
+  static Result<std::unique_ptr<SourceBlob>> Open(const BlobOrigin& origin,
+                                                  const format::Digest& digest, uint64_t size,
+                                                  std::string name) {
+    SLUICE_ASSIGN_OR_RETURN(auto raw, origin.source->OpenBlob(origin.repository, digest, size));
+    std::unique_ptr<SourceBlob> blob(new SourceBlob(
+        format::NewVerifyingReader(std::move(raw), digest, size), std::move(name)));
+    while (blob->head_size_ < blob->head_.size()) {
+      SLUICE_ASSIGN_OR_RETURN(size_t n,
+                              blob->inner_->Read(io::MutableBytes(blob->head_).subspan(blob->head_size_)));
+      if (n == 0) break;
+      blob->head_size_ += n;
+    }
+    return blob;
+  }
+
+  Compression compression() const {
+    if (head_size_ >= 2 && head_[0] == 0x1f && head_[1] == 0x8b) return Compression::kGzip;
+    if (head_size_ == 4 && head_ == std::array<uint8_t, 4>{0x28, 0xb5, 0x2f, 0xfd}) {
+      return Compression::kZstd;
+    }
+    return Compression::kNone;
+  }
+
+  Result<size_t> Read(io::MutableBytes buf) override {
+    if (head_read_ < head_size_) {
+      const size_t n = std::min(buf.size(), head_size_ - head_read_);
+      std::copy_n(head_.begin() + static_cast<ptrdiff_t>(head_read_), n, buf.begin());
+      head_read_ += n;
+      return n;
+    }
+    return inner_->Read(buf);
+  }
   const std::string& name() const override { return name_; }
 
  private:
+  SourceBlob(std::unique_ptr<io::SequentialReader> inner, std::string name)
+      : inner_(std::move(inner)), name_(std::move(name)) {}
+
   std::unique_ptr<io::SequentialReader> inner_;
   std::string name_;
+  std::array<uint8_t, 4> head_{};
+  size_t head_size_ = 0;
+  size_t head_read_ = 0;
 };
-
-Result<std::unique_ptr<io::SequentialReader>> OpenAs(io::FileSystem* fs, const std::string& path,
-                                                     std::string name) {
-  SLUICE_ASSIGN_OR_RETURN(auto in, fs->NewSequentialReader(path));
-  return std::unique_ptr<io::SequentialReader>(
-      std::make_unique<BlobNamedReader>(std::move(in), std::move(name)));
-}
 
 // Feeds the file at `path` to `consumer`, a chunk at a time.
 Status FeedFile(io::FileSystem* fs, const std::string& path, const delta::ByteConsumer& consumer) {
   SLUICE_ASSIGN_OR_RETURN(auto in, fs->NewSequentialReader(path));
-  std::vector<uint8_t> buffer(kChunkSize);
-  while (true) {
-    SLUICE_ASSIGN_OR_RETURN(size_t n, in->Read(buffer));
-    if (n == 0) return Status::Ok();
-    SLUICE_RETURN_IF_ERROR(consumer(io::ByteView(buffer.data(), n)));
-  }
-}
-
-// The blob `digest` of `origin`'s source, checked against its digest and
-// size, into the file at `path`.
-Status SaveBlob(io::FileSystem* fs, const BlobOrigin& origin, const format::Digest& digest,
-                uint64_t size, const std::string& path) {
-  SLUICE_ASSIGN_OR_RETURN(auto raw, origin.source->OpenBlob(origin.repository, digest, size));
-  auto in = format::NewVerifyingReader(std::move(raw), digest, size);
-  SLUICE_ASSIGN_OR_RETURN(auto out, fs->NewWriter(path));
-  std::vector<uint8_t> buffer(kChunkSize);
-  while (true) {
-    SLUICE_ASSIGN_OR_RETURN(size_t n, in->Read(buffer));
-    if (n == 0) break;
-    SLUICE_RETURN_IF_ERROR(out->Append(io::ByteView(buffer.data(), n)));
-  }
-  return out->Close();
+  return delta::Pump(*in, consumer);
 }
 
 bool SamePlatform(const std::optional<oci::Platform>& a, const std::optional<oci::Platform>& b) {
@@ -312,7 +311,7 @@ class DeltaMaker {
   }
 
   void Cleanup(const LayerDelta& d) {
-    for (const char* name : {"base.blob", "base.tar", "layer.blob", "layer.tar"}) {
+    for (const char* name : {"base.tar", "layer.tar"}) {
       (void)fs_->Remove(Path(d, name));
     }
   }
@@ -320,47 +319,49 @@ class DeltaMaker {
   Status TryMake(LayerDelta* d, uint64_t base_size) {
     format::BlobEntry& blob = plan_->catalog.blobs[d->blob_index];
     const BlobOrigin& origin = plan_->origins[d->blob_index];
-    // The base: its bytes as the far side holds them, then decoded.
-    SLUICE_RETURN_IF_ERROR(SaveBlob(fs_, origin, d->base, base_size, Path(*d, "base.blob")));
+    // The base, read from the source as the far side holds it, decoded
+    // into a scratch file on the way.
     format::BlobDelta delta;
     delta.base = d->base;
-    SLUICE_ASSIGN_OR_RETURN(Compression base_coding, Sniff(fs_, Path(*d, "base.blob")));
-    std::string base_tar = Path(*d, "base.blob");
-    if (base_coding == Compression::kZstd) return Refuse(d, "its base is zstd-compressed");
-    if (base_coding == Compression::kGzip) {
-      delta.base_decoding = format::BlobDelta::BaseDecoding::kGunzip;
-      base_tar = Path(*d, "base.tar");
+    SLUICE_ASSIGN_OR_RETURN(auto base_in,
+                            SourceBlob::Open(origin, d->base, base_size, "base " + d->base.str()));
+    if (base_in->compression() == Compression::kZstd) {
+      return Refuse(d, "its base is zstd-compressed");
+    }
+    const std::string base_tar = Path(*d, "base.tar");
+    {
       SLUICE_ASSIGN_OR_RETURN(HashedFile tar, HashedFile::Create(fs_, base_tar));
-      SLUICE_ASSIGN_OR_RETURN(auto in, OpenAs(fs_, Path(*d, "base.blob"), "base " + d->base.str()));
-      SLUICE_RETURN_IF_ERROR(delta::Gunzip(*in, tar.Consumer()));
+      if (base_in->compression() == Compression::kGzip) {
+        delta.base_decoding = format::BlobDelta::BaseDecoding::kGunzip;
+        SLUICE_RETURN_IF_ERROR(delta::Gunzip(*base_in, tar.Consumer()));
+      } else {
+        SLUICE_RETURN_IF_ERROR(delta::Pump(*base_in, tar.Consumer()));
+      }
       SLUICE_RETURN_IF_ERROR(tar.Close().status());
     }
 
-    // The layer: its tar, and the recipe that makes the layer of it again.
-    SLUICE_RETURN_IF_ERROR(SaveBlob(fs_, origin, blob.digest, blob.size, Path(*d, "layer.blob")));
-    SLUICE_ASSIGN_OR_RETURN(Compression coding, Sniff(fs_, Path(*d, "layer.blob")));
-    std::string layer_tar = Path(*d, "layer.blob");
-    format::Digest content_digest;
-    if (coding == Compression::kZstd) {
+    // The layer: its tar, and the recipe that makes the layer of it again,
+    // found in the one read of the layer.
+    SLUICE_ASSIGN_OR_RETURN(
+        auto layer_in, SourceBlob::Open(origin, blob.digest, blob.size, "layer " + blob.digest.str()));
+    if (layer_in->compression() == Compression::kZstd) {
       return Refuse(d, "zstd-compressed: no recipe reproduces zstd's output yet");
     }
-    if (coding == Compression::kGzip) {
-      layer_tar = Path(*d, "layer.tar");
-      SLUICE_ASSIGN_OR_RETURN(HashedFile tar, HashedFile::Create(fs_, layer_tar));
-      SLUICE_ASSIGN_OR_RETURN(auto in,
-                              OpenAs(fs_, Path(*d, "layer.blob"), "layer " + blob.digest.str()));
-      auto recipe = delta::FindGzipRecipe(*in, tar.Consumer());
+    const std::string layer_tar = Path(*d, "layer.tar");
+    SLUICE_ASSIGN_OR_RETURN(HashedFile tar, HashedFile::Create(fs_, layer_tar));
+    if (layer_in->compression() == Compression::kGzip) {
+      auto recipe = delta::FindGzipRecipe(*layer_in, tar.Consumer());
       if (!recipe.ok()) {
         if (recipe.status().kind() == ErrorKind::kNoSpace) return recipe.status();
         return Refuse(d, recipe.status().message());
       }
-      SLUICE_ASSIGN_OR_RETURN(content_digest, tar.Close());
       delta.encoding = delta::ToContentEncoding(*recipe);
       d->encoding = delta::DescribeRecipe(*recipe);
     } else {
-      content_digest = blob.digest;  // the tar is the layer
+      SLUICE_RETURN_IF_ERROR(delta::Pump(*layer_in, tar.Consumer()));
       d->encoding = "none (an uncompressed tar)";
     }
+    SLUICE_ASSIGN_OR_RETURN(const format::Digest content_digest, tar.Close());
     SLUICE_ASSIGN_OR_RETURN(io::FileInfo content, fs_->Stat(layer_tar));
     delta.content_size = content.size;
 
