@@ -53,8 +53,14 @@ Status CheckScheme(std::string_view text) {
     return Bad(text, "transport '" + std::string(text.substr(0, sep)) +
                          "' is not a registry; write docker://HOST/REPO[:TAG]");
   }
+  // "docker:5000/app" names a registry host called docker; any other
+  // "docker:" without both slashes is a mistyped scheme.
   if (text.starts_with("docker:") && !text.starts_with(kScheme)) {
-    return Bad(text, "registry references start with docker:// (two slashes)");
+    std::string_view after = text.substr(std::string_view("docker:").size());
+    size_t slash = after.find('/');
+    if (slash == std::string_view::npos || !IsValidPort(after.substr(0, slash))) {
+      return Bad(text, "registry references start with docker:// (two slashes)");
+    }
   }
   return Status::Ok();
 }

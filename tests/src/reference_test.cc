@@ -95,6 +95,18 @@ TEST_CASE("a host alone names every repository of the registry") {
   CHECK(MustParse("docker://127.0.0.1:5000").host == "127.0.0.1:5000");
 }
 
+TEST_CASE("a registry host named docker with a port is not a mistyped scheme") {
+  Reference ref = MustParse("docker://docker:5000/app:1");
+  CHECK(ref.host == "docker:5000");
+  CHECK(ref.repository == "app");
+  Reference again = MustParse(ref.ToString());
+  CHECK(again.host == "docker:5000");
+  CHECK(again.repository == "app");
+  CHECK(again.tag == "1");
+  CHECK(ParseError("docker:5000").find("docker://") != std::string::npos);
+  CHECK(ParseError("docker:/app").find("docker://") != std::string::npos);
+}
+
 TEST_CASE("a tag's dots do not make a single name a host") {
   Reference ref = MustParse("alpine:3.19.1");
   CHECK(ref.host == "docker.io");
