@@ -16,6 +16,22 @@ namespace sluice::io {
 // bytes, small enough that a few of them in flight cost little memory.
 inline constexpr size_t kWriteBufferSize = size_t{1} << 20;
 
+// O_DIRECT needs buffers, offsets and lengths aligned to the logical block
+// size; 4096 covers every common device.
+inline constexpr size_t kDirectAlignment = 4096;
+
+// Heap memory aligned to kDirectAlignment, as O_DIRECT needs.
+struct AlignedFree {
+  void operator()(uint8_t* p) const;
+};
+using AlignedBuffer = std::unique_ptr<uint8_t, AlignedFree>;
+// `size` must be a multiple of kDirectAlignment. Throws std::bad_alloc.
+AlignedBuffer NewAlignedBuffer(size_t size);
+
+// Turns O_DIRECT on or off for fd. Returns whether it is on afterwards: a
+// file system without direct I/O refuses it.
+bool SetDirect(int fd, bool on);
+
 // Owns a file descriptor; closes it on destruction. Move-only.
 class UniqueFd {
  public:
@@ -66,7 +82,9 @@ Status WriteFully(int fd, ByteView data, const std::string& name);
 // fsync(2).
 Status SyncFd(int fd, const std::string& name);
 
-// The posix file types over an open descriptor, which they own.
+// The posix file types over an open descriptor, which they own. The writer
+// writes a regular file with O_DIRECT where the file system allows it (see
+// posix_file.cc).
 std::unique_ptr<SequentialWriter> NewPosixWriter(UniqueFd fd, std::string name);
 std::unique_ptr<SequentialReader> NewPosixSequentialReader(UniqueFd fd, std::string name);
 std::unique_ptr<PositionalReader> NewPosixPositionalReader(UniqueFd fd, std::string name,

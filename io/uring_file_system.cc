@@ -2,16 +2,13 @@
 // in flight, so the device stays busy while the caller hashes or compresses
 // the previous buffer. Everything else (opening, directories, positional
 // reads, pipes) is the posix code: io_uring would only add ceremony there.
-#include <fcntl.h>
 #include <liburing.h>
 
 #include <algorithm>
 #include <array>
 #include <cassert>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 #include <utility>
 
 #include "io/errno_status.h"
@@ -28,9 +25,6 @@ constexpr size_t kReadChunk = kWriteBufferSize;
 // Submission queue depth: every slot plus an fsync.
 constexpr unsigned kRingEntries = 8;
 constexpr uint64_t kFsyncTag = ~uint64_t{0};
-// O_DIRECT needs buffers, offsets and lengths aligned to the logical block
-// size; 4096 covers every common device.
-constexpr size_t kDirectAlignment = 4096;
 
 std::string AtOffset(std::string_view op, uint64_t offset) {
   return std::string(op) + " at offset " + std::to_string(offset) + " of";
@@ -113,8 +107,7 @@ class UringWriter final : public SequentialWriter {
   bool Start(UniqueFd& fd) {
     if (ring_.Init(kRingEntries) != 0) return false;
     fd_ = std::move(fd);
-    int flags = fcntl(fd_.get(), F_GETFL);
-    direct_ = flags >= 0 && fcntl(fd_.get(), F_SETFL, flags | O_DIRECT) == 0;
+    direct_ = SetDirect(fd_.get(), true);
     return true;
   }
 
@@ -125,11 +118,7 @@ class UringWriter final : public SequentialWriter {
       Slot& slot = slots_[current_];
       // Round robin: the slot to fill next is the one submitted longest ago.
       while (slot.in_flight) SLUICE_RETURN_IF_ERROR(Fail(ReapOne()));
-      if (slot.data == nullptr) {
-        // Aligned for O_DIRECT.
-        slot.data.reset(static_cast<uint8_t*>(std::aligned_alloc(kDirectAlignment, kWriteBufferSize)));
-        if (slot.data == nullptr) throw std::bad_alloc();
-      }
+      if (slot.data == nullptr) slot.data = NewAlignedBuffer(kWriteBufferSize);
       size_t n = std::min(data.size(), kWriteBufferSize - slot.length);
       std::memcpy(slot.data.get() + slot.length, data.data(), n);
       slot.length += n;
@@ -172,11 +161,8 @@ class UringWriter final : public SequentialWriter {
   uint64_t Size() const override { return size_; }
 
  private:
-  struct FreeDeleter {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
   struct Slot {
-    std::unique_ptr<uint8_t, FreeDeleter> data;  // kWriteBufferSize bytes, allocated on first use
+    AlignedBuffer data;  // kWriteBufferSize bytes, allocated on first use
     size_t length = 0;                // bytes filled
     size_t written = 0;               // bytes the kernel has taken, while in flight
     uint64_t offset = 0;              // where data[0] goes in the file
@@ -221,8 +207,7 @@ class UringWriter final : public SequentialWriter {
   // Buffered from here on. Writes already in flight keep the mode they
   // were submitted with.
   void StopDirect() {
-    int flags = fcntl(fd_.get(), F_GETFL);
-    if (flags >= 0) (void)fcntl(fd_.get(), F_SETFL, flags & ~O_DIRECT);
+    (void)SetDirect(fd_.get(), false);
     direct_ = false;
   }
 
