@@ -5,7 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -136,17 +142,104 @@ Status SyncFd(int fd, const std::string& name) {
 
 namespace {
 
+// Writes full buffers of one file on a thread of its own, in the order
+// queued, so that the caller fills the next buffer while the device takes
+// this one: what the kernel does for the io_uring writer, for when there is
+// no ring. At most kBuffers buffers exist; the caller waits for a free one.
+class WriteBehind {
+ public:
+  static constexpr size_t kBuffers = 4;
+  // Writes `data` at `offset` of the file; runs on the thread.
+  using WriteFn = std::function<Status(ByteView data, uint64_t offset)>;
+
+  explicit WriteBehind(WriteFn write) : write_(std::move(write)), thread_([this] { Run(); }) {}
+  ~WriteBehind() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+  WriteBehind(const WriteBehind&) = delete;
+  WriteBehind& operator=(const WriteBehind&) = delete;
+
+  // Queues the first `length` bytes of `buffer` for `offset`; returns a
+  // buffer to fill next. Fails with the thread's first error, if any.
+  Result<AlignedBuffer> Submit(AlignedBuffer buffer, size_t length, uint64_t offset) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!status_.ok()) return status_;
+    queue_.push_back(Job{std::move(buffer), length, offset});
+    changed_.notify_all();
+    if (allocated_ < kBuffers) {
+      ++allocated_;
+      lock.unlock();
+      return NewAlignedBuffer(kWriteBufferSize);
+    }
+    changed_.wait(lock, [&] { return !free_.empty(); });
+    AlignedBuffer next = std::move(free_.back());
+    free_.pop_back();
+    return next;
+  }
+
+  // Waits until every queued buffer is written; the thread's first error.
+  Status Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [&] { return queue_.empty() && !busy_; });
+    return status_;
+  }
+
+ private:
+  struct Job {
+    AlignedBuffer buffer;
+    size_t length;
+    uint64_t offset;
+  };
+
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and nothing left to write
+      Job job = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+      // After a failure the rest is dropped: the file is broken anyway.
+      const bool write = status_.ok();
+      lock.unlock();
+      Status s = write ? write_(ByteView(job.buffer.get(), job.length), job.offset) : Status::Ok();
+      lock.lock();
+      if (status_.ok()) status_ = std::move(s);
+      free_.push_back(std::move(job.buffer));
+      busy_ = false;
+      changed_.notify_all();
+    }
+  }
+
+  const WriteFn write_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<Job> queue_;
+  std::vector<AlignedBuffer> free_;
+  size_t allocated_ = 1;  // the caller's first buffer
+  bool busy_ = false;
+  bool stopping_ = false;
+  Status status_;
+  std::thread thread_;  // last: starts once the members it uses exist
+};
+
 // Buffers appends and writes them out in kWriteBufferSize pieces.
 //
 // A regular file is written with O_DIRECT where the file system allows it,
 // for the reason the io_uring writer is: buffered, every byte is copied into
 // the page cache and the final fsync then waits for all of it, which
 // measured here 3 times slower than the same 1 MiB writes direct
-// (bench/README.md, the two write+fsync limits). Here the write blocks the
-// caller while the device takes it; the io_uring writer overlaps the two.
-// The last, partial buffer is padded with zeros to the block size and the
-// file cut back to its real size, as there. Anything else (a pipe, stdout)
-// is written with write(2).
+// (bench/README.md, the two write+fsync limits). Full buffers are written
+// by a WriteBehind thread, started with the second buffer (a file of one
+// buffer or less never starts one), so that hashing and copying overlap
+// with the device. The last, partial buffer is padded with zeros to the
+// block size and the file cut back to its real size, as there. Anything
+// else (a pipe, stdout) is written with write(2), in order.
 class PosixWriter final : public SequentialWriter {
  public:
   // `owned` is the descriptor to close, empty for stdout (which stays open
@@ -173,7 +266,7 @@ class PosixWriter final : public SequentialWriter {
       std::memcpy(buffer_.get() + length_, data.data(), n);
       length_ += n;
       data = data.subspan(n);
-      if (length_ == kWriteBufferSize) SLUICE_RETURN_IF_ERROR(Fail(Flush()));
+      if (length_ == kWriteBufferSize) SLUICE_RETURN_IF_ERROR(Fail(WriteFullBuffer()));
     }
     return Status::Ok();
   }
@@ -194,6 +287,7 @@ class PosixWriter final : public SequentialWriter {
     if (closed_) return status_;
     closed_ = true;
     if (status_.ok()) (void)Fail(Flush());
+    behind_.reset();  // every write has ended: Flush waited, or nothing more is queued
     if (status_.ok()) (void)Fail(CutPadding());
     Status close_status = owned_.Close(name_);
     if (status_.ok()) status_ = std::move(close_status);
@@ -214,10 +308,29 @@ class PosixWriter final : public SequentialWriter {
     return s;
   }
 
-  // Writes the buffer out. A partial buffer at an aligned offset is padded
-  // with zeros to the block size so it can go direct too; CutPadding then
-  // gives the file its size.
+  // A full buffer: to the write-behind thread from the second on, since
+  // most files are smaller than one buffer and gain nothing from a thread.
+  Status WriteFullBuffer() {
+    if (!positional_ || (behind_ == nullptr && offset_ == 0)) {
+      Status s = WriteOut(ByteView(buffer_.get(), length_));
+      length_ = 0;
+      return s;
+    }
+    if (behind_ == nullptr) {
+      behind_ = std::make_unique<WriteBehind>(
+          [this](ByteView data, uint64_t offset) { return PwriteAt(data, offset); });
+    }
+    SLUICE_ASSIGN_OR_RETURN(buffer_, behind_->Submit(std::move(buffer_), length_, offset_));
+    offset_ += length_;
+    length_ = 0;
+    return Status::Ok();
+  }
+
+  // Writes everything appended. A partial buffer at an aligned offset is
+  // padded with zeros to the block size so it can go direct too; CutPadding
+  // then gives the file its size.
   Status Flush() {
+    if (behind_ != nullptr) SLUICE_RETURN_IF_ERROR(behind_->Wait());
     if (length_ == 0) return Status::Ok();
     size_t length = length_;
     const size_t unaligned = length % kDirectAlignment;
@@ -232,18 +345,25 @@ class PosixWriter final : public SequentialWriter {
     return s;
   }
 
-  // Writes data at offset_ and moves offset_ past it.
+  // Writes data at offset_, on this thread, and moves offset_ past it.
   Status WriteOut(ByteView data) {
     if (!positional_) {
       SLUICE_RETURN_IF_ERROR(WriteFully(fd_, data, name_));
-      offset_ += data.size();
-      return Status::Ok();
+    } else {
+      SLUICE_RETURN_IF_ERROR(PwriteAt(data, offset_));
     }
-    if (direct_ && (offset_ % kDirectAlignment != 0 || data.size() % kDirectAlignment != 0)) {
+    offset_ += data.size();
+    return Status::Ok();
+  }
+
+  // pwrite(2)s all of data at offset. Runs on the write-behind thread while
+  // one is writing, on the caller's otherwise (never both at once).
+  Status PwriteAt(ByteView data, uint64_t offset) {
+    if (direct_ && (offset % kDirectAlignment != 0 || data.size() % kDirectAlignment != 0)) {
       direct_ = SetDirect(fd_, false);  // an unaligned write: buffered from here on
     }
     while (!data.empty()) {
-      ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset_));
+      ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EINVAL && direct_) {
         // A file system that took the O_DIRECT flag but not the write.
@@ -253,9 +373,9 @@ class PosixWriter final : public SequentialWriter {
       if (n <= 0) {
         // A write of zero bytes would repeat forever; report it as EIO.
         return ErrnoStatus(n < 0 ? errno : EIO,
-                           "write at offset " + std::to_string(offset_) + " of", name_);
+                           "write at offset " + std::to_string(offset) + " of", name_);
       }
-      offset_ += static_cast<uint64_t>(n);
+      offset += static_cast<uint64_t>(n);
       data = data.subspan(static_cast<size_t>(n));
     }
     return Status::Ok();
@@ -275,15 +395,18 @@ class PosixWriter final : public SequentialWriter {
   const int fd_;
   UniqueFd owned_;
   const std::string name_;
-  bool positional_ = false;  // a regular file of ours: pwrite(2) at offset_
-  bool direct_ = false;      // the fd has O_DIRECT set
-  bool padded_ = false;      // a tail went out padded; the file needs cutting to size_
-  AlignedBuffer buffer_;     // kWriteBufferSize bytes, allocated on first use
-  size_t length_ = 0;        // bytes of buffer_ filled
-  uint64_t offset_ = 0;      // where the buffer goes in the file
+  bool positional_ = false;  // a regular file of ours: pwrite(2) at offsets
+  // The fd has O_DIRECT set. Atomic: the write-behind thread may turn it
+  // off while Append reads it.
+  std::atomic<bool> direct_ = false;
+  bool padded_ = false;   // a tail went out padded; the file needs cutting to size_
+  AlignedBuffer buffer_;  // kWriteBufferSize bytes, allocated on first use
+  size_t length_ = 0;     // bytes of buffer_ filled
+  uint64_t offset_ = 0;   // where buffer_ goes in the file
   uint64_t size_ = 0;
   bool closed_ = false;
   Status status_;
+  std::unique_ptr<WriteBehind> behind_;  // last: its thread uses the members above
 };
 
 class PosixSequentialReader final : public SequentialReader {
