@@ -58,6 +58,10 @@ BlobPrefetcher::~BlobPrefetcher() {
 
 std::shared_ptr<BytePipe> BlobPrefetcher::PipeFor(size_t index) {
   std::lock_guard<std::mutex> lock(mu_);
+  return PipeForLocked(index);
+}
+
+std::shared_ptr<BytePipe> BlobPrefetcher::PipeForLocked(size_t index) {
   if (!pipes_[index]) pipes_[index] = std::make_shared<BytePipe>(buffer_bytes_);
   return pipes_[index];
 }
@@ -91,6 +95,7 @@ void BlobPrefetcher::Release(size_t index, bool read_to_end) {
 void BlobPrefetcher::Work() {
   while (true) {
     size_t index;
+    std::shared_ptr<BytePipe> pipe;
     {
       std::unique_lock<std::mutex> lock(mu_);
       // Blob i may start once fewer than max_in_flight_ blobs before it are
@@ -101,13 +106,16 @@ void BlobPrefetcher::Work() {
       });
       if (stopping_ || next_to_fetch_ >= blobs_.size()) return;
       index = next_to_fetch_++;
+      // Under the same lock as the check: a stop after it finds this pipe
+      // and abandons it. Made later, it could escape the destructor's
+      // sweep, fill up with nobody to read it, and never be joined.
+      pipe = PipeForLocked(index);
     }
-    Fetch(index);
+    Fetch(index, std::move(pipe));
   }
 }
 
-void BlobPrefetcher::Fetch(size_t index) {
-  std::shared_ptr<BytePipe> pipe = PipeFor(index);
+void BlobPrefetcher::Fetch(size_t index, std::shared_ptr<BytePipe> pipe) {
   auto reader = blobs_[index].open();
   if (!reader.ok()) {
     pipe->Close(reader.status());

@@ -50,11 +50,12 @@ class BlobPrefetcher {
  private:
   class Reader;
   void Work();
-  void Fetch(size_t index);
+  void Fetch(size_t index, std::shared_ptr<BytePipe> pipe);
   void Release(size_t index, bool read_to_end);
   // The pipe of blob `index`, made by whichever of worker and consumer
   // needs it first.
   std::shared_ptr<BytePipe> PipeFor(size_t index);
+  std::shared_ptr<BytePipe> PipeForLocked(size_t index);  // mu_ held
 
   const std::vector<Blob> blobs_;
   const size_t max_in_flight_;
