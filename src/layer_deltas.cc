@@ -17,11 +17,9 @@
 namespace sluice {
 namespace {
 
-
 // How a blob's bytes are compressed, by their first bytes: the media type
 // is only a label (a docker-archive's plain tars are labelled ".tar.gzip").
 enum class Compression { kGzip, kZstd, kNone };
-
 
 // A file being written, as the consumer the delta coders feed, hashing and
 // counting what passes.
@@ -129,8 +127,7 @@ struct Candidate {
 // the previous version of their image.
 class BaseSearch {
  public:
-  BaseSearch(const ExportPlan& plan, const Ledger& ledger, const LayerDeltaOptions& options)
-      : plan_(plan), ledger_(ledger), options_(options) {
+  BaseSearch(const ExportPlan& plan, const Ledger& ledger) : plan_(plan), ledger_(ledger) {
     for (size_t i = 0; i < plan.catalog.blobs.size(); ++i) blobs_[plan.catalog.blobs[i].digest.str()] = i;
     for (const format::ManifestEntry& m : plan.catalog.manifests) {
       if (!m.absent) manifests_[m.digest.str()] = &m;
@@ -198,11 +195,9 @@ class BaseSearch {
     return oci::ParseManifest(entry.bytes, entry.media_type);
   }
 
+  // The source checks the bytes against the digest (ImageSource::FetchManifest).
   Result<oci::Manifest> FetchOld(const BlobOrigin& origin, const format::Digest& digest) const {
     SLUICE_ASSIGN_OR_RETURN(ManifestBytes got, origin.source->FetchManifest(origin.repository, digest));
-    if (format::Sha256::Of(io::AsBytes(got.bytes)) != digest) {
-      return Status::Corruption("manifest " + digest.str() + " does not match its digest");
-    }
     return oci::ParseManifest(got.bytes, got.media_type);
   }
 
@@ -279,7 +274,6 @@ class BaseSearch {
 
   const ExportPlan& plan_;
   const Ledger& ledger_;
-  const LayerDeltaOptions& options_;
   std::unordered_map<std::string, size_t> blobs_;
   std::unordered_map<std::string, const format::ManifestEntry*> manifests_;
 };
@@ -292,9 +286,8 @@ class DeltaMaker {
              double max_ratio)
       : fs_(fs), scratch_(scratch), plan_(plan), max_ratio_(max_ratio) {}
 
-  // `base_size`: the size the previous manifest declares for d->base.
-  Status Make(LayerDelta* d, uint64_t base_size) {
-    Status made = TryMake(d, base_size);
+  Status Make(LayerDelta* d) {
+    Status made = TryMake(d);
     Cleanup(*d);
     if (made.ok()) return made;
     if (made.kind() == ErrorKind::kNoSpace) return made;
@@ -316,7 +309,7 @@ class DeltaMaker {
     }
   }
 
-  Status TryMake(LayerDelta* d, uint64_t base_size) {
+  Status TryMake(LayerDelta* d) {
     format::BlobEntry& blob = plan_->catalog.blobs[d->blob_index];
     const BlobOrigin& origin = plan_->origins[d->blob_index];
     // The base, read from the source as the far side holds it, decoded
@@ -324,7 +317,7 @@ class DeltaMaker {
     format::BlobDelta delta;
     delta.base = d->base;
     SLUICE_ASSIGN_OR_RETURN(auto base_in,
-                            SourceBlob::Open(origin, d->base, base_size, "base " + d->base.str()));
+                            SourceBlob::Open(origin, d->base, d->base_bytes, "base " + d->base.str()));
     if (base_in->compression() == Compression::kZstd) {
       return Refuse(d, "its base is zstd-compressed");
     }
@@ -362,8 +355,7 @@ class DeltaMaker {
       d->encoding = "none (an uncompressed tar)";
     }
     SLUICE_ASSIGN_OR_RETURN(const format::Digest content_digest, tar.Close());
-    SLUICE_ASSIGN_OR_RETURN(io::FileInfo content, fs_->Stat(layer_tar));
-    delta.content_size = content.size;
+    delta.content_size = tar.bytes();
 
     // The delta, then decoded again: only a delta that gives back the tar
     // is shipped.
@@ -425,11 +417,10 @@ Result<std::unique_ptr<LayerDeltas>> LayerDeltas::Make(io::FileSystem* fs, Expor
   std::unique_ptr<LayerDeltas> deltas(new LayerDeltas(fs));
   deltas->catalog_ = &plan->catalog;
 
-  BaseSearch search(*plan, ledger, options);
+  BaseSearch search(*plan, ledger);
   std::vector<Candidate> candidates = search.Run(&deltas->layers_);
   std::vector<LayerDelta> todo;
   uint64_t todo_bytes = 0;
-  std::unordered_map<std::string, uint64_t> base_sizes;
   for (const Candidate& c : candidates) {
     const format::BlobEntry& blob = plan->catalog.blobs[c.blob_index];
     LayerDelta d;
@@ -441,13 +432,13 @@ Result<std::unique_ptr<LayerDeltas>> LayerDeltas::Make(io::FileSystem* fs, Expor
       d.why_not = "the previous version has no layer " + std::to_string(c.position + 1);
     } else {
       d.base = c.base->digest;
+      d.base_bytes = c.base->size;
       std::optional<Ledger::BlobRecord> record = ledger.Record(c.base->digest);
       if (!record || !FarSideHolds(*record, ledger.sequence(), options.plan)) {
         d.why_not = "the far side does not hold its previous version " + c.base->digest.str();
       } else if (blob.size < options.min_layer_size) {
         d.why_not = "smaller than " + std::to_string(options.min_layer_size) + " bytes";
       } else {
-        base_sizes[c.base->digest.str()] = c.base->size;
         todo.push_back(d);
         todo_bytes += blob.size;
         continue;
@@ -474,7 +465,7 @@ Result<std::unique_ptr<LayerDeltas>> LayerDeltas::Make(io::FileSystem* fs, Expor
   }
   Status made = ForEachInParallel(items, threads, [&](size_t i) -> Status {
     LayerDelta& d = todo[i];
-    SLUICE_RETURN_IF_ERROR(maker.Make(&d, base_sizes.at(d.base.str())));
+    SLUICE_RETURN_IF_ERROR(maker.Make(&d));
     if (progress != nullptr) {
       progress->AddBytes(d.layer_bytes);
       progress->AddItem();

@@ -55,6 +55,7 @@ struct LayerDelta {
   format::Digest layer;
   std::string image;   // the image that needed it, as the plan names it
   format::Digest base;  // the previous version's layer at the same position
+  uint64_t base_bytes = 0;  // its size, as the previous manifest declares it
   uint64_t layer_bytes = 0;
   bool delta = false;     // shipped as a delta
   uint64_t delta_bytes = 0;
