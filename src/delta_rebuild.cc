@@ -12,7 +12,6 @@
 namespace sluice {
 namespace {
 
-
 // One rebuild at a time in a process: each holds zstd's window (up to the
 // layer's tar) and a decoded base, so two large layers rebuilt at once by
 // a sink's parallel writers would hold both. A writer takes the slot when
@@ -129,8 +128,8 @@ Status SaveBase(io::FileSystem* fs, ImageSink* sink, const std::string& reposito
     if (read.kind() == ErrorKind::kCorruption) {
       return Status::Corruption("base " + base.str() + " of delta blob " + blob.digest.str() +
                                 " is damaged at the destination (" + read.message() +
-                                "): repair it there (sluice repair, or import the bundle that "
-                                "shipped it again), or export this image again with --no-delta");
+                                "): import the bundle that shipped it again, which rewrites a "
+                                "damaged blob, or export this image again with --no-delta");
     }
     return read;
   }
