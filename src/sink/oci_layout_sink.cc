@@ -185,23 +185,24 @@ class OciLayoutSink final : public ImageSink {
   }
 
  private:
-  // Creates DIR, DIR/blobs/sha256, the ingest directory and DIR/oci-layout
-  // on the first write, so an import refused before writing leaves no trace.
-  // Then removes the temp files a killed import left: only sluice's own, and
-  // only those no running process can still be writing (io::IsStaleTempName).
-  // Temp files go to the ingest directory; blobs/sha256 and DIR are swept
-  // too, for those of versions that wrote them beside their targets.
   // Makes the renames of blobs written since the last call durable: one
   // fsync of blobs/sha256, after the last blob and before anything names it.
   Status SyncBlobs() {
     if (!blobs_unsynced_.exchange(false)) return Status::Ok();
     std::string blob_dir = io::JoinPath(dir_, "blobs/sha256");
-    Status synced = fs_->SyncDir(blob_dir).WithContext("making the blobs of oci:" + dir_ + " durable");
+    Status synced =
+        fs_->SyncDir(blob_dir).WithContext("making the blobs of oci:" + dir_ + " durable");
     if (!synced.ok()) blobs_unsynced_.store(true);
     return synced;
   }
 
-  // Called by the threads writing blobs at once (MaxBlobsInFlight).
+  // Creates DIR, DIR/blobs/sha256, the ingest directory and DIR/oci-layout
+  // on the first write, so an import refused before writing leaves no trace.
+  // Then removes the temp files a killed import left: only sluice's own, and
+  // only those no running process can still be writing (io::IsStaleTempName).
+  // Temp files go to the ingest directory; blobs/sha256 and DIR are swept
+  // too, for those of versions that wrote them beside their targets. Called
+  // by the threads writing blobs at once (MaxBlobsInFlight).
   Status EnsureLayout() {
     std::lock_guard<std::mutex> lock(layout_mu_);
     if (layout_ready_) return Status::Ok();

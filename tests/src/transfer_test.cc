@@ -349,12 +349,7 @@ TEST_CASE("a prefetcher stopped early with large blobs unread does not hang", "[
   std::string big = RandomBytes(1 << 20, 9);
   for (int round = 0; round < 200; ++round) {
     std::vector<BlobPrefetcher::Blob> reads;
-    for (int i = 0; i < 8; ++i) {
-      reads.push_back({"big", [&] {
-                         return Result<std::unique_ptr<io::SequentialReader>>(
-                             std::make_unique<StringReader>(big));
-                       }});
-    }
+    for (int i = 0; i < 8; ++i) reads.push_back(ReadOf("big", big, SIZE_MAX));
     BlobPrefetcher prefetcher(std::move(reads), 6, 64 << 10);
     auto reader = prefetcher.Next();
     std::vector<uint8_t> buf(1000);
