@@ -3,6 +3,7 @@
 // the previous buffer. Everything else (opening, directories, positional
 // reads, pipes) is the posix code: io_uring would only add ceremony there.
 #include <liburing.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -97,18 +98,17 @@ class Ring {
 // is written direct too, padded with zeros to the block size, and the file
 // is then cut back to its real size: written buffered, the tails of 500
 // small blobs cost an import 13 % of its time in that copy.
+//
+// The ring is set up when the first slot fills: until then the file may end
+// in one write, done with pwrite(2) (see HaveRing).
 class UringWriter final : public SequentialWriter {
  public:
   explicit UringWriter(std::string name) : name_(std::move(name)) {}
   ~UringWriter() override { (void)Close(); }
 
-  // Sets up the ring and, if that works, takes `fd`. On failure `fd` is
-  // left to the caller.
-  bool Start(UniqueFd& fd) {
-    if (ring_.Init(kRingEntries) != 0) return false;
+  void Start(UniqueFd fd) {
     fd_ = std::move(fd);
     direct_ = SetDirect(fd_.get(), true);
-    return true;
   }
 
   Status Append(ByteView data) override {
@@ -132,6 +132,7 @@ class UringWriter final : public SequentialWriter {
     SLUICE_RETURN_IF_ERROR(CheckUsable());
     SLUICE_RETURN_IF_ERROR(Fail(Drain()));
     SLUICE_RETURN_IF_ERROR(Fail(CutPadding()));
+    if (ring_state_ != RingState::kReady) return Fail(SyncFd(fd_.get(), name_));
     // IORING_OP_FSYNC runs after the writes only because Drain() waited for
     // them: requests in a ring are not ordered unless linked.
     io_uring_sqe* sqe = ring_.NextEntry();
@@ -179,13 +180,19 @@ class UringWriter final : public SequentialWriter {
     return s;
   }
 
-  void PrepareWrite(size_t index) {
-    Slot& slot = slots_[index];
+  // Direct I/O takes only aligned offsets and lengths: the rest of a slot
+  // that is not (a tail after an unaligned one) goes buffered.
+  void FitMode(const Slot& slot) {
     uint64_t offset = slot.offset + slot.written;
     size_t length = slot.length - slot.written;
     if (direct_ && (offset % kDirectAlignment != 0 || length % kDirectAlignment != 0)) {
-      StopDirect();  // the tail
+      StopDirect();
     }
+  }
+
+  void PrepareWrite(size_t index) {
+    Slot& slot = slots_[index];
+    FitMode(slot);
     io_uring_sqe* sqe = ring_.NextEntry();
     io_uring_prep_write(sqe, fd_.get(), slot.data.get() + slot.written,
                         static_cast<unsigned>(slot.length - slot.written),
@@ -216,9 +223,9 @@ class UringWriter final : public SequentialWriter {
   // size so it can go direct too; CutPadding then gives the file its size.
   Status SubmitCurrent() {
     Slot& slot = slots_[current_];
+    const bool full = slot.length == kWriteBufferSize;
     slot.offset = next_offset_;
     slot.written = 0;
-    slot.in_flight = true;
     next_offset_ += slot.length;
     const size_t unaligned = slot.length % kDirectAlignment;
     if (direct_ && unaligned != 0 && slot.offset % kDirectAlignment == 0) {
@@ -227,10 +234,47 @@ class UringWriter final : public SequentialWriter {
       slot.length += pad;
       padded_ = true;
     }
-    ++in_flight_;
-    PrepareWrite(current_);
+    const size_t index = current_;
     current_ = (current_ + 1) % kSlots;
+    if (!HaveRing(full)) return WriteNow(slot);
+    slot.in_flight = true;
+    ++in_flight_;
+    PrepareWrite(index);
     return ring_.Submit(name_);
+  }
+
+  // Whether this slot goes through the ring, setting the ring up for the
+  // first full slot. A file that never fills one slot (most files an import
+  // writes: manifests, configs, links, small layers) is one pwrite(2) and
+  // costs no ring; nor does a file whose ring cannot be set up (for
+  // example when locked memory runs out on an older kernel).
+  bool HaveRing(bool full_slot) {
+    if (ring_state_ == RingState::kNotYet && full_slot) {
+      ring_state_ = ring_.Init(kRingEntries) == 0 ? RingState::kReady : RingState::kUnavailable;
+    }
+    return ring_state_ == RingState::kReady;
+  }
+
+  // Writes a slot with pwrite(2) and returns once it is written.
+  Status WriteNow(Slot& slot) {
+    while (slot.written < slot.length) {
+      FitMode(slot);
+      ssize_t n = ::pwrite(fd_.get(), slot.data.get() + slot.written, slot.length - slot.written,
+                           static_cast<off_t>(slot.offset + slot.written));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EINVAL && direct_) {
+        StopDirect();  // as in ReapOne
+        continue;
+      }
+      if (n <= 0) {
+        slot.length = 0;
+        return ErrnoStatus(n < 0 ? errno : EIO, AtOffset("write", slot.offset + slot.written),
+                           name_);
+      }
+      slot.written += static_cast<size_t>(n);
+    }
+    slot.length = 0;
+    return Status::Ok();
   }
 
   // Takes one completion. A short write (the kernel may stop early, e.g.
@@ -283,9 +327,12 @@ class UringWriter final : public SequentialWriter {
     return first;
   }
 
+  enum class RingState { kNotYet, kReady, kUnavailable };
+
   UniqueFd fd_;
   const std::string name_;
   Ring ring_;
+  RingState ring_state_ = RingState::kNotYet;
   std::array<Slot, kSlots> slots_;
   size_t current_ = 0;    // the slot Append fills
   size_t in_flight_ = 0;  // slots the kernel holds
@@ -434,16 +481,13 @@ class UringFileSystemImpl final : public FileSystem {
  public:
   std::string_view name() const override { return "io_uring"; }
 
-  // A ring that cannot be set up for one file (for example when locked
-  // memory runs out on an older kernel) costs speed, not correctness: that
-  // file falls back to the posix implementation.
   Result<std::unique_ptr<SequentialWriter>> NewWriter(const std::string& path,
                                                       const WriterOptions& options) override {
     SLUICE_ASSIGN_OR_RETURN(UniqueFd fd, OpenForWriting(path, options));
     // Offsets mean nothing to a FIFO or a device: write those in order.
     if (!IsRegularFile(fd.get())) return NewPosixWriter(std::move(fd), path);
     auto writer = std::make_unique<UringWriter>(path);
-    if (!writer->Start(fd)) return NewPosixWriter(std::move(fd), path);
+    writer->Start(std::move(fd));
     return std::unique_ptr<SequentialWriter>(std::move(writer));
   }
 

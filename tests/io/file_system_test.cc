@@ -354,8 +354,13 @@ TEST_CASE("a write the kernel refuses fails with the errno, the path, and sticks
   if (backend_name == "memory") return;  // no kernel to refuse
   // RLIMIT_FSIZE makes write(2) stop at the limit (a short write) and then
   // fail with EFBIG: a real error from the kernel on a regular file, which
-  // a test cannot otherwise get without a full disk.
-  const rlim_t kLimit = 2 * kMiB + 100;
+  // a test cannot otherwise get without a full disk. A file larger than one
+  // write buffer, and one that ends inside the first (the io_uring writer
+  // writes that one with pwrite(2), without a ring).
+  const auto [file_size, limit] = GENERATE(std::pair<size_t, rlim_t>{4 * kMiB, 2 * kMiB + 100},
+                                           std::pair<size_t, rlim_t>{500000, 100000});
+  CAPTURE(file_size, limit);
+  const rlim_t kLimit = limit;
   struct rlimit saved;
   REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
   auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
@@ -364,7 +369,7 @@ TEST_CASE("a write the kernel refuses fails with the errno, the path, and sticks
   REQUIRE(::setrlimit(RLIMIT_FSIZE, &limited) == 0);
 
   const std::string path = backend.Path("too-big");
-  const std::vector<uint8_t> data = RandomBytes(4 * kMiB, 5);
+  const std::vector<uint8_t> data = RandomBytes(file_size, 5);
   Status first;
   Status later;
   {
