@@ -6,7 +6,7 @@
 // A watchdog turns a hang into a report: ctest kills a test at its timeout
 // and prints nothing about where it stood, so shortly before that the
 // process describes itself on stderr (each thread's kernel and user stack,
-// its io_uring queues, its child processes) and aborts.
+// its io_uring queues, the processes it started) and aborts.
 #define CATCH_CONFIG_RUNNER
 #include <stdlib.h>
 #include <unistd.h>
@@ -17,10 +17,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -38,7 +40,7 @@ std::string Slurp(const fs::path& path) {
 
 // What a hung process can tell about itself without help: per thread, its
 // name, where the kernel holds it and its kernel stack (root only); the
-// state of every io_uring it owns; the processes it started.
+// state of every io_uring it owns; every process it started, and theirs.
 void DescribeSelf(std::ostream& out) {
   std::error_code ec;
   for (const auto& task : fs::directory_iterator("/proc/self/task", ec)) {
@@ -53,7 +55,9 @@ void DescribeSelf(std::ostream& out) {
           << info.substr(0, 600) << "\n";
     }
   }
-  const std::string self = std::to_string(getpid());
+  // Every descendant: a hang may sit in a grandchild (a shell's command).
+  std::map<std::string, std::vector<std::string>> children;
+  std::map<std::string, std::string> states;
   for (const auto& proc : fs::directory_iterator("/proc", ec)) {
     std::string stat = Slurp(proc.path() / "stat");
     size_t close = stat.rfind(')');
@@ -61,14 +65,21 @@ void DescribeSelf(std::ostream& out) {
     std::istringstream fields(stat.substr(close + 2));
     std::string state, parent;
     fields >> state >> parent;
-    if (parent != self) continue;
-    std::string cmdline = Slurp(proc.path() / "cmdline");
+    children[parent].push_back(proc.path().filename().string());
+    states[proc.path().filename().string()] = state;
+  }
+  std::vector<std::string> pending = children[std::to_string(getpid())];
+  while (!pending.empty()) {
+    std::string pid = pending.back();
+    pending.pop_back();
+    const fs::path proc = fs::path("/proc") / pid;
+    std::string cmdline = Slurp(proc / "cmdline");
     for (char& c : cmdline) {
       if (c == '\0') c = ' ';
     }
-    out << "== child " << proc.path().filename().string() << " (" << state << ") " << cmdline
-        << "\n"
-        << Slurp(proc.path() / "stack");
+    out << "== process " << pid << " (" << states[pid] << ") " << cmdline << "\n"
+        << Slurp(proc / "stack");
+    pending.insert(pending.end(), children[pid].begin(), children[pid].end());
   }
 }
 
