@@ -3,6 +3,7 @@
 // the previous buffer. Everything else (opening, directories, positional
 // reads, pipes) is the posix code: io_uring would only add ceremony there.
 #include <liburing.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cassert>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "io/errno_status.h"
@@ -347,6 +349,12 @@ class UringWriter final : public SequentialWriter {
 
 // Reads ahead: up to kSlots reads of kReadChunk at consecutive offsets are in
 // flight; Read() hands their bytes out in file order.
+//
+// Bytes already in the page cache are read straight into the caller's
+// buffer instead (preadv2 with RWF_NOWAIT): a ring gains nothing over a
+// copy out of the cache, and its slots would cost a second copy. The first
+// read that would have to wait for the device hands the rest of the file to
+// the ring.
 class UringSequentialReader final : public SequentialReader {
  public:
   UringSequentialReader(std::string name, uint64_t size_hint)
@@ -356,7 +364,8 @@ class UringSequentialReader final : public SequentialReader {
     while (in_flight_ > 0 && !ring_broken_) (void)ReapOne();
   }
 
-  // As UringWriter::Start.
+  // Sets up the ring and, if that works, takes `fd`. On failure `fd` is
+  // left to the caller.
   bool Start(UniqueFd& fd) {
     if (ring_.Init(kRingEntries) != 0) return false;
     fd_ = std::move(fd);
@@ -367,6 +376,15 @@ class UringSequentialReader final : public SequentialReader {
     if (!status_.ok()) return status_;
     size_t done = 0;
     while (done < buf.size() && !at_end_) {
+      if (from_cache_ && active_ == 0) {
+        SLUICE_ASSIGN_OR_RETURN(std::optional<size_t> n,
+                                Fail(ReadCached(buf.subspan(done))));
+        if (n.has_value()) {
+          done += *n;
+          at_end_ = *n == 0;
+          continue;
+        }
+      }
       SLUICE_RETURN_IF_ERROR(Fail(ReadAhead()));
       if (active_ == 0) break;  // nothing left to read
       Slot& slot = slots_[head_];
@@ -401,6 +419,33 @@ class UringSequentialReader final : public SequentialReader {
   Status Fail(Status s) {
     if (!s.ok() && status_.ok()) status_ = s;
     return s;
+  }
+  template <typename T>
+  Result<T> Fail(Result<T> r) {
+    if (!r.ok()) (void)Fail(r.status());
+    return r;
+  }
+
+  // Reads what the page cache holds at the current offset into `buf`, up
+  // to its size: the count (0 at the end of the file), or nullopt once the
+  // next byte is not cached, from which point the ring reads.
+  Result<std::optional<size_t>> ReadCached(MutableBytes buf) {
+    iovec part{buf.data(), buf.size()};
+    ssize_t n;
+    do {
+      n = ::preadv2(fd_.get(), &part, 1, static_cast<off_t>(next_offset_), RWF_NOWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      // EAGAIN: not cached. EOPNOTSUPP: a file system without RWF_NOWAIT.
+      if (errno == EAGAIN || errno == EOPNOTSUPP) {
+        from_cache_ = false;
+        return std::optional<size_t>();
+      }
+      return ErrnoStatus(errno, AtOffset("read", next_offset_), name_);
+    }
+    next_offset_ += static_cast<uint64_t>(n);
+    if (n == 0) end_seen_ = true;
+    return std::optional<size_t>(static_cast<size_t>(n));
   }
 
   void PrepareRead(size_t index) {
@@ -472,6 +517,7 @@ class UringSequentialReader final : public SequentialReader {
   size_t in_flight_ = 0;  // slots the kernel holds
   uint64_t next_offset_ = 0;
   bool ring_broken_ = false;
+  bool from_cache_ = true;  // reading cached bytes directly, not through the ring yet
   bool end_seen_ = false;  // some read returned 0: read no further
   bool at_end_ = false;    // handed out everything up to the end
   Status status_;

@@ -1,7 +1,9 @@
 // Behaviour every FileSystem must share: each test runs against posix,
 // io_uring and memory (SLUICE_FOR_EACH_BACKEND), so a caller can never tell
 // them apart.
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -55,6 +57,32 @@ TEST_CASE("a file written in pieces reads back byte for byte, at every size") {
     Result<std::vector<uint8_t>> back = ReadAll(backend.fs(), path, read_chunk);
     REQUIRE(back.ok());
     REQUIRE(back->size() == data.size());
+    CHECK(*back == data);
+  }
+}
+
+TEST_CASE("a file partly in the page cache reads back byte for byte") {
+  // The io_uring reader copies cached bytes straight out of the cache and
+  // hands the rest of the file to its ring at the first byte that is not.
+  SLUICE_FOR_EACH_BACKEND(backend);
+  if (backend_name == "memory") return;  // no page cache
+  const std::string path = backend.Path("partly-cached");
+  const std::vector<uint8_t> data = RandomBytes(6 * kMiB + 17, 9);
+  REQUIRE(WriteInPieces(backend.fs(), path, data, {kMiB}).ok());
+  // Everything cached, then pages dropped from an offset inside a read chunk on.
+  const off_t cached = GENERATE(off_t{0}, off_t{4096}, off_t(kMiB + 8192), off_t(6 * kMiB));
+  CAPTURE(cached);
+  REQUIRE(ReadAll(PosixFileSystem(), path, kMiB).ok());
+  {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(fd.valid());
+    REQUIRE(::fdatasync(fd.get()) == 0);
+    REQUIRE(::posix_fadvise(fd.get(), cached, 0, POSIX_FADV_DONTNEED) == 0);
+  }
+  for (size_t read_chunk : {size_t{5000}, 3 * kMiB}) {
+    CAPTURE(read_chunk);
+    Result<std::vector<uint8_t>> back = ReadAll(backend.fs(), path, read_chunk);
+    REQUIRE(back.ok());
     CHECK(*back == data);
   }
 }
