@@ -32,6 +32,7 @@ class TempFileWriter final : public SequentialWriter {
   Status Sync() override { return base_->Sync(); }
   Status Close() override { return base_->Close(); }
   uint64_t Size() const override { return base_->Size(); }
+  void Reserve(uint64_t bytes) override { base_->Reserve(bytes); }
 
   bool exclusive() const { return exclusive_; }
 

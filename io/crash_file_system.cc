@@ -52,6 +52,7 @@ class CrashWriter final : public SequentialWriter {
   Status Sync() override { return base_->Sync(); }
   Status Close() override { return base_->Close(); }
   uint64_t Size() const override { return base_->Size(); }
+  void Reserve(uint64_t bytes) override { base_->Reserve(bytes); }
 
  private:
   std::unique_ptr<SequentialWriter> base_;

@@ -121,6 +121,7 @@ class FaultWriter final : public SequentialWriter {
     return Fail(!injected.ok() ? injected : closed);
   }
   uint64_t Size() const override { return base_->Size(); }
+  void Reserve(uint64_t bytes) override { base_->Reserve(bytes); }
 
  private:
   Status Fail(Status s) {

@@ -54,6 +54,10 @@ class SequentialWriter {
   virtual Status Close() = 0;
   // Bytes accepted by Append so far.
   virtual uint64_t Size() const = 0;
+  // A hint, before the first Append: the file will grow to about `bytes`.
+  // A file writer may reserve that space now, so that its writes need not
+  // extend the file one by one; the file still ends at the size appended.
+  virtual void Reserve(uint64_t /*bytes*/) {}
 
  protected:
   SequentialWriter() = default;

@@ -51,6 +51,19 @@ AlignedBuffer NewAlignedBuffer(size_t size) {
   return buffer;
 }
 
+bool ReserveSpace(int fd, uint64_t bytes) {
+  if (bytes == 0) return false;
+  // Up to the block the padded tail of a direct writer reaches.
+  const uint64_t rounded = (bytes + kDirectAlignment - 1) / kDirectAlignment * kDirectAlignment;
+  int rc;
+  do {
+    rc = ::fallocate(fd, 0, 0, static_cast<off_t>(rounded));
+  } while (rc != 0 && errno == EINTR);
+  // A reservation that ran out of space may hold some blocks: let them go.
+  if (rc != 0) (void)::ftruncate(fd, 0);
+  return rc == 0;
+}
+
 bool SetDirect(int fd, bool on) {
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0) return false;
@@ -238,7 +251,8 @@ class WriteBehind {
 // by a WriteBehind thread, started with the second buffer (a file of one
 // buffer or less never starts one), so that hashing and copying overlap
 // with the device. The last, partial buffer is padded with zeros to the
-// block size and the file cut back to its real size, as there. Anything
+// block size and the file cut back to its real size, as there (and as after
+// a Reserve, see ReserveSpace). Anything
 // else (a pipe, stdout) is written with write(2), in order.
 class PosixWriter final : public SequentialWriter {
  public:
@@ -274,7 +288,7 @@ class PosixWriter final : public SequentialWriter {
   Status Sync() override {
     SLUICE_RETURN_IF_ERROR(CheckUsable());
     SLUICE_RETURN_IF_ERROR(Fail(Flush()));
-    SLUICE_RETURN_IF_ERROR(Fail(CutPadding()));
+    SLUICE_RETURN_IF_ERROR(Fail(CutToSize()));
     if (!owned_.valid()) {
       // stdout: a pipe or a terminal cannot be fsynced, and need not be.
       Status s = SyncFd(fd_, name_);
@@ -288,13 +302,19 @@ class PosixWriter final : public SequentialWriter {
     closed_ = true;
     if (status_.ok()) (void)Fail(Flush());
     behind_.reset();  // every write has ended: Flush waited, or nothing more is queued
-    if (status_.ok()) (void)Fail(CutPadding());
+    if (status_.ok()) (void)Fail(CutToSize());
     Status close_status = owned_.Close(name_);
     if (status_.ok()) status_ = std::move(close_status);
     return status_;
   }
 
   uint64_t Size() const override { return size_; }
+
+  // Only a file of more than one buffer gains: it is written behind, direct.
+  void Reserve(uint64_t bytes) override {
+    if (!positional_ || closed_ || size_ > 0 || bytes <= kWriteBufferSize) return;
+    reserved_ = ReserveSpace(fd_, bytes);
+  }
 
  private:
   Status CheckUsable() {
@@ -327,7 +347,7 @@ class PosixWriter final : public SequentialWriter {
   }
 
   // Writes everything appended. A partial buffer at an aligned offset is
-  // padded with zeros to the block size so it can go direct too; CutPadding
+  // padded with zeros to the block size so it can go direct too; CutToSize
   // then gives the file its size.
   Status Flush() {
     if (behind_ != nullptr) SLUICE_RETURN_IF_ERROR(behind_->Wait());
@@ -381,14 +401,16 @@ class PosixWriter final : public SequentialWriter {
     return Status::Ok();
   }
 
-  // After a padded tail the file is longer than what was appended (and a
-  // later Append, unaligned, goes buffered over the padding): cut it back.
-  Status CutPadding() {
-    if (!padded_) return Status::Ok();
+  // After a padded tail or a reservation the file is longer than what was
+  // appended (and a later Append, unaligned, goes buffered over the
+  // padding): cut it back.
+  Status CutToSize() {
+    if (!padded_ && !reserved_) return Status::Ok();
     if (ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
       return ErrnoStatus(errno, "truncate to " + std::to_string(size_) + " bytes", name_);
     }
     padded_ = false;
+    reserved_ = false;
     return Status::Ok();
   }
 
@@ -400,6 +422,7 @@ class PosixWriter final : public SequentialWriter {
   // off while Append reads it.
   std::atomic<bool> direct_ = false;
   bool padded_ = false;   // a tail went out padded; the file needs cutting to size_
+  bool reserved_ = false;  // space was reserved past size_; the file needs cutting too
   AlignedBuffer buffer_;  // kWriteBufferSize bytes, allocated on first use
   size_t length_ = 0;     // bytes of buffer_ filled
   uint64_t offset_ = 0;   // where buffer_ goes in the file

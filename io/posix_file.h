@@ -28,6 +28,15 @@ using AlignedBuffer = std::unique_ptr<uint8_t, AlignedFree>;
 // `size` must be a multiple of kDirectAlignment. Throws std::bad_alloc.
 AlignedBuffer NewAlignedBuffer(size_t size);
 
+// Reserves `bytes` of space for fd (fallocate(2), which also sets the file's
+// size), so that direct writes inside it are overwrites: ext4 extends a file
+// only under an exclusive lock, which a write must block for (io_uring hands
+// each such write to a kernel worker thread), and allocates its blocks one
+// write at a time. For an empty file only. Returns whether the space is
+// reserved (not, e.g., when it does not fit); the caller cuts the file to
+// its real size at the end.
+bool ReserveSpace(int fd, uint64_t bytes);
+
 // Turns O_DIRECT on or off for fd. Returns whether it is on afterwards: a
 // file system without direct I/O refuses it.
 bool SetDirect(int fd, bool on);

@@ -44,6 +44,7 @@ class RateLimitedWriter final : public SequentialWriter {
   Status Sync() override { return status_.ok() ? out_->Sync() : status_; }
   Status Close() override { return out_->Close(); }
   uint64_t Size() const override { return passed_; }
+  void Reserve(uint64_t bytes) override { out_->Reserve(bytes); }
 
  private:
   // The bucket is kept as the time it was, or will be, empty: its credit at

@@ -102,7 +102,10 @@ class Ring {
 // small blobs cost an import 13 % of its time in that copy.
 //
 // The ring is set up when the first slot fills: until then the file may end
-// in one write, done with pwrite(2) (see HaveRing).
+// in one write, done with pwrite(2) (see HaveRing). A file whose size the
+// caller announces (Reserve) has its space reserved first, so that its
+// direct writes are overwrites the kernel sends to the device at once,
+// not extensions it hands to a worker thread (see ReserveSpace).
 class UringWriter final : public SequentialWriter {
  public:
   explicit UringWriter(std::string name) : name_(std::move(name)) {}
@@ -133,7 +136,7 @@ class UringWriter final : public SequentialWriter {
   Status Sync() override {
     SLUICE_RETURN_IF_ERROR(CheckUsable());
     SLUICE_RETURN_IF_ERROR(Fail(Drain()));
-    SLUICE_RETURN_IF_ERROR(Fail(CutPadding()));
+    SLUICE_RETURN_IF_ERROR(Fail(CutToSize()));
     if (ring_state_ != RingState::kReady) return Fail(SyncFd(fd_.get(), name_));
     // IORING_OP_FSYNC runs after the writes only because Drain() waited for
     // them: requests in a ring are not ordered unless linked.
@@ -155,13 +158,19 @@ class UringWriter final : public SequentialWriter {
     // A broken writer sends nothing more, but still waits until the kernel
     // is done with the buffers before they are freed.
     (void)Fail(Drain(/*submit_partial=*/status_.ok()));
-    if (status_.ok()) (void)Fail(CutPadding());
+    if (status_.ok()) (void)Fail(CutToSize());
     Status close_status = fd_.Close(name_);
     if (status_.ok()) status_ = std::move(close_status);
     return status_;
   }
 
   uint64_t Size() const override { return size_; }
+
+  // Only a file that fills a slot goes through the ring (see HaveRing).
+  void Reserve(uint64_t bytes) override {
+    if (closed_ || size_ > 0 || bytes <= kWriteBufferSize) return;
+    reserved_ = ReserveSpace(fd_.get(), bytes);
+  }
 
  private:
   struct Slot {
@@ -202,14 +211,16 @@ class UringWriter final : public SequentialWriter {
     io_uring_sqe_set_data64(sqe, index);
   }
 
-  // After a padded tail, the file is longer than what was appended (and a
-  // later Append, unaligned, goes buffered over the padding): cut it back.
-  Status CutPadding() {
-    if (!padded_) return Status::Ok();
+  // After a padded tail or a reservation, the file is longer than what was
+  // appended (and a later Append, unaligned, goes buffered over the
+  // padding): cut it back.
+  Status CutToSize() {
+    if (!padded_ && !reserved_) return Status::Ok();
     if (ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) {
       return ErrnoStatus(errno, "truncate to " + std::to_string(size_) + " bytes", name_);
     }
     padded_ = false;
+    reserved_ = false;
     return Status::Ok();
   }
 
@@ -222,7 +233,7 @@ class UringWriter final : public SequentialWriter {
 
   // Sends the current slot (full, or partial when draining) and moves on.
   // A partial slot at an aligned offset is padded with zeros to the block
-  // size so it can go direct too; CutPadding then gives the file its size.
+  // size so it can go direct too; CutToSize then gives the file its size.
   Status SubmitCurrent() {
     Slot& slot = slots_[current_];
     const bool full = slot.length == kWriteBufferSize;
@@ -341,6 +352,7 @@ class UringWriter final : public SequentialWriter {
   bool ring_broken_ = false;
   bool direct_ = false;  // the fd has O_DIRECT set
   bool padded_ = false;  // a tail went out padded; the file needs cutting to size_
+  bool reserved_ = false;  // space was reserved past size_; the file needs cutting too
   uint64_t next_offset_ = 0;
   uint64_t size_ = 0;
   bool closed_ = false;

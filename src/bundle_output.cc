@@ -1,5 +1,7 @@
 #include "bundle_output.h"
 
+#include <algorithm>
+
 #include "format/bundle_reader.h"
 #include "format/frame_codec.h"
 #include "io/atomic_file.h"
@@ -25,6 +27,7 @@ class FileOutput final : public BundleOutput {
       return Status::NoSpace("the bundle needs up to " + std::to_string(planned_bytes) +
                              " bytes but " + dir + " has " + std::to_string(free_bytes) + " free");
     }
+    file_->writer()->Reserve(planned_bytes);
     return Status::Ok();
   }
 
@@ -160,6 +163,8 @@ class VolumeSetOutput final : public BundleOutput, public format::VolumeSink {
       return Status::NoSpace("the bundle's volumes need up to " + std::to_string(planned_bytes) +
                              " bytes but " + dir + " has " + std::to_string(free_bytes) + " free");
     }
+    unplanned_ = planned_bytes;
+    ReserveNext();
     return Status::Ok();
   }
   io::SequentialWriter* writer() override { return files_.back()->writer(); }
@@ -173,6 +178,7 @@ class VolumeSetOutput final : public BundleOutput, public format::VolumeSink {
     SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<io::AtomicFile> next,
                             io::AtomicFile::Create(fs_, VolumePath(stem_, number)));
     files_.push_back(std::move(next));
+    ReserveNext();
     return files_.back()->writer();
   }
 
@@ -223,11 +229,20 @@ class VolumeSetOutput final : public BundleOutput, public format::VolumeSink {
   }
 
  private:
+  // The volume just started will hold about a volume's worth of what the
+  // plan has left: announced to its writer (SequentialWriter::Reserve).
+  void ReserveNext() {
+    const uint64_t expected = std::min(size_, unplanned_);
+    files_.back()->writer()->Reserve(expected);
+    unplanned_ -= expected;
+  }
+
   io::FileSystem* fs_;
   const std::string stem_;      // as given, without ".sluice"
   const std::string location_;  // volume 1, absolute
   const uint64_t size_;
   std::vector<std::unique_ptr<io::AtomicFile>> files_;
+  uint64_t unplanned_ = 0;  // planned bytes not yet announced to a volume
 };
 
 Result<std::unique_ptr<BundleOutput>> OpenVolumes(io::FileSystem* fs, const std::string& output,

@@ -76,6 +76,7 @@ class CountingWriter : public io::SequentialWriter {
   Status Sync() override { return writer_->Sync(); }
   Status Close() override { return writer_->Close(); }
   uint64_t Size() const override { return writer_->Size(); }
+  void Reserve(uint64_t bytes) override { writer_->Reserve(bytes); }
 
  private:
   io::SequentialWriter* writer_;

@@ -47,6 +47,7 @@ Result<std::unique_ptr<BlobWriter>> NewBlobFileWriter(io::FileSystem* fs, const 
                                                       std::function<Status()> after_publish,
                                                       DirSync dir_sync) {
   SLUICE_ASSIGN_OR_RETURN(auto file, io::AtomicFile::Create(fs, path, {}, ingest_dir));
+  file->writer()->Reserve(size);
   return std::unique_ptr<BlobWriter>(std::make_unique<BlobFileWriter>(
       std::move(file), path, digest, size, std::move(after_publish), dir_sync));
 }

@@ -87,6 +87,37 @@ TEST_CASE("a file partly in the page cache reads back byte for byte") {
   }
 }
 
+TEST_CASE("a writer told the size ahead ends the file at the size appended") {
+  // Reserve is a hint: the posix and io_uring writers reserve the space
+  // (fallocate) and cut the file back, whatever was announced.
+  SLUICE_FOR_EACH_BACKEND(backend);
+  const size_t size = GENERATE(size_t{0}, size_t{5000}, kWriteBufferSize + 1, 3 * kMiB + 17);
+  const uint64_t announced =
+      GENERATE(uint64_t{2 * kMiB}, uint64_t{8 * kMiB + 3}, uint64_t{1} << 62 /* cannot fit */);
+  CAPTURE(size, announced);
+  const std::string path = backend.Path("announced");
+  const std::vector<uint8_t> data = RandomBytes(size, 11);
+  Result<std::unique_ptr<SequentialWriter>> writer = backend.fs()->NewWriter(path);
+  REQUIRE(writer.ok());
+  (*writer)->Reserve(announced);
+  if (backend_name != "memory" && announced == 8 * kMiB + 3) {
+    struct stat st;
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK(static_cast<uint64_t>(st.st_blocks) * 512 >= announced);  // reserved on the device
+  }
+  // Half, synced: the file is as long as what was appended, reservation or not.
+  REQUIRE((*writer)->Append(ByteView(data.data(), size / 2)).ok());
+  REQUIRE((*writer)->Sync().ok());
+  Result<FileInfo> synced = backend.fs()->Stat(path);
+  REQUIRE(synced.ok());
+  CHECK(synced->size == size / 2);
+  REQUIRE((*writer)->Append(ByteView(data.data() + size / 2, size - size / 2)).ok());
+  REQUIRE((*writer)->Close().ok());
+  Result<std::vector<uint8_t>> back = ReadAll(backend.fs(), path, 65536);
+  REQUIRE(back.ok());
+  CHECK(*back == data);
+}
+
 TEST_CASE("Sync makes appended bytes readable before Close") {
   SLUICE_FOR_EACH_BACKEND(backend);
   const std::string path = backend.Path("synced");
