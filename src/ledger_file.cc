@@ -422,7 +422,10 @@ Status Write(const Ledger& ledger, io::SequentialWriter* out) {
     checksum.Update(bytes);
     return out->Append(bytes);
   };
-  SLUICE_RETURN_IF_ERROR(append(io::AsBytes(EncodeHeader(blobs.size(), metadata.size()))));
+  const std::string header = EncodeHeader(blobs.size(), metadata.size());
+  // Header, metadata, the records and the 8-byte checksum trailer.
+  out->Reserve(header.size() + metadata.size() + blobs.size() * kRecordSize + 8);
+  SLUICE_RETURN_IF_ERROR(append(io::AsBytes(header)));
   SLUICE_RETURN_IF_ERROR(append(io::AsBytes(metadata)));
   constexpr size_t kPerChunk = kChunkBytes / kRecordSize;
   std::vector<uint8_t> chunk;
