@@ -144,6 +144,28 @@ Status WriteFully(int fd, ByteView data, const std::string& name) {
   return Status::Ok();
 }
 
+Status PwriteFully(int fd, ByteView data, uint64_t offset, const std::string& name, bool* direct) {
+  if (*direct && (offset % kDirectAlignment != 0 || data.size() % kDirectAlignment != 0)) {
+    *direct = SetDirect(fd, false);
+  }
+  while (!data.empty()) {
+    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINVAL && *direct) {
+      *direct = SetDirect(fd, false);
+      if (!*direct) continue;
+    }
+    if (n <= 0) {
+      // A write of zero bytes would repeat forever; report it as EIO.
+      return ErrnoStatus(n < 0 ? errno : EIO, "write at offset " + std::to_string(offset) + " of",
+                         name);
+    }
+    offset += static_cast<uint64_t>(n);
+    data = data.subspan(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
 Status SyncFd(int fd, const std::string& name) {
   int rc;
   do {
@@ -379,26 +401,10 @@ class PosixWriter final : public SequentialWriter {
   // pwrite(2)s all of data at offset. Runs on the write-behind thread while
   // one is writing, on the caller's otherwise (never both at once).
   Status PwriteAt(ByteView data, uint64_t offset) {
-    if (direct_ && (offset % kDirectAlignment != 0 || data.size() % kDirectAlignment != 0)) {
-      direct_ = SetDirect(fd_, false);  // an unaligned write: buffered from here on
-    }
-    while (!data.empty()) {
-      ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EINVAL && direct_) {
-        // A file system that took the O_DIRECT flag but not the write.
-        direct_ = SetDirect(fd_, false);
-        if (!direct_) continue;
-      }
-      if (n <= 0) {
-        // A write of zero bytes would repeat forever; report it as EIO.
-        return ErrnoStatus(n < 0 ? errno : EIO,
-                           "write at offset " + std::to_string(offset) + " of", name_);
-      }
-      offset += static_cast<uint64_t>(n);
-      data = data.subspan(static_cast<size_t>(n));
-    }
-    return Status::Ok();
+    bool direct = direct_;
+    Status s = PwriteFully(fd_, data, offset, name_, &direct);
+    direct_ = direct;
+    return s;
   }
 
   // After a padded tail or a reservation the file is longer than what was

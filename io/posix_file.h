@@ -88,6 +88,11 @@ Result<size_t> ReadFully(int fd, MutableBytes buf, const std::string& name);
 Result<size_t> PreadFully(int fd, uint64_t offset, MutableBytes buf, const std::string& name);
 // write(2)s all of data; retries EINTR and short writes.
 Status WriteFully(int fd, ByteView data, const std::string& name);
+// pwrite(2)s all of data at offset; retries EINTR and short writes. While
+// *direct (fd has O_DIRECT), a piece at an unaligned offset or length, or a
+// write the file system refuses with EINVAL although it took the flag, turns
+// O_DIRECT off and sets *direct to false, then goes on buffered.
+Status PwriteFully(int fd, ByteView data, uint64_t offset, const std::string& name, bool* direct);
 // fsync(2).
 Status SyncFd(int fd, const std::string& name);
 

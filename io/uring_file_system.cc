@@ -270,24 +270,10 @@ class UringWriter final : public SequentialWriter {
 
   // Writes a slot with pwrite(2) and returns once it is written.
   Status WriteNow(Slot& slot) {
-    while (slot.written < slot.length) {
-      FitMode(slot);
-      ssize_t n = ::pwrite(fd_.get(), slot.data.get() + slot.written, slot.length - slot.written,
-                           static_cast<off_t>(slot.offset + slot.written));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EINVAL && direct_) {
-        StopDirect();  // as in ReapOne
-        continue;
-      }
-      if (n <= 0) {
-        slot.length = 0;
-        return ErrnoStatus(n < 0 ? errno : EIO, AtOffset("write", slot.offset + slot.written),
-                           name_);
-      }
-      slot.written += static_cast<size_t>(n);
-    }
+    Status s = PwriteFully(fd_.get(), ByteView(slot.data.get(), slot.length), slot.offset, name_,
+                           &direct_);
     slot.length = 0;
-    return Status::Ok();
+    return s;
   }
 
   // Takes one completion. A short write (the kernel may stop early, e.g.
