@@ -43,10 +43,45 @@ Status UniqueFd::Close(std::string_view path) {
   return Status::Ok();
 }
 
-void AlignedFree::operator()(uint8_t* p) const { std::free(p); }
+namespace {
 
-AlignedBuffer NewAlignedBuffer(size_t size) {
-  AlignedBuffer buffer(static_cast<uint8_t*>(std::aligned_alloc(kDirectAlignment, size)));
+struct WriteBufferPool {
+  std::mutex mu;
+  std::vector<uint8_t*> free;
+};
+
+// Never destroyed: buffers may be freed during static destruction.
+WriteBufferPool& Pool() {
+  static WriteBufferPool* pool = new WriteBufferPool;
+  return *pool;
+}
+
+}  // namespace
+
+void WriteBufferFree::operator()(uint8_t* p) const {
+  WriteBufferPool& pool = Pool();
+  {
+    std::lock_guard<std::mutex> lock(pool.mu);
+    if (pool.free.size() < kPooledWriteBuffers) {
+      pool.free.push_back(p);
+      return;
+    }
+  }
+  std::free(p);
+}
+
+AlignedBuffer NewWriteBuffer() {
+  WriteBufferPool& pool = Pool();
+  {
+    std::lock_guard<std::mutex> lock(pool.mu);
+    if (!pool.free.empty()) {
+      AlignedBuffer buffer(pool.free.back());
+      pool.free.pop_back();
+      return buffer;
+    }
+  }
+  AlignedBuffer buffer(
+      static_cast<uint8_t*>(std::aligned_alloc(kDirectAlignment, kWriteBufferSize)));
   if (buffer == nullptr) throw std::bad_alloc();
   return buffer;
 }
@@ -209,7 +244,7 @@ class WriteBehind {
     if (allocated_ < kBuffers) {
       ++allocated_;
       lock.unlock();
-      return NewAlignedBuffer(kWriteBufferSize);
+      return NewWriteBuffer();
     }
     changed_.wait(lock, [&] { return !free_.empty(); });
     AlignedBuffer next = std::move(free_.back());
@@ -297,7 +332,7 @@ class PosixWriter final : public SequentialWriter {
       return Fail(WriteOut(data));
     }
     while (!data.empty()) {
-      if (buffer_ == nullptr) buffer_ = NewAlignedBuffer(kWriteBufferSize);
+      if (buffer_ == nullptr) buffer_ = NewWriteBuffer();
       size_t n = std::min(data.size(), kWriteBufferSize - length_);
       std::memcpy(buffer_.get() + length_, data.data(), n);
       length_ += n;

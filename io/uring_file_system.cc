@@ -123,7 +123,7 @@ class UringWriter final : public SequentialWriter {
       Slot& slot = slots_[current_];
       // Round robin: the slot to fill next is the one submitted longest ago.
       while (slot.in_flight) SLUICE_RETURN_IF_ERROR(Fail(ReapOne()));
-      if (slot.data == nullptr) slot.data = NewAlignedBuffer(kWriteBufferSize);
+      if (slot.data == nullptr) slot.data = NewWriteBuffer();
       size_t n = std::min(data.size(), kWriteBufferSize - slot.length);
       std::memcpy(slot.data.get() + slot.length, data.data(), n);
       slot.length += n;
@@ -463,7 +463,8 @@ class UringSequentialReader final : public SequentialReader {
     while (active_ < kSlots && !end_seen_ && (next_offset_ < size_hint_ || active_ == 0)) {
       size_t index = (head_ + active_) % kSlots;
       Slot& slot = slots_[index];
-      if (slot.data == nullptr) slot.data = std::make_unique<uint8_t[]>(kReadChunk);
+      // Not zeroed first: the kernel fills what is read.
+      if (slot.data == nullptr) slot.data = std::make_unique_for_overwrite<uint8_t[]>(kReadChunk);
       slot.offset = next_offset_;
       slot.filled = 0;
       slot.consumed = 0;

@@ -39,6 +39,7 @@ BlobPrefetcher::BlobPrefetcher(std::vector<Blob> blobs, size_t max_in_flight, si
     : blobs_(std::move(blobs)),
       max_in_flight_(std::max<size_t>(max_in_flight, 1)),
       buffer_bytes_(buffer_bytes),
+      buffers_(std::make_shared<BufferPool>(max_in_flight_ * buffer_bytes)),
       pipes_(blobs_.size()) {
   size_t threads = std::min(max_in_flight_, blobs_.size());
   for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
@@ -62,7 +63,7 @@ std::shared_ptr<BytePipe> BlobPrefetcher::PipeFor(size_t index) {
 }
 
 std::shared_ptr<BytePipe> BlobPrefetcher::PipeForLocked(size_t index) {
-  if (!pipes_[index]) pipes_[index] = std::make_shared<BytePipe>(buffer_bytes_);
+  if (!pipes_[index]) pipes_[index] = std::make_shared<BytePipe>(buffer_bytes_, buffers_);
   return pipes_[index];
 }
 
@@ -121,18 +122,21 @@ void BlobPrefetcher::Fetch(size_t index, std::shared_ptr<BytePipe> pipe) {
     pipe->Close(reader.status());
     return;
   }
-  std::vector<uint8_t> chunk(kChunkSize);
   while (true) {
-    Result<size_t> n = (*reader)->Read(chunk);
+    // Read straight into the buffer the pipe passes on: the bytes are
+    // hashed there (a verifying reader) and never copied on this thread.
+    std::vector<uint8_t> chunk = pipe->TakeBuffer(kChunkSize);
+    Result<size_t> n = (*reader)->Read(io::MutableBytes(chunk.data(), kChunkSize));
     if (!n.ok() || *n == 0) {
       // The source's reader goes before the end is announced, so the next
       // blob never opens while this one still holds the source's resources
       // (an archive's decompressor is handed on this way).
       reader->reset();
+      pipe->ReturnBuffer(std::move(chunk));
       pipe->Close(n.status());
       return;
     }
-    if (!pipe->Write(io::ByteView(chunk.data(), *n))) return;  // abandoned
+    if (!pipe->Write(std::move(chunk), *n)) return;  // abandoned
   }
 }
 

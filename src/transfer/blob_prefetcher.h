@@ -6,7 +6,8 @@
 // Bounded: at most `max_in_flight` blobs are open at once (the one being
 // consumed included), each with at most `buffer_bytes` read ahead of the
 // consumer, so memory stays under max_in_flight * buffer_bytes plus a chunk
-// each, whatever the blob sizes.
+// each, whatever the blob sizes; as much again of emptied buffers is kept for
+// the next chunks.
 //
 // A blob that fails to open or read fails in its turn, as if read directly:
 // its reader returns the error after the bytes that arrived before it.
@@ -24,6 +25,7 @@
 
 namespace sluice {
 
+class BufferPool;
 class BytePipe;
 
 class BlobPrefetcher {
@@ -60,6 +62,7 @@ class BlobPrefetcher {
   const std::vector<Blob> blobs_;
   const size_t max_in_flight_;
   const size_t buffer_bytes_;
+  const std::shared_ptr<BufferPool> buffers_;  // of every blob's pipe
   size_t handed_out_ = 0;  // consumer thread only
 
   std::mutex mu_;

@@ -5,15 +5,58 @@
 
 namespace sluice {
 
-BytePipe::BytePipe(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)) {}
+std::vector<uint8_t> BufferPool::Take(size_t size) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = buffers_.size(); i-- > 0;) {
+      if (buffers_[i].size() < size) continue;
+      std::vector<uint8_t> buffer = std::move(buffers_[i]);
+      buffers_.erase(buffers_.begin() + static_cast<std::ptrdiff_t>(i));
+      bytes_ -= buffer.size();
+      return buffer;
+    }
+  }
+  return std::vector<uint8_t>(size);
+}
+
+void BufferPool::Give(std::vector<uint8_t> buffer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (buffer.empty() || buffer.size() > max_bytes_) return;
+  // Over the limit, smaller buffers make room: the last, short chunk of
+  // every blob must not crowd out the full-sized ones that Take wants.
+  while (bytes_ + buffer.size() > max_bytes_) {
+    auto smallest = std::min_element(
+        buffers_.begin(), buffers_.end(),
+        [](const auto& a, const auto& b) { return a.size() < b.size(); });
+    if (smallest == buffers_.end() || smallest->size() >= buffer.size()) return;
+    bytes_ -= smallest->size();
+    buffers_.erase(smallest);
+  }
+  bytes_ += buffer.size();
+  buffers_.push_back(std::move(buffer));
+}
+
+BytePipe::BytePipe(size_t capacity, std::shared_ptr<BufferPool> pool)
+    : capacity_(std::max<size_t>(capacity, 1)),
+      pool_(pool ? std::move(pool) : std::make_shared<BufferPool>(capacity_)) {}
 
 bool BytePipe::Write(io::ByteView data) {
   if (data.empty()) return true;
+  std::vector<uint8_t> buffer = TakeBuffer(data.size());
+  std::memcpy(buffer.data(), data.data(), data.size());
+  return Write(std::move(buffer), data.size());
+}
+
+bool BytePipe::Write(std::vector<uint8_t> buffer, size_t size) {
+  if (size == 0) {
+    ReturnBuffer(std::move(buffer));
+    return true;
+  }
   std::unique_lock<std::mutex> lock(mu_);
   changed_.wait(lock, [&] { return abandoned_ || closed_ || queued_ < capacity_; });
   if (abandoned_ || closed_) return false;
-  chunks_.emplace_back(data.begin(), data.end());
-  queued_ += data.size();
+  queued_ += size;
+  chunks_.push_back({std::move(buffer), size});
   changed_.notify_all();
   return true;
 }
@@ -47,13 +90,14 @@ Result<size_t> BytePipe::Read(io::MutableBytes buf) {
       if (!end_.ok()) return end_;
       break;
     }
-    std::vector<uint8_t>& chunk = chunks_.front();
-    size_t n = std::min(buf.size() - filled, chunk.size() - front_offset_);
-    std::memcpy(buf.data() + filled, chunk.data() + front_offset_, n);
+    Chunk& chunk = chunks_.front();
+    size_t n = std::min(buf.size() - filled, chunk.size - front_offset_);
+    std::memcpy(buf.data() + filled, chunk.buffer.data() + front_offset_, n);
     filled += n;
     front_offset_ += n;
     queued_ -= n;
-    if (front_offset_ == chunk.size()) {
+    if (front_offset_ == chunk.size) {
+      pool_->Give(std::move(chunk.buffer));
       chunks_.pop_front();
       front_offset_ = 0;
     }

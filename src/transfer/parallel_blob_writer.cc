@@ -12,8 +12,8 @@ constexpr size_t kChunkSize = 1u << 20;
 }  // namespace
 
 struct ParallelBlobWriter::Job {
-  Job(std::string n, Opener o, size_t buffer_bytes)
-      : name(std::move(n)), open(std::move(o)), pipe(buffer_bytes) {}
+  Job(std::string n, Opener o, size_t buffer_bytes, std::shared_ptr<BufferPool> buffers)
+      : name(std::move(n)), open(std::move(o)), pipe(buffer_bytes, std::move(buffers)) {}
   const std::string name;
   Opener open;
   BytePipe pipe;
@@ -57,7 +57,9 @@ class ParallelBlobWriter::Handle final : public BlobWriter {
 };
 
 ParallelBlobWriter::ParallelBlobWriter(size_t max_in_flight, size_t buffer_bytes)
-    : max_in_flight_(std::max<size_t>(max_in_flight, 1)), buffer_bytes_(buffer_bytes) {
+    : max_in_flight_(std::max<size_t>(max_in_flight, 1)),
+      buffer_bytes_(buffer_bytes),
+      buffers_(std::make_shared<BufferPool>(max_in_flight_ * buffer_bytes)) {
   for (size_t i = 0; i < max_in_flight_; ++i) workers_.emplace_back([this] { Work(); });
 }
 
@@ -76,7 +78,7 @@ ParallelBlobWriter::~ParallelBlobWriter() {
 }
 
 Result<std::unique_ptr<BlobWriter>> ParallelBlobWriter::Start(std::string name, Opener open) {
-  auto job = std::make_shared<Job>(std::move(name), std::move(open), buffer_bytes_);
+  auto job = std::make_shared<Job>(std::move(name), std::move(open), buffer_bytes_, buffers_);
   {
     std::unique_lock<std::mutex> lock(mu_);
     changed_.wait(lock,

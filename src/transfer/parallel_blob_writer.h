@@ -5,7 +5,8 @@
 // and with reading and verifying the bundle.
 //
 // Bounded: at most `max_in_flight` blobs are unfinished at once (Start blocks
-// for a free place), each with at most `buffer_bytes` waiting to be written.
+// for a free place), each with at most `buffer_bytes` waiting to be written;
+// as much again of emptied buffers is kept for reuse.
 //
 // The order promise the sinks rely on is kept: a blob is committed only after
 // the importer called Commit() on its handle (that is, after the bundle reader
@@ -25,6 +26,8 @@
 #include "sink/image_sink.h"
 
 namespace sluice {
+
+class BufferPool;
 
 class ParallelBlobWriter {
  public:
@@ -58,6 +61,7 @@ class ParallelBlobWriter {
 
   const size_t max_in_flight_;
   const size_t buffer_bytes_;
+  const std::shared_ptr<BufferPool> buffers_;  // of every job's pipe
 
   std::mutex mu_;
   std::condition_variable changed_;

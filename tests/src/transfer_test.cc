@@ -179,6 +179,56 @@ TEST_CASE("an abandoned byte pipe releases a blocked producer", "[transfer]") {
   CHECK_FALSE(pipe.Write(io::AsBytes("more")));
 }
 
+TEST_CASE("a buffer pool hands back a buffer given to it, and only one large enough",
+          "[transfer]") {
+  BufferPool pool(3 << 20);
+  std::vector<uint8_t> big = pool.Take(1 << 20);
+  REQUIRE(big.size() == (1u << 20));
+  const uint8_t* big_memory = big.data();
+  pool.Give(std::move(big));
+  std::vector<uint8_t> small = pool.Take(100);
+  CHECK(small.data() == big_memory);  // reused, not allocated again
+  CHECK(small.size() >= 100);
+  pool.Give(std::vector<uint8_t>(1000));
+  std::vector<uint8_t> too_small_for = pool.Take(2000);
+  CHECK(too_small_for.size() == 2000);  // the 1000-byte buffer would not do
+}
+
+TEST_CASE("a buffer pool keeps no more than its limit, dropping its smallest buffers first",
+          "[transfer]") {
+  BufferPool pool(3000);
+  pool.Give(std::vector<uint8_t>(1000));
+  pool.Give(std::vector<uint8_t>(1500));
+  std::vector<uint8_t> large(2000);
+  const uint8_t* large_memory = large.data();
+  pool.Give(std::move(large));  // 4500 > 3000: the 1000 and the 1500 make room
+  CHECK(pool.Take(1800).data() == large_memory);
+  CHECK(pool.Take(1).size() == 1);  // nothing else was kept
+  pool.Give(std::vector<uint8_t>(5000));  // over the limit on its own
+  CHECK(pool.Take(5000).size() == 5000);
+}
+
+TEST_CASE("a byte pipe passes a producer's buffer without a copy and reuses it once read",
+          "[transfer]") {
+  auto pool = std::make_shared<BufferPool>(4 << 20);
+  BytePipe first(4 << 20, pool);
+  std::vector<uint8_t> buffer = first.TakeBuffer(1 << 20);
+  const uint8_t* memory = buffer.data();
+  std::string data = RandomBytes(5000, 11);
+  std::memcpy(buffer.data(), data.data(), data.size());
+  REQUIRE(first.Write(std::move(buffer), data.size()));  // only the first 5000 bytes
+  first.Close(Status::Ok());
+  std::vector<uint8_t> got(8000);
+  Result<size_t> n = first.Read(got);
+  REQUIRE(n.ok());
+  REQUIRE(*n == data.size());
+  CHECK(std::string(reinterpret_cast<const char*>(got.data()), *n) == data);
+  // Read to its end, the buffer went back to the pool the pipes share: the
+  // next blob's pipe starts with it.
+  BytePipe second(4 << 20, pool);
+  CHECK(second.TakeBuffer(1 << 20).data() == memory);
+}
+
 std::vector<std::string> SomeBlobs() {
   // Empty, small, and larger than the prefetch buffer and the chunk size.
   return {"", RandomBytes(1, 1), RandomBytes(100'000, 2), RandomBytes((5 << 20) + 3, 3),
