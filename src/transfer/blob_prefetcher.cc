@@ -125,18 +125,25 @@ void BlobPrefetcher::Fetch(size_t index, std::shared_ptr<BytePipe> pipe) {
   while (true) {
     // Read straight into the buffer the pipe passes on: the bytes are
     // hashed there (a verifying reader) and never copied on this thread.
+    // Filled up, since a network stream hands over what it has so far.
     std::vector<uint8_t> chunk = pipe->TakeBuffer(kChunkSize);
-    Result<size_t> n = (*reader)->Read(io::MutableBytes(chunk.data(), kChunkSize));
+    size_t filled = 0;
+    Result<size_t> n = size_t{0};
+    while (filled < kChunkSize) {
+      n = (*reader)->Read(io::MutableBytes(chunk.data() + filled, kChunkSize - filled));
+      if (!n.ok() || *n == 0) break;
+      filled += *n;
+    }
+    if (filled > 0 && !pipe->Write(std::move(chunk), filled)) return;  // abandoned
     if (!n.ok() || *n == 0) {
       // The source's reader goes before the end is announced, so the next
       // blob never opens while this one still holds the source's resources
       // (an archive's decompressor is handed on this way).
       reader->reset();
-      pipe->ReturnBuffer(std::move(chunk));
+      if (filled == 0) pipe->ReturnBuffer(std::move(chunk));
       pipe->Close(n.status());
       return;
     }
-    if (!pipe->Write(std::move(chunk), *n)) return;  // abandoned
   }
 }
 

@@ -8,10 +8,16 @@ namespace sluice {
 std::vector<uint8_t> BufferPool::Take(size_t size) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = buffers_.size(); i-- > 0;) {
-      if (buffers_[i].size() < size) continue;
-      std::vector<uint8_t> buffer = std::move(buffers_[i]);
-      buffers_.erase(buffers_.begin() + static_cast<std::ptrdiff_t>(i));
+    // The smallest that fits, and none more than twice the size: a pipe
+    // counts a buffer's whole size against its capacity.
+    auto best = buffers_.end();
+    for (auto it = buffers_.begin(); it != buffers_.end(); ++it) {
+      if (it->size() < size || it->size() > 2 * std::max<size_t>(size, 4096)) continue;
+      if (best == buffers_.end() || it->size() < best->size()) best = it;
+    }
+    if (best != buffers_.end()) {
+      std::vector<uint8_t> buffer = std::move(*best);
+      buffers_.erase(best);
       bytes_ -= buffer.size();
       return buffer;
     }
@@ -53,9 +59,10 @@ bool BytePipe::Write(std::vector<uint8_t> buffer, size_t size) {
     return true;
   }
   std::unique_lock<std::mutex> lock(mu_);
-  changed_.wait(lock, [&] { return abandoned_ || closed_ || queued_ < capacity_; });
+  changed_.wait(lock, [&] { return abandoned_ || closed_ || held_ < capacity_; });
   if (abandoned_ || closed_) return false;
   queued_ += size;
+  held_ += buffer.size();
   chunks_.push_back({std::move(buffer), size});
   changed_.notify_all();
   return true;
@@ -75,6 +82,7 @@ void BytePipe::Cancel(Status why) {
   end_ = std::move(why);
   chunks_.clear();
   queued_ = 0;
+  held_ = 0;
   front_offset_ = 0;
   changed_.notify_all();
 }
@@ -97,6 +105,7 @@ Result<size_t> BytePipe::Read(io::MutableBytes buf) {
     front_offset_ += n;
     queued_ -= n;
     if (front_offset_ == chunk.size) {
+      held_ -= chunk.buffer.size();
       pool_->Give(std::move(chunk.buffer));
       chunks_.pop_front();
       front_offset_ = 0;
@@ -111,6 +120,7 @@ void BytePipe::Abandon() {
   abandoned_ = true;
   chunks_.clear();
   queued_ = 0;
+  held_ = 0;
   front_offset_ = 0;
   changed_.notify_all();
 }

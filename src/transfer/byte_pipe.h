@@ -3,7 +3,10 @@
 // read the bundle on while earlier blobs upload.
 //
 // One producer writes, one consumer reads. Memory stays bounded: Write blocks
-// while `capacity` bytes wait unread (one Write may overshoot by its own size).
+// while the buffers of unread bytes hold `capacity` bytes (one Write may
+// overshoot by its own buffer). Buffers count whole, however few bytes of
+// them are data: a producer handing on every short read of a network stream
+// must not queue a megabyte buffer per 16 KiB.
 // Either side can end the stream early: the producer by closing it with an
 // error, which the consumer gets once the queued bytes no longer fill its
 // buffer, or by cancelling it, which drops the queued bytes too; the
@@ -92,6 +95,7 @@ class BytePipe {
   std::deque<Chunk> chunks_;
   size_t front_offset_ = 0;  // bytes of chunks_.front() already read
   size_t queued_ = 0;        // unread bytes in chunks_
+  size_t held_ = 0;          // sizes of chunks_' buffers
   bool closed_ = false;
   Status end_;
   bool abandoned_ = false;

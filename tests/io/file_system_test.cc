@@ -87,6 +87,21 @@ TEST_CASE("a file partly in the page cache reads back byte for byte") {
   }
 }
 
+TEST_CASE("a freed write buffer is the next one handed out, aligned for O_DIRECT") {
+  const uint8_t* memory;
+  {
+    AlignedBuffer first = NewWriteBuffer();
+    memory = first.get();
+    CHECK(reinterpret_cast<uintptr_t>(memory) % kDirectAlignment == 0);
+    first.get()[kWriteBufferSize - 1] = 7;  // all of it is usable
+  }
+  AlignedBuffer again = NewWriteBuffer();
+  CHECK(again.get() == memory);
+  AlignedBuffer other = NewWriteBuffer();  // while it is in use: another one
+  CHECK(other.get() != memory);
+  CHECK(reinterpret_cast<uintptr_t>(other.get()) % kDirectAlignment == 0);
+}
+
 TEST_CASE("a writer told the size ahead ends the file at the size appended") {
   // Reserve is a hint: the posix and io_uring writers reserve the space
   // (fallocate) and cut the file back, whatever was announced.

@@ -179,19 +179,22 @@ TEST_CASE("an abandoned byte pipe releases a blocked producer", "[transfer]") {
   CHECK_FALSE(pipe.Write(io::AsBytes("more")));
 }
 
-TEST_CASE("a buffer pool hands back a buffer given to it, and only one large enough",
+TEST_CASE("a buffer pool hands back the smallest buffer that fits, never one twice too large",
           "[transfer]") {
   BufferPool pool(3 << 20);
   std::vector<uint8_t> big = pool.Take(1 << 20);
   REQUIRE(big.size() == (1u << 20));
   const uint8_t* big_memory = big.data();
   pool.Give(std::move(big));
-  std::vector<uint8_t> small = pool.Take(100);
-  CHECK(small.data() == big_memory);  // reused, not allocated again
-  CHECK(small.size() >= 100);
+  std::vector<uint8_t> mid(700 << 10);
+  const uint8_t* mid_memory = mid.data();
+  pool.Give(std::move(mid));
+  CHECK(pool.Take(100).size() == 100);  // a megabyte for 100 bytes would be waste
+  std::vector<uint8_t> fits = pool.Take(600 << 10);
+  CHECK(fits.data() == mid_memory);  // the smaller of the two that fit
+  CHECK(pool.Take(1 << 20).data() == big_memory);
   pool.Give(std::vector<uint8_t>(1000));
-  std::vector<uint8_t> too_small_for = pool.Take(2000);
-  CHECK(too_small_for.size() == 2000);  // the 1000-byte buffer would not do
+  CHECK(pool.Take(2000).size() == 2000);  // the 1000-byte buffer would not do
 }
 
 TEST_CASE("a buffer pool keeps no more than its limit, dropping its smallest buffers first",
@@ -229,6 +232,37 @@ TEST_CASE("a byte pipe passes a producer's buffer without a copy and reuses it o
   CHECK(second.TakeBuffer(1 << 20).data() == memory);
 }
 
+TEST_CASE("a byte pipe counts whole buffers against its capacity, not the bytes in them",
+          "[transfer]") {
+  BytePipe pipe(4 << 20);
+  std::atomic<int> written{0};
+  std::thread producer([&] {
+    // Ten short reads of a network stream, each in a 1 MiB buffer.
+    for (int i = 0; i < 10; ++i) {
+      std::vector<uint8_t> buffer = pipe.TakeBuffer(1 << 20);
+      std::memset(buffer.data(), 'a' + i, 16 << 10);
+      if (!pipe.Write(std::move(buffer), 16 << 10)) return;
+      ++written;
+    }
+    pipe.Close(Status::Ok());
+  });
+  // 64 KiB of data fill the 4 MiB pipe: the fifth write waits.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(written.load() == 4);
+  std::string got;
+  std::vector<uint8_t> buf(50'000);
+  while (true) {
+    Result<size_t> n = pipe.Read(buf);
+    REQUIRE(n.ok());
+    got.append(reinterpret_cast<const char*>(buf.data()), *n);
+    if (*n < buf.size()) break;
+  }
+  producer.join();
+  CHECK(written.load() == 10);
+  REQUIRE(got.size() == 10u * (16 << 10));
+  for (int i = 0; i < 10; ++i) CHECK(got[static_cast<size_t>(i) * (16 << 10)] == 'a' + i);
+}
+
 std::vector<std::string> SomeBlobs() {
   // Empty, small, and larger than the prefetch buffer and the chunk size.
   return {"", RandomBytes(1, 1), RandomBytes(100'000, 2), RandomBytes((5 << 20) + 3, 3),
@@ -257,6 +291,48 @@ TEST_CASE("the prefetcher hands out every blob in order with exact bytes", "[tra
       CHECK(got == blobs[i]);
     }
     CHECK(prefetcher.Next() == nullptr);
+  }
+}
+
+// Hands over at most 1000 bytes a read, as a network stream does with what
+// has arrived so far.
+class DribblingReader final : public io::SequentialReader {
+ public:
+  explicit DribblingReader(std::string bytes) : inner_(std::move(bytes)) {}
+  Result<size_t> Read(io::MutableBytes buf) override {
+    return inner_.Read(buf.first(std::min<size_t>(buf.size(), 1000)));
+  }
+  const std::string& name() const override { return inner_.name(); }
+
+ private:
+  StringReader inner_;
+};
+
+TEST_CASE("the prefetcher carries a source that hands over a little at a time, in full reads",
+          "[transfer]") {
+  std::vector<std::string> blobs = SomeBlobs();
+  std::vector<BlobPrefetcher::Blob> reads;
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    reads.push_back({"blob " + std::to_string(i), [&blobs, i] {
+                       return Result<std::unique_ptr<io::SequentialReader>>(
+                           std::make_unique<DribblingReader>(blobs[i]));
+                     }});
+  }
+  BlobPrefetcher prefetcher(std::move(reads), 3, 256 << 10);
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    INFO("blob " << i);
+    auto reader = prefetcher.Next();
+    REQUIRE(reader);
+    std::string got;
+    std::vector<uint8_t> buf(300'000);
+    while (true) {
+      Result<size_t> n = reader->Read(buf);
+      REQUIRE(n.ok());
+      got.append(reinterpret_cast<const char*>(buf.data()), *n);
+      if (*n < buf.size()) break;  // short only at the end, as promised
+    }
+    CHECK(got.size() == blobs[i].size());
+    CHECK(got == blobs[i]);
   }
 }
 
