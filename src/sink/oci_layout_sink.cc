@@ -87,15 +87,25 @@ class OciLayoutSink final : public ImageSink {
         DirSync::kDeferred);
   }
 
-  // Durable before it returns: an index written next may name it.
+  // Written after the blobs it may name are durable. Renamed into
+  // blobs/sha256 without its directory's fsync, as blobs are: only
+  // index.json names a manifest for a reader of the layout, and Commit
+  // syncs the directory once before writing it (an import of a thousand
+  // images otherwise waits for a thousand directory fsyncs, one by one).
   Status PutManifest(const std::string& repository, const format::Digest& digest,
                      const std::string&, const std::string& bytes) override {
     SLUICE_RETURN_IF_ERROR(SyncBlobs());
     SLUICE_ASSIGN_OR_RETURN(bool present, HasIntactBlob(repository, digest));
     if (present) return Status::Ok();
     SLUICE_RETURN_IF_ERROR(EnsureLayout());
-    SLUICE_ASSIGN_OR_RETURN(auto writer, NewBlobFileWriter(fs_, oci::BlobPath(dir_, digest),
-                                                           IngestDir(dir_), digest, bytes.size()));
+    SLUICE_ASSIGN_OR_RETURN(auto writer, NewBlobFileWriter(
+                                             fs_, oci::BlobPath(dir_, digest), IngestDir(dir_),
+                                             digest, bytes.size(),
+                                             [this] {
+                                               manifests_unsynced_.store(true);
+                                               return Status::Ok();
+                                             },
+                                             DirSync::kDeferred));
     SLUICE_RETURN_IF_ERROR(writer->Append(io::AsBytes(bytes)));
     return writer->Commit();
   }
@@ -116,7 +126,7 @@ class OciLayoutSink final : public ImageSink {
   }
 
   Status Commit() override {
-    SLUICE_RETURN_IF_ERROR(SyncBlobs());
+    SLUICE_RETURN_IF_ERROR(SyncBlobDir(/*manifests_too=*/true));
     if (tags_.empty() && pinned_.empty()) return Status::Ok();
     SLUICE_RETURN_IF_ERROR(EnsureLayout());
     std::string index_path = io::JoinPath(dir_, oci::kIndexFile);
@@ -187,12 +197,21 @@ class OciLayoutSink final : public ImageSink {
  private:
   // Makes the renames of blobs written since the last call durable: one
   // fsync of blobs/sha256, after the last blob and before anything names it.
-  Status SyncBlobs() {
-    if (!blobs_unsynced_.exchange(false)) return Status::Ok();
+  Status SyncBlobs() { return SyncBlobDir(/*manifests_too=*/false); }
+
+  // The same for blobs and, with `manifests_too`, manifests: before
+  // index.json is written.
+  Status SyncBlobDir(bool manifests_too) {
+    const bool blobs = blobs_unsynced_.exchange(false);
+    const bool manifests = manifests_too && manifests_unsynced_.exchange(false);
+    if (!blobs && !manifests) return Status::Ok();
     std::string blob_dir = io::JoinPath(dir_, "blobs/sha256");
     Status synced =
         fs_->SyncDir(blob_dir).WithContext("making the blobs of oci:" + dir_ + " durable");
-    if (!synced.ok()) blobs_unsynced_.store(true);
+    if (!synced.ok()) {
+      if (blobs) blobs_unsynced_.store(true);
+      if (manifests) manifests_unsynced_.store(true);
+    }
     return synced;
   }
 
@@ -225,6 +244,7 @@ class OciLayoutSink final : public ImageSink {
   io::FileSystem* fs_;
   std::string dir_;
   std::atomic<bool> blobs_unsynced_{false};  // renamed into blobs/sha256, not yet synced
+  std::atomic<bool> manifests_unsynced_{false};  // the same, of manifests
   std::mutex layout_mu_;
   bool layout_ready_ = false;  // under layout_mu_
   std::map<std::string, ordered_json> tags_;    // ref name -> descriptor

@@ -508,7 +508,7 @@ TEST_CASE("an export whose bundle cannot be renamed into place leaves the ledger
 }
 
 TEST_CASE("an import into a layout fsyncs blobs/sha256 once for all its blobs, before any "
-          "manifest") {
+          "manifest, and once for all its manifests, before index.json") {
   Fixture f;
   std::string bundle = f.tmp / "b.sluice";
   REQUIRE(f.ExportRefs({"app:1.0", "app:1.1"}, bundle).ok());
@@ -518,8 +518,9 @@ TEST_CASE("an import into a layout fsyncs blobs/sha256 once for all its blobs, b
   REQUIRE(clean.ok());
   REQUIRE(clean->blobs_written == 5);
   REQUIRE(clean->manifests_written == 2);
-  // oci-layout, the blobs once, each manifest, index.json: not one per blob.
-  CHECK(counting.Count(io::FaultInjectionFileSystem::Op::kSyncDir) == 1 + 1 + 2 + 1);
+  // oci-layout, the blobs once, the manifests once, index.json: not one per
+  // blob or manifest.
+  CHECK(counting.Count(io::FaultInjectionFileSystem::Op::kSyncDir) == 1 + 1 + 1 + 1);
 
   // The sync that covers the blobs fails: no manifest may be there, since a
   // crash could take the blobs it names away.
@@ -541,6 +542,21 @@ TEST_CASE("an import into a layout fsyncs blobs/sha256 once for all its blobs, b
   auto rerun = f.ImportToLayout(bundle, out);
   REQUIRE(rerun.ok());
   CHECK(ListTree(out + "/blobs") == ListTree(f.tmp / "clean/blobs"));
+
+  // The sync that covers the manifests fails: index.json, which names them,
+  // is not written.
+  io::FaultInjectionFileSystem manifests_faulty(f.fs);
+  manifests_faulty.FailNth(io::FaultInjectionFileSystem::Op::kSyncDir, 3);
+  std::string out2 = f.tmp / "out2";
+  auto unnamed = f.ImportToLayout(bundle, out2, &manifests_faulty);
+  REQUIRE_FALSE(unnamed.ok());
+  INFO(unnamed.status().ToString());
+  CHECK(unnamed.status().message().find("making the blobs of oci:" + out2 + " durable") !=
+        std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(out2 + "/index.json"));
+  auto rerun2 = f.ImportToLayout(bundle, out2);
+  REQUIRE(rerun2.ok());
+  CHECK(ListTree(out2) == ListTree(f.tmp / "clean"));
 }
 
 namespace {
