@@ -98,14 +98,14 @@ class OciLayoutSink final : public ImageSink {
     SLUICE_ASSIGN_OR_RETURN(bool present, HasIntactBlob(repository, digest));
     if (present) return Status::Ok();
     SLUICE_RETURN_IF_ERROR(EnsureLayout());
-    SLUICE_ASSIGN_OR_RETURN(auto writer, NewBlobFileWriter(
-                                             fs_, oci::BlobPath(dir_, digest), IngestDir(dir_),
-                                             digest, bytes.size(),
-                                             [this] {
-                                               manifests_unsynced_.store(true);
-                                               return Status::Ok();
-                                             },
-                                             DirSync::kDeferred));
+    SLUICE_ASSIGN_OR_RETURN(
+        auto writer, NewBlobFileWriter(
+                         fs_, oci::BlobPath(dir_, digest), IngestDir(dir_), digest, bytes.size(),
+                         [this] {
+                           manifests_unsynced_.store(true);
+                           return Status::Ok();
+                         },
+                         DirSync::kDeferred));
     SLUICE_RETURN_IF_ERROR(writer->Append(io::AsBytes(bytes)));
     return writer->Commit();
   }

@@ -31,9 +31,9 @@ void BufferPool::Give(std::vector<uint8_t> buffer) {
   // Over the limit, smaller buffers make room: the last, short chunk of
   // every blob must not crowd out the full-sized ones that Take wants.
   while (bytes_ + buffer.size() > max_bytes_) {
-    auto smallest = std::min_element(
-        buffers_.begin(), buffers_.end(),
-        [](const auto& a, const auto& b) { return a.size() < b.size(); });
+    auto smallest =
+        std::min_element(buffers_.begin(), buffers_.end(),
+                         [](const auto& a, const auto& b) { return a.size() < b.size(); });
     if (smallest == buffers_.end() || smallest->size() >= buffer.size()) return;
     bytes_ -= smallest->size();
     buffers_.erase(smallest);
