@@ -201,6 +201,13 @@ Status PwriteFully(int fd, ByteView data, uint64_t offset, const std::string& na
   return Status::Ok();
 }
 
+Status TruncateFd(int fd, uint64_t size, const std::string& name) {
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    return ErrnoStatus(errno, "truncate to " + std::to_string(size) + " bytes", name);
+  }
+  return Status::Ok();
+}
+
 Status SyncFd(int fd, const std::string& name) {
   int rc;
   do {
@@ -447,9 +454,7 @@ class PosixWriter final : public SequentialWriter {
   // padding): cut it back.
   Status CutToSize() {
     if (!padded_ && !reserved_) return Status::Ok();
-    if (ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
-      return ErrnoStatus(errno, "truncate to " + std::to_string(size_) + " bytes", name_);
-    }
+    SLUICE_RETURN_IF_ERROR(TruncateFd(fd_, size_, name_));
     padded_ = false;
     reserved_ = false;
     return Status::Ok();

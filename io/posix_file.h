@@ -100,6 +100,8 @@ Status WriteFully(int fd, ByteView data, const std::string& name);
 Status PwriteFully(int fd, ByteView data, uint64_t offset, const std::string& name, bool* direct);
 // fsync(2).
 Status SyncFd(int fd, const std::string& name);
+// ftruncate(2) to `size` bytes.
+Status TruncateFd(int fd, uint64_t size, const std::string& name);
 
 // The posix file types over an open descriptor, which they own. The writer
 // writes a regular file with O_DIRECT where the file system allows it (see

@@ -216,9 +216,7 @@ class UringWriter final : public SequentialWriter {
   // padding): cut it back.
   Status CutToSize() {
     if (!padded_ && !reserved_) return Status::Ok();
-    if (ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) {
-      return ErrnoStatus(errno, "truncate to " + std::to_string(size_) + " bytes", name_);
-    }
+    SLUICE_RETURN_IF_ERROR(TruncateFd(fd_.get(), size_, name_));
     padded_ = false;
     reserved_ = false;
     return Status::Ok();
